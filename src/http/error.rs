@@ -1,0 +1,129 @@
+//! Every error the API returns, as `application/problem+json` (RFC 9457) with a stable `code`.
+//!
+//! The status is decided here, once, from the lower layers' error types. Details of a 5xx are
+//! logged, never sent: the body says only that something failed on the server.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::query::QueryError;
+use crate::store::StoreError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable, snake_case, for machines (`invalid_parameter`, `not_found`, ...).
+    pub code: &'static str,
+    /// For people: what went wrong and how to fix it.
+    pub detail: String,
+    /// The query parameter at fault, when there is one.
+    pub parameter: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            detail: detail.into(),
+            parameter: None,
+        }
+    }
+
+    /// A malformed or unacceptable query parameter (400), naming it.
+    pub fn parameter(name: &str, detail: impl Into<String>) -> Self {
+        ApiError {
+            parameter: Some(name.to_owned()),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", detail)
+        }
+    }
+
+    pub fn unknown_parameter(name: &str, known: &str) -> Self {
+        ApiError {
+            parameter: Some(name.to_owned()),
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_parameter",
+                format!("unknown query parameter {name:?}; this resource accepts: {known}"),
+            )
+        }
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    pub fn no_such_collection(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "collection_not_found",
+            format!("there is no collection {id:?}; see /collections"),
+        )
+    }
+
+    /// A generic body for a bare status from a lower layer (405, 413, 503...).
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, detail) = match status {
+            StatusCode::NOT_FOUND => ("not_found", "no such resource"),
+            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this method is not allowed on this resource"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is larger than the server accepts"),
+            StatusCode::URI_TOO_LONG => ("uri_too_long", "the request URL is longer than the server accepts"),
+            StatusCode::NOT_ACCEPTABLE => ("not_acceptable", "no representation of this resource matches the Accept header"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "the request body's media type is not accepted here"),
+            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "the server cannot answer this request now; try again later"),
+            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ("timeout", "the request took too long"),
+            s if s.is_server_error() => ("internal_error", "the server failed to answer this request"),
+            _ => ("bad_request", "the request is not acceptable"),
+        };
+        Self::new(status, code, detail)
+    }
+
+    fn title(&self) -> &'static str {
+        self.status.canonical_reason().unwrap_or("Error")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("urn:etown-atlas:problem:{}", self.code),
+            "title": self.title(),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+            "code": self.code,
+        });
+        if let Some(p) = &self.parameter {
+            body["parameter"] = json!(p);
+        }
+        let mut res = (self.status, body.to_string()).into_response();
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        res
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        let code = match e {
+            QueryError::UnknownProperty { .. } => "unknown_property",
+            QueryError::InvalidValue { .. } => "invalid_parameter",
+            QueryError::NoTemporalProperty => "no_temporal_property",
+        };
+        ApiError {
+            parameter: Some(e.parameter().to_owned()),
+            ..ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string())
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NoSuchCollection(id) => ApiError::no_such_collection(&id),
+            StoreError::Query(q) => q.into(),
+        }
+    }
+}

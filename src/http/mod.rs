@@ -1,0 +1,58 @@
+//! The HTTP face of the server: routing, content negotiation, errors and cross-cutting layers.
+//! Only this module knows axum and tower.
+
+pub mod error;
+mod geojson;
+mod links;
+mod middleware;
+mod negotiate;
+mod params;
+pub mod routes;
+mod state;
+
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use axum::Router;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+pub use state::AppState;
+
+/// The whole application as one `Router`, so tests can drive it in-process with `oneshot` and
+/// `main` can serve it on a socket.
+pub fn app(state: AppState) -> Router {
+    let timeout: Duration = state.config.request_timeout;
+    let body_limit = state.config.max_body_bytes;
+    Router::new()
+        .merge(routes::landing::router())
+        .merge(routes::conformance::router())
+        .merge(routes::api::router())
+        .merge(routes::collections::router())
+        .merge(routes::items::router())
+        .merge(routes::vocabularies::router())
+        .merge(routes::health::router())
+        .fallback(routes::web::static_asset)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(middleware::etag))
+        .layer(axum::middleware::from_fn(middleware::problem_for_bare_errors))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(move |req, next| middleware::timeout(timeout, req, next)))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))
+}
+
+/// The language the client prefers for titles: `zh` if `Accept-Language` starts with Chinese.
+pub fn language(headers: &HeaderMap) -> &'static str {
+    let accept = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if accept.trim_start().to_ascii_lowercase().starts_with("zh") {
+        "zh"
+    } else {
+        "en"
+    }
+}

@@ -1,0 +1,47 @@
+//! Choosing a representation: `f=` wins, then the `Accept` header.
+
+use axum::http::{header, HeaderMap};
+
+use super::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Html,
+}
+
+/// For resources offered as JSON and HTML (the landing page). Browsers, which put `text/html`
+/// first in `Accept`, get the web app; everyone else gets JSON.
+pub fn json_or_html(f: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+    match f {
+        Some("json") => Ok(Format::Json),
+        Some("html") => Ok(Format::Html),
+        Some(other) => Err(ApiError::parameter("f", format!("f must be json or html, got {other:?}"))),
+        None => Ok(if prefers_html(headers) { Format::Html } else { Format::Json }),
+    }
+}
+
+/// For JSON-only resources: `f` may be absent or name the one format offered.
+pub fn json_only(f: Option<&str>, accepted: &[&str]) -> Result<(), ApiError> {
+    match f {
+        None => Ok(()),
+        Some(v) if accepted.contains(&v) => Ok(()),
+        Some(other) => Err(ApiError::parameter(
+            "f",
+            format!("f must be one of {}, got {other:?}", accepted.join(", ")),
+        )),
+    }
+}
+
+fn prefers_html(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let pos = |needle: &str| accept.find(needle);
+    match (pos("text/html"), pos("json")) {
+        (Some(h), Some(j)) => h < j,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}

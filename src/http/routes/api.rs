@@ -1,0 +1,220 @@
+//! `/api`: the OpenAPI 3.0 definition, generated from the loaded collections so that each items
+//! path lists its own queryable properties. Every schema is inline: no outside host is named.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use crate::domain::FieldType;
+use crate::http::error::ApiError;
+use crate::http::links::OPENAPI_JSON;
+use crate::http::negotiate::json_only;
+use crate::http::params::Params;
+use crate::http::AppState;
+use crate::query::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::store::CollectionInfo;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api", get(api))
+}
+
+async fn api(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let mut params = Params::parse(q.as_deref())?;
+    json_only(params.take("f").as_deref(), &["json"])?;
+    params.finish(&["f"])?;
+    let doc = definition(&state.store.collections());
+    let mut res = doc.to_string().into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(OPENAPI_JSON));
+    Ok(res)
+}
+
+fn problem_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+            "parameter": {"type": "string"}
+        }
+    })
+}
+
+fn problem(description: &str) -> Value {
+    json!({"description": description, "content": {"application/problem+json": {"schema": problem_schema()}}})
+}
+
+fn link_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["href"],
+        "properties": {
+            "href": {"type": "string"}, "rel": {"type": "string"},
+            "type": {"type": "string"}, "title": {"type": "string"}
+        }
+    })
+}
+
+fn json_ok(description: &str, schema: Value) -> Value {
+    json!({
+        "200": {"description": description, "content": {"application/json": {"schema": schema}}},
+        "400": problem("a malformed or unknown parameter")
+    })
+}
+
+fn f_param(values: &[&str]) -> Value {
+    json!({"name": "f", "in": "query", "required": false, "description": "the representation",
+           "schema": {"type": "string", "enum": values}, "style": "form", "explode": false})
+}
+
+fn geometry_schema() -> Value {
+    json!({"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}, "nullable": true})
+}
+
+fn feature_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "geometry": geometry_schema(),
+            "properties": {"type": "object", "nullable": true},
+            "links": {"type": "array", "items": link_schema()}
+        }
+    })
+}
+
+/// The schema of a property filter parameter, from the column type.
+fn property_param(name: &str, ty: FieldType) -> Value {
+    let schema = match ty {
+        FieldType::StringArray => json!({"type": "string"}),
+        other => other.json_schema(),
+    };
+    let description = if ty == FieldType::StringArray {
+        format!("features whose {name} contains this value")
+    } else {
+        format!("features whose {name} equals this value")
+    };
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema, "style": "form", "explode": false})
+}
+
+fn items_path(c: &CollectionInfo) -> Value {
+    let mut parameters = vec![
+        json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
+               "description": "west,south,east,north (or with heights, 6 numbers) in CRS84; west > east crosses the antimeridian",
+               "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}),
+        json!({"name": "bbox-crs", "in": "query", "required": false, "schema": {"type": "string", "enum": [super::super::links::CRS84]}}),
+        json!({"name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
+               "description": format!("page size; default {DEFAULT_LIMIT}, a larger value is served as {MAX_LIMIT}"),
+               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}}),
+        json!({"name": "offset", "in": "query", "required": false, "description": "number of matching features to skip",
+               "schema": {"type": "integer", "minimum": 0, "default": 0}}),
+        json!({"name": "datetime", "in": "query", "required": false, "description": "an RFC 3339 instant or interval (start/end, '..' for open)", "schema": {"type": "string"}}),
+        f_param(&["geojson", "json"]),
+    ];
+    parameters.extend(
+        c.fields
+            .iter()
+            .filter(|f| f.ty != FieldType::Json && !["bbox", "limit", "offset", "datetime", "f", "bbox-crs"].contains(&f.name.as_str()))
+            .map(|f| property_param(&f.name, f.ty)),
+    );
+    let collection = json!({
+        "type": "object",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": feature_schema()},
+            "links": {"type": "array", "items": link_schema()},
+            "numberMatched": {"type": "integer", "minimum": 0},
+            "numberReturned": {"type": "integer", "minimum": 0},
+            "timeStamp": {"type": "string", "format": "date-time"}
+        }
+    });
+    json!({"get": {
+        "summary": format!("the features of {}", c.id),
+        "operationId": format!("getItems_{}", c.id),
+        "tags": ["Data"],
+        "parameters": parameters,
+        "responses": {
+            "200": {"description": "a page of features",
+                    "content": {"application/geo+json": {"schema": collection.clone()}, "application/json": {"schema": collection}}},
+            "400": problem("a malformed or unknown parameter"),
+            "404": problem("no such collection")
+        }
+    }})
+}
+
+fn item_path(c: &CollectionInfo) -> Value {
+    json!({"get": {
+        "summary": format!("one feature of {}", c.id),
+        "operationId": format!("getItem_{}", c.id),
+        "tags": ["Data"],
+        "parameters": [
+            {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}},
+            f_param(&["geojson", "json"])
+        ],
+        "responses": {
+            "200": {"description": "the feature",
+                    "content": {"application/geo+json": {"schema": feature_schema()}, "application/json": {"schema": feature_schema()}}},
+            "400": problem("a malformed or unknown parameter"),
+            "404": problem("no such feature")
+        }
+    }})
+}
+
+/// Builds the whole OpenAPI document for the loaded collections.
+pub fn definition(collections: &[CollectionInfo]) -> Value {
+    let any_object = json!({"type": "object"});
+    let mut paths = Map::new();
+    paths.insert("/".into(), json!({"get": {"summary": "landing page", "operationId": "getLandingPage", "tags": ["Capabilities"],
+        "parameters": [f_param(&["json", "html"])],
+        "responses": {
+            "200": {"description": "the landing page", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["links"], "properties": {"links": {"type": "array", "items": link_schema()}}}},
+                "text/html": {"schema": {"type": "string"}}}},
+            "400": problem("a malformed or unknown parameter")}}}));
+    paths.insert("/conformance".into(), json!({"get": {"summary": "conformance classes", "operationId": "getConformance", "tags": ["Capabilities"],
+        "parameters": [f_param(&["json"])],
+        "responses": json_ok("the conformance classes", json!({"type": "object", "required": ["conformsTo"], "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}}}))}}));
+    paths.insert("/api".into(), json!({"get": {"summary": "this API definition", "operationId": "getApi", "tags": ["Capabilities"],
+        "parameters": [f_param(&["json"])],
+        "responses": {"200": {"description": "the OpenAPI document", "content": {OPENAPI_JSON: {"schema": any_object}}},
+                      "400": problem("a malformed or unknown parameter")}}}));
+    paths.insert("/collections".into(), json!({"get": {"summary": "the collections", "operationId": "getCollections", "tags": ["Capabilities"],
+        "parameters": [f_param(&["json"])],
+        "responses": json_ok("the collections", json!({"type": "object", "required": ["links", "collections"],
+            "properties": {"links": {"type": "array", "items": link_schema()}, "collections": {"type": "array", "items": any_object}}}))}}));
+    paths.insert("/health".into(), json!({"get": {"summary": "liveness and counts", "operationId": "getHealth", "tags": ["Operations"],
+        "responses": {"200": {"description": "the server is up", "content": {"application/json": {"schema": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "collections": {"type": "integer"}, "features": {"type": "integer"}}}}}}}}}));
+    paths.insert("/vocabularies".into(), json!({"get": {"summary": "controlled vocabularies", "operationId": "getVocabularies", "tags": ["Capabilities"],
+        "parameters": [f_param(&["json"])],
+        "responses": json_ok("the vocabularies", any_object.clone())}}));
+    for c in collections {
+        let base = format!("/collections/{}", c.id);
+        paths.insert(base.clone(), json!({"get": {"summary": format!("the collection {}", c.id), "operationId": format!("describeCollection_{}", c.id), "tags": ["Capabilities"],
+            "parameters": [f_param(&["json"])],
+            "responses": json_ok("the collection", json!({"type": "object", "required": ["id", "links"], "properties": {"id": {"type": "string"}, "links": {"type": "array", "items": link_schema()}}}))}}));
+        paths.insert(format!("{base}/items"), items_path(c));
+        paths.insert(format!("{base}/items/{{featureId}}"), item_path(c));
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "etown-atlas",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "OGC API - Features for Beijing E-Town's industrial space (schematic data). Limits: limit ≤ 10000 per page.",
+            "license": {"name": "Apache-2.0"}
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Operations"}],
+        "paths": paths,
+    })
+}

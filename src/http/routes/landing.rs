@@ -1,0 +1,46 @@
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::web::index_html;
+use crate::http::error::ApiError;
+use crate::http::links::{link, BaseUrl, JSON, OPENAPI_JSON};
+use crate::http::negotiate::{json_or_html, Format};
+use crate::http::params::Params;
+use crate::http::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(landing))
+}
+
+/// The landing page: the web app for browsers, the OGC API landing document for everyone else.
+async fn landing(
+    State(_state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut params = Params::parse(q.as_deref())?;
+    let format = json_or_html(params.take("f").as_deref(), &headers)?;
+    params.finish(&["f"])?;
+    if format == Format::Html {
+        return Ok(index_html());
+    }
+    Ok(Json(json!({
+        "title": "etown-atlas: Beijing E-Town industrial space",
+        "description": "OGC API - Features for the Beijing E-Town free-trade-zone cluster, the data pilot zone, the bonded zone, the characteristic parks and the 58 spatial carriers (schematic data).",
+        "links": [
+            link(base.at("/?f=json"), "self", JSON, "this document"),
+            link(base.at("/?f=html"), "alternate", "text/html", "the web map"),
+            link(base.at("/api"), "service-desc", OPENAPI_JSON, "the API definition"),
+            link(base.at("/conformance"), "conformance", JSON, "conformance classes implemented"),
+            link(base.at("/collections"), "data", JSON, "the collections"),
+            link(base.at("/vocabularies"), "http://www.opengis.net/def/rel/ogc/1.0/data-meta", JSON, "controlled vocabularies (industries)"),
+            link(base.at("/health"), "status", JSON, "liveness and counts"),
+        ],
+    }))
+    .into_response())
+}

@@ -1,0 +1,59 @@
+//! The web app (`web/`), embedded in the binary and served with validators for caching.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use crate::http::error::ApiError;
+
+#[derive(rust_embed::Embed)]
+#[folder = "web/"]
+#[exclude = "node_modules/*"]
+#[exclude = "tests/*"]
+#[exclude = "package*.json"]
+struct WebAssets;
+
+/// The app's page, served at `/` to browsers.
+pub fn index_html() -> Response {
+    asset("index.html", &HeaderMap::new()).unwrap_or_else(|| ApiError::not_found("the web app is not built in").into_response())
+}
+
+/// Serves an embedded file by URL path; only names compiled in can be reached, so no path can
+/// escape the folder.
+pub async fn static_asset(uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    let path = if path.is_empty() { "index.html" } else { path };
+    asset(path, &headers).unwrap_or_else(|| ApiError::not_found(format!("no resource at /{path}")).into_response())
+}
+
+fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
+    let file = WebAssets::get(path)?;
+    let etag = format!(
+        "\"{}\"",
+        file.metadata.sha256_hash()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    // Vendored libraries change only with their version; the app's own files revalidate.
+    let cache = if path.starts_with("vendor/") { "public, max-age=86400" } else { "no-cache" };
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    let mut res = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Body::from(file.data).into_response()
+    };
+    let h = res.headers_mut();
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    if let Ok(v) = HeaderValue::from_str(mime.as_ref()) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    Some(res)
+}

@@ -1,0 +1,190 @@
+//! The `etown-atlas` command: `serve` the layers over HTTP, or `validate` a data directory.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use etown_atlas::config::ServerConfig;
+use etown_atlas::ingest::{self, IngestError, LoadOptions};
+use etown_atlas::store::{Catalog, MemoryStore};
+use etown_atlas::{app, AppState};
+
+#[derive(Parser)]
+#[command(version, about = "Beijing E-Town industrial-space map server (OGC API - Features + web map)")]
+struct Cli {
+    /// Log as JSON lines instead of text (for log collectors).
+    #[arg(long, global = true, env = "ETOWN_ATLAS_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the layers and the web map (the default command).
+    Serve(ServeArgs),
+    /// Check a data directory with the same rules as `serve`, without serving it.
+    Validate {
+        /// The directory of *.geojson layers (default: the shipped geodata).
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+}
+
+#[derive(clap::Args, Clone, Copy)]
+struct LoadArgs {
+    /// Load geometries that are structurally sound but invalid (self-touching rings...) with a
+    /// warning instead of refusing the file. For third-party data that cannot be fixed at source.
+    #[arg(long, env = "ETOWN_ATLAS_ACCEPT_INVALID_GEOMETRY")]
+    accept_invalid_geometry: bool,
+}
+
+impl LoadArgs {
+    fn options(self) -> LoadOptions {
+        LoadOptions {
+            accept_invalid_geometry: self.accept_invalid_geometry,
+        }
+    }
+}
+
+#[derive(clap::Parser)]
+struct ServeArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    /// Serve the *.geojson files of this directory instead of the shipped geodata.
+    #[arg(long, env = "ETOWN_ATLAS_DATA")]
+    data: Option<PathBuf>,
+    /// Address to listen on. The default is loopback only; use 0.0.0.0:8080 to serve a network.
+    #[arg(long, env = "ETOWN_ATLAS_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Base URL written into links when a proxy changes the host (e.g. https://atlas.example/).
+    #[arg(long, env = "ETOWN_ATLAS_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+fn load(dir: Option<&PathBuf>, options: LoadOptions) -> Result<Catalog, IngestError> {
+    match dir {
+        Some(dir) => ingest::load(ingest::read_dir(dir)?, &dir.display().to_string(), options),
+        None => ingest::load(ingest::embedded_files(), "the embedded geodata", options),
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    // With no subcommand, serve with the defaults (and the ETOWN_ATLAS_* environment).
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeArgs::parse_from(["etown-atlas"])));
+    match command {
+        Command::Validate { dir, load } => validate(dir.as_ref(), load.options()),
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn validate(dir: Option<&PathBuf>, options: LoadOptions) -> ExitCode {
+    match load(dir, options) {
+        Ok(catalog) => {
+            for layer in catalog.layers() {
+                println!("ok  {:<40} {:>8} features", layer.id, layer.len());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let started = Instant::now();
+    let catalog = match load(args.data.as_ref(), args.load.options()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        layers = catalog.layers().len(),
+        features = catalog.feature_count(),
+        load_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "data loaded and indexed"
+    );
+    let config = ServerConfig {
+        public_url: args.public_url,
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(Arc::new(MemoryStore::new(catalog)), config);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(state, args.listen, started)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(state: AppState, listen: SocketAddr, started: Instant) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        startup_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "listening; the map is at http://{}/",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C; in-flight requests then finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining in-flight requests");
+}

@@ -1,0 +1,65 @@
+//! What a client asks of one collection, and its compilation against a layer's columns.
+//!
+//! `http` parses parameters into a [`FeatureQuery`]; [`compile`] checks it against the layer
+//! (property names, value types) and returns a [`Plan`] that the store runs: candidates from the
+//! R-tree when there is a box, then exact tests per slot.
+
+mod datetime;
+mod plan;
+
+pub use datetime::{DateTimeFilter, DateTimeError};
+pub use plan::{compile, Plan};
+
+use crate::domain::Bbox;
+
+/// Default page size of `/items` when `limit` is absent.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Largest page `/items` returns; a larger `limit` is a 400, not silently clamped, so a client
+/// never mistakes a short page for the end.
+pub const MAX_LIMIT: usize = 10_000;
+
+/// A query on one collection, already parsed from its wire form but not yet checked against the
+/// collection's schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureQuery {
+    pub bbox: Option<Bbox>,
+    pub datetime: Option<DateTimeFilter>,
+    /// `property=value` pairs: each must equal (or, for arrays, contain) the value.
+    pub equals: Vec<(String, String)>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl Default for FeatureQuery {
+    fn default() -> Self {
+        FeatureQuery {
+            bbox: None,
+            datetime: None,
+            equals: Vec::new(),
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+        }
+    }
+}
+
+/// Why a query cannot run against a collection; each names the parameter at fault.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum QueryError {
+    #[error("unknown property {property:?}; the queryables of this collection are: {known}")]
+    UnknownProperty { property: String, known: String },
+    #[error("{parameter}: {reason}")]
+    InvalidValue { parameter: String, reason: String },
+    #[error("datetime: this collection has no temporal property to filter on")]
+    NoTemporalProperty,
+}
+
+impl QueryError {
+    /// The query parameter the error is about.
+    pub fn parameter(&self) -> &str {
+        match self {
+            QueryError::UnknownProperty { property, .. } => property,
+            QueryError::InvalidValue { parameter, .. } => parameter,
+            QueryError::NoTemporalProperty => "datetime",
+        }
+    }
+}

@@ -1,0 +1,166 @@
+use geo::{Intersects, Rect};
+
+use super::{DateTimeFilter, FeatureQuery, QueryError};
+use crate::domain::{parse_date, parse_timestamp, Bbox, FieldType};
+use crate::index::{Column, Layer};
+use crate::query::datetime::{days_to_ms, instant_range};
+
+/// A query checked against one layer: typed conditions on column indices.
+#[derive(Debug)]
+pub struct Plan {
+    /// Narrows candidates through the R-tree, then tests each geometry exactly.
+    pub bbox: Option<Bbox>,
+    conditions: Vec<Condition>,
+}
+
+#[derive(Debug)]
+enum Condition {
+    Equals { column: usize, value: Typed },
+    /// The array column contains the string.
+    Contains { column: usize, value: String },
+    During { column: usize, filter: DateTimeFilter },
+}
+
+#[derive(Debug, PartialEq)]
+enum Typed {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    Date(i32),
+    Millis(i64),
+}
+
+/// Checks a query against a layer's schema and compiles it.
+pub fn compile(layer: &Layer, q: &FeatureQuery) -> Result<Plan, QueryError> {
+    let mut conditions = Vec::with_capacity(q.equals.len() + 1);
+    for (name, raw) in &q.equals {
+        let column = layer.field_index(name).ok_or_else(|| unknown(layer, name))?;
+        let ty = layer.fields[column].ty;
+        let bad = |what: &str| QueryError::InvalidValue {
+            parameter: name.clone(),
+            reason: format!("{raw:?} is not {what}, the type of this property"),
+        };
+        let value = match ty {
+            FieldType::Boolean => match raw.as_str() {
+                "true" => Typed::Bool(true),
+                "false" => Typed::Bool(false),
+                _ => return Err(bad("a boolean (true or false)")),
+            },
+            FieldType::Integer | FieldType::Number => Typed::Number(
+                raw.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| bad("a number"))?,
+            ),
+            FieldType::String => Typed::Text(raw.clone()),
+            FieldType::Date => Typed::Date(parse_date(raw).ok_or_else(|| bad("a YYYY-MM-DD date"))?),
+            FieldType::Timestamp => {
+                Typed::Millis(parse_timestamp(raw).ok_or_else(|| bad("an RFC 3339 timestamp"))?)
+            }
+            FieldType::StringArray => {
+                conditions.push(Condition::Contains {
+                    column,
+                    value: raw.clone(),
+                });
+                continue;
+            }
+            FieldType::Json => {
+                return Err(QueryError::InvalidValue {
+                    parameter: name.clone(),
+                    reason: "this property holds objects and cannot be compared".into(),
+                })
+            }
+        };
+        conditions.push(Condition::Equals { column, value });
+    }
+    if let Some(filter) = q.datetime {
+        let column = temporal_column(layer).ok_or(QueryError::NoTemporalProperty)?;
+        conditions.push(Condition::During { column, filter });
+    }
+    Ok(Plan {
+        bbox: q.bbox,
+        conditions,
+    })
+}
+
+/// The column the `datetime` parameter applies to: the metadata's `temporal_property`, or the
+/// layer's only date/timestamp column.
+fn temporal_column(layer: &Layer) -> Option<usize> {
+    if let Some(name) = &layer.meta.temporal_property {
+        return layer.field_index(name);
+    }
+    let mut temporal = layer
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.ty, FieldType::Date | FieldType::Timestamp));
+    match (temporal.next(), temporal.next()) {
+        (Some((i, _)), None) => Some(i),
+        _ => None,
+    }
+}
+
+fn unknown(layer: &Layer, name: &str) -> QueryError {
+    let known = layer
+        .fields
+        .iter()
+        .filter(|f| f.ty != FieldType::Json)
+        .map(|f| f.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    QueryError::UnknownProperty {
+        property: name.to_owned(),
+        known,
+    }
+}
+
+impl Plan {
+    /// Whether the feature in `slot` matches every condition and, if there is a box, whether its
+    /// geometry really intersects it (not just its envelope).
+    pub fn matches(&self, layer: &Layer, slot: usize) -> bool {
+        if let Some(b) = &self.bbox {
+            let g = &layer.geometries[slot];
+            let hit = b.rects().into_iter().any(|(min, max)| {
+                g.intersects(&Rect::new((min[0], min[1]), (max[0], max[1])))
+            });
+            if !hit {
+                return false;
+            }
+        }
+        self.conditions.iter().all(|c| c.holds(layer, slot))
+    }
+}
+
+impl Condition {
+    fn holds(&self, layer: &Layer, slot: usize) -> bool {
+        match self {
+            Condition::Equals { column, value } => match (&layer.columns[*column], value) {
+                (Column::Boolean(c), Typed::Bool(v)) => c[slot] == Some(*v),
+                (Column::Integer(c), Typed::Number(v)) => c[slot].is_some_and(|x| x as f64 == *v),
+                (Column::Number(c), Typed::Number(v)) => c[slot] == Some(*v),
+                (Column::String(c), Typed::Text(v)) => c[slot].as_deref() == Some(v.as_str()),
+                (Column::Date(c), Typed::Date(v)) => c[slot] == Some(*v),
+                (Column::Timestamp(c), Typed::Millis(v)) => c[slot].as_ref().is_some_and(|(t, _)| t == v),
+                _ => false,
+            },
+            Condition::Contains { column, value } => match &layer.columns[*column] {
+                Column::StringArray(c) => c[slot]
+                    .as_ref()
+                    .is_some_and(|items| items.iter().any(|s| &**s == value)),
+                _ => false,
+            },
+            Condition::During { column, filter } => match &layer.columns[*column] {
+                Column::Date(c) => c[slot].is_some_and(|d| {
+                    let start = days_to_ms(d);
+                    filter.intersects(start, start + 86_400_000 - 1)
+                }),
+                Column::Timestamp(c) => c[slot].as_ref().is_some_and(|(t, _)| filter.intersects(*t, *t)),
+                Column::String(c) => c[slot]
+                    .as_deref()
+                    .and_then(instant_range)
+                    .is_some_and(|(lo, hi)| filter.intersects(lo, hi)),
+                _ => false,
+            },
+        }
+    }
+}
