@@ -13,7 +13,10 @@ use etown_atlas::store::{Catalog, MemoryStore};
 use etown_atlas::{app, AppState};
 
 #[derive(Parser)]
-#[command(version, about = "Beijing E-Town industrial-space map server (OGC API - Features + web map)")]
+#[command(
+    version,
+    about = "Beijing E-Town industrial-space map server (OGC API - Features + web map)"
+)]
 struct Cli {
     /// Log as JSON lines instead of text (for log collectors).
     #[arg(long, global = true, env = "ETOWN_ATLAS_LOG_JSON")]
@@ -76,7 +79,9 @@ fn load(dir: Option<&PathBuf>, options: LoadOptions) -> Result<Catalog, IngestEr
 fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -97,6 +102,8 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints one line per valid layer on stdout: the report is the command's output.
+#[allow(clippy::print_stdout)]
 fn validate(dir: Option<&PathBuf>, options: LoadOptions) -> ExitCode {
     match load(dir, options) {
         Ok(catalog) => {

@@ -102,7 +102,10 @@ mod tests {
     #[test]
     fn parses_four_and_six_numbers() {
         let b = Bbox::parse("116.4, 39.7,116.7,39.9").unwrap();
-        assert_eq!((b.west, b.south, b.east, b.north), (116.4, 39.7, 116.7, 39.9));
+        assert_eq!(
+            (b.west, b.south, b.east, b.north),
+            (116.4, 39.7, 116.7, 39.9)
+        );
         let b = Bbox::parse("1,2,0,3,4,10").unwrap();
         assert_eq!((b.west, b.south, b.east, b.north), (1.0, 2.0, 3.0, 4.0));
     }
@@ -111,12 +114,30 @@ mod tests {
     fn rejects_each_malformed_class() {
         assert_eq!(Bbox::parse("1,2,3"), Err(BboxError::Arity(3)));
         assert_eq!(Bbox::parse("1,2,3,4,5"), Err(BboxError::Arity(5)));
-        assert!(matches!(Bbox::parse("1,2,x,4"), Err(BboxError::NotANumber(_))));
-        assert!(matches!(Bbox::parse("1,NaN,3,4"), Err(BboxError::NotANumber(_))));
-        assert!(matches!(Bbox::parse("1,2,inf,4"), Err(BboxError::NotANumber(_))));
-        assert_eq!(Bbox::parse("181,2,3,4"), Err(BboxError::LonOutOfRange(181.0)));
-        assert_eq!(Bbox::parse("1,-91,3,4"), Err(BboxError::LatOutOfRange(-91.0)));
-        assert!(matches!(Bbox::parse("1,5,3,4"), Err(BboxError::SouthAboveNorth { .. })));
+        assert!(matches!(
+            Bbox::parse("1,2,x,4"),
+            Err(BboxError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Bbox::parse("1,NaN,3,4"),
+            Err(BboxError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Bbox::parse("1,2,inf,4"),
+            Err(BboxError::NotANumber(_))
+        ));
+        assert_eq!(
+            Bbox::parse("181,2,3,4"),
+            Err(BboxError::LonOutOfRange(181.0))
+        );
+        assert_eq!(
+            Bbox::parse("1,-91,3,4"),
+            Err(BboxError::LatOutOfRange(-91.0))
+        );
+        assert!(matches!(
+            Bbox::parse("1,5,3,4"),
+            Err(BboxError::SouthAboveNorth { .. })
+        ));
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::fmt;
 pub struct LayerId(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("layer id {0:?} must be 1-64 ASCII letters, digits, '-', '_' or '.', not starting with '.'")]
+#[error(
+    "layer id {0:?} must be 1-64 ASCII letters, digits, '-', '_' or '.', not starting with '.'"
+)]
 pub struct LayerIdError(pub String);
 
 impl LayerId {

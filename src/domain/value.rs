@@ -102,7 +102,10 @@ mod tests {
         assert_eq!(format_date(d), "2027-06-30");
         assert_eq!(parse_date("2027-6-30"), None);
         assert_eq!(parse_date("2027-02-30"), None);
-        assert_eq!(parse_timestamp("2022-04-16T10:13:19Z"), Some(1_650_103_999_000));
+        assert_eq!(
+            parse_timestamp("2022-04-16T10:13:19Z"),
+            Some(1_650_103_999_000)
+        );
         assert_eq!(parse_timestamp("2022-04-16"), None);
     }
 }

@@ -68,14 +68,36 @@ impl ApiError {
     pub fn from_status(status: StatusCode) -> Self {
         let (code, detail) = match status {
             StatusCode::NOT_FOUND => ("not_found", "no such resource"),
-            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this method is not allowed on this resource"),
-            StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is larger than the server accepts"),
-            StatusCode::URI_TOO_LONG => ("uri_too_long", "the request URL is longer than the server accepts"),
-            StatusCode::NOT_ACCEPTABLE => ("not_acceptable", "no representation of this resource matches the Accept header"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "the request body's media type is not accepted here"),
-            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "the server cannot answer this request now; try again later"),
-            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ("timeout", "the request took too long"),
-            s if s.is_server_error() => ("internal_error", "the server failed to answer this request"),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "this method is not allowed on this resource",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "body_too_large",
+                "the request body is larger than the server accepts",
+            ),
+            StatusCode::URI_TOO_LONG => (
+                "uri_too_long",
+                "the request URL is longer than the server accepts",
+            ),
+            StatusCode::NOT_ACCEPTABLE => (
+                "not_acceptable",
+                "no representation of this resource matches the Accept header",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "the request body's media type is not accepted here",
+            ),
+            StatusCode::SERVICE_UNAVAILABLE => (
+                "unavailable",
+                "the server cannot answer this request now; try again later",
+            ),
+            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => {
+                ("timeout", "the request took too long")
+            }
+            s if s.is_server_error() => {
+                ("internal_error", "the server failed to answer this request")
+            }
             _ => ("bad_request", "the request is not acceptable"),
         };
         Self::new(status, code, detail)

@@ -1,8 +1,8 @@
 //! Absolute links (`self`, `next`, ...) as OGC API clients such as GDAL follow them.
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use serde_json::{json, Value as Json};
 
 use super::error::ApiError;

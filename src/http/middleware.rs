@@ -48,7 +48,10 @@ pub async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "timeout",
-                format!("the request took longer than {} s and was stopped", limit.as_secs()),
+                format!(
+                    "the request took longer than {} s and was stopped",
+                    limit.as_secs()
+                ),
             )
             .into_response()
         }
@@ -59,7 +62,10 @@ pub async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     res
 }
@@ -93,7 +99,10 @@ pub async fn etag(req: Request, next: Next) -> Response {
     let matched = if_none_match
         .as_ref()
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == tag));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == tag)
+        });
     if let Ok(v) = HeaderValue::from_str(&tag) {
         parts.headers.insert(header::ETAG, v);
     }

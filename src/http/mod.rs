@@ -36,9 +36,13 @@ pub fn app(state: AppState) -> Router {
         .fallback(routes::web::static_asset)
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::etag))
-        .layer(axum::middleware::from_fn(middleware::problem_for_bare_errors))
+        .layer(axum::middleware::from_fn(
+            middleware::problem_for_bare_errors,
+        ))
         .layer(axum::middleware::from_fn(middleware::security_headers))
-        .layer(axum::middleware::from_fn(move |req, next| middleware::timeout(timeout, req, next)))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            middleware::timeout(timeout, req, next)
+        }))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))

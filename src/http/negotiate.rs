@@ -16,8 +16,15 @@ pub fn json_or_html(f: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiE
     match f {
         Some("json") => Ok(Format::Json),
         Some("html") => Ok(Format::Html),
-        Some(other) => Err(ApiError::parameter("f", format!("f must be json or html, got {other:?}"))),
-        None => Ok(if prefers_html(headers) { Format::Html } else { Format::Json }),
+        Some(other) => Err(ApiError::parameter(
+            "f",
+            format!("f must be json or html, got {other:?}"),
+        )),
+        None => Ok(if prefers_html(headers) {
+            Format::Html
+        } else {
+            Format::Json
+        }),
     }
 }
 

@@ -20,7 +20,10 @@ impl Params {
                 continue;
             }
             if values.insert(k.to_string(), v.to_string()).is_some() {
-                return Err(ApiError::parameter(&k, format!("parameter {k:?} is given more than once")));
+                return Err(ApiError::parameter(
+                    &k,
+                    format!("parameter {k:?} is given more than once"),
+                ));
             }
         }
         Ok(Params { values })
@@ -36,7 +39,10 @@ impl Params {
         self.take(name)
             .map(|raw| {
                 raw.trim().parse::<usize>().map_err(|_| {
-                    ApiError::parameter(name, format!("{name} must be a non-negative integer, got {raw:?}"))
+                    ApiError::parameter(
+                        name,
+                        format!("{name} must be a non-negative integer, got {raw:?}"),
+                    )
                 })
             })
             .transpose()

@@ -93,7 +93,9 @@ impl Column {
             Column::Timestamp(c) => c.push(match v {
                 None => None,
                 Some(j) => {
-                    let s = j.as_str().ok_or_else(|| mismatch("an RFC 3339 timestamp"))?;
+                    let s = j
+                        .as_str()
+                        .ok_or_else(|| mismatch("an RFC 3339 timestamp"))?;
                     let t = parse_timestamp(s).ok_or_else(|| mismatch("an RFC 3339 timestamp"))?;
                     Some((t, s.into()))
                 }
@@ -122,7 +124,9 @@ impl Column {
             Column::Number(c) => c[slot].map_or(Json::Null, Json::from),
             Column::String(c) => c[slot].as_deref().map_or(Json::Null, Json::from),
             Column::Date(c) => c[slot].map_or(Json::Null, |d| Json::from(format_date(d))),
-            Column::Timestamp(c) => c[slot].as_ref().map_or(Json::Null, |(_, s)| Json::from(&**s)),
+            Column::Timestamp(c) => c[slot]
+                .as_ref()
+                .map_or(Json::Null, |(_, s)| Json::from(&**s)),
             Column::StringArray(c) => c[slot].as_ref().map_or(Json::Null, |items| {
                 Json::Array(items.iter().map(|s| Json::from(&**s)).collect())
             }),
@@ -140,7 +144,9 @@ impl Column {
                 .as_deref()
                 .map_or(Value::Null, |s| Value::String(s.to_owned())),
             Column::Date(c) => c[slot].map_or(Value::Null, Value::Date),
-            Column::Timestamp(c) => c[slot].as_ref().map_or(Value::Null, |(t, _)| Value::Timestamp(*t)),
+            Column::Timestamp(c) => c[slot]
+                .as_ref()
+                .map_or(Value::Null, |(t, _)| Value::Timestamp(*t)),
             Column::StringArray(_) | Column::Json(_) => Value::Null,
         }
     }
@@ -168,7 +174,9 @@ impl Column {
 /// Integers widen to numbers; strings that are all dates (or all timestamps) become dates (or
 /// timestamps); arrays of strings stay arrays. Anything else that mixes kinds is an error naming
 /// the two kinds, so a layer never carries a column that filters cannot reason about.
-pub fn infer_type<'a>(values: impl Iterator<Item = &'a Json>) -> Result<FieldType, (String, String)> {
+pub fn infer_type<'a>(
+    values: impl Iterator<Item = &'a Json>,
+) -> Result<FieldType, (String, String)> {
     let mut ty: Option<FieldType> = None;
     for v in values {
         let this = match v {
@@ -185,16 +193,18 @@ pub fn infer_type<'a>(values: impl Iterator<Item = &'a Json>) -> Result<FieldTyp
         ty = Some(match (ty, this) {
             (None, t) => t,
             (Some(a), b) if a == b => a,
-            (Some(FieldType::Integer | FieldType::Number), FieldType::Integer | FieldType::Number) => {
-                FieldType::Number
-            }
+            (
+                Some(FieldType::Integer | FieldType::Number),
+                FieldType::Integer | FieldType::Number,
+            ) => FieldType::Number,
             (
                 Some(FieldType::String | FieldType::Date | FieldType::Timestamp),
                 FieldType::String | FieldType::Date | FieldType::Timestamp,
             ) => FieldType::String,
-            (Some(FieldType::StringArray | FieldType::Json), FieldType::StringArray | FieldType::Json) => {
-                FieldType::Json
-            }
+            (
+                Some(FieldType::StringArray | FieldType::Json),
+                FieldType::StringArray | FieldType::Json,
+            ) => FieldType::Json,
             (Some(a), b) => return Err((a.name().to_owned(), b.name().to_owned())),
         });
     }
@@ -223,11 +233,23 @@ mod tests {
 
     #[test]
     fn infers_and_widens() {
-        assert_eq!(infer(&[json!(1), json!(null), json!(2)]), Ok(FieldType::Integer));
+        assert_eq!(
+            infer(&[json!(1), json!(null), json!(2)]),
+            Ok(FieldType::Integer)
+        );
         assert_eq!(infer(&[json!(1), json!(2.5)]), Ok(FieldType::Number));
-        assert_eq!(infer(&[json!("2027-01-01"), json!("2028-12-31")]), Ok(FieldType::Date));
-        assert_eq!(infer(&[json!("2027-01-01"), json!("soon")]), Ok(FieldType::String));
-        assert_eq!(infer(&[json!(["a"]), json!([])]), Ok(FieldType::StringArray));
+        assert_eq!(
+            infer(&[json!("2027-01-01"), json!("2028-12-31")]),
+            Ok(FieldType::Date)
+        );
+        assert_eq!(
+            infer(&[json!("2027-01-01"), json!("soon")]),
+            Ok(FieldType::String)
+        );
+        assert_eq!(
+            infer(&[json!(["a"]), json!([])]),
+            Ok(FieldType::StringArray)
+        );
         assert_eq!(infer(&[json!(null)]), Ok(FieldType::String));
         assert!(infer(&[json!(1), json!("1")]).is_err());
         assert!(infer(&[json!(true), json!(0)]).is_err());

@@ -174,7 +174,9 @@ pub fn geometry_type_name(g: &geo::Geometry<f64>) -> &'static str {
         geo::Geometry::MultiPoint(_) => "MultiPoint",
         geo::Geometry::Line(_) | geo::Geometry::LineString(_) => "LineString",
         geo::Geometry::MultiLineString(_) => "MultiLineString",
-        geo::Geometry::Polygon(_) | geo::Geometry::Rect(_) | geo::Geometry::Triangle(_) => "Polygon",
+        geo::Geometry::Polygon(_) | geo::Geometry::Rect(_) | geo::Geometry::Triangle(_) => {
+            "Polygon"
+        }
         geo::Geometry::MultiPolygon(_) => "MultiPolygon",
         geo::Geometry::GeometryCollection(_) => "GeometryCollection",
     }

@@ -50,7 +50,12 @@ fn has_field(p: &LayerParts, name: &str) -> bool {
 }
 
 fn add_area(p: &mut LayerParts) {
-    let polygonal = |g: &geo::Geometry<f64>| matches!(g, geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_));
+    let polygonal = |g: &geo::Geometry<f64>| {
+        matches!(
+            g,
+            geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_)
+        )
+    };
     if !p.geometries.iter().any(polygonal) || has_field(p, AREA_FIELD) {
         return;
     }

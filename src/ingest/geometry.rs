@@ -24,7 +24,9 @@ fn right_hand_rule(g: geo::Geometry<f64>) -> geo::Geometry<f64> {
     use geo::orient::{Direction, Orient};
     match g {
         geo::Geometry::Polygon(p) => geo::Geometry::Polygon(p.orient(Direction::Default)),
-        geo::Geometry::MultiPolygon(mp) => geo::Geometry::MultiPolygon(mp.orient(Direction::Default)),
+        geo::Geometry::MultiPolygon(mp) => {
+            geo::Geometry::MultiPolygon(mp.orient(Direction::Default))
+        }
         geo::Geometry::GeometryCollection(gc) => {
             geo::Geometry::GeometryCollection(gc.into_iter().map(right_hand_rule).collect())
         }
@@ -80,7 +82,12 @@ fn non_empty<'a>(v: &'a Json, what: &str) -> Result<&'a Vec<Json>, String> {
     }
 }
 
-fn each(v: &Json, ty: &str, part: &str, check: fn(&Json) -> Result<(), String>) -> Result<(), String> {
+fn each(
+    v: &Json,
+    ty: &str,
+    part: &str,
+    check: fn(&Json) -> Result<(), String>,
+) -> Result<(), String> {
     for (i, p) in non_empty(v, ty)?.iter().enumerate() {
         check(p).map_err(|e| format!("{part} {i}: {e}"))?;
     }
@@ -88,9 +95,14 @@ fn each(v: &Json, ty: &str, part: &str, check: fn(&Json) -> Result<(), String>) 
 }
 
 fn position(v: &Json) -> Result<(), String> {
-    let a = v.as_array().ok_or("a position must be an array of numbers")?;
+    let a = v
+        .as_array()
+        .ok_or("a position must be an array of numbers")?;
     if !(2..=3).contains(&a.len()) {
-        return Err(format!("a position needs 2 or 3 numbers, found {}", a.len()));
+        return Err(format!(
+            "a position needs 2 or 3 numbers, found {}",
+            a.len()
+        ));
     }
     let n: Vec<f64> = a
         .iter()
@@ -112,7 +124,10 @@ fn position(v: &Json) -> Result<(), String> {
 fn line(v: &Json) -> Result<(), String> {
     let pts = non_empty(v, "LineString")?;
     if pts.len() < 2 {
-        return Err(format!("a line needs at least 2 positions, found {}", pts.len()));
+        return Err(format!(
+            "a line needs at least 2 positions, found {}",
+            pts.len()
+        ));
     }
     pts.iter().try_for_each(position)
 }
@@ -132,7 +147,9 @@ fn polygon(v: &Json) -> Result<(), String> {
             ));
         }
         if pts.first() != pts.last() {
-            return Err(format!("ring {i} is not closed (first and last positions differ)"));
+            return Err(format!(
+                "ring {i} is not closed (first and last positions differ)"
+            ));
         }
     }
     Ok(())
@@ -169,11 +186,21 @@ mod tests {
         assert!(err(json!({"type": "Point", "coordinates": [0, 95]})).contains("latitude 95"));
         assert!(err(json!({"type": "Point", "coordinates": [0]})).contains("2 or 3"));
         assert!(err(json!({"type": "LineString", "coordinates": [[0, 0]]})).contains("at least 2"));
-        assert!(err(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]})).contains("at least 4"));
-        assert!(err(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]})).contains("not closed"));
-        assert!(err(json!({"type": "Circle", "coordinates": [0, 0]})).contains("unknown geometry type"));
+        assert!(
+            err(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]}))
+                .contains("at least 4")
+        );
+        assert!(
+            err(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}))
+                .contains("not closed")
+        );
+        assert!(
+            err(json!({"type": "Circle", "coordinates": [0, 0]})).contains("unknown geometry type")
+        );
         // A bow-tie ring is structurally fine but geometrically invalid.
-        assert!(err(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}))
-            .contains("invalid geometry"));
+        assert!(err(
+            json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]})
+        )
+        .contains("invalid geometry"));
     }
 }

@@ -46,14 +46,19 @@ pub struct LoadOptions {
 }
 
 /// Validates and indexes a set of files (a directory's or the embedded copy).
-pub fn load(files: Vec<SourceFile>, origin: &str, options: LoadOptions) -> Result<Catalog, IngestError> {
+pub fn load(
+    files: Vec<SourceFile>,
+    origin: &str,
+    options: LoadOptions,
+) -> Result<Catalog, IngestError> {
     let mut metas: BTreeMap<String, (String, LayerMeta)> = BTreeMap::new();
     let mut vocabularies: BTreeMap<String, Vocabulary> = BTreeMap::new();
     let mut layer_files = Vec::new();
     for file in files {
         if let Some(stem) = file.name.strip_suffix(META_SUFFIX) {
-            let meta: LayerMeta = serde_json::from_slice(&file.bytes)
-                .map_err(|e| IngestError::file(&file.name, format!("invalid layer metadata: {e}")))?;
+            let meta: LayerMeta = serde_json::from_slice(&file.bytes).map_err(|e| {
+                IngestError::file(&file.name, format!("invalid layer metadata: {e}"))
+            })?;
             metas.insert(stem.to_owned(), (file.name.clone(), meta));
         } else if let Some(stem) = file.name.strip_suffix(VOCAB_SUFFIX) {
             let vocab = Vocabulary::parse(stem, &file.bytes)
@@ -81,7 +86,10 @@ pub fn load(files: Vec<SourceFile>, origin: &str, options: LoadOptions) -> Resul
     if let Some((_, (name, _))) = metas.into_iter().next() {
         return Err(IngestError::file(
             &name,
-            format!("metadata for a layer that does not exist (no {})", name.replace(META_SUFFIX, LAYER_SUFFIX)),
+            format!(
+                "metadata for a layer that does not exist (no {})",
+                name.replace(META_SUFFIX, LAYER_SUFFIX)
+            ),
         ));
     }
 
@@ -109,24 +117,43 @@ fn parse_layer(
         let obj = f
             .as_object()
             .filter(|o| o.get("type").and_then(Json::as_str) == Some("Feature"))
-            .ok_or_else(|| IngestError::feature(file, at.clone(), "not a GeoJSON Feature object"))?;
+            .ok_or_else(|| {
+                IngestError::feature(file, at.clone(), "not a GeoJSON Feature object")
+            })?;
         let id = match obj.get("id") {
             None | Some(Json::Null) => None,
             Some(Json::String(s)) => Some(FeatureId::Str(s.clone())),
-            Some(Json::Number(n)) => Some(n.as_i64().map_or_else(|| FeatureId::Str(n.to_string()), FeatureId::Int)),
-            Some(_) => return Err(IngestError::feature(file, at, "\"id\" must be a string or a number")),
+            Some(Json::Number(n)) => Some(
+                n.as_i64()
+                    .map_or_else(|| FeatureId::Str(n.to_string()), FeatureId::Int),
+            ),
+            Some(_) => {
+                return Err(IngestError::feature(
+                    file,
+                    at,
+                    "\"id\" must be a string or a number",
+                ))
+            }
         };
         at.id = id.as_ref().map(ToString::to_string);
         let geometry = match obj.get("geometry") {
             None | Some(Json::Null) => {
-                return Err(IngestError::feature(file, at, "has no geometry (null geometries cannot be mapped)"))
+                return Err(IngestError::feature(
+                    file,
+                    at,
+                    "has no geometry (null geometries cannot be mapped)",
+                ))
             }
             Some(g) => {
-                let (geometry, invalid) =
-                    parse_geometry(g).map_err(|reason| IngestError::feature(file, at.clone(), reason))?;
+                let (geometry, invalid) = parse_geometry(g)
+                    .map_err(|reason| IngestError::feature(file, at.clone(), reason))?;
                 if let Some(reason) = invalid {
                     if !options.accept_invalid_geometry {
-                        return Err(IngestError::feature(file, at, format!("invalid geometry: {reason}")));
+                        return Err(IngestError::feature(
+                            file,
+                            at,
+                            format!("invalid geometry: {reason}"),
+                        ));
                     }
                     tracing::warn!(file, feature = %at, "served despite an invalid geometry: {reason}");
                 }
@@ -136,7 +163,13 @@ fn parse_layer(
         let props = match obj.get("properties") {
             None | Some(Json::Null) => serde_json::Map::new(),
             Some(Json::Object(m)) => m.clone(),
-            Some(_) => return Err(IngestError::feature(file, at, "\"properties\" must be an object or null")),
+            Some(_) => {
+                return Err(IngestError::feature(
+                    file,
+                    at,
+                    "\"properties\" must be an object or null",
+                ))
+            }
         };
         ids.push(id);
         geometries.push(geometry);
@@ -184,7 +217,13 @@ fn check_legacy_crs(crs: &Json) -> Result<(), String> {
         .pointer("/properties/name")
         .and_then(Json::as_str)
         .unwrap_or_default();
-    let accepted = ["CRS84", "EPSG::4326", "EPSG:4326", "EPSG::4490", "EPSG:4490"];
+    let accepted = [
+        "CRS84",
+        "EPSG::4326",
+        "EPSG:4326",
+        "EPSG::4490",
+        "EPSG:4490",
+    ];
     if accepted.iter().any(|a| name.ends_with(a)) {
         Ok(())
     } else {

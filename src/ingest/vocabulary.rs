@@ -67,7 +67,10 @@ pub fn check_layer(
             return Err(IngestError::file(file, format!("the metadata binds property {property:?} to a vocabulary, but no feature has it")));
         };
         let Column::String(values) = &layer.columns[i] else {
-            return Err(IngestError::file(file, format!("property {property:?} is bound to a vocabulary but is not a string")));
+            return Err(IngestError::file(
+                file,
+                format!("property {property:?} is bound to a vocabulary but is not a string"),
+            ));
         };
         for (index, v) in values.iter().enumerate() {
             if let Some(v) = v {
@@ -76,7 +79,11 @@ pub fn check_layer(
                         index,
                         id: Some(layer.ids[index].to_string()),
                     };
-                    return Err(IngestError::feature(file, at, format!("{property} {v:?} is not a term of vocabulary {vocab_id:?}")));
+                    return Err(IngestError::feature(
+                        file,
+                        at,
+                        format!("{property} {v:?} is not a term of vocabulary {vocab_id:?}"),
+                    ));
                 }
             }
         }

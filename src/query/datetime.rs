@@ -9,7 +9,9 @@ pub struct DateTimeFilter {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("{0:?} is not an RFC 3339 date, timestamp, or interval start/end (with '..' for an open end)")]
+#[error(
+    "{0:?} is not an RFC 3339 date, timestamp, or interval start/end (with '..' for an open end)"
+)]
 pub struct DateTimeError(pub String);
 
 const DAY_MS: i64 = 86_400_000;

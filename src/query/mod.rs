@@ -7,7 +7,7 @@
 mod datetime;
 mod plan;
 
-pub use datetime::{DateTimeFilter, DateTimeError};
+pub use datetime::{DateTimeError, DateTimeFilter};
 pub use plan::{compile, Plan};
 
 use crate::domain::Bbox;

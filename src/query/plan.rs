@@ -15,10 +15,19 @@ pub struct Plan {
 
 #[derive(Debug)]
 enum Condition {
-    Equals { column: usize, value: Typed },
+    Equals {
+        column: usize,
+        value: Typed,
+    },
     /// The array column contains the string.
-    Contains { column: usize, value: String },
-    During { column: usize, filter: DateTimeFilter },
+    Contains {
+        column: usize,
+        value: String,
+    },
+    During {
+        column: usize,
+        filter: DateTimeFilter,
+    },
 }
 
 #[derive(Debug, PartialEq)]
@@ -34,7 +43,9 @@ enum Typed {
 pub fn compile(layer: &Layer, q: &FeatureQuery) -> Result<Plan, QueryError> {
     let mut conditions = Vec::with_capacity(q.equals.len() + 1);
     for (name, raw) in &q.equals {
-        let column = layer.field_index(name).ok_or_else(|| unknown(layer, name))?;
+        let column = layer
+            .field_index(name)
+            .ok_or_else(|| unknown(layer, name))?;
         let ty = layer.fields[column].ty;
         let bad = |what: &str| QueryError::InvalidValue {
             parameter: name.clone(),
@@ -53,7 +64,9 @@ pub fn compile(layer: &Layer, q: &FeatureQuery) -> Result<Plan, QueryError> {
                     .ok_or_else(|| bad("a number"))?,
             ),
             FieldType::String => Typed::Text(raw.clone()),
-            FieldType::Date => Typed::Date(parse_date(raw).ok_or_else(|| bad("a YYYY-MM-DD date"))?),
+            FieldType::Date => {
+                Typed::Date(parse_date(raw).ok_or_else(|| bad("a YYYY-MM-DD date"))?)
+            }
             FieldType::Timestamp => {
                 Typed::Millis(parse_timestamp(raw).ok_or_else(|| bad("an RFC 3339 timestamp"))?)
             }
@@ -120,9 +133,10 @@ impl Plan {
     pub fn matches(&self, layer: &Layer, slot: usize) -> bool {
         if let Some(b) = &self.bbox {
             let g = &layer.geometries[slot];
-            let hit = b.rects().into_iter().any(|(min, max)| {
-                g.intersects(&Rect::new((min[0], min[1]), (max[0], max[1])))
-            });
+            let hit = b
+                .rects()
+                .into_iter()
+                .any(|(min, max)| g.intersects(&Rect::new((min[0], min[1]), (max[0], max[1]))));
             if !hit {
                 return false;
             }
@@ -140,7 +154,9 @@ impl Condition {
                 (Column::Number(c), Typed::Number(v)) => c[slot] == Some(*v),
                 (Column::String(c), Typed::Text(v)) => c[slot].as_deref() == Some(v.as_str()),
                 (Column::Date(c), Typed::Date(v)) => c[slot] == Some(*v),
-                (Column::Timestamp(c), Typed::Millis(v)) => c[slot].as_ref().is_some_and(|(t, _)| t == v),
+                (Column::Timestamp(c), Typed::Millis(v)) => {
+                    c[slot].as_ref().is_some_and(|(t, _)| t == v)
+                }
                 _ => false,
             },
             Condition::Contains { column, value } => match &layer.columns[*column] {
@@ -154,7 +170,9 @@ impl Condition {
                     let start = days_to_ms(d);
                     filter.intersects(start, start + 86_400_000 - 1)
                 }),
-                Column::Timestamp(c) => c[slot].as_ref().is_some_and(|(t, _)| filter.intersects(*t, *t)),
+                Column::Timestamp(c) => c[slot]
+                    .as_ref()
+                    .is_some_and(|(t, _)| filter.intersects(*t, *t)),
                 Column::String(c) => c[slot]
                     .as_deref()
                     .and_then(instant_range)

@@ -1,8 +1,6 @@
 use std::sync::Arc;
 
-use super::{
-    Catalog, CollectionInfo, Feature, FeaturePage, FeatureStore, StoreError, StoreHealth,
-};
+use super::{Catalog, CollectionInfo, Feature, FeaturePage, FeatureStore, StoreError, StoreHealth};
 use crate::domain::FieldType;
 use crate::index::{Column, Layer};
 use crate::ingest::Vocabulary;

@@ -123,7 +123,11 @@ fn items_path(c: &CollectionInfo) -> Value {
     parameters.extend(
         c.fields
             .iter()
-            .filter(|f| f.ty != FieldType::Json && !["bbox", "limit", "offset", "datetime", "f", "bbox-crs"].contains(&f.name.as_str()))
+            .filter(|f| {
+                f.ty != FieldType::Json
+                    && !["bbox", "limit", "offset", "datetime", "f", "bbox-crs"]
+                        .contains(&f.name.as_str())
+            })
             .map(|f| property_param(&f.name, f.ty)),
     );
     let collection = json!({

@@ -29,7 +29,10 @@ fn items_media_type(f: Option<&str>) -> Result<&'static str, ApiError> {
     match f {
         None | Some("geojson") => Ok(GEOJSON),
         Some("json") => Ok(JSON),
-        Some(other) => Err(ApiError::parameter("f", format!("f must be geojson or json, got {other:?}"))),
+        Some(other) => Err(ApiError::parameter(
+            "f",
+            format!("f must be geojson or json, got {other:?}"),
+        )),
     }
 }
 
@@ -41,7 +44,10 @@ fn parse_items_query(params: &mut Params, c: &CollectionInfo) -> Result<FeatureQ
     }
     if let Some(crs) = params.take("bbox-crs") {
         if crs != CRS84 {
-            return Err(ApiError::parameter("bbox-crs", format!("bbox-crs must be {CRS84}, got {crs:?}")));
+            return Err(ApiError::parameter(
+                "bbox-crs",
+                format!("bbox-crs must be {CRS84}, got {crs:?}"),
+            ));
         }
     }
     if let Some(limit) = params.take_usize("limit")? {
@@ -54,7 +60,10 @@ fn parse_items_query(params: &mut Params, c: &CollectionInfo) -> Result<FeatureQ
     }
     q.offset = params.take_usize("offset")?.unwrap_or(0);
     if let Some(raw) = params.take("datetime") {
-        q.datetime = Some(DateTimeFilter::parse(&raw).map_err(|e| ApiError::parameter("datetime", e.to_string()))?);
+        q.datetime = Some(
+            DateTimeFilter::parse(&raw)
+                .map_err(|e| ApiError::parameter("datetime", e.to_string()))?,
+        );
     }
     for (name, value) in params.drain() {
         match c.fields.iter().find(|f| f.name == name) {
@@ -66,7 +75,11 @@ fn parse_items_query(params: &mut Params, c: &CollectionInfo) -> Result<FeatureQ
                     .filter(|f| f.ty != FieldType::Json)
                     .map(|f| f.name.as_str())
                     .collect();
-                let known = format!("{}, or a queryable property ({})", ITEMS_PARAMS.join(", "), queryables.join(", "));
+                let known = format!(
+                    "{}, or a queryable property ({})",
+                    ITEMS_PARAMS.join(", "),
+                    queryables.join(", ")
+                );
                 return Err(ApiError::unknown_parameter(&name, &known));
             }
         }
@@ -110,7 +123,15 @@ async fn items(
     let path = base.at(&format!("/collections/{}/items", path_segment(&collection)));
     let returned = page.features.len();
     let page_link = |offset: usize, rel: &str, title: &str| {
-        link(format!("{path}?{}", page_query(raw.as_deref(), offset, q.limit, None)), rel, media_type, title)
+        link(
+            format!(
+                "{path}?{}",
+                page_query(raw.as_deref(), offset, q.limit, None)
+            ),
+            rel,
+            media_type,
+            title,
+        )
     };
     let mut links = vec![
         page_link(q.offset, "self", "this page"),
@@ -121,9 +142,16 @@ async fn items(
             "the collection",
         ),
     ];
-    let (other_f, other_type) = if media_type == GEOJSON { ("json", JSON) } else { ("geojson", GEOJSON) };
+    let (other_f, other_type) = if media_type == GEOJSON {
+        ("json", JSON)
+    } else {
+        ("geojson", GEOJSON)
+    };
     links.push(link(
-        format!("{path}?{}", page_query(raw.as_deref(), q.offset, q.limit, Some(other_f))),
+        format!(
+            "{path}?{}",
+            page_query(raw.as_deref(), q.offset, q.limit, Some(other_f))
+        ),
         "alternate",
         other_type,
         "this page in another media type",
@@ -132,9 +160,17 @@ async fn items(
         links.push(page_link(q.offset + q.limit, "next", "next page"));
     }
     if q.offset > 0 {
-        links.push(page_link(q.offset.saturating_sub(q.limit), "prev", "previous page"));
+        links.push(page_link(
+            q.offset.saturating_sub(q.limit),
+            "prev",
+            "previous page",
+        ));
     }
-    let features: Vec<Value> = page.features.iter().map(|f| feature_json(f, None)).collect();
+    let features: Vec<Value> = page
+        .features
+        .iter()
+        .map(|f| feature_json(f, None))
+        .collect();
     let body = json!({
         "type": "FeatureCollection",
         "features": features,
@@ -155,16 +191,23 @@ async fn item(
     let mut params = Params::parse(raw.as_deref())?;
     let media_type = items_media_type(params.take("f").as_deref())?;
     params.finish(&["f"])?;
-    let feature = state
-        .store
-        .get(&collection, &id)?
-        .ok_or_else(|| ApiError::not_found(format!("collection {collection:?} has no feature {id:?}")))?;
+    let feature = state.store.get(&collection, &id)?.ok_or_else(|| {
+        ApiError::not_found(format!("collection {collection:?} has no feature {id:?}"))
+    })?;
     let cpath = format!("/collections/{}", path_segment(&collection));
     let links = vec![
-        link(base.at(&format!("{cpath}/items/{}", path_segment(&id))), "self", media_type, "this feature"),
+        link(
+            base.at(&format!("{cpath}/items/{}", path_segment(&id))),
+            "self",
+            media_type,
+            "this feature",
+        ),
         link(base.at(&cpath), "collection", JSON, "the collection"),
     ];
-    Ok(geo_response(feature_json(&feature, Some(links)), media_type))
+    Ok(geo_response(
+        feature_json(&feature, Some(links)),
+        media_type,
+    ))
 }
 
 /// A GeoJSON document with its media type and the CRS header of OGC API - Features Part 2.
@@ -172,6 +215,9 @@ fn geo_response(body: Value, media_type: &'static str) -> Response {
     let mut res = body.to_string().into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
-    h.insert("content-crs", HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"));
+    h.insert(
+        "content-crs",
+        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
+    );
     res
 }

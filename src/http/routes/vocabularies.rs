@@ -22,7 +22,11 @@ fn no_params(q: Option<String>) -> Result<(), ApiError> {
 }
 
 /// The controlled vocabularies (industries and their colours) that layers are checked against.
-async fn list(State(state): State<AppState>, base: BaseUrl, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     no_params(q)?;
     let vocabularies: Vec<Value> = state
         .store
@@ -42,7 +46,11 @@ async fn list(State(state): State<AppState>, base: BaseUrl, RawQuery(q): RawQuer
     })))
 }
 
-async fn one(State(state): State<AppState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     no_params(q)?;
     state
         .store
@@ -50,5 +58,7 @@ async fn one(State(state): State<AppState>, Path(id): Path<String>, RawQuery(q):
         .into_iter()
         .find(|v| v.id == id)
         .map(|v| Json(json!(v)))
-        .ok_or_else(|| ApiError::not_found(format!("there is no vocabulary {id:?}; see /vocabularies")))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("there is no vocabulary {id:?}; see /vocabularies"))
+        })
 }

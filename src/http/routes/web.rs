@@ -15,7 +15,8 @@ struct WebAssets;
 
 /// The app's page, served at `/` to browsers.
 pub fn index_html() -> Response {
-    asset("index.html", &HeaderMap::new()).unwrap_or_else(|| ApiError::not_found("the web app is not built in").into_response())
+    asset("index.html", &HeaderMap::new())
+        .unwrap_or_else(|| ApiError::not_found("the web app is not built in").into_response())
 }
 
 /// Serves an embedded file by URL path; only names compiled in can be reached, so no path can
@@ -23,7 +24,8 @@ pub fn index_html() -> Response {
 pub async fn static_asset(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
-    asset(path, &headers).unwrap_or_else(|| ApiError::not_found(format!("no resource at /{path}")).into_response())
+    asset(path, &headers)
+        .unwrap_or_else(|| ApiError::not_found(format!("no resource at /{path}")).into_response())
 }
 
 fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
@@ -36,11 +38,18 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
             .collect::<String>()
     );
     // Vendored libraries change only with their version; the app's own files revalidate.
-    let cache = if path.starts_with("vendor/") { "public, max-age=86400" } else { "no-cache" };
+    let cache = if path.starts_with("vendor/") {
+        "public, max-age=86400"
+    } else {
+        "no-cache"
+    };
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag)
+        });
     let mut res = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

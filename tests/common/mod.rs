@@ -1,0 +1,126 @@
+//! Shared test helpers: build the app on a fixture directory or the shipped data, call it
+//! in-process, or serve it on a real loopback socket.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use etown_atlas::config::ServerConfig;
+use etown_atlas::ingest::{self, LoadOptions};
+use etown_atlas::store::MemoryStore;
+use etown_atlas::{app, AppState};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn geodata_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata")
+}
+
+pub fn state_for(dir: &Path, options: LoadOptions) -> AppState {
+    let catalog = ingest::load(
+        ingest::read_dir(dir).unwrap(),
+        &dir.display().to_string(),
+        options,
+    )
+    .unwrap();
+    AppState::new(Arc::new(MemoryStore::new(catalog)), ServerConfig::default())
+}
+
+/// The app on a fixture directory under tests/fixtures.
+pub fn fixture_app(name: &str) -> Router {
+    app(state_for(&fixture_dir(name), LoadOptions::default()))
+}
+
+/// The app on the data embedded in the binary (the shipped geodata).
+pub fn shipped_app() -> Router {
+    let catalog =
+        ingest::load(ingest::embedded_files(), "embedded", LoadOptions::default()).unwrap();
+    app(AppState::new(
+        Arc::new(MemoryStore::new(catalog)),
+        ServerConfig::default(),
+    ))
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes)))
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+
+    /// Asserts a 4xx/5xx problem+json with the given status and returns its body.
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.bytes)
+        );
+        assert_eq!(self.content_type(), "application/problem+json");
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        assert!(p["code"].as_str().is_some_and(|c| !c.is_empty()));
+        assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        p
+    }
+}
+
+pub async fn request(app: &Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply {
+        status,
+        headers,
+        bytes,
+    }
+}
+
+pub async fn get(app: &Router, uri: &str) -> Reply {
+    request(
+        app,
+        Request::get(uri)
+            .header("host", "atlas.test")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+/// Serves the app on 127.0.0.1 with an OS-chosen port; the server lives as long as the runtime.
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// The features of a GeoJSON file, read with serde_json only (independent of the server).
+pub fn file_features(path: &Path) -> Vec<Value> {
+    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v["features"].as_array().unwrap().clone()
+}
