@@ -237,9 +237,15 @@ def carrier_attributes(rng, plan):
     # Rocket Street's carriers share its published floor space.
     rocket = [c for c in carriers if c["park"] == "rocket-street"]
     rocket[0]["floor"], rocket[1]["floor"] = 85_000, ROCKET_STREET_FLOOR - 85_000
+    # The Robot Industrial Park's site is about 250,000 m2: its parcels must fit in it, so they
+    # are denser (higher plot ratio) and smaller.
+    robot = [c for c in carriers if c["park"] == "robot-industrial-park"]
+    for c in robot:
+        c["ratio"] = rng.uniform(2.8, 3.6)
+        c["floor"] = round(rng.uniform(20_000, 26_000) * c["ratio"] / 100) * 100
     # Scale the others so the total honours "more than 6 million m2".
-    fixed = sum(c["floor"] for c in rocket)
-    others = [c for c in carriers if c["park"] != "rocket-street"]
+    fixed = sum(c["floor"] for c in rocket + robot)
+    others = [c for c in carriers if c["park"] not in ("rocket-street", "robot-industrial-park")]
     k = (TOTAL_FLOOR_TARGET - fixed) / sum(c["floor"] for c in others)
     for c in others:
         c["floor"] = round(c["floor"] * k / 100) * 100
@@ -275,7 +281,7 @@ def overlaps(a, b, gap):
     return abs(ax - bx) * 2 < aw + bw + 2 * gap and abs(ay - by) * 2 < ah + bh + 2 * gap
 
 
-def layout(rng, carriers):
+def layout(rng, carriers, zone_rings):
     """Places every parcel (metres about NEWTOWN_CENTER) so that none overlaps another.
 
     Park carriers sit on a grid inside their park; the park outline is the grid plus a margin.
@@ -306,11 +312,15 @@ def layout(rng, carriers):
         half_w, half_h = cols * cell_w / 2 + 30, rows * cell_h / 2 + 30
         parks[park_id] = dict(center=(cx, cy), half=(half_w, half_h))
     zone_targets = {"@ftz": FTZ_CENTER, "@dpz": DPZ_CENTER, "@bonded": BONDED_CENTER, "@core": (116.56, 39.775)}
-    zone_spread = {"@ftz": 1800, "@dpz": 2000, "@bonded": 180, "@core": 4500}
+    zone_spread = {"@ftz": 2200, "@dpz": 2400, "@bonded": 380, "@core": 4500}
     for c in carriers:
         if not c["park"].startswith("@"):
             continue
+        if c["park"] == "@bonded":
+            # 0.61 km2 holds a few parcels only: keep each under 60,000 m2 of land.
+            c["ratio"] = max(c["ratio"], c["floor"] / 60_000)
         w, h = parcel_rect(rng, c["floor"] / c["ratio"])
+        ring_required = zone_rings.get(c["park"])
         cx, cy = local(zone_targets[c["park"]])
         spread = zone_spread[c["park"]]
         for _ in range(10_000):
@@ -320,7 +330,8 @@ def layout(rng, carriers):
                 not overlaps(cand, (p["center"][0], p["center"][1], 2 * p["half"][0], 2 * p["half"][1]), 60)
                 for p in parks.values()
             )
-            if clear_of_parks and all(not overlaps(cand, o, 60) for o in placed):
+            in_zone = ring_required is None or all(point_in_ring(pt, ring_required) for pt in rect_ring(x, y, w, h))
+            if in_zone and clear_of_parks and all(not overlaps(cand, o, 60) for o in placed):
                 c["rect"] = cand
                 placed.append(cand)
                 break
@@ -383,7 +394,7 @@ def main():
     carriers = carrier_attributes(rng, PLAN)
     for c in carriers:
         status_and_dates(rng, c)
-    parks = layout(rng, carriers)
+    parks = layout(rng, carriers, {"@ftz": ftz, "@dpz": dpz, "@bonded": bonded})
 
     park_features = []
     park_rings = {}
@@ -396,6 +407,11 @@ def main():
             # The park's published site area is about 250,000 m2: grow the outline to it.
             ring = sized((NEWTOWN_CENTER[0] + cx / M_PER_DEG_LON, NEWTOWN_CENTER[1] + cy / M_PER_DEG_LAT),
                          [(-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh)], ROBOT_PARK_SITE)
+        members = [c for c in carriers if c["park"] == park_id]
+        for c in members:
+            x, y, w, h = c["rect"]
+            if not all(point_in_ring(pt, ring) for pt in rect_ring(x, y, w, h)):
+                raise SystemExit(f"a carrier of {park_id} does not fit in the park")
         park_rings[park_id] = ring
         focus = sorted({c["industry"] for c in carriers if c.get("park_id", c["park"]) == park_id})
         park_features.append(feature(park_id, {
