@@ -21,6 +21,8 @@ pub struct ApiError {
     pub detail: String,
     /// The query parameter at fault, when there is one.
     pub parameter: Option<String>,
+    /// For a filter error, the 0-based character offset in the filter text.
+    pub position: Option<usize>,
 }
 
 impl ApiError {
@@ -30,6 +32,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             parameter: None,
+            position: None,
         }
     }
 
@@ -120,6 +123,9 @@ impl IntoResponse for ApiError {
         if let Some(p) = &self.parameter {
             body["parameter"] = json!(p);
         }
+        if let Some(p) = self.position {
+            body["position"] = json!(p);
+        }
         let mut res = (self.status, body.to_string()).into_response();
         res.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
@@ -129,15 +135,20 @@ impl IntoResponse for ApiError {
 
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
-        let code = match e {
+        let code = match &e {
             QueryError::UnknownProperty { .. } => "unknown_property",
             QueryError::InvalidValue { .. } => "invalid_parameter",
             QueryError::NoTemporalProperty => "no_temporal_property",
+            QueryError::Filter(f) => f.code(),
         };
-        ApiError {
+        let mut err = ApiError {
             parameter: Some(e.parameter().to_owned()),
             ..ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string())
+        };
+        if let QueryError::Filter(f) = &e {
+            err.position = f.position();
         }
+        err
     }
 }
 

@@ -7,6 +7,7 @@ mod links;
 mod middleware;
 mod negotiate;
 mod params;
+mod query_params;
 pub mod routes;
 mod state;
 
@@ -31,6 +32,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::api::router())
         .merge(routes::collections::router())
         .merge(routes::items::router())
+        .merge(routes::queryables::router())
         .merge(routes::vocabularies::router())
         .merge(routes::health::router())
         .fallback(routes::web::static_asset)

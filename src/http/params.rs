@@ -29,6 +29,20 @@ impl Params {
         Ok(Params { values })
     }
 
+    /// Parameters from already-decoded pairs (a POST body); a repeated name is a 400.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+        let mut values = BTreeMap::new();
+        for (k, v) in pairs {
+            if values.insert(k.clone(), v).is_some() {
+                return Err(ApiError::parameter(
+                    &k,
+                    format!("parameter {k:?} is given more than once"),
+                ));
+            }
+        }
+        Ok(Params { values })
+    }
+
     /// Removes and returns a parameter.
     pub fn take(&mut self, name: &str) -> Option<String> {
         self.values.remove(name)

@@ -169,6 +169,30 @@ impl Column {
     }
 }
 
+impl Column {
+    /// Orders two slots by this column's value, nulls last; `Equal` for unsortable columns.
+    pub fn cmp_slots(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        fn nulls_last<T>(x: Option<T>, y: Option<T>, f: impl FnOnce(T, T) -> Ordering) -> Ordering {
+            match (x, y) {
+                (Some(x), Some(y)) => f(x, y),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            }
+        }
+        match self {
+            Column::Boolean(c) => nulls_last(c[a], c[b], |x, y| x.cmp(&y)),
+            Column::Integer(c) => nulls_last(c[a], c[b], |x, y| x.cmp(&y)),
+            Column::Number(c) => nulls_last(c[a], c[b], |x, y| x.total_cmp(&y)),
+            Column::String(c) => nulls_last(c[a].as_deref(), c[b].as_deref(), |x, y| x.cmp(y)),
+            Column::Date(c) => nulls_last(c[a], c[b], |x, y| x.cmp(&y)),
+            Column::Timestamp(c) => nulls_last(c[a].as_ref(), c[b].as_ref(), |x, y| x.0.cmp(&y.0)),
+            Column::StringArray(_) | Column::Json(_) => Ordering::Equal,
+        }
+    }
+}
+
 /// Infers one column type from every non-null value of a property.
 ///
 /// Integers widen to numbers; strings that are all dates (or all timestamps) become dates (or

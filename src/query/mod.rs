@@ -5,10 +5,12 @@
 //! R-tree when there is a box, then exact tests per slot.
 
 mod datetime;
-mod plan;
+pub mod filter;
+pub mod plan;
 
 pub use datetime::{DateTimeError, DateTimeFilter};
-pub use plan::{compile, Plan};
+pub use filter::{FilterError, FilterLang, FilterSpec};
+pub use plan::{compile, Plan, SortKey};
 
 use crate::domain::Bbox;
 
@@ -26,6 +28,12 @@ pub struct FeatureQuery {
     pub datetime: Option<DateTimeFilter>,
     /// `property=value` pairs: each must equal (or, for arrays, contain) the value.
     pub equals: Vec<(String, String)>,
+    /// A CQL2 filter (OGC API - Features Part 3).
+    pub filter: Option<FilterSpec>,
+    /// Sort keys, most significant first; ties keep the layer's order, so paging is stable.
+    pub sortby: Vec<SortKey>,
+    /// The properties to return; `None` returns all.
+    pub properties: Option<Vec<String>>,
     pub limit: usize,
     pub offset: usize,
 }
@@ -36,6 +44,9 @@ impl Default for FeatureQuery {
             bbox: None,
             datetime: None,
             equals: Vec::new(),
+            filter: None,
+            sortby: Vec::new(),
+            properties: None,
             limit: DEFAULT_LIMIT,
             offset: 0,
         }
@@ -51,6 +62,8 @@ pub enum QueryError {
     InvalidValue { parameter: String, reason: String },
     #[error("datetime: this collection has no temporal property to filter on")]
     NoTemporalProperty,
+    #[error("filter: {0}")]
+    Filter(#[from] FilterError),
 }
 
 impl QueryError {
@@ -60,6 +73,7 @@ impl QueryError {
             QueryError::UnknownProperty { property, .. } => property,
             QueryError::InvalidValue { parameter, .. } => parameter,
             QueryError::NoTemporalProperty => "datetime",
+            QueryError::Filter(_) => "filter",
         }
     }
 }

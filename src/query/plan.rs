@@ -1,5 +1,6 @@
 use geo::{Intersects, Rect};
 
+use super::filter::{self, Filter};
 use super::{DateTimeFilter, FeatureQuery, QueryError};
 use crate::domain::{parse_date, parse_timestamp, Bbox, FieldType};
 use crate::index::{Column, Layer};
@@ -11,6 +12,49 @@ pub struct Plan {
     /// Narrows candidates through the R-tree, then tests each geometry exactly.
     pub bbox: Option<Bbox>,
     conditions: Vec<Condition>,
+    filter: Option<Filter>,
+    /// `(column, descending)`, most significant first.
+    pub sort: Vec<(usize, bool)>,
+    /// Column indices to return; `None` for all.
+    pub properties: Option<Vec<usize>>,
+}
+
+/// One `sortby` key: `name`, `+name` or `-name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub property: String,
+    pub descending: bool,
+}
+
+impl SortKey {
+    /// Parses a `sortby` list such as `-available_floor_area_m2,name_en`.
+    pub fn parse_list(raw: &str) -> Result<Vec<SortKey>, String> {
+        raw.split(',')
+            .map(|k| {
+                let k = k.trim();
+                let (descending, name) = match k.as_bytes().first() {
+                    Some(b'-') => (true, &k[1..]),
+                    Some(b'+') => (false, &k[1..]),
+                    _ => (false, k),
+                };
+                if name.is_empty() {
+                    Err(format!("empty sort key in {raw:?}"))
+                } else {
+                    Ok(SortKey {
+                        property: name.to_owned(),
+                        descending,
+                    })
+                }
+            })
+            .collect()
+    }
+}
+
+/// Where the R-tree should look, if anywhere: the smaller of the `bbox` and the filter's
+/// spatial conjunct.
+pub enum Candidates {
+    All,
+    Rects(Vec<Rect<f64>>),
 }
 
 #[derive(Debug)]
@@ -90,9 +134,50 @@ pub fn compile(layer: &Layer, q: &FeatureQuery) -> Result<Plan, QueryError> {
         let column = temporal_column(layer).ok_or(QueryError::NoTemporalProperty)?;
         conditions.push(Condition::During { column, filter });
     }
+    let filter = q
+        .filter
+        .as_ref()
+        .map(|spec| filter::compile(layer, spec))
+        .transpose()?;
+    let sort = q
+        .sortby
+        .iter()
+        .map(|k| {
+            let column = layer
+                .field_index(&k.property)
+                .ok_or_else(|| in_parameter("sortby", unknown(layer, &k.property)))?;
+            if matches!(
+                layer.fields[column].ty,
+                FieldType::Json | FieldType::StringArray
+            ) {
+                return Err(QueryError::InvalidValue {
+                    parameter: "sortby".into(),
+                    reason: format!("{} is not a sortable (scalar) property", k.property),
+                });
+            }
+            Ok((column, k.descending))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let properties = q
+        .properties
+        .as_ref()
+        .map(|names| {
+            names
+                .iter()
+                .map(|n| {
+                    layer
+                        .field_index(n)
+                        .ok_or_else(|| in_parameter("properties", unknown(layer, n)))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
     Ok(Plan {
         bbox: q.bbox,
         conditions,
+        filter,
+        sort,
+        properties,
     })
 }
 
@@ -113,6 +198,15 @@ fn temporal_column(layer: &Layer) -> Option<usize> {
     }
 }
 
+/// An unknown property named inside another parameter (`sortby`, `properties`) is that
+/// parameter's error.
+fn in_parameter(parameter: &str, e: QueryError) -> QueryError {
+    QueryError::InvalidValue {
+        parameter: parameter.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
 fn unknown(layer: &Layer, name: &str) -> QueryError {
     let known = layer
         .fields
@@ -128,6 +222,25 @@ fn unknown(layer: &Layer, name: &str) -> QueryError {
 }
 
 impl Plan {
+    /// The rectangles to take candidates from: the `bbox` (one or two, split at the antimeridian)
+    /// or the filter's spatial conjunct, whichever is smaller.
+    pub fn candidates(&self) -> Candidates {
+        let from_bbox: Option<Vec<Rect<f64>>> = self.bbox.map(|b| {
+            b.rects()
+                .into_iter()
+                .map(|(min, max)| Rect::new((min[0], min[1]), (max[0], max[1])))
+                .collect()
+        });
+        let from_filter = self.filter.as_ref().and_then(Filter::narrowing);
+        let area = |rs: &[Rect<f64>]| rs.iter().map(|r| r.width() * r.height()).sum::<f64>();
+        match (from_bbox, from_filter) {
+            (Some(b), Some(f)) if area(&[f]) < area(&b) => Candidates::Rects(vec![f]),
+            (Some(b), _) => Candidates::Rects(b),
+            (None, Some(f)) => Candidates::Rects(vec![f]),
+            (None, None) => Candidates::All,
+        }
+    }
+
     /// Whether the feature in `slot` matches every condition and, if there is a box, whether its
     /// geometry really intersects it (not just its envelope).
     pub fn matches(&self, layer: &Layer, slot: usize) -> bool {
@@ -142,6 +255,7 @@ impl Plan {
             }
         }
         self.conditions.iter().all(|c| c.holds(layer, slot))
+            && self.filter.as_ref().is_none_or(|f| f.matches(layer, slot))
     }
 }
 

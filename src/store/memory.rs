@@ -4,7 +4,8 @@ use super::{Catalog, CollectionInfo, Feature, FeaturePage, FeatureStore, StoreEr
 use crate::domain::FieldType;
 use crate::index::{Column, Layer};
 use crate::ingest::Vocabulary;
-use crate::query::{compile, FeatureQuery};
+use crate::query::plan::Candidates;
+use crate::query::{compile, FeatureQuery, Plan};
 
 /// The in-memory backend: one immutable [`Catalog`] snapshot behind an `Arc`.
 pub struct MemoryStore {
@@ -63,12 +64,58 @@ fn temporal_extent(layer: &Layer) -> Option<[String; 2]> {
     Some([text(first), text(last)])
 }
 
-fn feature(layer: &Layer, slot: usize) -> Feature {
+fn feature(layer: &Layer, slot: usize, properties: Option<&[usize]>) -> Feature {
     Feature {
         id: layer.ids[slot].clone(),
         geometry: layer.geometries[slot].clone(),
-        properties: layer.properties_json(slot, None),
+        properties: layer.properties_json(slot, properties),
     }
+}
+
+/// Every slot that matches the plan, in layer order or in `sortby` order (ties in layer order).
+///
+/// 1. candidates come from the R-tree when the plan has a box or a spatial conjunct, else every
+///    slot;
+/// 2. each candidate is tested exactly (geometry and attributes);
+/// 3. the survivors are sorted, stably, when the query asks for an order.
+pub fn matching_slots(layer: &Layer, plan: &Plan) -> Vec<usize> {
+    let mut matched: Vec<usize> = match plan.candidates() {
+        Candidates::All => (0..layer.len())
+            .filter(|s| plan.matches(layer, *s))
+            .collect(),
+        Candidates::Rects(rects) => {
+            let mut slots: Vec<usize> = rects
+                .into_iter()
+                .flat_map(|r| {
+                    layer
+                        .slots_intersecting_rect(r)
+                        .map(|s| s as usize)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            slots.sort_unstable();
+            slots.dedup();
+            slots.retain(|s| plan.matches(layer, *s));
+            slots
+        }
+    };
+    if !plan.sort.is_empty() {
+        matched.sort_by(|a, b| {
+            plan.sort
+                .iter()
+                .map(|(col, desc)| {
+                    let o = layer.columns[*col].cmp_slots(*a, *b);
+                    if *desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+    matched
 }
 
 impl FeatureStore for MemoryStore {
@@ -80,22 +127,17 @@ impl FeatureStore for MemoryStore {
         self.catalog.layer(id).map(|l| info(l))
     }
 
-    /// 1. compile the query against the layer's schema;
-    /// 2. take candidates from the R-tree when there is a box, else every slot, in layer order;
-    /// 3. keep those that match exactly, count them, and materialise only the requested page.
+    /// Compiles the query against the layer's schema, finds every match, and materialises only
+    /// the requested page.
     fn query(&self, collection: &str, q: &FeatureQuery) -> Result<FeaturePage, StoreError> {
         let layer = self.layer(collection)?;
         let plan = compile(layer, q)?;
-        let candidates: Box<dyn Iterator<Item = usize>> = match &plan.bbox {
-            Some(b) => Box::new(layer.slots_in_bbox(b).into_iter().map(|s| s as usize)),
-            None => Box::new(0..layer.len()),
-        };
-        let matched: Vec<usize> = candidates.filter(|s| plan.matches(layer, *s)).collect();
+        let matched = matching_slots(layer, &plan);
         let features = matched
             .iter()
             .skip(q.offset)
             .take(q.limit)
-            .map(|s| feature(layer, *s))
+            .map(|s| feature(layer, *s, plan.properties.as_deref()))
             .collect();
         Ok(FeaturePage {
             number_matched: matched.len(),
@@ -105,7 +147,7 @@ impl FeatureStore for MemoryStore {
 
     fn get(&self, collection: &str, id: &str) -> Result<Option<Feature>, StoreError> {
         let layer = self.layer(collection)?;
-        Ok(layer.slot_of(id).map(|slot| feature(layer, slot)))
+        Ok(layer.slot_of(id).map(|slot| feature(layer, slot, None)))
     }
 
     fn vocabularies(&self) -> Vec<Vocabulary> {

@@ -1,27 +1,26 @@
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::domain::{Bbox, FieldType};
 use crate::http::error::ApiError;
 use crate::http::geojson::feature_json;
-use crate::http::links::{link, path_segment, query_string, BaseUrl, CRS84, GEOJSON, JSON};
+use crate::http::links::{link, path_segment, query_string, BaseUrl, GEOJSON, JSON};
 use crate::http::params::Params;
+use crate::http::query_params::{params_from_body, parse_feature_query};
 use crate::http::AppState;
-use crate::query::{DateTimeFilter, FeatureQuery, MAX_LIMIT};
-use crate::store::CollectionInfo;
+use crate::query::FeatureQuery;
+use crate::store::FeaturePage;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/collections/{collection}/items", get(items))
         .route("/collections/{collection}/items/{feature}", get(item))
+        .route("/collections/{collection}/search", post(search))
 }
-
-/// The parameters `/items` understands besides `property=value` equality on queryables.
-const ITEMS_PARAMS: &[&str] = &["f", "bbox", "bbox-crs", "limit", "offset", "datetime"];
 
 /// The media type asked for with `f`: GeoJSON by default, or the same document as plain JSON for
 /// clients that do not know `application/geo+json`.
@@ -34,57 +33,6 @@ fn items_media_type(f: Option<&str>) -> Result<&'static str, ApiError> {
             format!("f must be geojson or json, got {other:?}"),
         )),
     }
-}
-
-/// Parses the items query string against the collection's schema.
-fn parse_items_query(params: &mut Params, c: &CollectionInfo) -> Result<FeatureQuery, ApiError> {
-    let mut q = FeatureQuery::default();
-    if let Some(raw) = params.take("bbox") {
-        q.bbox = Some(Bbox::parse(&raw).map_err(|e| ApiError::parameter("bbox", e.to_string()))?);
-    }
-    if let Some(crs) = params.take("bbox-crs") {
-        if crs != CRS84 {
-            return Err(ApiError::parameter(
-                "bbox-crs",
-                format!("bbox-crs must be {CRS84}, got {crs:?}"),
-            ));
-        }
-    }
-    if let Some(limit) = params.take_usize("limit")? {
-        if limit == 0 {
-            return Err(ApiError::parameter("limit", "limit must be at least 1"));
-        }
-        // Above the maximum, the page is the maximum: OGC API - Features allows it, and the
-        // `next` link lets a client continue.
-        q.limit = limit.min(MAX_LIMIT);
-    }
-    q.offset = params.take_usize("offset")?.unwrap_or(0);
-    if let Some(raw) = params.take("datetime") {
-        q.datetime = Some(
-            DateTimeFilter::parse(&raw)
-                .map_err(|e| ApiError::parameter("datetime", e.to_string()))?,
-        );
-    }
-    for (name, value) in params.drain() {
-        match c.fields.iter().find(|f| f.name == name) {
-            Some(f) if f.ty != FieldType::Json => q.equals.push((name, value)),
-            _ => {
-                let queryables: Vec<&str> = c
-                    .fields
-                    .iter()
-                    .filter(|f| f.ty != FieldType::Json)
-                    .map(|f| f.name.as_str())
-                    .collect();
-                let known = format!(
-                    "{}, or a queryable property ({})",
-                    ITEMS_PARAMS.join(", "),
-                    queryables.join(", ")
-                );
-                return Err(ApiError::unknown_parameter(&name, &known));
-            }
-        }
-    }
-    Ok(q)
 }
 
 /// The request's own parameters with `offset` and `limit` (and, if given, `f`) replaced: the
@@ -105,6 +53,90 @@ fn page_query(raw: Option<&str>, offset: usize, limit: usize, f: Option<&str>) -
     )
 }
 
+/// How the paging links of a response are written: as GET URLs, or as POST bodies for a search
+/// whose filter may be too large for a URL.
+enum Paging<'a> {
+    Get { raw: Option<&'a str> },
+    Post { body: &'a Value },
+}
+
+fn feature_collection(
+    page: FeaturePage,
+    q: &FeatureQuery,
+    path: &str,
+    media_type: &'static str,
+    paging: Paging,
+    collection_link: Value,
+) -> Value {
+    let returned = page.features.len();
+    let more = q.offset + returned < page.number_matched;
+    let mut links = vec![collection_link];
+    match paging {
+        Paging::Get { raw } => {
+            let page_link = |offset: usize, rel: &str, title: &str| {
+                link(
+                    format!("{path}?{}", page_query(raw, offset, q.limit, None)),
+                    rel,
+                    media_type,
+                    title,
+                )
+            };
+            links.push(page_link(q.offset, "self", "this page"));
+            let (other_f, other_type) = if media_type == GEOJSON {
+                ("json", JSON)
+            } else {
+                ("geojson", GEOJSON)
+            };
+            links.push(link(
+                format!(
+                    "{path}?{}",
+                    page_query(raw, q.offset, q.limit, Some(other_f))
+                ),
+                "alternate",
+                other_type,
+                "this page in another media type",
+            ));
+            if more {
+                links.push(page_link(q.offset + q.limit, "next", "next page"));
+            }
+            if q.offset > 0 {
+                links.push(page_link(
+                    q.offset.saturating_sub(q.limit),
+                    "prev",
+                    "previous page",
+                ));
+            }
+        }
+        Paging::Post { body } => {
+            let page_link = |offset: usize, rel: &str| {
+                let mut b = body.clone();
+                b["offset"] = json!(offset);
+                b["limit"] = json!(q.limit);
+                json!({"href": path, "rel": rel, "type": media_type, "method": "POST", "body": b})
+            };
+            if more {
+                links.push(page_link(q.offset + q.limit, "next"));
+            }
+            if q.offset > 0 {
+                links.push(page_link(q.offset.saturating_sub(q.limit), "prev"));
+            }
+        }
+    }
+    let features: Vec<Value> = page
+        .features
+        .iter()
+        .map(|f| feature_json(f, None))
+        .collect();
+    json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "links": links,
+        "numberMatched": page.number_matched,
+        "numberReturned": returned,
+        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
 async fn items(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -117,69 +149,69 @@ async fn items(
         .ok_or_else(|| ApiError::no_such_collection(&collection))?;
     let mut params = Params::parse(raw.as_deref())?;
     let media_type = items_media_type(params.take("f").as_deref())?;
-    let q = parse_items_query(&mut params, &info)?;
+    let q = parse_feature_query(&mut params, &info, &["f"])?;
     let page = state.store.query(&collection, &q)?;
-
-    let path = base.at(&format!("/collections/{}/items", path_segment(&collection)));
-    let returned = page.features.len();
-    let page_link = |offset: usize, rel: &str, title: &str| {
-        link(
-            format!(
-                "{path}?{}",
-                page_query(raw.as_deref(), offset, q.limit, None)
-            ),
-            rel,
-            media_type,
-            title,
-        )
-    };
-    let mut links = vec![
-        page_link(q.offset, "self", "this page"),
-        link(
-            base.at(&format!("/collections/{}", path_segment(&collection))),
-            "collection",
-            JSON,
-            "the collection",
-        ),
-    ];
-    let (other_f, other_type) = if media_type == GEOJSON {
-        ("json", JSON)
-    } else {
-        ("geojson", GEOJSON)
-    };
-    links.push(link(
-        format!(
-            "{path}?{}",
-            page_query(raw.as_deref(), q.offset, q.limit, Some(other_f))
-        ),
-        "alternate",
-        other_type,
-        "this page in another media type",
-    ));
-    if q.offset + returned < page.number_matched {
-        links.push(page_link(q.offset + q.limit, "next", "next page"));
-    }
-    if q.offset > 0 {
-        links.push(page_link(
-            q.offset.saturating_sub(q.limit),
-            "prev",
-            "previous page",
-        ));
-    }
-    let features: Vec<Value> = page
-        .features
-        .iter()
-        .map(|f| feature_json(f, None))
-        .collect();
-    let body = json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "links": links,
-        "numberMatched": page.number_matched,
-        "numberReturned": returned,
-        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    });
+    let cpath = format!("/collections/{}", path_segment(&collection));
+    let body = feature_collection(
+        page,
+        &q,
+        &base.at(&format!("{cpath}/items")),
+        media_type,
+        Paging::Get {
+            raw: raw.as_deref(),
+        },
+        link(base.at(&cpath), "collection", JSON, "the collection"),
+    );
     Ok(geo_response(body, media_type))
+}
+
+/// `POST /collections/{id}/search`: the same query as `/items`, with the parameters in a JSON
+/// body, so that a drawn polygon of thousands of vertices does not need a giant URL. `filter`
+/// may be CQL2 JSON (an object) or CQL2 text (a string).
+async fn search(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(collection): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_json(&headers)?;
+    let info = state
+        .store
+        .collection(&collection)
+        .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+    let mut params = params_from_body(&body)?;
+    let media_type = items_media_type(params.take("f").as_deref())?;
+    let q = parse_feature_query(&mut params, &info, &["f"])?;
+    let page = state.store.query(&collection, &q)?;
+    let original: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let cpath = format!("/collections/{}", path_segment(&collection));
+    let doc = feature_collection(
+        page,
+        &q,
+        &base.at(&format!("{cpath}/search")),
+        media_type,
+        Paging::Post { body: &original },
+        link(base.at(&cpath), "collection", JSON, "the collection"),
+    );
+    Ok(geo_response(doc, media_type))
+}
+
+/// A POST body must say it is JSON.
+pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if ct.starts_with("application/json") || ct.starts_with("application/query-cql-json") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("the body must be application/json, not {ct:?}"),
+        ))
+    }
 }
 
 async fn item(
@@ -211,7 +243,7 @@ async fn item(
 }
 
 /// A GeoJSON document with its media type and the CRS header of OGC API - Features Part 2.
-fn geo_response(body: Value, media_type: &'static str) -> Response {
+pub fn geo_response(body: Value, media_type: &'static str) -> Response {
     let mut res = body.to_string().into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));

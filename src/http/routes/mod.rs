@@ -4,5 +4,6 @@ pub mod conformance;
 pub mod health;
 pub mod items;
 pub mod landing;
+pub mod queryables;
 pub mod vocabularies;
 pub mod web;

@@ -1,0 +1,169 @@
+//! The parameters shared by `/items`, `/search` (POST) and `/stats`: from the wire to a
+//! [`FeatureQuery`], each malformed value a 400 naming its parameter.
+
+use serde_json::Value;
+
+use super::error::ApiError;
+use super::links::CRS84;
+use super::params::Params;
+use crate::domain::{Bbox, FieldType};
+use crate::query::{DateTimeFilter, FeatureQuery, FilterLang, FilterSpec, SortKey, MAX_LIMIT};
+use crate::store::CollectionInfo;
+
+/// The parameters a features query understands besides `property=value` on queryables.
+pub const QUERY_PARAMS: &[&str] = &[
+    "bbox",
+    "bbox-crs",
+    "limit",
+    "offset",
+    "datetime",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "sortby",
+    "properties",
+];
+
+/// Takes every query parameter out of `params` and checks it against the collection's schema.
+/// Whatever remains must be a queryable property (equality), or it is an unknown parameter.
+pub fn parse_feature_query(
+    params: &mut Params,
+    c: &CollectionInfo,
+    extra_known: &[&str],
+) -> Result<FeatureQuery, ApiError> {
+    let mut q = FeatureQuery::default();
+    if let Some(raw) = params.take("bbox") {
+        q.bbox = Some(Bbox::parse(&raw).map_err(|e| ApiError::parameter("bbox", e.to_string()))?);
+    }
+    if let Some(crs) = params.take("bbox-crs") {
+        if crs != CRS84 {
+            return Err(ApiError::parameter(
+                "bbox-crs",
+                format!("bbox-crs must be {CRS84}, got {crs:?}"),
+            ));
+        }
+    }
+    if let Some(limit) = params.take_usize("limit")? {
+        if limit == 0 {
+            return Err(ApiError::parameter("limit", "limit must be at least 1"));
+        }
+        // Above the maximum, the page is the maximum: OGC API - Features allows it, and the
+        // `next` link lets a client continue.
+        q.limit = limit.min(MAX_LIMIT);
+    }
+    q.offset = params.take_usize("offset")?.unwrap_or(0);
+    if let Some(raw) = params.take("datetime") {
+        q.datetime = Some(
+            DateTimeFilter::parse(&raw)
+                .map_err(|e| ApiError::parameter("datetime", e.to_string()))?,
+        );
+    }
+    let lang = match params.take("filter-lang") {
+        None => FilterLang::Cql2Text,
+        Some(l) => FilterLang::parse(&l).ok_or_else(|| {
+            ApiError::parameter(
+                "filter-lang",
+                format!("filter-lang must be cql2-text or cql2-json, got {l:?}"),
+            )
+        })?,
+    };
+    if let Some(crs) = params.take("filter-crs") {
+        if crs != CRS84 {
+            return Err(ApiError::parameter(
+                "filter-crs",
+                format!("filter-crs must be {CRS84}, got {crs:?}"),
+            ));
+        }
+    }
+    if let Some(text) = params.take("filter") {
+        if text.trim().is_empty() {
+            return Err(ApiError::parameter("filter", "filter is empty"));
+        }
+        q.filter = Some(FilterSpec { text, lang });
+    }
+    if let Some(raw) = params.take("sortby") {
+        q.sortby = SortKey::parse_list(&raw).map_err(|e| ApiError::parameter("sortby", e))?;
+    }
+    if let Some(raw) = params.take("properties") {
+        q.properties = Some(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        );
+    }
+    for (name, value) in params.drain() {
+        match c.fields.iter().find(|f| f.name == name) {
+            Some(f) if f.ty != FieldType::Json => q.equals.push((name, value)),
+            _ => {
+                let queryables: Vec<&str> = c
+                    .fields
+                    .iter()
+                    .filter(|f| f.ty != FieldType::Json)
+                    .map(|f| f.name.as_str())
+                    .collect();
+                let known = format!(
+                    "{}, or a queryable property ({})",
+                    extra_known
+                        .iter()
+                        .chain(QUERY_PARAMS)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    queryables.join(", ")
+                );
+                return Err(ApiError::unknown_parameter(&name, &known));
+            }
+        }
+    }
+    Ok(q)
+}
+
+/// A POST body (a JSON object with the same members as the query string) as parameters.
+/// Arrays become comma-separated lists, and a `filter` object is CQL2 JSON.
+pub fn params_from_body(body: &[u8]) -> Result<Params, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("the body is not JSON: {e}"),
+        )
+    })?;
+    let Value::Object(members) = value else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    };
+    let mut pairs = Vec::with_capacity(members.len() + 1);
+    let filter_is_json = matches!(members.get("filter"), Some(Value::Object(_)));
+    for (k, v) in members {
+        let text = match v {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            Value::Object(_) if k == "filter" => v.to_string(),
+            Value::Object(_) | Value::Null => {
+                return Err(ApiError::parameter(
+                    &k,
+                    format!("{k} must be a string, number or array"),
+                ));
+            }
+        };
+        pairs.push((k, text));
+    }
+    if filter_is_json && !pairs.iter().any(|(k, _)| k == "filter-lang") {
+        pairs.push(("filter-lang".into(), "cql2-json".into()));
+    }
+    Params::from_pairs(pairs)
+}

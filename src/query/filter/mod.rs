@@ -1,0 +1,179 @@
+//! CQL2 filters (OGC API - Features Part 3), compiled once per request into a tree over a layer's
+//! typed columns.
+//!
+//! 1. `cql2` parses the text or JSON encoding into its `Expr`;
+//! 2. [`compile`] resolves every property to a column, checks types, parses literal geometries
+//!    and instants, and rejects what is unsupported, each with a message (and, for text, the
+//!    position in the filter);
+//! 3. the resulting [`Filter`] is evaluated per candidate slot with three-valued logic: a
+//!    comparison with null is unknown, and unknown is not true.
+
+mod compile;
+mod eval;
+mod like;
+mod spatial;
+mod temporal;
+
+pub use compile::compile;
+pub use eval::Filter;
+
+/// The encodings of `filter-lang`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterLang {
+    Cql2Text,
+    Cql2Json,
+}
+
+impl FilterLang {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "cql2-text" => Some(FilterLang::Cql2Text),
+            "cql2-json" => Some(FilterLang::Cql2Json),
+            _ => None,
+        }
+    }
+}
+
+/// A filter as received, before it meets a layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterSpec {
+    pub text: String,
+    pub lang: FilterLang,
+}
+
+/// How much a filter may ask, so a hostile one cannot pin a worker or overflow the stack.
+pub const MAX_NESTING: usize = 32;
+/// Operators and operands in one filter.
+pub const MAX_TERMS: usize = 2_000;
+/// Vertices over all literal geometries of one filter.
+pub const MAX_VERTICES: usize = 100_000;
+
+/// Why a filter cannot run. The HTTP layer answers each with a 400 that carries this message.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum FilterError {
+    #[error("syntax error{}: {message}", at(*position))]
+    Syntax {
+        message: String,
+        position: Option<usize>,
+    },
+    #[error("unknown property {name:?}{}; the queryables are: {known}", at(*position))]
+    UnknownProperty {
+        name: String,
+        position: Option<usize>,
+        known: String,
+    },
+    #[error("type mismatch{}: {detail}", at(*position))]
+    TypeMismatch {
+        detail: String,
+        position: Option<usize>,
+    },
+    #[error("unsupported{}: {detail}", at(*position))]
+    Unsupported {
+        detail: String,
+        position: Option<usize>,
+    },
+    #[error("invalid geometry: {0}")]
+    Geometry(String),
+    #[error("filter too complex: {0}")]
+    TooComplex(String),
+}
+
+fn at(position: Option<usize>) -> String {
+    position.map_or_else(String::new, |p| format!(" at character {}", p + 1))
+}
+
+impl FilterError {
+    /// The 0-based character offset in the filter text, where known.
+    pub fn position(&self) -> Option<usize> {
+        match self {
+            FilterError::Syntax { position, .. }
+            | FilterError::UnknownProperty { position, .. }
+            | FilterError::TypeMismatch { position, .. }
+            | FilterError::Unsupported { position, .. } => *position,
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            FilterError::Syntax { .. } => "filter_syntax",
+            FilterError::UnknownProperty { .. } => "unknown_property",
+            FilterError::TypeMismatch { .. } => "filter_type_mismatch",
+            FilterError::Unsupported { .. } => "filter_unsupported",
+            FilterError::Geometry(_) => "invalid_geometry",
+            FilterError::TooComplex(_) => "filter_too_complex",
+        }
+    }
+}
+
+/// Parses a filter into the `cql2` crate's expression, checking nesting before the parser
+/// recurses into it.
+pub fn parse(spec: &FilterSpec) -> Result<cql2::Expr, FilterError> {
+    let depth = max_nesting(&spec.text);
+    if depth > MAX_NESTING {
+        return Err(FilterError::TooComplex(format!(
+            "nesting depth {depth} exceeds the limit of {MAX_NESTING}"
+        )));
+    }
+    match spec.lang {
+        FilterLang::Cql2Text => {
+            cql2::parse_text(&spec.text).map_err(|e| syntax_error(&spec.text, e))
+        }
+        FilterLang::Cql2Json => cql2::parse_json(&spec.text).map_err(|e| FilterError::Syntax {
+            message: format!("not valid CQL2 JSON: {e}"),
+            position: None,
+        }),
+    }
+}
+
+/// The deepest nesting of brackets (text) or braces/brackets (JSON), outside string literals.
+fn max_nesting(s: &str) -> usize {
+    let (mut depth, mut max, mut quote) = (0usize, 0usize, None::<char>);
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(' | '[' | '{') => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+fn syntax_error(text: &str, e: cql2::Error) -> FilterError {
+    match e {
+        cql2::Error::Pest(p) => {
+            let position = match p.location {
+                pest::error::InputLocation::Pos(pos) => Some(pos),
+                pest::error::InputLocation::Span((start, _)) => Some(start),
+            };
+            // pest positions are byte offsets; report characters.
+            let position = position.and_then(|b| text.get(..b).map(|s| s.chars().count()));
+            let message = match &p.variant {
+                pest::error::ErrorVariant::ParsingError { positives, .. }
+                    if !positives.is_empty() =>
+                {
+                    format!(
+                        "expected one of {}",
+                        positives
+                            .iter()
+                            .map(|r| format!("{r:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+                _ => "the filter cannot be parsed".to_owned(),
+            };
+            FilterError::Syntax { message, position }
+        }
+        other => FilterError::Syntax {
+            message: other.to_string(),
+            position: None,
+        },
+    }
+}
