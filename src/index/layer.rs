@@ -18,6 +18,9 @@ pub struct Field {
     pub ty: FieldType,
     /// Computed at load (geodesic area, containing zones), not read from the file.
     pub derived: bool,
+    /// Every feature's value is null: the type is a default, so filters treat values as unknown
+    /// instead of refusing a comparison against the default type.
+    pub nulls_only: bool,
 }
 
 /// What ingest hands over to build a layer; every vector is indexed by slot.

@@ -72,6 +72,7 @@ fn add_area(p: &mut LayerParts) {
         name: AREA_FIELD.to_owned(),
         ty: FieldType::Number,
         derived: true,
+        nulls_only: false,
     });
     p.columns.push(Column::Number(values));
 }
@@ -105,6 +106,7 @@ fn add_zones(p: &mut LayerParts, zones: &[Layer]) {
         name: ZONES_FIELD.to_owned(),
         ty: FieldType::StringArray,
         derived: true,
+        nulls_only: false,
     });
     p.columns.push(Column::StringArray(values));
 }

@@ -299,6 +299,7 @@ fn build_columns(
             name: name.to_owned(),
             ty,
             derived: false,
+            nulls_only: maps.iter().all(|m| m.get(name).is_none_or(Json::is_null)),
         });
         columns.push(column);
     }

@@ -299,6 +299,9 @@ impl Compiler<'_> {
                     ));
                 }
                 let (i, ty) = self.column(property)?;
+                if self.layer.fields[i].nulls_only {
+                    return plain(Scalar::Column(i), Kind::Null);
+                }
                 let kind = match ty {
                     FieldType::Boolean => Kind::Bool,
                     FieldType::Integer | FieldType::Number => Kind::Number,

@@ -19,7 +19,7 @@ impl Fold {
 
     pub fn apply<'a>(self, s: Cow<'a, str>) -> Cow<'a, str> {
         let s = if self.accent {
-            Cow::Owned(unaccent::unaccent(&s))
+            Cow::Owned(strip_accents(&s))
         } else {
             s
         };
@@ -29,6 +29,36 @@ impl Fold {
             s
         }
     }
+}
+
+/// Removes diacritics: combining marks (via `unaccent`), then the letters that carry their mark
+/// in the base character (ø, ł, đ...) or are ligatures (æ, œ, ß), as PostgreSQL's `unaccent`
+/// rules do, so that `ACCENTI('København') = ACCENTI('Kobenhavn')`.
+fn strip_accents(s: &str) -> String {
+    let base = unaccent::unaccent(s);
+    let mut out = String::with_capacity(base.len());
+    for c in base.chars() {
+        match c {
+            'ø' => out.push('o'),
+            'Ø' => out.push('O'),
+            'ł' => out.push('l'),
+            'Ł' => out.push('L'),
+            'đ' | 'ð' => out.push('d'),
+            'Đ' | 'Ð' => out.push('D'),
+            'ħ' => out.push('h'),
+            'Ħ' => out.push('H'),
+            'ı' => out.push('i'),
+            'æ' => out.push_str("ae"),
+            'Æ' => out.push_str("AE"),
+            'œ' => out.push_str("oe"),
+            'Œ' => out.push_str("OE"),
+            'ß' => out.push_str("ss"),
+            'þ' => out.push_str("th"),
+            'Þ' => out.push_str("TH"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq)]
