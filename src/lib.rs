@@ -12,6 +12,7 @@
 //!
 //! Dependencies point one way: `http → store → index → query → domain`; only `http` knows axum.
 
+pub mod analytics;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -33,6 +33,8 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::collections::router())
         .merge(routes::items::router())
         .merge(routes::queryables::router())
+        .merge(routes::stats::router())
+        .merge(routes::discover::router())
         .merge(routes::vocabularies::router())
         .merge(routes::health::router())
         .fallback(routes::web::static_asset)

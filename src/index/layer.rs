@@ -157,6 +157,17 @@ impl Layer {
             .map(|e| e.data)
     }
 
+    /// Every slot with the squared distance (in degrees) from `point` to its envelope, nearest
+    /// first.
+    pub fn slots_by_envelope_distance(
+        &self,
+        point: [f64; 2],
+    ) -> impl Iterator<Item = (usize, f64)> + '_ {
+        self.rtree
+            .nearest_neighbor_iter_with_distance_2(&point)
+            .map(|(e, d2)| (e.data as usize, d2))
+    }
+
     /// The feature's properties as a JSON object, in field order, limited to `only` if given.
     pub fn properties_json(&self, slot: usize, only: Option<&[usize]>) -> Map<String, Json> {
         let mut props = Map::new();

@@ -25,7 +25,7 @@ pub use error::{FeatureRef, IngestError};
 pub use geometry::parse_geometry;
 
 pub use source::{embedded_files, read_dir, SourceFile};
-pub use vocabulary::Vocabulary;
+pub use vocabulary::{Term, Vocabulary};
 
 use crate::domain::{FeatureId, LayerId, LayerMeta};
 use crate::index::{infer_type, Column, Field, Layer, LayerParts};

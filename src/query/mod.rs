@@ -6,6 +6,8 @@
 
 mod datetime;
 pub mod filter;
+pub mod names;
+pub mod nearest;
 pub mod plan;
 
 pub use datetime::{DateTimeError, DateTimeFilter};

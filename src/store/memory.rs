@@ -1,11 +1,26 @@
 use std::sync::Arc;
 
-use super::{Catalog, CollectionInfo, Feature, FeaturePage, FeatureStore, StoreError, StoreHealth};
+use super::{
+    Catalog, CollectionInfo, Feature, FeaturePage, FeatureStore, Found, StatsResult, StoreError,
+    StoreHealth,
+};
 use crate::domain::FieldType;
 use crate::index::{Column, Layer};
 use crate::ingest::Vocabulary;
+use geo::Point;
+
+use crate::analytics::{default_sum_columns, tally};
+use crate::query::names::{normalize, search as search_layer, MatchKind, NameMatch};
+use crate::query::nearest::{geodesic_distance, nearest};
 use crate::query::plan::Candidates;
-use crate::query::{compile, FeatureQuery, Plan};
+use crate::query::{compile, FeatureQuery, Plan, QueryError};
+
+fn invalid(parameter: &str, reason: String) -> StoreError {
+    StoreError::Query(QueryError::InvalidValue {
+        parameter: parameter.to_owned(),
+        reason,
+    })
+}
 
 /// The in-memory backend: one immutable [`Catalog`] snapshot behind an `Arc`.
 pub struct MemoryStore {
@@ -148,6 +163,144 @@ impl FeatureStore for MemoryStore {
     fn get(&self, collection: &str, id: &str) -> Result<Option<Feature>, StoreError> {
         let layer = self.layer(collection)?;
         Ok(layer.slot_of(id).map(|slot| feature(layer, slot, None)))
+    }
+
+    fn stats(
+        &self,
+        collection: &str,
+        q: &FeatureQuery,
+        group_by: Option<&str>,
+        sum: Option<&[String]>,
+    ) -> Result<StatsResult, StoreError> {
+        let layer = self.layer(collection)?;
+        let plan = compile(layer, q)?;
+        let group_col = group_by
+            .map(|g| {
+                let i = layer
+                    .field_index(g)
+                    .ok_or_else(|| invalid("group-by", format!("unknown property {g:?}")))?;
+                if layer.fields[i].ty == FieldType::Json {
+                    return Err(invalid(
+                        "group-by",
+                        format!("{g} holds objects and cannot be grouped"),
+                    ));
+                }
+                Ok(i)
+            })
+            .transpose()?;
+        let sum_cols = match sum {
+            None => default_sum_columns(layer),
+            Some(names) => names
+                .iter()
+                .map(|n| match layer.field_index(n) {
+                    Some(i) if layer.fields[i].ty.is_numeric() => Ok(i),
+                    Some(_) => Err(invalid("sum", format!("{n} is not numeric"))),
+                    None => Err(invalid("sum", format!("unknown property {n:?}"))),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let vocab = group_by
+            .and_then(|g| layer.meta.vocabularies.get(g))
+            .and_then(|v| self.catalog.vocabularies().find(|x| &x.id == v));
+        let order: Option<Vec<String>> =
+            vocab.map(|v| v.terms.iter().map(|t| t.id.clone()).collect());
+        let slots = matching_slots(layer, &plan);
+        let stats = tally(layer, &slots, group_col, &sum_cols, order.as_deref());
+        let terms = stats
+            .groups
+            .iter()
+            .map(|g| vocab.and_then(|v| g.key.as_str().and_then(|k| v.term(k)).cloned()))
+            .collect();
+        Ok(StatsResult {
+            group_by: group_by.map(str::to_owned),
+            stats,
+            terms,
+        })
+    }
+
+    fn nearest(
+        &self,
+        collection: &str,
+        q: &FeatureQuery,
+        lon: f64,
+        lat: f64,
+        k: usize,
+    ) -> Result<Vec<Found>, StoreError> {
+        let layer = self.layer(collection)?;
+        let plan = compile(layer, q)?;
+        Ok(nearest(layer, Point::new(lon, lat), k, |slot| {
+            plan.matches(layer, slot)
+        })
+        .into_iter()
+        .map(|(slot, d)| Found {
+            collection: collection.to_owned(),
+            feature: feature(layer, slot, plan.properties.as_deref()),
+            distance_m: Some(d),
+            name_match: None,
+        })
+        .collect())
+    }
+
+    fn features_at(&self, lon: f64, lat: f64, tolerance_m: f64) -> Vec<Found> {
+        let p = Point::new(lon, lat);
+        // A box that surely holds everything within the tolerance: a degree is at least
+        // 110 km of latitude and 111 km·cos(lat) of longitude.
+        let dlat = tolerance_m / 110_000.0;
+        let dlon = tolerance_m / (111_000.0 * lat.to_radians().cos().max(0.01));
+        let search = geo::Rect::new((lon - dlon, lat - dlat), (lon + dlon, lat + dlat));
+        let mut out = Vec::new();
+        for layer in self.catalog.layers().iter().rev() {
+            let mut slots: Vec<usize> = layer
+                .slots_intersecting_rect(search)
+                .map(|s| s as usize)
+                .collect();
+            slots.sort_unstable();
+            for slot in slots {
+                let d = geodesic_distance(p, &layer.geometries[slot]);
+                if d <= tolerance_m {
+                    out.push(Found {
+                        collection: layer.id.to_string(),
+                        feature: feature(layer, slot, None),
+                        distance_m: Some(d),
+                        name_match: None,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn search_names(
+        &self,
+        text: &str,
+        collections: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<Found>, StoreError> {
+        let query = normalize(text);
+        let layers: Vec<&Arc<Layer>> = match collections {
+            Some(ids) => ids
+                .iter()
+                .map(|id| self.layer(id))
+                .collect::<Result<_, _>>()?,
+            None => self.catalog.layers().iter().collect(),
+        };
+        let mut found: Vec<(MatchKind, usize, usize, usize, &Arc<Layer>, NameMatch)> = Vec::new();
+        for (order, layer) in layers.iter().enumerate() {
+            for m in search_layer(layer, &query) {
+                found.push((m.kind, m.name.chars().count(), order, m.slot, layer, m));
+            }
+        }
+        found.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+        Ok(found
+            .into_iter()
+            .take(limit)
+            .map(|(_, _, _, slot, layer, m)| Found {
+                collection: layer.id.to_string(),
+                feature: feature(layer, slot, None),
+                distance_m: None,
+                name_match: Some(m),
+            })
+            .collect())
     }
 
     fn vocabularies(&self) -> Vec<Vocabulary> {

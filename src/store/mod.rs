@@ -53,6 +53,26 @@ pub enum StoreError {
     Query(#[from] QueryError),
 }
 
+/// Statistics of the features a query matches.
+#[derive(Debug, Clone)]
+pub struct StatsResult {
+    pub group_by: Option<String>,
+    pub stats: crate::analytics::Stats,
+    /// For a vocabulary-bound group-by property, each group's term (labels and colour).
+    pub terms: Vec<Option<crate::ingest::Term>>,
+}
+
+/// A feature found somewhere (what's here, search, nearest), with its collection.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub collection: String,
+    pub feature: Feature,
+    /// Geodesic distance in metres from the query point, where there is one.
+    pub distance_m: Option<f64>,
+    /// For a name search: how the name matched.
+    pub name_match: Option<crate::query::names::NameMatch>,
+}
+
 /// Liveness figures for `/health`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StoreHealth {
@@ -68,6 +88,34 @@ pub trait FeatureStore: Send + Sync {
     fn query(&self, collection: &str, query: &FeatureQuery) -> Result<FeaturePage, StoreError>;
     /// One feature by the id as it reads in a URL.
     fn get(&self, collection: &str, id: &str) -> Result<Option<Feature>, StoreError>;
+    /// Counts and sums of the matches, grouped by a property if asked; `sum` names the numeric
+    /// properties to sum (default: the areas, `*area*_m2`).
+    fn stats(
+        &self,
+        collection: &str,
+        query: &FeatureQuery,
+        group_by: Option<&str>,
+        sum: Option<&[String]>,
+    ) -> Result<StatsResult, StoreError>;
+    /// The `k` matches nearest to a point, nearest first, with geodesic distances.
+    fn nearest(
+        &self,
+        collection: &str,
+        query: &FeatureQuery,
+        lon: f64,
+        lat: f64,
+        k: usize,
+    ) -> Result<Vec<Found>, StoreError>;
+    /// Every feature of every collection within `tolerance_m` of a point (0: that contain or
+    /// touch it), top-most layer first.
+    fn features_at(&self, lon: f64, lat: f64, tolerance_m: f64) -> Vec<Found>;
+    /// Features whose name matches `text`, best matches first, at most `limit`.
+    fn search_names(
+        &self,
+        text: &str,
+        collections: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<Found>, StoreError>;
     fn vocabularies(&self) -> Vec<Vocabulary>;
     fn health(&self) -> StoreHealth;
 }

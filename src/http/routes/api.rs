@@ -106,6 +106,86 @@ fn property_param(name: &str, ty: FieldType) -> Value {
     json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema, "style": "form", "explode": false})
 }
 
+/// The OGC API - Features Part 3 parameters, plus sorting and selection.
+fn filter_params() -> Vec<Value> {
+    vec![
+        json!({"name": "filter", "in": "query", "required": false, "description": "a CQL2 filter (text or JSON, see filter-lang)", "schema": {"type": "string"}}),
+        json!({"name": "filter-lang", "in": "query", "required": false, "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}}),
+        json!({"name": "filter-crs", "in": "query", "required": false, "schema": {"type": "string", "enum": [super::super::links::CRS84]}}),
+        json!({"name": "sortby", "in": "query", "required": false, "description": "comma-separated queryables, '-' for descending", "schema": {"type": "string"}}),
+        json!({"name": "properties", "in": "query", "required": false, "description": "comma-separated properties to return", "schema": {"type": "string"}}),
+    ]
+}
+
+fn feature_collection_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": feature_schema()},
+            "links": {"type": "array", "items": {"type": "object"}},
+            "numberMatched": {"type": "integer", "minimum": 0},
+            "numberReturned": {"type": "integer", "minimum": 0},
+            "timeStamp": {"type": "string"}
+        }
+    })
+}
+
+fn geojson_ok(description: &str) -> Value {
+    json!({"description": description, "content": {"application/geo+json": {"schema": feature_collection_schema()}}})
+}
+
+fn number_param(name: &str, description: &str, required: bool, min: f64, max: f64) -> Value {
+    json!({"name": name, "in": "query", "required": required, "description": description, "schema": {"type": "number", "minimum": min, "maximum": max}})
+}
+
+/// The paths that each collection has besides items: queryables, stats, nearest, POST search.
+fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
+    let base = format!("/collections/{}", c.id);
+    let json_body = json!({"required": true, "content": {"application/json": {"schema": {"type": "object",
+        "description": "the query parameters of /items as members; filter may be a CQL2 JSON object"}}}});
+    paths.insert(format!("{base}/queryables"), json!({"get": {"summary": format!("the queryables of {}", c.id), "operationId": format!("getQueryables_{}", c.id), "tags": ["Capabilities"],
+        "parameters": [f_param(&["json"])],
+        "responses": {"200": {"description": "a JSON Schema of the queryable properties", "content": {"application/schema+json": {"schema": {"type": "object"}}}},
+                      "400": problem("a malformed or unknown parameter"), "404": problem("no such collection")}}}));
+    let mut stats_params = vec![
+        json!({"name": "group-by", "in": "query", "required": false, "description": "the queryable to group by", "schema": {"type": "string"}}),
+        json!({"name": "sum", "in": "query", "required": false, "description": "comma-separated numeric properties to sum (default: the *area*_m2 properties)", "schema": {"type": "string"}}),
+        json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}),
+        json!({"name": "datetime", "in": "query", "required": false, "schema": {"type": "string"}}),
+        f_param(&["json"]),
+    ];
+    stats_params.extend(
+        filter_params()
+            .into_iter()
+            .filter(|p| p["name"] != "sortby" && p["name"] != "properties"),
+    );
+    let stats_ok = json!({"description": "counts and sums per group and in total", "content": {"application/json": {"schema": {"type": "object", "required": ["total", "groups"]}}}});
+    paths.insert(format!("{base}/stats"), json!({
+        "get": {"summary": format!("statistics of {}", c.id), "operationId": format!("getStats_{}", c.id), "tags": ["Data"], "parameters": stats_params,
+                "responses": {"200": stats_ok.clone(), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection")}},
+        "post": {"summary": format!("statistics of {} (parameters in the body)", c.id), "operationId": format!("postStats_{}", c.id), "tags": ["Data"], "requestBody": json_body.clone(),
+                "responses": {"200": stats_ok, "400": problem("a malformed parameter"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON")}}
+    }));
+    let mut nearest_params = vec![
+        number_param("lon", "longitude (CRS84)", true, -180.0, 180.0),
+        number_param("lat", "latitude (CRS84)", true, -90.0, 90.0),
+        json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": super::discover::MAX_NEAREST, "default": 5}}),
+    ];
+    nearest_params.extend(
+        filter_params()
+            .into_iter()
+            .filter(|p| p["name"] != "sortby"),
+    );
+    paths.insert(format!("{base}/nearest"), json!({"get": {"summary": format!("the features of {} nearest to a point, with geodesic distances", c.id), "operationId": format!("getNearest_{}", c.id), "tags": ["Data"],
+        "parameters": nearest_params,
+        "responses": {"200": geojson_ok("the nearest features, nearest first"), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection")}}}));
+    paths.insert(format!("{base}/search"), json!({"post": {"summary": format!("query {} with the parameters in a JSON body (large geometries)", c.id), "operationId": format!("postSearch_{}", c.id), "tags": ["Data"],
+        "requestBody": json_body,
+        "responses": {"200": geojson_ok("a page of features"), "400": problem("a malformed parameter"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON")}}}));
+}
+
 fn items_path(c: &CollectionInfo) -> Value {
     let mut parameters = vec![
         json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
@@ -120,6 +200,7 @@ fn items_path(c: &CollectionInfo) -> Value {
         json!({"name": "datetime", "in": "query", "required": false, "description": "an RFC 3339 instant or interval (start/end, '..' for open)", "schema": {"type": "string"}}),
         f_param(&["geojson", "json"]),
     ];
+    parameters.extend(filter_params());
     parameters.extend(
         c.fields
             .iter()
@@ -130,18 +211,7 @@ fn items_path(c: &CollectionInfo) -> Value {
             })
             .map(|f| property_param(&f.name, f.ty)),
     );
-    let collection = json!({
-        "type": "object",
-        "required": ["type", "features"],
-        "properties": {
-            "type": {"type": "string", "enum": ["FeatureCollection"]},
-            "features": {"type": "array", "items": feature_schema()},
-            "links": {"type": "array", "items": link_schema()},
-            "numberMatched": {"type": "integer", "minimum": 0},
-            "numberReturned": {"type": "integer", "minimum": 0},
-            "timeStamp": {"type": "string", "format": "date-time"}
-        }
-    });
+    let collection = feature_collection_schema();
     json!({"get": {
         "summary": format!("the features of {}", c.id),
         "operationId": format!("getItems_{}", c.id),
@@ -208,7 +278,26 @@ pub fn definition(collections: &[CollectionInfo]) -> Value {
             "responses": json_ok("the collection", json!({"type": "object", "required": ["id", "links"], "properties": {"id": {"type": "string"}, "links": {"type": "array", "items": link_schema()}}}))}}));
         paths.insert(format!("{base}/items"), items_path(c));
         paths.insert(format!("{base}/items/{{featureId}}"), item_path(c));
+        collection_extras(c, &mut paths);
     }
+    paths.insert("/search".into(), json!({"get": {"summary": "features by name (Chinese or English), exact before prefix before substring", "operationId": "searchNames", "tags": ["Data"],
+        "parameters": [
+            {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 1}},
+            {"name": "collections", "in": "query", "required": false, "description": "comma-separated collection ids", "schema": {"type": "string"}},
+            {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": super::discover::MAX_SEARCH, "default": 20}}
+        ],
+        "responses": {"200": geojson_ok("matching features with their collection and match kind"), "400": problem("a malformed parameter"), "404": problem("no such collection")}}}));
+    paths.insert("/whats-here".into(), json!({"get": {"summary": "every feature of every layer at a point", "operationId": "whatsHere", "tags": ["Data"],
+        "parameters": [
+            number_param("lon", "longitude (CRS84)", true, -180.0, 180.0),
+            number_param("lat", "latitude (CRS84)", true, -90.0, 90.0),
+            number_param("tolerance", "metres around the point", false, 0.0, super::discover::MAX_TOLERANCE_M)
+        ],
+        "responses": {"200": geojson_ok("the features at the point, top-most layer first"), "400": problem("a malformed parameter")}}}));
+    paths.insert("/vocabularies/{vocabularyId}".into(), json!({"get": {"summary": "one vocabulary", "operationId": "getVocabulary", "tags": ["Capabilities"],
+        "parameters": [{"name": "vocabularyId", "in": "path", "required": true, "schema": {"type": "string"}}, f_param(&["json"])],
+        "responses": {"200": {"description": "the terms", "content": {"application/json": {"schema": {"type": "object"}}}}, "400": problem("a malformed parameter"), "404": problem("no such vocabulary")}}}));
+
     json!({
         "openapi": "3.0.3",
         "info": {

@@ -1,9 +1,11 @@
 pub mod api;
 pub mod collections;
 pub mod conformance;
+pub mod discover;
 pub mod health;
 pub mod items;
 pub mod landing;
 pub mod queryables;
+pub mod stats;
 pub mod vocabularies;
 pub mod web;

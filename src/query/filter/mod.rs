@@ -16,6 +16,7 @@ mod temporal;
 
 pub use compile::compile;
 pub use eval::Filter;
+pub use like::Fold;
 
 /// The encodings of `filter-lang`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,124 @@
+//! Search by name: case- and accent-insensitive, over the Chinese and English names, ranked
+//! exact match, then prefix, then substring.
+
+use std::borrow::Cow;
+
+use super::filter::Fold;
+use crate::domain::{FieldType, Localized};
+use crate::index::Layer;
+
+/// How well a name matched; lower is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MatchKind {
+    Exact,
+    Prefix,
+    Substring,
+}
+
+impl MatchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::Exact => "exact",
+            MatchKind::Prefix => "prefix",
+            MatchKind::Substring => "substring",
+        }
+    }
+}
+
+/// One feature whose name matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NameMatch {
+    pub slot: usize,
+    pub kind: MatchKind,
+    /// The property whose value matched, and the value as written.
+    pub property: String,
+    pub name: String,
+}
+
+const FOLD: Fold = Fold {
+    case: true,
+    accent: true,
+};
+
+/// Folds text for comparison: lower case, no accents, collapsed whitespace.
+pub fn normalize(s: &str) -> String {
+    FOLD.apply(Cow::Borrowed(s))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The properties that hold a layer's names: the display properties of its metadata, or else
+/// every string property whose name starts with `name`.
+pub fn name_columns(layer: &Layer) -> Vec<usize> {
+    let from_meta: Vec<usize> = match &layer.meta.display_property {
+        Some(Localized::Both { zh, en }) => [zh, en]
+            .iter()
+            .filter_map(|n| layer.field_index(n))
+            .collect(),
+        Some(Localized::One(n)) => layer.field_index(n).into_iter().collect(),
+        None => Vec::new(),
+    };
+    if !from_meta.is_empty() {
+        return from_meta;
+    }
+    layer
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.ty == FieldType::String && f.name.to_ascii_lowercase().starts_with("name")
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Every feature of `layer` with a name matching `query` (already normalised), best match per
+/// feature.
+pub fn search(layer: &Layer, query: &str) -> Vec<NameMatch> {
+    let columns = name_columns(layer);
+    let mut out = Vec::new();
+    for slot in 0..layer.len() {
+        let mut best: Option<NameMatch> = None;
+        for &c in &columns {
+            let Some(name) = layer.columns[c].str_at(slot) else {
+                continue;
+            };
+            let folded = normalize(name);
+            let kind = if folded == query {
+                MatchKind::Exact
+            } else if folded.starts_with(query) {
+                MatchKind::Prefix
+            } else if folded.contains(query) {
+                MatchKind::Substring
+            } else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|b| kind < b.kind) {
+                best = Some(NameMatch {
+                    slot,
+                    kind,
+                    property: layer.fields[c].name.clone(),
+                    name: name.to_owned(),
+                });
+            }
+        }
+        out.extend(best);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case_accents_and_spaces() {
+        assert_eq!(
+            normalize("  Beijing   ROCKET Street "),
+            "beijing rocket street"
+        );
+        assert_eq!(normalize("São  Paulo"), "sao paulo");
+        assert_eq!(normalize("火箭大街"), "火箭大街");
+    }
+}
