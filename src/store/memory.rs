@@ -10,7 +10,7 @@ use crate::ingest::Vocabulary;
 use geo::Point;
 
 use crate::analytics::{default_sum_columns, tally};
-use crate::query::names::{normalize, search as search_layer, MatchKind, NameMatch};
+use crate::query::names::{normalize, search as search_layer, NameMatch};
 use crate::query::nearest::{geodesic_distance, nearest};
 use crate::query::plan::Candidates;
 use crate::query::{compile, FeatureQuery, Plan, QueryError};
@@ -284,19 +284,19 @@ impl FeatureStore for MemoryStore {
                 .collect::<Result<_, _>>()?,
             None => self.catalog.layers().iter().collect(),
         };
-        let mut found: Vec<(MatchKind, usize, usize, usize, &Arc<Layer>, NameMatch)> = Vec::new();
-        for (order, layer) in layers.iter().enumerate() {
-            for m in search_layer(layer, &query) {
-                found.push((m.kind, m.name.chars().count(), order, m.slot, layer, m));
-            }
-        }
-        found.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+        // (layer position, match) ranked by match kind, then shorter names, then layer and slot.
+        let mut found: Vec<(usize, NameMatch)> = layers
+            .iter()
+            .enumerate()
+            .flat_map(|(order, layer)| search_layer(layer, &query).into_iter().map(move |m| (order, m)))
+            .collect();
+        found.sort_by_key(|(order, m)| (m.kind, m.name.chars().count(), *order, m.slot));
         Ok(found
             .into_iter()
             .take(limit)
-            .map(|(_, _, _, slot, layer, m)| Found {
-                collection: layer.id.to_string(),
-                feature: feature(layer, slot, None),
+            .map(|(order, m)| Found {
+                collection: layers[order].id.to_string(),
+                feature: feature(layers[order], m.slot, None),
                 distance_m: None,
                 name_match: Some(m),
             })
