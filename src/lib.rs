@@ -20,5 +20,6 @@ pub mod index;
 pub mod ingest;
 pub mod query;
 pub mod store;
+pub mod synth;
 
 pub use http::{app, AppState};

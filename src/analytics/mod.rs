@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use crate::domain::FieldType;
 use crate::index::{Column, Layer};
 
 /// Counts and sums for one group (or for all matches).
@@ -44,36 +43,58 @@ pub fn default_sum_columns(layer: &Layer) -> Vec<usize> {
         .collect()
 }
 
-impl Tally {
+/// Running counts and sums, indexed like the summed columns (no allocation per feature).
+struct Acc {
+    count: usize,
+    sums: Vec<f64>,
+}
+
+impl Acc {
+    fn new(n: usize) -> Self {
+        Acc {
+            count: 0,
+            sums: vec![0.0; n],
+        }
+    }
+
     fn add(&mut self, layer: &Layer, slot: usize, sum_cols: &[usize]) {
         self.count += 1;
-        for &c in sum_cols {
-            let entry = self.sums.entry(layer.fields[c].name.clone()).or_insert(0.0);
+        for (acc, &c) in self.sums.iter_mut().zip(sum_cols) {
             if let Some(v) = layer.columns[c].number_at(slot) {
-                *entry += v;
+                *acc += v;
             }
         }
     }
 
-    fn empty(layer: &Layer, sum_cols: &[usize]) -> Self {
+    fn finish(self, layer: &Layer, sum_cols: &[usize]) -> Tally {
         Tally {
-            count: 0,
+            count: self.count,
             sums: sum_cols
                 .iter()
-                .map(|&c| (layer.fields[c].name.clone(), 0.0))
+                .zip(self.sums)
+                .map(|(&c, v)| (layer.fields[c].name.clone(), v))
                 .collect(),
         }
     }
 }
 
-/// Group keys of one slot: one for a scalar column, one per item for an array column.
-fn keys(col: &Column, slot: usize) -> Vec<Json> {
+/// A group key borrowed from a string column where it can be, so grouping allocates per group,
+/// not per feature.
+#[derive(PartialEq, Eq, Hash)]
+enum Key<'a> {
+    Str(Option<&'a str>),
+    Other(String),
+}
+
+fn keys_of<'a>(col: &'a Column, slot: usize, out: &mut Vec<Key<'a>>) {
+    out.clear();
     match col {
-        Column::StringArray(c) => c[slot]
-            .as_ref()
-            .map(|items| items.iter().map(|s| Json::from(&**s)).collect())
-            .unwrap_or_else(|| vec![Json::Null]),
-        other => vec![other.json_at(slot)],
+        Column::String(c) => out.push(Key::Str(c[slot].as_deref())),
+        Column::StringArray(c) => match c[slot].as_ref() {
+            Some(items) => out.extend(items.iter().map(|s| Key::Str(Some(&**s)))),
+            None => out.push(Key::Str(None)),
+        },
+        other => out.push(Key::Other(other.json_at(slot).to_string())),
     }
 }
 
@@ -87,20 +108,29 @@ pub fn tally(
     sum_cols: &[usize],
     order: Option<&[String]>,
 ) -> Stats {
-    let mut total = Tally::empty(layer, sum_cols);
-    let mut groups: Vec<(Json, Tally)> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut total = Acc::new(sum_cols.len());
+    let mut groups: Vec<(Json, Acc)> = Vec::new();
+    let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+    let mut keys = Vec::new();
     for &slot in slots {
         total.add(layer, slot, sum_cols);
-        if let Some(g) = group_by {
-            for key in keys(&layer.columns[g], slot) {
-                let k = key.to_string();
-                let i = *index.entry(k).or_insert_with(|| {
-                    groups.push((key.clone(), Tally::empty(layer, sum_cols)));
+        let Some(g) = group_by else { continue };
+        let col = &layer.columns[g];
+        keys_of(col, slot, &mut keys);
+        for key in keys.drain(..) {
+            let i = match index.get(&key) {
+                Some(i) => *i,
+                None => {
+                    let json = match &key {
+                        Key::Str(s) => s.map_or(Json::Null, Json::from),
+                        Key::Other(_) => col.json_at(slot),
+                    };
+                    groups.push((json, Acc::new(sum_cols.len())));
+                    index.insert(key, groups.len() - 1);
                     groups.len() - 1
-                });
-                groups[i].1.add(layer, slot, sum_cols);
-            }
+                }
+            };
+            groups[i].1.add(layer, slot, sum_cols);
         }
     }
     let rank = |k: &Json| -> (usize, usize) {
@@ -110,9 +140,7 @@ pub fn tally(
             _ => (1, 0),
         }
     };
-    let numeric = group_by.is_some_and(|g| {
-        layer.fields[g].ty == FieldType::Integer || layer.fields[g].ty == FieldType::Number
-    });
+    let numeric = group_by.is_some_and(|g| layer.fields[g].ty.is_numeric());
     groups.sort_by(|(a, _), (b, _)| {
         rank(a).cmp(&rank(b)).then_with(|| {
             if numeric {
@@ -127,8 +155,11 @@ pub fn tally(
     Stats {
         groups: groups
             .into_iter()
-            .map(|(key, tally)| Group { key, tally })
+            .map(|(key, acc)| Group {
+                key,
+                tally: acc.finish(layer, sum_cols),
+            })
             .collect(),
-        total,
+        total: total.finish(layer, sum_cols),
     }
 }

@@ -1,9 +1,11 @@
-//! RFC 7946 geometry checks on the raw JSON, then conversion to `geo` types and a validity check.
+//! RFC 7946 geometry checks on the raw JSON, building the `geo` geometry in the same walk, then
+//! a validity check.
 //!
-//! The raw walk comes first because it can say exactly what is wrong ("ring 2 of polygon 0 has 3
-//! positions") where a generic parser would only say "invalid geometry".
+//! Walking the JSON ourselves says exactly what is wrong ("ring 2 of polygon 0 has 3 positions")
+//! where a generic parser would only say "invalid geometry", and it builds the geometry without
+//! an intermediate copy.
 
-use geo::Validation;
+use geo::{Coord, LineString, Polygon, Validation};
 use serde_json::Value as Json;
 
 /// Checks a GeoJSON geometry object and converts it to a `geo::Geometry`.
@@ -11,9 +13,7 @@ use serde_json::Value as Json;
 /// Structural errors are an `Err`; a structurally sound geometry that `geo` finds invalid comes
 /// back with the reason beside it, and the caller decides (see `LoadOptions`).
 pub fn parse_geometry(v: &Json) -> Result<(geo::Geometry<f64>, Option<String>), String> {
-    check_geometry(v, 0)?;
-    let gj = geojson::Geometry::from_json_value(v.clone()).map_err(|e| e.to_string())?;
-    let geom = geo::Geometry::<f64>::try_from(gj.value).map_err(|e| e.to_string())?;
+    let geom = geometry(v, 0)?;
     let invalid = geom.check_validation().err().map(|e| e.to_string());
     Ok((right_hand_rule(geom), invalid))
 }
@@ -38,7 +38,7 @@ fn right_hand_rule(g: geo::Geometry<f64>) -> geo::Geometry<f64> {
 /// recursion on hostile input must not overflow the stack.
 const MAX_COLLECTION_DEPTH: usize = 8;
 
-fn check_geometry(v: &Json, depth: usize) -> Result<(), String> {
+fn geometry(v: &Json, depth: usize) -> Result<geo::Geometry<f64>, String> {
     let obj = v.as_object().ok_or("geometry must be an object")?;
     let ty = obj
         .get("type")
@@ -55,23 +55,39 @@ fn check_geometry(v: &Json, depth: usize) -> Result<(), String> {
         if parts.is_empty() {
             return Err("empty GeometryCollection".into());
         }
-        for (i, g) in parts.iter().enumerate() {
-            check_geometry(g, depth + 1).map_err(|e| format!("geometry {i} of collection: {e}"))?;
-        }
-        return Ok(());
+        let members = parts
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                geometry(g, depth + 1).map_err(|e| format!("geometry {i} of collection: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(geo::Geometry::GeometryCollection(geo::GeometryCollection(
+            members,
+        )));
     }
     let coords = obj
         .get("coordinates")
         .ok_or_else(|| format!("{ty} has no \"coordinates\""))?;
-    match ty {
-        "Point" => position(coords),
-        "MultiPoint" => non_empty(coords, ty)?.iter().try_for_each(position),
-        "LineString" => line(coords),
-        "MultiLineString" => each(coords, ty, "line", line),
-        "Polygon" => polygon(coords),
-        "MultiPolygon" => each(coords, ty, "polygon", polygon),
-        other => Err(format!("unknown geometry type {other:?}")),
-    }
+    Ok(match ty {
+        "Point" => geo::Geometry::Point(position(coords)?.into()),
+        "MultiPoint" => geo::Geometry::MultiPoint(
+            non_empty(coords, ty)?
+                .iter()
+                .map(|p| position(p).map(geo::Point::from))
+                .collect::<Result<Vec<_>, _>>()?
+                .into(),
+        ),
+        "LineString" => geo::Geometry::LineString(line(coords)?),
+        "MultiLineString" => {
+            geo::Geometry::MultiLineString(geo::MultiLineString(each(coords, ty, "line", line)?))
+        }
+        "Polygon" => geo::Geometry::Polygon(polygon(coords)?),
+        "MultiPolygon" => {
+            geo::Geometry::MultiPolygon(geo::MultiPolygon(each(coords, ty, "polygon", polygon)?))
+        }
+        other => return Err(format!("unknown geometry type {other:?}")),
+    })
 }
 
 fn non_empty<'a>(v: &'a Json, what: &str) -> Result<&'a Vec<Json>, String> {
@@ -82,19 +98,22 @@ fn non_empty<'a>(v: &'a Json, what: &str) -> Result<&'a Vec<Json>, String> {
     }
 }
 
-fn each(
+fn each<T>(
     v: &Json,
     ty: &str,
     part: &str,
-    check: fn(&Json) -> Result<(), String>,
-) -> Result<(), String> {
-    for (i, p) in non_empty(v, ty)?.iter().enumerate() {
-        check(p).map_err(|e| format!("{part} {i}: {e}"))?;
-    }
-    Ok(())
+    parse: fn(&Json) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    non_empty(v, ty)?
+        .iter()
+        .enumerate()
+        .map(|(i, p)| parse(p).map_err(|e| format!("{part} {i}: {e}")))
+        .collect()
 }
 
-fn position(v: &Json) -> Result<(), String> {
+/// A position: 2 or 3 finite numbers, longitude and latitude in range. A height is accepted and
+/// not kept (the server is two-dimensional).
+fn position(v: &Json) -> Result<Coord<f64>, String> {
     let a = v
         .as_array()
         .ok_or("a position must be an array of numbers")?;
@@ -104,11 +123,13 @@ fn position(v: &Json) -> Result<(), String> {
             a.len()
         ));
     }
-    let n: Vec<f64> = a
-        .iter()
-        .map(|x| x.as_f64().filter(|f| f.is_finite()))
-        .collect::<Option<_>>()
-        .ok_or("a position must hold finite numbers")?;
+    let mut n = [0.0f64; 3];
+    for (slot, x) in n.iter_mut().zip(a) {
+        *slot = x
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .ok_or("a position must hold finite numbers")?;
+    }
     if !(-180.0..=180.0).contains(&n[0]) {
         return Err(format!(
             "longitude {} is outside -180..180 (is the file in a projected CRS, or lat/lon swapped?)",
@@ -118,10 +139,10 @@ fn position(v: &Json) -> Result<(), String> {
     if !(-90.0..=90.0).contains(&n[1]) {
         return Err(format!("latitude {} is outside -90..90", n[1]));
     }
-    Ok(())
+    Ok(Coord { x: n[0], y: n[1] })
 }
 
-fn line(v: &Json) -> Result<(), String> {
+fn line(v: &Json) -> Result<LineString<f64>, String> {
     let pts = non_empty(v, "LineString")?;
     if pts.len() < 2 {
         return Err(format!(
@@ -129,30 +150,38 @@ fn line(v: &Json) -> Result<(), String> {
             pts.len()
         ));
     }
-    pts.iter().try_for_each(position)
+    Ok(LineString(
+        pts.iter().map(position).collect::<Result<_, _>>()?,
+    ))
 }
 
-fn polygon(v: &Json) -> Result<(), String> {
+fn polygon(v: &Json) -> Result<Polygon<f64>, String> {
+    let mut rings = Vec::new();
     for (i, ring) in non_empty(v, "Polygon")?.iter().enumerate() {
         let pts = ring
             .as_array()
             .ok_or_else(|| format!("ring {i} must be an array of positions"))?;
-        pts.iter()
-            .try_for_each(position)
+        let coords: Vec<Coord<f64>> = pts
+            .iter()
+            .map(position)
+            .collect::<Result<_, _>>()
             .map_err(|e| format!("ring {i}: {e}"))?;
-        if pts.len() < 4 {
+        if coords.len() < 4 {
             return Err(format!(
                 "ring {i} has {} positions; a linear ring needs at least 4",
-                pts.len()
+                coords.len()
             ));
         }
-        if pts.first() != pts.last() {
+        if coords.first() != coords.last() {
             return Err(format!(
                 "ring {i} is not closed (first and last positions differ)"
             ));
         }
+        rings.push(LineString(coords));
     }
-    Ok(())
+    let mut rings = rings.into_iter();
+    let exterior = rings.next().ok_or("empty Polygon")?;
+    Ok(Polygon::new(exterior, rings.collect()))
 }
 
 #[cfg(test)]

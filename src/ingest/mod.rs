@@ -107,19 +107,24 @@ fn parse_layer(
 ) -> Result<LayerParts, IngestError> {
     let root: Json = serde_json::from_slice(bytes)
         .map_err(|e| IngestError::file(file, format!("not valid JSON: {e}")))?;
-    let features = check_root(file, &root)?;
+    // Features are taken out of the document, so nothing is copied on the way to the columns.
+    let features = check_root(file, root)?;
 
     let mut ids: Vec<Option<FeatureId>> = Vec::with_capacity(features.len());
     let mut geometries = Vec::with_capacity(features.len());
     let mut property_maps = Vec::with_capacity(features.len());
-    for (index, f) in features.iter().enumerate() {
+    for (index, f) in features.into_iter().enumerate() {
         let mut at = FeatureRef { index, id: None };
-        let obj = f
-            .as_object()
-            .filter(|o| o.get("type").and_then(Json::as_str) == Some("Feature"))
-            .ok_or_else(|| {
-                IngestError::feature(file, at.clone(), "not a GeoJSON Feature object")
-            })?;
+        let mut obj = match f {
+            Json::Object(o) if o.get("type").and_then(Json::as_str) == Some("Feature") => o,
+            _ => {
+                return Err(IngestError::feature(
+                    file,
+                    at,
+                    "not a GeoJSON Feature object",
+                ))
+            }
+        };
         let id = match obj.get("id") {
             None | Some(Json::Null) => None,
             Some(Json::String(s)) => Some(FeatureId::Str(s.clone())),
@@ -160,9 +165,9 @@ fn parse_layer(
                 geometry
             }
         };
-        let props = match obj.get("properties") {
+        let props = match obj.remove("properties") {
             None | Some(Json::Null) => serde_json::Map::new(),
-            Some(Json::Object(m)) => m.clone(),
+            Some(Json::Object(m)) => m,
             Some(_) => {
                 return Err(IngestError::feature(
                     file,
@@ -187,10 +192,13 @@ fn parse_layer(
     })
 }
 
-fn check_root<'a>(file: &str, root: &'a Json) -> Result<&'a Vec<Json>, IngestError> {
-    let obj = root
-        .as_object()
-        .ok_or_else(|| IngestError::file(file, "the top level must be a GeoJSON object"))?;
+fn check_root(file: &str, root: Json) -> Result<Vec<Json>, IngestError> {
+    let Json::Object(mut obj) = root else {
+        return Err(IngestError::file(
+            file,
+            "the top level must be a GeoJSON object",
+        ));
+    };
     match obj.get("type").and_then(Json::as_str) {
         Some("FeatureCollection") => {}
         Some(other) => {
@@ -204,9 +212,13 @@ fn check_root<'a>(file: &str, root: &'a Json) -> Result<&'a Vec<Json>, IngestErr
     if let Some(crs) = obj.get("crs") {
         check_legacy_crs(crs).map_err(|reason| IngestError::file(file, reason))?;
     }
-    obj.get("features")
-        .and_then(Json::as_array)
-        .ok_or_else(|| IngestError::file(file, "a FeatureCollection needs a \"features\" array"))
+    match obj.remove("features") {
+        Some(Json::Array(features)) => Ok(features),
+        _ => Err(IngestError::file(
+            file,
+            "a FeatureCollection needs a \"features\" array",
+        )),
+    }
 }
 
 /// RFC 7946 removed the `crs` member, but desktop GIS still writes it. A geographic CRS whose axes

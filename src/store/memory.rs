@@ -288,7 +288,11 @@ impl FeatureStore for MemoryStore {
         let mut found: Vec<(usize, NameMatch)> = layers
             .iter()
             .enumerate()
-            .flat_map(|(order, layer)| search_layer(layer, &query).into_iter().map(move |m| (order, m)))
+            .flat_map(|(order, layer)| {
+                search_layer(layer, &query)
+                    .into_iter()
+                    .map(move |m| (order, m))
+            })
             .collect();
         found.sort_by_key(|(order, m)| (m.kind, m.name.chars().count(), *order, m.slot));
         Ok(found
