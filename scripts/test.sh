@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of etown-atlas. On a fresh Debian machine it first installs what the tests
-# drive as real clients (gdal-bin for GDAL's OGC API driver). Run from anywhere:
+# drive as real clients: gdal-bin (GDAL's OGC API driver), Debian's chromium (the browser tests,
+# driven by playwright-core from npm) and a small CJK font for readable screenshots.
 #
 #     scripts/test.sh
 #
@@ -11,6 +12,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -d /usr/share/fonts/truetype/wqy ] || missing+=(fonts-wqy-microhei)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}"
   as_root apt-get update -qq
@@ -24,5 +27,8 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 
-echo "== tests"
+echo "== Rust tests (in-process, real sockets, GDAL, the OGC CQL2 suite, property tests)"
 cargo test --locked --all-targets
+
+echo "== web map tests (node unit tests; headless Chromium end to end)"
+(cd e2e && npm ci --no-audit --no-fund --silent && npm test)

@@ -1,9 +1,15 @@
-//! Server settings. Each has a default that suits the shipped data on a workstation; the command
-//! line (and the `ETOWN_ATLAS_*` environment variables named in `main.rs`) override them.
+//! Server settings. Each has a default that suits the shipped data on a workstation; a TOML file
+//! (`--config`), the command line and the `ETOWN_ATLAS_*` environment variables (listed in
+//! `main.rs`) override them. Read once at start, never per request.
 
+use std::path::Path;
 use std::time::Duration;
 
-/// Settings the HTTP layer reads. Read once at start, never per request.
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Localized;
+
+/// Settings the HTTP layer reads.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Base URL written into links (`https://atlas.example.gov.cn/`). Default: none, and links are
@@ -15,6 +21,9 @@ pub struct ServerConfig {
     /// Largest request body accepted (413 above it). Default 4 MiB: a drawn polygon of tens of
     /// thousands of vertices fits; nothing legitimate is bigger.
     pub max_body_bytes: usize,
+    /// What the web map shows besides the data: basemaps (none by default), the map review
+    /// number and the attribution line.
+    pub map: MapConfig,
 }
 
 impl Default for ServerConfig {
@@ -23,6 +32,134 @@ impl Default for ServerConfig {
             public_url: None,
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 4 * 1024 * 1024,
+            map: MapConfig::default(),
         }
+    }
+}
+
+/// The web map's settings, served at `/map-config`. The default has no basemap, so the page asks
+/// no host but its own server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MapConfig {
+    /// Online basemaps the user may switch on. Each names its host, so nothing reaches out unless
+    /// an administrator wrote it here.
+    #[serde(default)]
+    pub basemaps: Vec<Basemap>,
+    /// The map review number (审图号) printed on the map, when the published map has one.
+    pub review_number: Option<String>,
+    /// An attribution line for the data, printed bottom-left beside the schematic notice.
+    pub attribution: Option<String>,
+}
+
+/// The datum a basemap's tiles are drawn in.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Datum {
+    /// WGS84, as OpenStreetMap; CGCS2000 (Tianditu) differs from it by centimetres, so it is the
+    /// same here.
+    #[default]
+    Wgs84,
+    Cgcs2000,
+    /// The Chinese "Mars" datum of AMap (Gaode) and Tencent: the web map shifts the overlays into
+    /// it so they line up.
+    Gcj02,
+}
+
+/// One raster XYZ basemap.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Basemap {
+    pub id: String,
+    pub title: Localized,
+    /// Tile URL template with `{z}`, `{x}`, `{y}`, and `{key}` where the provider needs a key.
+    pub url: String,
+    /// Substituted for `{key}` (a Tianditu browser key, say). It is visible to browsers, as such
+    /// keys always are: restrict it by referrer at the provider.
+    #[serde(default, skip_serializing)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub datum: Datum,
+    pub attribution: String,
+    #[serde(default = "default_tile_size")]
+    pub tile_size: u32,
+}
+
+fn default_tile_size() -> u32 {
+    256
+}
+
+impl Basemap {
+    /// The URL template with the key filled in.
+    pub fn resolved_url(&self) -> String {
+        match &self.key {
+            Some(k) => self.url.replace("{key}", k),
+            None => self.url.clone(),
+        }
+    }
+
+    /// The `scheme://host[:port]` the tiles come from, for the Content-Security-Policy.
+    pub fn origin(&self) -> Option<String> {
+        let (scheme, rest) = self.url.split_once("://")?;
+        let host = rest.split('/').next()?;
+        Some(format!("{scheme}://{host}"))
+    }
+}
+
+/// The optional TOML file (`etown-atlas serve --config FILE`). Unknown keys are refused, so a
+/// typo is an error at start, not a silently ignored setting.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub public_url: Option<String>,
+    /// Seconds (default 30).
+    pub request_timeout_s: Option<u64>,
+    /// Bytes (default 4 MiB).
+    pub max_body_bytes: Option<usize>,
+    #[serde(default)]
+    pub map: MapConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Parse { path: String, source: Box<toml::de::Error> },
+    #[error("{path}: basemap {id:?}: {reason}")]
+    Basemap { path: String, id: String, reason: String },
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+        let cfg: FileConfig = toml::from_str(&text).map_err(|source| ConfigError::Parse { path: p.clone(), source: Box::new(source) })?;
+        for b in &cfg.map.basemaps {
+            let bad = |reason: &str| ConfigError::Basemap { path: p.clone(), id: b.id.clone(), reason: reason.into() };
+            if !(b.url.starts_with("https://") || b.url.starts_with("http://")) {
+                return Err(bad("url must start with http:// or https://"));
+            }
+            if !(b.url.contains("{z}") && b.url.contains("{x}") && b.url.contains("{y}")) {
+                return Err(bad("url must hold {z}, {x} and {y}"));
+            }
+            if b.url.contains("{key}") && b.key.is_none() {
+                return Err(bad("url holds {key} but no key is set"));
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// Applies the file over the defaults.
+    pub fn apply(self, mut c: ServerConfig) -> ServerConfig {
+        c.public_url = self.public_url.or(c.public_url);
+        if let Some(s) = self.request_timeout_s {
+            c.request_timeout = Duration::from_secs(s);
+        }
+        if let Some(b) = self.max_body_bytes {
+            c.max_body_bytes = b;
+        }
+        c.map = self.map;
+        c
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use etown_atlas::config::ServerConfig;
+use etown_atlas::config::{FileConfig, ServerConfig};
 use etown_atlas::ingest::{self, IngestError, LoadOptions};
 use etown_atlas::store::{Catalog, MemoryStore};
 use etown_atlas::{app, AppState};
@@ -79,6 +79,9 @@ struct ServeArgs {
     /// Base URL written into links when a proxy changes the host (e.g. https://atlas.example/).
     #[arg(long, env = "ETOWN_ATLAS_PUBLIC_URL")]
     public_url: Option<String>,
+    /// A TOML settings file (basemaps, review number, attribution, limits); see README.
+    #[arg(long, env = "ETOWN_ATLAS_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 fn load(dir: Option<&PathBuf>, options: LoadOptions) -> Result<Catalog, IngestError> {
@@ -184,10 +187,19 @@ fn serve(args: ServeArgs) -> ExitCode {
         load_ms = started.elapsed().as_secs_f64() * 1000.0,
         "data loaded and indexed"
     );
-    let config = ServerConfig {
-        public_url: args.public_url,
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    if let Some(path) = &args.config {
+        match FileConfig::load(path) {
+            Ok(file) => config = file.apply(config),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if args.public_url.is_some() {
+        config.public_url = args.public_url;
+    }
     let state = AppState::new(Arc::new(MemoryStore::new(catalog)), config);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

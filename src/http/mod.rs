@@ -37,6 +37,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::discover::router())
         .merge(routes::vocabularies::router())
         .merge(routes::health::router())
+        .merge(routes::map_config::router())
         .fallback(routes::web::static_asset)
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::etag))

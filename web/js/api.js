@@ -1,29 +1,63 @@
-// The only module that talks to the server. It uses the public OGC API that every client uses.
+// The only module that talks to the server. It uses the same public API as every other client:
+// OGC API - Features with CQL2, plus /stats, /search, /whats-here and /map-config.
 
-/** Fetches JSON, turning a problem+json answer into an Error with the server's explanation. */
-async function getJson(path) {
-  const res = await fetch(path, { headers: { Accept: 'application/json' } });
+/** An error the server explained (problem+json), or a network failure. */
+export class ApiError extends Error {
+  constructor(message, status, code) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function request(path, options = {}) {
+  let res;
+  try {
+    res = await fetch(path, { ...options, headers: { Accept: 'application/json', ...(options.headers || {}) } });
+  } catch (e) {
+    throw new ApiError(e.message || 'network error', 0, 'network');
+  }
   const body = await res.json().catch(() => null);
   if (!res.ok) {
-    const detail = body && body.detail ? body.detail : res.statusText;
-    throw new Error(`${res.status}: ${detail}`);
+    throw new ApiError(body && body.detail ? body.detail : `${res.status} ${res.statusText}`, res.status, body && body.code);
   }
   return body;
 }
 
-export async function listCollections() {
-  return (await getJson('/collections')).collections;
-}
+const post = (path, body) => request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const enc = encodeURIComponent;
 
-/** Every feature of a collection, following `next` links page by page. */
-export async function allItems(collectionId) {
+export const getCollections = async () => (await request('/collections')).collections;
+export const getVocabulary = (id) => request(`/vocabularies/${enc(id)}`);
+export const getMapConfig = () => request('/map-config');
+
+/** Every feature of a collection, page by page along the `next` links. */
+export async function getAllItems(collection) {
   const features = [];
-  let url = `/collections/${encodeURIComponent(collectionId)}/items?limit=10000`;
+  let url = `/collections/${enc(collection)}/items?limit=10000`;
   while (url) {
-    const page = await getJson(url);
+    const page = await request(url);
     features.push(...page.features);
     const next = (page.links || []).find((l) => l.rel === 'next');
     url = next ? new URL(next.href, location.href).pathname + new URL(next.href, location.href).search : null;
   }
   return { type: 'FeatureCollection', features };
 }
+
+/** Features matching a CQL2 JSON filter (POST, so a drawn polygon never makes a giant URL). */
+export async function searchItems(collection, { filter, sortby, limit = 10000 } = {}) {
+  const body = { limit };
+  if (filter) body.filter = filter;
+  if (sortby) body.sortby = sortby;
+  return post(`/collections/${enc(collection)}/search`, body);
+}
+
+export function getStats(collection, { filter, groupBy } = {}) {
+  const body = {};
+  if (filter) body.filter = filter;
+  if (groupBy) body['group-by'] = groupBy;
+  return post(`/collections/${enc(collection)}/stats`, body);
+}
+
+export const searchNames = (q, limit = 10) => request(`/search?q=${enc(q)}&limit=${limit}`);
+export const whatsHere = (lon, lat, tolerance = 0) => request(`/whats-here?lon=${lon}&lat=${lat}&tolerance=${tolerance}`);

@@ -5,6 +5,7 @@ pub mod discover;
 pub mod health;
 pub mod items;
 pub mod landing;
+pub mod map_config;
 pub mod queryables;
 pub mod stats;
 pub mod vocabularies;
