@@ -123,20 +123,40 @@ pub struct FileConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
-    Parse { path: String, source: Box<toml::de::Error> },
+    Parse {
+        path: String,
+        source: Box<toml::de::Error>,
+    },
     #[error("{path}: basemap {id:?}: {reason}")]
-    Basemap { path: String, id: String, reason: String },
+    Basemap {
+        path: String,
+        id: String,
+        reason: String,
+    },
 }
 
 impl FileConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
-        let cfg: FileConfig = toml::from_str(&text).map_err(|source| ConfigError::Parse { path: p.clone(), source: Box::new(source) })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        let cfg: FileConfig = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: p.clone(),
+            source: Box::new(source),
+        })?;
         for b in &cfg.map.basemaps {
-            let bad = |reason: &str| ConfigError::Basemap { path: p.clone(), id: b.id.clone(), reason: reason.into() };
+            let bad = |reason: &str| ConfigError::Basemap {
+                path: p.clone(),
+                id: b.id.clone(),
+                reason: reason.into(),
+            };
             if !(b.url.starts_with("https://") || b.url.starts_with("http://")) {
                 return Err(bad("url must start with http:// or https://"));
             }

@@ -15,7 +15,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/map-config", get(map_config))
 }
 
-async fn map_config(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+async fn map_config(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let mut params = Params::parse(q.as_deref())?;
     json_only(params.take("f").as_deref(), &["json"])?;
     params.finish(&["f"])?;
