@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { wgs84ToGcj02, gcj02ToWgs84, outOfChina, mapPositions } from '../web/js/gcj02.js';
-import { buildFilter, emptyFilters, areaFilter } from '../web/js/cql.js';
+import { buildFilter, emptyFilters } from '../web/js/cql.js';
 
 // Published test vectors of the eviltransform project (googollee/eviltransform, test.py):
 // [wgsLat, wgsLon, gcjLat, gcjLon].
@@ -44,6 +44,5 @@ test('an empty form is no filter; each field adds one condition', () => {
   assert.ok(f.args.some((a) => a.op === '<=' && a.args[1].date === '2027-12-31'));
   const area = { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] };
   assert.deepEqual(buildFilter(emptyFilters(), area), { op: 's_intersects', args: [{ property: 'geometry' }, area] });
-  assert.deepEqual(areaFilter(area), buildFilter(emptyFilters(), area));
   assert.equal(buildFilter({ minAvailable: 'abc', readyBy: 'soon' }, null), null, 'malformed inputs add nothing');
 });

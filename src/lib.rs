@@ -15,6 +15,7 @@
 pub mod analytics;
 pub mod config;
 pub mod domain;
+pub mod export;
 pub mod http;
 pub mod index;
 pub mod ingest;

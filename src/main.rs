@@ -36,6 +36,8 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
+    /// Export a query or an area to a file without a server (the same writers as the API).
+    Export(ExportArgs),
     /// Write N deterministic synthetic carriers over Beijing (for benchmarks and load tests).
     Synth {
         /// How many carriers.
@@ -64,6 +66,42 @@ impl LoadArgs {
             accept_invalid_geometry: self.accept_invalid_geometry,
         }
     }
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// The directory of *.geojson layers (default: the shipped geodata).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The collection(s) to export; several only with --area (GeoJSON or GeoPackage).
+    #[arg(long = "collection", required = true)]
+    collections: Vec<String>,
+    /// geojson, csv, gpkg, fgb, kml or shp.
+    #[arg(long, default_value = "geojson")]
+    format: String,
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+    /// A CQL2 text filter.
+    #[arg(long)]
+    filter: Option<String>,
+    /// west,south,east,north.
+    #[arg(long)]
+    bbox: Option<String>,
+    /// A GeoJSON file whose (first) Polygon or MultiPolygon is the area to export.
+    #[arg(long)]
+    area: Option<PathBuf>,
+    /// Cut geometries to --area (recomputing their geodesic area).
+    #[arg(long)]
+    clip: bool,
+    /// Output CRS: CRS84 (default), EPSG:4326, EPSG:4490, EPSG:3857 or gcj02.
+    #[arg(long)]
+    crs: Option<String>,
+    /// Start a CSV with a UTF-8 byte-order mark (for Excel).
+    #[arg(long)]
+    bom: bool,
+    #[command(flatten)]
+    load: LoadArgs,
 }
 
 #[derive(clap::Parser)]
@@ -114,6 +152,13 @@ fn main() -> ExitCode {
     match command {
         Command::Validate { dir, load } => validate(dir.as_ref(), load.options()),
         Command::Serve(args) => serve(args),
+        Command::Export(args) => match export(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Synth { count, out, seed } => match synth(count, &out, seed) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -139,6 +184,106 @@ fn validate(dir: Option<&PathBuf>, options: LoadOptions) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `etown-atlas export`: the API's download, written to a file.
+fn export(args: ExportArgs) -> Result<(), String> {
+    use etown_atlas::export::{self, clip::clip_source, Crs, ExportOptions, Format};
+    use etown_atlas::query::{FeatureQuery, FilterLang, FilterSpec};
+    use etown_atlas::store::FeatureStore;
+    let format =
+        Format::parse(&args.format).ok_or_else(|| format!("unknown format {:?}", args.format))?;
+    let crs = args
+        .crs
+        .as_deref()
+        .map(Crs::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let options = ExportOptions {
+        crs,
+        csv_bom: args.bom,
+    };
+    let store =
+        MemoryStore::new(load(args.data.as_ref(), args.load.options()).map_err(|e| e.to_string())?);
+    let mut q = FeatureQuery {
+        limit: usize::MAX,
+        ..FeatureQuery::default()
+    };
+    if let Some(b) = &args.bbox {
+        q.bbox = Some(etown_atlas::domain::Bbox::parse(b).map_err(|e| format!("--bbox: {e}"))?);
+    }
+    let area = match &args.area {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let v: serde_json::Value =
+                serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let geometry = v
+                .pointer("/features/0/geometry")
+                .or_else(|| v.get("geometry"))
+                .unwrap_or(&v)
+                .clone();
+            let (g, _) = ingest::parse_geometry(&geometry)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let mp = match g {
+                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+                geo::Geometry::MultiPolygon(mp) => mp,
+                _ => {
+                    return Err(format!(
+                        "{}: the area must be a Polygon or MultiPolygon",
+                        path.display()
+                    ))
+                }
+            };
+            Some((geometry, mp))
+        }
+    };
+    let filters: Vec<String> = args
+        .filter
+        .iter()
+        .cloned()
+        .chain(
+            area.as_ref()
+                .map(|(g, _)| format!("S_INTERSECTS(geometry, {})", geojson_to_wkt(g))),
+        )
+        .collect();
+    if !filters.is_empty() {
+        q.filter = Some(FilterSpec {
+            text: filters
+                .iter()
+                .map(|f| format!("({f})"))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            lang: FilterLang::Cql2Text,
+        });
+    }
+    let mut sources = Vec::new();
+    for c in &args.collections {
+        let source = store.export(c, &q).map_err(|e| e.to_string())?;
+        sources.push(match (&area, args.clip) {
+            (Some((_, mp)), true) => clip_source(source, mp.clone()),
+            _ => source,
+        });
+    }
+    let file =
+        std::fs::File::create(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let result = if sources.len() == 1 && area.is_none() {
+        export::write(format, sources.remove(0), options, &mut out)
+    } else {
+        export::write_layers(format, sources, options, &mut out)
+    };
+    result.map_err(|e| e.to_string())?;
+    std::io::Write::flush(&mut out).map_err(|e| e.to_string())
+}
+
+/// WKT of a GeoJSON geometry value, for the CQL2 text filter of `--area`.
+fn geojson_to_wkt(g: &serde_json::Value) -> String {
+    use wkt::ToWkt;
+    ingest::parse_geometry(g)
+        .map(|(g, _)| g.wkt_string())
+        .unwrap_or_default()
 }
 
 /// Writes the synthetic layer with a sidecar that binds its coded properties to the shipped

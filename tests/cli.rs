@@ -153,3 +153,87 @@ fn serve_stops_cleanly_on_sigterm() {
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(rest.contains("shutdown signal received"), "{rest}");
 }
+
+#[test]
+fn export_writes_the_same_files_without_a_server() {
+    let dir = std::env::temp_dir().join(format!("etown-atlas-cli-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let gpkg = dir.join("health.gpkg");
+    let out = Command::new(BIN)
+        .args([
+            "export",
+            "--collection",
+            "spatial-carriers",
+            "--format",
+            "gpkg",
+            "--filter",
+            "industry = 'future_health'",
+            "--out",
+        ])
+        .arg(&gpkg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = file_features(&geodata_dir().join("spatial-carriers.geojson"))
+        .iter()
+        .filter(|f| f["properties"]["industry"] == "future_health")
+        .count();
+    let info = Command::new("ogrinfo")
+        .args(["-ro", "-so"])
+        .arg(&gpkg)
+        .arg("spatial-carriers")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&info.stdout).contains(&format!("Feature Count: {expected}")));
+
+    // An area, clipped, as GeoJSON with a layer property.
+    let area = dir.join("area.geojson");
+    std::fs::write(&area, r#"{"type":"Polygon","coordinates":[[[116.50,39.76],[116.53,39.76],[116.53,39.80],[116.50,39.80],[116.50,39.76]]]}"#).unwrap();
+    let geojson = dir.join("area-out.geojson");
+    let out = Command::new(BIN)
+        .args([
+            "export",
+            "--collection",
+            "spatial-carriers",
+            "--collection",
+            "parks",
+            "--clip",
+            "--area",
+        ])
+        .arg(&area)
+        .arg("--out")
+        .arg(&geojson)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&geojson).unwrap()).unwrap();
+    let feats = doc["features"].as_array().unwrap();
+    assert!(
+        feats.iter().any(|f| f["properties"]["layer"] == "parks")
+            && feats
+                .iter()
+                .any(|f| f["properties"]["layer"] == "spatial-carriers")
+    );
+    let bad = Command::new(BIN)
+        .args([
+            "export",
+            "--collection",
+            "spatial-carriers",
+            "--format",
+            "xls",
+            "--out",
+        ])
+        .arg(dir.join("x"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,6 +1,7 @@
 //! The HTTP face of the server: routing, content negotiation, errors and cross-cutting layers.
 //! Only this module knows axum and tower.
 
+mod download;
 pub mod error;
 mod geojson;
 mod links;
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::queryables::router())
         .merge(routes::stats::router())
         .merge(routes::discover::router())
+        .merge(routes::export::router())
         .merge(routes::vocabularies::router())
         .merge(routes::health::router())
         .merge(routes::map_config::router())

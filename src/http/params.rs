@@ -43,6 +43,11 @@ impl Params {
         Ok(Params { values })
     }
 
+    /// Whether a parameter is present (without taking it).
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
     /// Removes and returns a parameter.
     pub fn take(&mut self, name: &str) -> Option<String> {
         self.values.remove(name)

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
 
+pub use derive::{AREA_FIELD, ZONES_FIELD};
 pub use error::{FeatureRef, IngestError};
 pub use geometry::parse_geometry;
 

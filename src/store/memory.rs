@@ -10,6 +10,7 @@ use crate::ingest::Vocabulary;
 use geo::Point;
 
 use crate::analytics::{default_sum_columns, tally};
+use crate::export::ExportSource;
 use crate::query::names::{normalize, search as search_layer, NameMatch};
 use crate::query::nearest::{geodesic_distance, nearest};
 use crate::query::plan::Candidates;
@@ -305,6 +306,29 @@ impl FeatureStore for MemoryStore {
                 name_match: Some(m),
             })
             .collect())
+    }
+
+    fn export(&self, collection: &str, q: &FeatureQuery) -> Result<ExportSource, StoreError> {
+        let layer = Arc::clone(self.layer(collection)?);
+        let plan = compile(&layer, q)?;
+        let slots: Vec<usize> = matching_slots(&layer, &plan)
+            .into_iter()
+            .skip(q.offset)
+            .take(q.limit)
+            .collect();
+        let fields = match &plan.properties {
+            Some(only) => only.iter().map(|i| layer.fields[*i].clone()).collect(),
+            None => layer.fields.clone(),
+        };
+        let properties = plan.properties.clone();
+        let features = slots
+            .into_iter()
+            .map(move |slot| feature(&layer, slot, properties.as_deref()));
+        Ok(ExportSource {
+            name: collection.to_owned(),
+            fields,
+            features: Box::new(features),
+        })
     }
 
     fn vocabularies(&self) -> Vec<Vocabulary> {

@@ -116,6 +116,13 @@ pub trait FeatureStore: Send + Sync {
         collections: Option<&[String]>,
         limit: usize,
     ) -> Result<Vec<Found>, StoreError>;
+    /// Every feature the query matches (limit and offset included if set), as a source for the
+    /// download writers; features are materialised one at a time as the writer asks.
+    fn export(
+        &self,
+        collection: &str,
+        query: &FeatureQuery,
+    ) -> Result<crate::export::ExportSource, StoreError>;
     fn vocabularies(&self) -> Vec<Vocabulary>;
     fn health(&self) -> StoreHealth;
 }

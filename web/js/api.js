@@ -59,5 +59,21 @@ export function getStats(collection, { filter, groupBy } = {}) {
   return post(`/collections/${enc(collection)}/stats`, body);
 }
 
+/** An area export (POST /export): the file as a Blob, and the name the server gave it. */
+export async function exportArea(body) {
+  let res;
+  try {
+    res = await fetch('/export', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(e.message || 'network error', 0, 'network');
+  }
+  if (!res.ok) {
+    const p = await res.json().catch(() => null);
+    throw new ApiError(p && p.detail ? p.detail : `${res.status} ${res.statusText}`, res.status, p && p.code);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '');
+  return { blob: await res.blob(), name: name ? name[1] : 'etown-atlas-area' };
+}
+
 export const searchNames = (q, limit = 10) => request(`/search?q=${enc(q)}&limit=${limit}`);
 export const whatsHere = (lon, lat, tolerance = 0) => request(`/whats-here?lon=${lon}&lat=${lat}&tolerance=${tolerance}`);

@@ -29,8 +29,3 @@ export function buildFilter(filters, area) {
   if (args.length === 0) return null;
   return args.length === 1 ? args[0] : { op: 'and', args };
 }
-
-/** The same filter for a layer other than the carriers: only the drawn area applies. */
-export function areaFilter(area) {
-  return area ? { op: 's_intersects', args: [prop('geometry'), area] } : null;
-}

@@ -4,7 +4,7 @@ import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import * as api from './api.js';
 import { t, setLanguage, browserLanguage, language, onLanguageChange, translatePage } from './i18n/index.js';
 import { state, update, subscribe, fromHash, isWritingHash } from './state.js';
-import { buildFilter, areaFilter } from './cql.js';
+import { buildFilter } from './cql.js';
 import { wgs84ToGcj02, gcj02ToWgs84, mapPositions } from './gcj02.js';
 import { baseStyle, build, styleLayerIds } from './map/style.js';
 import { Labels } from './map/labels.js';
@@ -212,22 +212,18 @@ async function main() {
   map.on('touchstart', (e) => { if (e.points && e.points.length === 1) pressTimer = setTimeout(() => whatsHere(e.lngLat), 600); });
   ['touchend', 'touchmove', 'touchcancel'].forEach((ev) => map.on(ev, () => clearTimeout(pressTimer)));
 
-  // Export: the drawn area's features from each chosen layer, through the public API.
-  async function exportArea(layers) {
+  // Export: the drawn area's features from each chosen layer, through the server (POST /export).
+  async function exportArea({ layers, format, clip }) {
     if (!state.area) return null;
     try {
       setBusy(true);
-      const parts = await Promise.all(layers.map(async (id) => {
-        const r = await api.searchItems(id, { filter: areaFilter(state.area), limit: 10000 });
-        return r.features.map((f) => ({ ...f, properties: { layer: id, ...f.properties } }));
-      }));
-      const fc = { type: 'FeatureCollection', features: parts.flat() };
-      const blob = new Blob([JSON.stringify(fc)], { type: 'application/geo+json' });
-      const a = h('a', { href: URL.createObjectURL(blob), download: `etown-atlas-area-${new Date().toISOString().slice(0, 10)}.geojson` });
+      const { blob, name } = await api.exportArea({ layers, area: state.area, clip, f: format });
+      const a = h('a', { href: URL.createObjectURL(blob), download: name });
       document.body.append(a);
       a.click();
       a.remove();
-      return fc.features.length;
+      if (format !== 'geojson') return null;
+      return JSON.parse(await blob.text()).features.length;
     } catch (e) {
       showError(e);
       return null;

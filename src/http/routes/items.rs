@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
+use crate::export::Format;
 use crate::http::error::ApiError;
 use crate::http::geojson::feature_json;
 use crate::http::links::{link, path_segment, query_string, BaseUrl, GEOJSON, JSON};
@@ -104,6 +105,26 @@ fn feature_collection(
                     q.offset.saturating_sub(q.limit),
                     "prev",
                     "previous page",
+                ));
+            }
+            // Every match (not one page) in every download format.
+            let export_path = format!("{}/export", path.trim_end_matches("/items"));
+            let kept: Vec<(String, String)> =
+                form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                    .filter(|(k, _)| !matches!(k.as_ref(), "limit" | "offset" | "f"))
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+            for format in Format::ALL {
+                let query = query_string(
+                    kept.iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .chain([("f", format.name())]),
+                );
+                links.push(link(
+                    format!("{export_path}?{query}"),
+                    "alternate",
+                    format.media_type(),
+                    &format!("every match as {}", format.name()),
                 ));
             }
         }

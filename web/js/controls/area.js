@@ -27,6 +27,8 @@ export class AreaPanel {
     this.toWgs84 = toWgs84;
     this.exportArea = exportArea;
     this.exportMessage = '';
+    this.format = 'geojson';
+    this.clip = false;
     this.chosen = new Set(collections.map((c) => c.id));
     this.element = h('section', { class: 'panel-section', 'aria-labelledby': 'area-heading' });
     this.draw = new TerraDraw({
@@ -75,9 +77,15 @@ export class AreaPanel {
             h('input', { type: 'checkbox', id, checked: this.chosen.has(c.id), onchange: (e) => (e.target.checked ? this.chosen.add(c.id) : this.chosen.delete(c.id)) }),
             h('label', { for: id }, (c.titles && c.titles[lang]) || c.title));
         })),
+      h('div', { class: 'field inline' }, h('label', { for: 'export-format' }, t('exportFormat')),
+        h('select', { id: 'export-format', onchange: (e) => { this.format = e.target.value; } },
+          [['geojson', 'GeoJSON'], ['gpkg', 'GeoPackage']].map(([v, label]) => h('option', { value: v, selected: this.format === v }, label)))),
+      h('span', { class: 'check' }, h('input', { type: 'checkbox', id: 'export-clip', checked: this.clip, onchange: (e) => { this.clip = e.target.checked; } }),
+        h('label', { for: 'export-clip' }, t('exportClip'))),
       h('button', { type: 'button', id: 'export-area', disabled: !a, onclick: async () => {
-        const n = await this.exportArea([...this.chosen]);
-        if (n !== null) { this.exportMessage = t('exported', { count: formatNumber(n) }); this.render(); }
+        const n = await this.exportArea({ layers: [...this.chosen], format: this.format, clip: this.clip });
+        this.exportMessage = n === null ? '' : t('exported', { count: formatNumber(n) });
+        this.render();
       } }, t('exportArea')),
       h('p', { id: 'export-status', 'aria-live': 'polite' }, this.exportMessage));
   }
