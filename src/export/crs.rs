@@ -103,6 +103,40 @@ impl Crs {
     }
 }
 
+impl Crs {
+    /// The CRS84 longitude/latitude of a position given in this CRS (in its axis order), for
+    /// `bbox-crs`.
+    pub fn to_crs84(self, a: f64, b: f64) -> (f64, f64) {
+        match self {
+            Crs::Crs84 => (a, b),
+            Crs::Epsg4326 | Crs::Epsg4490 => (b, a),
+            Crs::Epsg3857 => {
+                const R: f64 = 6_378_137.0;
+                (
+                    (a / R).to_degrees(),
+                    (2.0 * (b / R).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees(),
+                )
+            }
+            Crs::Gcj02 => gcj02_to_wgs84(a, b),
+        }
+    }
+}
+
+/// GCJ-02 back to WGS84 by fixed-point iteration (to better than 1e-9°).
+pub fn gcj02_to_wgs84(lon: f64, lat: f64) -> (f64, f64) {
+    let (mut x, mut y) = (lon, lat);
+    for _ in 0..30 {
+        let (gx, gy) = wgs84_to_gcj02(x, y);
+        let (dx, dy) = (gx - lon, gy - lat);
+        x -= dx;
+        y -= dy;
+        if dx.abs() < 1e-10 && dy.abs() < 1e-10 {
+            break;
+        }
+    }
+    (x, y)
+}
+
 /// Spherical Web Mercator (EPSG:3857), latitudes clamped to its ±85.0511° limit.
 pub fn web_mercator(lon: f64, lat: f64) -> (f64, f64) {
     const R: f64 = 6_378_137.0;
@@ -169,6 +203,18 @@ mod tests {
             wgs84_to_gcj02(-0.1015987, 51.5286416),
             (-0.1015987, 51.5286416)
         );
+    }
+
+    #[test]
+    fn bbox_crs_positions_come_back_to_crs84() {
+        let (x, y) = web_mercator(116.5, 39.8);
+        let (lon, lat) = Crs::Epsg3857.to_crs84(x, y);
+        assert!((lon - 116.5).abs() < 1e-9 && (lat - 39.8).abs() < 1e-9);
+        assert_eq!(Crs::Epsg4490.to_crs84(39.8, 116.5), (116.5, 39.8));
+        for (w_lat, w_lon, g_lat, g_lon) in VECTORS {
+            let (lon, lat) = Crs::Gcj02.to_crs84(g_lon, g_lat);
+            assert!((lon - w_lon).abs() < 1e-8 && (lat - w_lat).abs() < 1e-8);
+        }
     }
 
     #[test]

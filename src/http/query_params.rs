@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::links::CRS84;
 use super::params::Params;
-use crate::domain::{Bbox, FieldType};
+use crate::domain::{Bbox, BboxError, FieldType};
+use crate::export::Crs;
 use crate::query::{DateTimeFilter, FeatureQuery, FilterLang, FilterSpec, SortKey, MAX_LIMIT};
 use crate::store::CollectionInfo;
 
@@ -24,6 +25,32 @@ pub const QUERY_PARAMS: &[&str] = &[
     "properties",
 ];
 
+/// A `bbox` in `crs` (its axis order), as a CRS84 box: the corners are converted, then checked
+/// as any CRS84 box is.
+fn parse_bbox(raw: &str, crs: Crs) -> Result<Bbox, BboxError> {
+    if crs == Crs::Crs84 {
+        return Bbox::parse(raw);
+    }
+    let n: Vec<f64> = raw
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| BboxError::NotANumber(p.trim().to_owned()))
+        })
+        .collect::<Result<_, _>>()?;
+    let (a0, b0, a1, b1) = match n.len() {
+        4 => (n[0], n[1], n[2], n[3]),
+        6 => (n[0], n[1], n[3], n[4]),
+        k => return Err(BboxError::Arity(k)),
+    };
+    let (w, s) = crs.to_crs84(a0, b0);
+    let (e, no) = crs.to_crs84(a1, b1);
+    Bbox::new(w, s, e, no)
+}
+
 /// Takes every query parameter out of `params` and checks it against the collection's schema.
 /// Whatever remains must be a queryable property (equality), or it is an unknown parameter.
 pub fn parse_feature_query(
@@ -32,16 +59,14 @@ pub fn parse_feature_query(
     extra_known: &[&str],
 ) -> Result<FeatureQuery, ApiError> {
     let mut q = FeatureQuery::default();
+    let bbox_crs = match params.take("bbox-crs") {
+        None => Crs::Crs84,
+        Some(c) => Crs::parse(&c).map_err(|e| ApiError::parameter("bbox-crs", e.to_string()))?,
+    };
     if let Some(raw) = params.take("bbox") {
-        q.bbox = Some(Bbox::parse(&raw).map_err(|e| ApiError::parameter("bbox", e.to_string()))?);
-    }
-    if let Some(crs) = params.take("bbox-crs") {
-        if crs != CRS84 {
-            return Err(ApiError::parameter(
-                "bbox-crs",
-                format!("bbox-crs must be {CRS84}, got {crs:?}"),
-            ));
-        }
+        q.bbox = Some(
+            parse_bbox(&raw, bbox_crs).map_err(|e| ApiError::parameter("bbox", e.to_string()))?,
+        );
     }
     if let Some(limit) = params.take_usize("limit")? {
         if limit == 0 {

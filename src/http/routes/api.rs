@@ -9,6 +9,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use crate::domain::FieldType;
+use crate::export::Crs;
 use crate::http::error::ApiError;
 use crate::http::links::OPENAPI_JSON;
 use crate::http::negotiate::json_only;
@@ -191,7 +192,8 @@ fn items_path(c: &CollectionInfo) -> Value {
         json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
                "description": "west,south,east,north (or with heights, 6 numbers) in CRS84; west > east crosses the antimeridian",
                "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}),
-        json!({"name": "bbox-crs", "in": "query", "required": false, "schema": {"type": "string", "enum": [super::super::links::CRS84]}}),
+        json!({"name": "bbox-crs", "in": "query", "required": false, "description": "the CRS of bbox (EPSG:4326 and 4490: latitude first)", "schema": {"type": "string", "enum": Crs::SUPPORTED}}),
+        json!({"name": "crs", "in": "query", "required": false, "description": "the CRS of the returned geometries (OGC API - Features Part 2); gcj02 is a non-standard option for AMap", "schema": {"type": "string", "enum": Crs::SUPPORTED}}),
         json!({"name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
                "description": format!("page size; default {DEFAULT_LIMIT}, a larger value is served as {MAX_LIMIT}"),
                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}}),
@@ -233,6 +235,7 @@ fn item_path(c: &CollectionInfo) -> Value {
         "tags": ["Data"],
         "parameters": [
             {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "crs", "in": "query", "required": false, "schema": {"type": "string", "enum": Crs::SUPPORTED}},
             f_param(&["geojson", "json"])
         ],
         "responses": {

@@ -4,6 +4,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::export::Crs;
 use crate::http::error::ApiError;
 use crate::http::links::{link, path_segment, BaseUrl, CRS84, GEOJSON, JSON};
 use crate::http::negotiate::json_only;
@@ -40,7 +41,7 @@ async fn list(
     Ok(Json(json!({
         "links": [link(base.at("/collections"), "self", JSON, "the collections")],
         "collections": collections,
-        "crs": [CRS84],
+        "crs": Crs::SUPPORTED,
     })))
 }
 
@@ -67,7 +68,7 @@ pub fn describe(c: &CollectionInfo, base: &BaseUrl, lang: &str) -> Value {
         "id": c.id,
         "title": title,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": Crs::SUPPORTED,
         "storageCrs": CRS84,
         "links": [
             link(base.at(&path), "self", JSON, "this collection"),

@@ -14,6 +14,8 @@ pub const CLASSES: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    // OGC API - Features Part 2: Coordinate Reference Systems by Reference (crs, bbox-crs).
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     // OGC API - Features Part 3: Filtering.
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",

@@ -8,6 +8,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::items::geo_response;
+use crate::export::Crs;
 use crate::http::error::ApiError;
 use crate::http::geojson::feature_json;
 use crate::http::links::GEOJSON;
@@ -61,7 +62,7 @@ fn collection_of(found: Vec<Found>) -> Value {
     let features: Vec<Value> = found
         .iter()
         .map(|f| {
-            let mut v = feature_json(&f.feature, None);
+            let mut v = feature_json(&f.feature, None, Crs::Crs84);
             v["collection"] = json!(f.collection);
             if let Some(d) = f.distance_m {
                 v["distance_m"] = json!((d * 100.0).round() / 100.0);
@@ -102,6 +103,7 @@ async fn whats_here(
     Ok(geo_response(
         collection_of(state.store.features_at(lon, lat, tolerance)),
         GEOJSON,
+        Crs::Crs84,
     ))
 }
 
@@ -127,7 +129,7 @@ async fn search(
     let found = state
         .store
         .search_names(&q, collections.as_deref(), limit)?;
-    Ok(geo_response(collection_of(found), GEOJSON))
+    Ok(geo_response(collection_of(found), GEOJSON, Crs::Crs84))
 }
 
 /// `GET /collections/{id}/nearest?lon=&lat=&limit=`: the nearest features (with the same filter
@@ -155,5 +157,5 @@ async fn nearest(
     }
     let q = parse_feature_query(&mut params, &info, &["lon", "lat"])?;
     let found = state.store.nearest(&collection, &q, lon, lat, k)?;
-    Ok(geo_response(collection_of(found), GEOJSON))
+    Ok(geo_response(collection_of(found), GEOJSON, Crs::Crs84))
 }

@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::export::Format;
+use crate::export::{Crs, Format};
 use crate::http::error::ApiError;
 use crate::http::geojson::feature_json;
 use crate::http::links::{link, path_segment, query_string, BaseUrl, GEOJSON, JSON};
@@ -68,6 +68,7 @@ fn feature_collection(
     media_type: &'static str,
     paging: Paging,
     collection_link: Value,
+    crs: Crs,
 ) -> Value {
     let returned = page.features.len();
     let more = q.offset + returned < page.number_matched;
@@ -146,7 +147,7 @@ fn feature_collection(
     let features: Vec<Value> = page
         .features
         .iter()
-        .map(|f| feature_json(f, None))
+        .map(|f| feature_json(f, None, crs))
         .collect();
     json!({
         "type": "FeatureCollection",
@@ -170,7 +171,8 @@ async fn items(
         .ok_or_else(|| ApiError::no_such_collection(&collection))?;
     let mut params = Params::parse(raw.as_deref())?;
     let media_type = items_media_type(params.take("f").as_deref())?;
-    let q = parse_feature_query(&mut params, &info, &["f"])?;
+    let crs = output_crs(&mut params)?;
+    let q = parse_feature_query(&mut params, &info, &["f", "crs"])?;
     let page = state.store.query(&collection, &q)?;
     let cpath = format!("/collections/{}", path_segment(&collection));
     let body = feature_collection(
@@ -182,8 +184,9 @@ async fn items(
             raw: raw.as_deref(),
         },
         link(base.at(&cpath), "collection", JSON, "the collection"),
+        crs,
     );
-    Ok(geo_response(body, media_type))
+    Ok(geo_response(body, media_type, crs))
 }
 
 /// `POST /collections/{id}/search`: the same query as `/items`, with the parameters in a JSON
@@ -203,7 +206,8 @@ async fn search(
         .ok_or_else(|| ApiError::no_such_collection(&collection))?;
     let mut params = params_from_body(&body)?;
     let media_type = items_media_type(params.take("f").as_deref())?;
-    let q = parse_feature_query(&mut params, &info, &["f"])?;
+    let crs = output_crs(&mut params)?;
+    let q = parse_feature_query(&mut params, &info, &["f", "crs"])?;
     let page = state.store.query(&collection, &q)?;
     let original: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let cpath = format!("/collections/{}", path_segment(&collection));
@@ -214,8 +218,9 @@ async fn search(
         media_type,
         Paging::Post { body: &original },
         link(base.at(&cpath), "collection", JSON, "the collection"),
+        crs,
     );
-    Ok(geo_response(doc, media_type))
+    Ok(geo_response(doc, media_type, crs))
 }
 
 /// A POST body must say it is JSON.
@@ -243,7 +248,8 @@ async fn item(
 ) -> Result<Response, ApiError> {
     let mut params = Params::parse(raw.as_deref())?;
     let media_type = items_media_type(params.take("f").as_deref())?;
-    params.finish(&["f"])?;
+    let crs = output_crs(&mut params)?;
+    params.finish(&["f", "crs"])?;
     let feature = state.store.get(&collection, &id)?.ok_or_else(|| {
         ApiError::not_found(format!("collection {collection:?} has no feature {id:?}"))
     })?;
@@ -258,19 +264,27 @@ async fn item(
         link(base.at(&cpath), "collection", JSON, "the collection"),
     ];
     Ok(geo_response(
-        feature_json(&feature, Some(links)),
+        feature_json(&feature, Some(links), crs),
         media_type,
+        crs,
     ))
 }
 
 /// A GeoJSON document with its media type and the CRS header of OGC API - Features Part 2.
-pub fn geo_response(body: Value, media_type: &'static str) -> Response {
+pub fn geo_response(body: Value, media_type: &'static str, crs: Crs) -> Response {
     let mut res = body.to_string().into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
-    h.insert(
-        "content-crs",
-        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
-    );
+    if let Ok(v) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        h.insert("content-crs", v);
+    }
     res
+}
+
+/// The `crs` parameter (OGC API - Features Part 2): the CRS of the returned geometries.
+pub fn output_crs(params: &mut Params) -> Result<Crs, ApiError> {
+    match params.take("crs") {
+        None => Ok(Crs::Crs84),
+        Some(c) => Crs::parse(&c).map_err(|e| ApiError::parameter("crs", e.to_string())),
+    }
 }
