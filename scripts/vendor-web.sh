@@ -22,6 +22,9 @@ cp ml/package/dist/{maplibre-gl.mjs,maplibre-gl-worker.mjs,maplibre-gl.css} ml/p
 echo "$ml" > "$dest/maplibre-gl/VERSION"
 cp td/package/dist/terra-draw.module.js ad/package/dist/terra-draw-maplibre-gl-adapter.module.js "$dest/terra-draw/"
 printf 'terra-draw %s\nterra-draw-maplibre-gl-adapter %s\n' "$td" "$ad" > "$dest/terra-draw/VERSION"
+# The adapter imports terra-draw by its package name; point it at the file beside it, so the page
+# needs no import map (and no inline script, which the Content-Security-Policy forbids).
+sed -i 's|from"terra-draw"|from"./terra-draw.module.js"|' "$dest/terra-draw/terra-draw-maplibre-gl-adapter.module.js"
 # Source maps are not vendored; drop the comments that point at them.
 sed -i 's|//# sourceMappingURL=.*$||' "$dest"/maplibre-gl/*.mjs "$dest"/terra-draw/*.js
 echo "vendored maplibre-gl $ml, terra-draw $td, adapter $ad"

@@ -24,6 +24,33 @@ pub struct ServerConfig {
     /// What the web map shows besides the data: basemaps (none by default), the map review
     /// number and the attribution line.
     pub map: MapConfig,
+    /// Origins allowed to call the API from other sites' pages (CORS). Default: none, so
+    /// browsers only let the server's own page read its answers.
+    pub cors_origins: Vec<String>,
+}
+
+impl ServerConfig {
+    /// The Content-Security-Policy of every response: the server's own origin only, plus the
+    /// hosts of configured basemaps for tiles. Inline styles are allowed (MapLibre positions
+    /// its elements with them); inline scripts, eval and plugins are not.
+    pub fn content_security_policy(&self) -> String {
+        let basemap_origins: Vec<String> = self
+            .map
+            .basemaps
+            .iter()
+            .filter_map(Basemap::origin)
+            .collect();
+        let extra = if basemap_origins.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", basemap_origins.join(" "))
+        };
+        format!(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:{extra}; \
+             connect-src 'self'{extra}; worker-src 'self' blob:; child-src 'self' blob:; font-src 'self'; object-src 'none'; \
+             base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+        )
+    }
 }
 
 impl Default for ServerConfig {
@@ -33,6 +60,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 4 * 1024 * 1024,
             map: MapConfig::default(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -118,6 +146,9 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     #[serde(default)]
     pub map: MapConfig,
+    /// Origins allowed by CORS, e.g. `["https://gis.example.gov.cn"]`.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +211,7 @@ impl FileConfig {
             c.max_body_bytes = b;
         }
         c.map = self.map;
+        c.cors_origins = self.cors_origins;
         c
     }
 }

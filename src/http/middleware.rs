@@ -58,10 +58,12 @@ pub async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
     }
 }
 
-/// Headers every response carries: no MIME sniffing, no referrer leak.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// Headers every response carries: the Content-Security-Policy, no MIME sniffing, no referrer
+/// leak.
+pub async fn security_headers(csp: HeaderValue, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    h.insert("content-security-policy", csp);
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),

@@ -14,9 +14,10 @@ mod state;
 
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::Router;
 use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -27,6 +28,9 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     let timeout: Duration = state.config.request_timeout;
     let body_limit = state.config.max_body_bytes;
+    let csp = HeaderValue::from_str(&state.config.content_security_policy())
+        .unwrap_or(HeaderValue::from_static("default-src 'self'"));
+    let cors = cors_layer(&state.config.cors_origins);
     Router::new()
         .merge(routes::landing::router())
         .merge(routes::conformance::router())
@@ -46,13 +50,39 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(
             middleware::problem_for_bare_errors,
         ))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            middleware::security_headers(csp.clone(), req, next)
+        }))
         .layer(axum::middleware::from_fn(move |req, next| {
             middleware::timeout(timeout, req, next)
         }))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(CompressionLayer::new())
+        .layer(cors)
         .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))
+}
+
+/// CORS: off unless origins are configured; then only those, for reading (GET, POST queries).
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if allowed.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST, Method::HEAD])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+        ])
+        .expose_headers([
+            header::CONTENT_DISPOSITION,
+            HeaderName::from_static("content-crs"),
+        ])
 }
 
 /// The language the client prefers for titles: `zh` if `Accept-Language` starts with Chinese.

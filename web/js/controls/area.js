@@ -1,7 +1,7 @@
 // Draw an area (polygon or rectangle, with terra-draw) that becomes a spatial filter, and export
 // that area's features from the chosen layers through the server's public API.
-import { TerraDraw, TerraDrawPolygonMode, TerraDrawRectangleMode } from 'terra-draw';
-import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
+import { TerraDraw, TerraDrawPolygonMode, TerraDrawRectangleMode } from '/vendor/terra-draw/terra-draw.module.js';
+import { TerraDrawMapLibreGLAdapter } from '/vendor/terra-draw/terra-draw-maplibre-gl-adapter.module.js';
 import { h } from './dom.js';
 import { t, language, formatNumber } from '../i18n/index.js';
 import { state, update } from '../state.js';
