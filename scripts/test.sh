@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of etown-atlas. On a fresh Debian machine it first installs what the tests
-# drive as real clients: gdal-bin (GDAL's OGC API driver), Debian's chromium (the browser tests,
-# driven by playwright-core from npm) and a small CJK font for readable screenshots.
+# drive as real clients: gdal-bin (GDAL's OGC API driver), OWSLib (PyPI), Debian's chromium (the
+# browser tests, driven by playwright-core from npm) and a small CJK font for readable screenshots.
 #
 #     scripts/test.sh
 #
@@ -19,6 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# OWSLib, a real OGC API client, for tests/socket.rs.
+python3 -c "import owslib" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check "owslib==0.35.0"
 
 echo "== the committed geodata is what the generator makes"
 python3 tools/generate_geodata.py --check

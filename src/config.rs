@@ -27,6 +27,12 @@ pub struct ServerConfig {
     /// Origins allowed to call the API from other sites' pages (CORS). Default: none, so
     /// browsers only let the server's own page read its answers.
     pub cors_origins: Vec<String>,
+    /// Longest request URL (path and query) accepted; 414 above it. Default 16 KiB: every GET
+    /// filter a person writes fits, and drawn polygons go by POST.
+    pub max_uri_bytes: usize,
+    /// Expensive requests (downloads, statistics) allowed at once; past it the answer is 503
+    /// with Retry-After instead of a pile-up. Default 4, twice the cores of the reference machine.
+    pub max_concurrent_heavy: usize,
 }
 
 impl ServerConfig {
@@ -61,6 +67,8 @@ impl Default for ServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             map: MapConfig::default(),
             cors_origins: Vec::new(),
+            max_uri_bytes: 16 * 1024,
+            max_concurrent_heavy: 4,
         }
     }
 }
@@ -149,6 +157,8 @@ pub struct FileConfig {
     /// Origins allowed by CORS, e.g. `["https://gis.example.gov.cn"]`.
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    pub max_uri_bytes: Option<usize>,
+    pub max_concurrent_heavy: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +222,12 @@ impl FileConfig {
         }
         c.map = self.map;
         c.cors_origins = self.cors_origins;
+        if let Some(n) = self.max_uri_bytes {
+            c.max_uri_bytes = n;
+        }
+        if let Some(n) = self.max_concurrent_heavy {
+            c.max_concurrent_heavy = n;
+        }
         c
     }
 }

@@ -154,3 +154,100 @@ async fn gdal_downloads_a_collection_larger_than_one_page_completely() {
     assert!(sql.contains(&format!("n (Integer) = {with_note}")), "{sql}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gdal_where_and_spat_agree_with_the_api() {
+    assert!(
+        gdal_installed(),
+        "gdal-bin is missing: run the README's test command, which installs it"
+    );
+    let addr = serve(shipped_app()).await;
+    let count = |args: Vec<String>| async move {
+        let out = run(
+            "ogr2ogr",
+            [
+                vec![
+                    "-f".into(),
+                    "GeoJSON".into(),
+                    "/vsistdout/".into(),
+                    format!("OAPIF:http://{addr}/collections/spatial-carriers"),
+                ],
+                args,
+            ]
+            .concat(),
+        )
+        .await;
+        let v: Value = serde_json::from_str(&out).unwrap();
+        v["features"].as_array().unwrap().len()
+    };
+    let api = |q: &str| {
+        let url = format!("http://{addr}/collections/spatial-carriers/items?limit=100&{q}");
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()["numberMatched"]
+                .as_u64()
+                .unwrap() as usize
+        }
+    };
+    let filtered = count(vec![
+        "-where".into(),
+        "industry = 'future_health' AND available_floor_area_m2 >= 3000".into(),
+    ])
+    .await;
+    let cql: String = form_urlencoded::byte_serialize(
+        "industry = 'future_health' AND available_floor_area_m2 >= 3000".as_bytes(),
+    )
+    .collect();
+    let expected = api(&format!("filter={cql}")).await;
+    assert!(expected > 0 && expected < 58);
+    assert_eq!(filtered, expected);
+    let spat = count(
+        ["-spat", "116.50", "39.76", "116.56", "39.80"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    )
+    .await;
+    assert_eq!(spat, api("bbox=116.50,39.76,116.56,39.80").await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owslib_lists_collections_and_filters_with_cql2() {
+    let addr = serve(shipped_app()).await;
+    let script = r#"
+import json, sys
+from owslib.ogcapi.features import Features
+api = Features(sys.argv[1])
+ids = sorted(c["id"] for c in api.collections()["collections"])
+items = api.collection_items("spatial-carriers", filter="industry = 'future_space'", limit=100)
+print(json.dumps({"ids": ids, "matched": items["numberMatched"], "industries": sorted({f["properties"]["industry"] for f in items["features"]})}))
+"#;
+    let url = format!("http://{addr}");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .args(["-c", script, &url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "OWSLib failed (the test command installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for id in ["ftz-etown-cluster", "spatial-carriers", "parks"] {
+        assert!(v["ids"].as_array().unwrap().iter().any(|x| x == id), "{v}");
+    }
+    let expected = file_features(&geodata_dir().join("spatial-carriers.geojson"))
+        .iter()
+        .filter(|f| f["properties"]["industry"] == "future_space")
+        .count();
+    assert_eq!(v["matched"], expected);
+    assert_eq!(v["industries"], serde_json::json!(["future_space"]));
+}

@@ -23,6 +23,8 @@ pub struct ApiError {
     pub parameter: Option<String>,
     /// For a filter error, the 0-based character offset in the filter text.
     pub position: Option<usize>,
+    /// For a 503, when to come back (the Retry-After header).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -33,6 +35,7 @@ impl ApiError {
             detail: detail.into(),
             parameter: None,
             position: None,
+            retry_after: None,
         }
     }
 
@@ -65,6 +68,18 @@ impl ApiError {
             "collection_not_found",
             format!("there is no collection {id:?}; see /collections"),
         )
+    }
+
+    /// 503 for a server at its limit of expensive work, with the seconds to wait.
+    pub fn busy(retry_after_s: u32) -> Self {
+        ApiError {
+            retry_after: Some(retry_after_s),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                format!("the server is at its limit of concurrent downloads and statistics; retry in {retry_after_s} s"),
+            )
+        }
     }
 
     /// A generic body for a bare status from a lower layer (405, 413, 503...).
@@ -129,6 +144,10 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, body.to_string()).into_response();
         res.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(s) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
         res
     }
 }

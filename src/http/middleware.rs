@@ -39,6 +39,20 @@ pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
     res
 }
 
+/// Refuses URLs longer than the configured limit with 414, before any work is done.
+pub async fn uri_limit(max: usize, req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if len > max {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the URL is {len} bytes; the limit is {max}. Send large filters and geometries by POST (/collections/{{id}}/search)"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 /// Answers 503 problem+json when a request runs past the configured time.
 pub async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {

@@ -28,6 +28,7 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     let timeout: Duration = state.config.request_timeout;
     let body_limit = state.config.max_body_bytes;
+    let max_uri = state.config.max_uri_bytes;
     let csp = HeaderValue::from_str(&state.config.content_security_policy())
         .unwrap_or(HeaderValue::from_static("default-src 'self'"));
     let cors = cors_layer(&state.config.cors_origins);
@@ -57,6 +58,9 @@ pub fn app(state: AppState) -> Router {
             middleware::timeout(timeout, req, next)
         }))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            middleware::uri_limit(max_uri, req, next)
+        }))
         .layer(CompressionLayer::new())
         .layer(cors)
         .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))

@@ -1,6 +1,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::error::ApiError;
 use crate::config::ServerConfig;
 use crate::store::FeatureStore;
 
@@ -10,14 +13,26 @@ pub struct AppState {
     pub store: Arc<dyn FeatureStore>,
     pub config: Arc<ServerConfig>,
     pub started_at: SystemTime,
+    /// Permits for expensive requests (see `ServerConfig::max_concurrent_heavy`).
+    heavy: Arc<Semaphore>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn FeatureStore>, config: ServerConfig) -> Self {
+        let heavy = Arc::new(Semaphore::new(config.max_concurrent_heavy));
         AppState {
             store,
             config: Arc::new(config),
             started_at: SystemTime::now(),
+            heavy,
         }
+    }
+
+    /// A permit for an expensive request, or a 503 with Retry-After when all are taken. Hold it
+    /// until the work (or the streamed download) is done.
+    pub fn heavy_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        Arc::clone(&self.heavy)
+            .try_acquire_owned()
+            .map_err(|_| ApiError::busy(5))
     }
 }

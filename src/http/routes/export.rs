@@ -92,9 +92,11 @@ async fn export_collection(
     if !explicit_limit {
         q.limit = usize::MAX;
     }
+    let permit = state.heavy_permit()?;
     let source = state.store.export(&collection, &q)?;
     let name = export::file_name(&collection, format);
     Ok(stream(format, name, Some(opts.crs.uri()), move |out| {
+        let _permit = permit;
         export::write(format, source, opts, out)
     }))
 }
@@ -189,6 +191,7 @@ async fn export_area(
                 .to_string(),
         lang: FilterLang::Cql2Json,
     };
+    let permit = state.heavy_permit()?;
     let mut sources = Vec::with_capacity(layers.len());
     for id in &layers {
         let q = crate::query::FeatureQuery {
@@ -209,6 +212,7 @@ async fn export_area(
     };
     let name = export::file_name("etown-atlas-area", format);
     Ok(stream(format, name, Some(crs.uri()), move |out| {
+        let _permit = permit;
         export::write_layers(format, sources, opts, out)
     }))
 }

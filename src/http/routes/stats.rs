@@ -56,6 +56,7 @@ async fn run(
             .collect()
     });
     let q = parse_feature_query(&mut params, &info, &["f", "group-by", "sum"])?;
+    let _permit = state.heavy_permit()?;
     let result = state
         .store
         .stats(collection, &q, group_by.as_deref(), sum.as_deref())?;

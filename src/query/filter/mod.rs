@@ -44,6 +44,8 @@ pub struct FilterSpec {
 
 /// How much a filter may ask, so a hostile one cannot pin a worker or overflow the stack.
 pub const MAX_NESTING: usize = 32;
+/// AND/OR connectives in one text filter (each costs the parser a level of recursion).
+pub const MAX_CONNECTIVES: usize = 256;
 /// Operators and operands in one filter.
 pub const MAX_TERMS: usize = 2_000;
 /// Vertices over all literal geometries of one filter.
@@ -116,6 +118,16 @@ pub fn parse(spec: &FilterSpec) -> Result<cql2::Expr, FilterError> {
             "nesting depth {depth} exceeds the limit of {MAX_NESTING}"
         )));
     }
+    // The text parser and the crate's normaliser recurse once per AND/OR of a chain, so a long
+    // chain would overflow the stack: count the connectives before parsing.
+    if spec.lang == FilterLang::Cql2Text {
+        let connectives = count_connectives(&spec.text);
+        if connectives > MAX_CONNECTIVES {
+            return Err(FilterError::TooComplex(format!(
+                "{connectives} AND/OR connectives exceed the limit of {MAX_CONNECTIVES}"
+            )));
+        }
+    }
     match spec.lang {
         FilterLang::Cql2Text => {
             cql2::parse_text(&spec.text).map_err(|e| syntax_error(&spec.text, e))
@@ -125,6 +137,31 @@ pub fn parse(spec: &FilterSpec) -> Result<cql2::Expr, FilterError> {
             position: None,
         }),
     }
+}
+
+/// AND and OR keywords outside string literals (case-insensitive, as whole words).
+fn count_connectives(s: &str) -> usize {
+    let mut count = 0;
+    let mut word = String::new();
+    let mut quote = None::<char>;
+    for c in s.chars().chain(std::iter::once(' ')) {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => continue,
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                word.clear();
+            }
+            None if c.is_alphanumeric() || c == '_' => word.push(c),
+            None => {
+                if word.eq_ignore_ascii_case("and") || word.eq_ignore_ascii_case("or") {
+                    count += 1;
+                }
+                word.clear();
+            }
+        }
+    }
+    count
 }
 
 /// The deepest nesting of brackets (text) or braces/brackets (JSON), outside string literals.
@@ -176,5 +213,33 @@ fn syntax_error(text: &str, e: cql2::Error) -> FilterError {
             message: other.to_string(),
             position: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_connectives_outside_strings() {
+        assert_eq!(count_connectives("a = 'x AND y' AND b = 1 or c = 2"), 2);
+        assert_eq!(count_connectives("brand = 'Orland' AND landmark = 1"), 1);
+    }
+
+    #[test]
+    fn the_longest_allowed_chain_parses_on_a_small_stack() {
+        // Tokio's worker threads have 2 MiB stacks; the limit must be safe well within that.
+        let text = vec!["floor_area_m2 = 1"; MAX_CONNECTIVES + 1].join(" OR ");
+        let handle = std::thread::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(move || {
+                parse(&FilterSpec {
+                    text,
+                    lang: FilterLang::Cql2Text,
+                })
+                .is_ok()
+            })
+            .expect("thread");
+        assert!(handle.join().expect("no stack overflow"));
     }
 }
