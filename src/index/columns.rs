@@ -3,7 +3,9 @@
 //! Storing attributes column-wise (instead of one JSON map per feature) keeps a million features
 //! small in memory and lets a compiled filter read a typed value with one index operation.
 
-use crate::domain::{format_date, parse_date, parse_timestamp, FieldType, Value};
+#[cfg(test)]
+use crate::domain::parse_date;
+use crate::domain::{format_date, FieldType, Value};
 use serde_json::Value as Json;
 
 /// One property's values for every feature of a layer; `None` is null (or absent).
@@ -12,20 +14,13 @@ pub enum Column {
     Boolean(Vec<Option<bool>>),
     Integer(Vec<Option<i64>>),
     Number(Vec<Option<f64>>),
-    String(Vec<Option<Box<str>>>),
+    /// Shared strings: ingest interns them, so repeated values cost one allocation.
+    String(Vec<Option<std::sync::Arc<str>>>),
     Date(Vec<Option<i32>>),
     /// The instant in milliseconds, plus the text as written so output loses nothing.
     Timestamp(Vec<Option<(i64, Box<str>)>>),
     StringArray(Vec<Option<Box<[Box<str>]>>>),
     Json(Vec<Option<Json>>),
-}
-
-/// Why a value did not fit the column type inferred for its property.
-#[derive(Debug, thiserror::Error, PartialEq)]
-#[error("expected {expected}, found {found}")]
-pub struct TypeMismatch {
-    pub expected: &'static str,
-    pub found: String,
 }
 
 impl Column {
@@ -53,67 +48,6 @@ impl Column {
             Column::StringArray(_) => FieldType::StringArray,
             Column::Json(_) => FieldType::Json,
         }
-    }
-
-    /// Appends a JSON value (or null) converted to the column's type.
-    pub fn push_json(&mut self, v: Option<&Json>) -> Result<(), TypeMismatch> {
-        let v = v.filter(|v| !v.is_null());
-        let found = || describe(v.unwrap_or(&Json::Null));
-        let mismatch = |expected: &'static str| TypeMismatch {
-            expected,
-            found: found(),
-        };
-        match self {
-            Column::Boolean(c) => c.push(match v {
-                None => None,
-                Some(Json::Bool(b)) => Some(*b),
-                Some(_) => return Err(mismatch("a boolean")),
-            }),
-            Column::Integer(c) => c.push(match v {
-                None => None,
-                Some(j) => Some(j.as_i64().ok_or_else(|| mismatch("an integer"))?),
-            }),
-            Column::Number(c) => c.push(match v {
-                None => None,
-                Some(j) => Some(j.as_f64().ok_or_else(|| mismatch("a number"))?),
-            }),
-            Column::String(c) => c.push(match v {
-                None => None,
-                Some(Json::String(s)) => Some(s.as_str().into()),
-                Some(_) => return Err(mismatch("a string")),
-            }),
-            Column::Date(c) => c.push(match v {
-                None => None,
-                Some(j) => Some(
-                    j.as_str()
-                        .and_then(parse_date)
-                        .ok_or_else(|| mismatch("a YYYY-MM-DD date"))?,
-                ),
-            }),
-            Column::Timestamp(c) => c.push(match v {
-                None => None,
-                Some(j) => {
-                    let s = j
-                        .as_str()
-                        .ok_or_else(|| mismatch("an RFC 3339 timestamp"))?;
-                    let t = parse_timestamp(s).ok_or_else(|| mismatch("an RFC 3339 timestamp"))?;
-                    Some((t, s.into()))
-                }
-            }),
-            Column::StringArray(c) => c.push(match v {
-                None => None,
-                Some(Json::Array(items)) => Some(
-                    items
-                        .iter()
-                        .map(|i| i.as_str().map(Box::from))
-                        .collect::<Option<Box<[Box<str>]>>>()
-                        .ok_or_else(|| mismatch("an array of strings"))?,
-                ),
-                Some(_) => return Err(mismatch("an array of strings")),
-            }),
-            Column::Json(c) => c.push(v.cloned()),
-        }
-        Ok(())
     }
 
     /// The value at `slot` as JSON, exactly as it will be served.
@@ -193,109 +127,48 @@ impl Column {
     }
 }
 
-/// Infers one column type from every non-null value of a property.
-///
-/// Integers widen to numbers; strings that are all dates (or all timestamps) become dates (or
-/// timestamps); arrays of strings stay arrays. Anything else that mixes kinds is an error naming
-/// the two kinds, so a layer never carries a column that filters cannot reason about.
-pub fn infer_type<'a>(
-    values: impl Iterator<Item = &'a Json>,
-) -> Result<FieldType, (String, String)> {
-    let mut ty: Option<FieldType> = None;
-    for v in values {
-        let this = match v {
-            Json::Null => continue,
-            Json::Bool(_) => FieldType::Boolean,
-            Json::Number(n) if n.is_i64() => FieldType::Integer,
-            Json::Number(_) => FieldType::Number,
-            Json::String(s) if parse_date(s).is_some() => FieldType::Date,
-            Json::String(s) if parse_timestamp(s).is_some() => FieldType::Timestamp,
-            Json::String(_) => FieldType::String,
-            Json::Array(a) if a.iter().all(Json::is_string) => FieldType::StringArray,
-            Json::Array(_) | Json::Object(_) => FieldType::Json,
-        };
-        ty = Some(match (ty, this) {
-            (None, t) => t,
-            (Some(a), b) if a == b => a,
-            (
-                Some(FieldType::Integer | FieldType::Number),
-                FieldType::Integer | FieldType::Number,
-            ) => FieldType::Number,
-            (
-                Some(FieldType::String | FieldType::Date | FieldType::Timestamp),
-                FieldType::String | FieldType::Date | FieldType::Timestamp,
-            ) => FieldType::String,
-            (
-                Some(FieldType::StringArray | FieldType::Json),
-                FieldType::StringArray | FieldType::Json,
-            ) => FieldType::Json,
-            (Some(a), b) => return Err((a.name().to_owned(), b.name().to_owned())),
-        });
-    }
-    Ok(ty.unwrap_or(FieldType::String))
-}
-
-fn describe(v: &Json) -> String {
-    match v {
-        Json::Null => "null".into(),
-        Json::Bool(b) => format!("boolean {b}"),
-        Json::Number(n) => format!("number {n}"),
-        Json::String(s) => format!("string {s:?}"),
-        Json::Array(_) => "an array".into(),
-        Json::Object(_) => "an object".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn infer(vals: &[Json]) -> Result<FieldType, (String, String)> {
-        infer_type(vals.iter())
-    }
-
     #[test]
-    fn infers_and_widens() {
-        assert_eq!(
-            infer(&[json!(1), json!(null), json!(2)]),
-            Ok(FieldType::Integer)
-        );
-        assert_eq!(infer(&[json!(1), json!(2.5)]), Ok(FieldType::Number));
-        assert_eq!(
-            infer(&[json!("2027-01-01"), json!("2028-12-31")]),
-            Ok(FieldType::Date)
-        );
-        assert_eq!(
-            infer(&[json!("2027-01-01"), json!("soon")]),
-            Ok(FieldType::String)
-        );
-        assert_eq!(
-            infer(&[json!(["a"]), json!([])]),
-            Ok(FieldType::StringArray)
-        );
-        assert_eq!(infer(&[json!(null)]), Ok(FieldType::String));
-        assert!(infer(&[json!(1), json!("1")]).is_err());
-        assert!(infer(&[json!(true), json!(0)]).is_err());
-    }
-
-    #[test]
-    fn round_trips_every_type() {
-        for (ty, v) in [
-            (FieldType::Boolean, json!(true)),
-            (FieldType::Integer, json!(-7)),
-            (FieldType::Number, json!(2.5)),
-            (FieldType::String, json!("火箭大街")),
-            (FieldType::Date, json!("2026-09-30")),
-            (FieldType::Timestamp, json!("2022-04-16T10:13:19Z")),
-            (FieldType::StringArray, json!(["ftz-etown-cluster"])),
-            (FieldType::Json, json!({"a": [1, 2]})),
-        ] {
-            let mut c = Column::with_capacity(ty, 2);
-            c.push_json(Some(&v)).unwrap();
-            c.push_json(None).unwrap();
-            assert_eq!(c.json_at(0), v, "{ty:?}");
+    fn serves_every_type_as_json() {
+        let cols = [
+            (Column::Boolean(vec![Some(true), None]), json!(true)),
+            (Column::Integer(vec![Some(-7), None]), json!(-7)),
+            (Column::Number(vec![Some(2.5), None]), json!(2.5)),
+            (
+                Column::String(vec![Some("火箭大街".into()), None]),
+                json!("火箭大街"),
+            ),
+            (
+                Column::Date(vec![parse_date("2026-09-30"), None]),
+                json!("2026-09-30"),
+            ),
+            (
+                Column::Timestamp(vec![Some((0, "1970-01-01T00:00:00Z".into())), None]),
+                json!("1970-01-01T00:00:00Z"),
+            ),
+            (
+                Column::StringArray(vec![Some(vec!["a".into()].into_boxed_slice()), None]),
+                json!(["a"]),
+            ),
+            (
+                Column::Json(vec![Some(json!({"a": 1})), None]),
+                json!({"a": 1}),
+            ),
+        ];
+        for (c, v) in cols {
+            assert_eq!(c.json_at(0), v);
             assert_eq!(c.json_at(1), Json::Null);
         }
+    }
+
+    #[test]
+    fn sorts_nulls_last() {
+        let c = Column::Number(vec![None, Some(2.0), Some(1.0)]);
+        assert_eq!(c.cmp_slots(1, 2), std::cmp::Ordering::Greater);
+        assert_eq!(c.cmp_slots(0, 2), std::cmp::Ordering::Greater);
     }
 }

@@ -4,5 +4,5 @@
 mod columns;
 mod layer;
 
-pub use columns::{infer_type, Column, TypeMismatch};
+pub use columns::Column;
 pub use layer::{Field, Layer, LayerParts};

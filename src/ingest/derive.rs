@@ -4,6 +4,7 @@
 //! `derived` flag tells `/queryables` (and people) that the server computed them.
 
 use geo::{Contains, GeodesicArea};
+use rayon::prelude::*;
 
 use crate::domain::FieldType;
 use crate::index::{Column, Field, Layer, LayerParts};
@@ -61,7 +62,7 @@ fn add_area(p: &mut LayerParts) {
     }
     let values = p
         .geometries
-        .iter()
+        .par_iter()
         .map(|g| match g {
             geo::Geometry::Polygon(poly) => Some(poly.geodesic_area_unsigned()),
             geo::Geometry::MultiPolygon(mp) => Some(mp.geodesic_area_unsigned()),
@@ -84,7 +85,7 @@ fn add_zones(p: &mut LayerParts, zones: &[Layer]) {
     }
     let values = p
         .geometries
-        .iter()
+        .par_iter()
         .map(|g| {
             let Some(env) = g.bounding_rect() else {
                 return Some(Box::default());

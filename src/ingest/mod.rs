@@ -11,10 +11,12 @@
 //! The first problem stops the load with an error naming the file, the feature and the reason:
 //! nothing is served half-checked.
 
+mod columns;
 mod derive;
 mod error;
 mod geometry;
 mod source;
+mod stream;
 mod vocabulary;
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,8 +31,9 @@ pub use source::{embedded_files, read_dir, SourceFile};
 pub use vocabulary::{Term, Vocabulary};
 
 use crate::domain::{FeatureId, LayerId, LayerMeta};
-use crate::index::{infer_type, Column, Field, Layer, LayerParts};
+use crate::index::{Layer, LayerParts};
 use crate::store::Catalog;
+use columns::ColumnsBuilder;
 
 const LAYER_SUFFIX: &str = ".geojson";
 const META_SUFFIX: &str = ".meta.json";
@@ -98,7 +101,11 @@ pub fn load(
     Ok(Catalog::new(layers, vocabularies))
 }
 
-/// Steps 1-3 of the pipeline for one file.
+/// Geometries parsed and validated in parallel, this many at a time.
+const GEOMETRY_BATCH: usize = 4096;
+
+/// Steps 1-3 of the pipeline for one file: features stream in one at a time; their properties go
+/// straight into typed columns, their geometries into batches checked on every core.
 fn parse_layer(
     file: &str,
     id: LayerId,
@@ -106,15 +113,11 @@ fn parse_layer(
     bytes: &[u8],
     options: LoadOptions,
 ) -> Result<LayerParts, IngestError> {
-    let root: Json = serde_json::from_slice(bytes)
-        .map_err(|e| IngestError::file(file, format!("not valid JSON: {e}")))?;
-    // Features are taken out of the document, so nothing is copied on the way to the columns.
-    let features = check_root(file, root)?;
-
-    let mut ids: Vec<Option<FeatureId>> = Vec::with_capacity(features.len());
-    let mut geometries = Vec::with_capacity(features.len());
-    let mut property_maps = Vec::with_capacity(features.len());
-    for (index, f) in features.into_iter().enumerate() {
+    let mut ids: Vec<Option<FeatureId>> = Vec::new();
+    let mut geometries: Vec<geo::Geometry<f64>> = Vec::new();
+    let mut columns = ColumnsBuilder::default();
+    let mut batch: Vec<(FeatureRef, Json)> = Vec::with_capacity(GEOMETRY_BATCH);
+    stream::for_each_feature(file, bytes, check_legacy_crs, |index, f| {
         let mut at = FeatureRef { index, id: None };
         let mut obj = match f {
             Json::Object(o) if o.get("type").and_then(Json::as_str) == Some("Feature") => o,
@@ -142,7 +145,7 @@ fn parse_layer(
             }
         };
         at.id = id.as_ref().map(ToString::to_string);
-        let geometry = match obj.get("geometry") {
+        match obj.remove("geometry") {
             None | Some(Json::Null) => {
                 return Err(IngestError::feature(
                     file,
@@ -150,22 +153,8 @@ fn parse_layer(
                     "has no geometry (null geometries cannot be mapped)",
                 ))
             }
-            Some(g) => {
-                let (geometry, invalid) = parse_geometry(g)
-                    .map_err(|reason| IngestError::feature(file, at.clone(), reason))?;
-                if let Some(reason) = invalid {
-                    if !options.accept_invalid_geometry {
-                        return Err(IngestError::feature(
-                            file,
-                            at,
-                            format!("invalid geometry: {reason}"),
-                        ));
-                    }
-                    tracing::warn!(file, feature = %at, "served despite an invalid geometry: {reason}");
-                }
-                geometry
-            }
-        };
+            Some(g) => batch.push((at.clone(), g)),
+        }
         let props = match obj.remove("properties") {
             None | Some(Json::Null) => serde_json::Map::new(),
             Some(Json::Object(m)) => m,
@@ -177,12 +166,25 @@ fn parse_layer(
                 ))
             }
         };
+        columns.push_row(props).map_err(|m| {
+            IngestError::feature(
+                file,
+                at.clone(),
+                format!(
+                    "property {:?} is a {} here but a {} in earlier features",
+                    m.property, m.now, m.was
+                ),
+            )
+        })?;
         ids.push(id);
-        geometries.push(geometry);
-        property_maps.push(props);
-    }
+        if batch.len() >= GEOMETRY_BATCH {
+            parse_geometries(file, &mut batch, &mut geometries, options)?;
+        }
+        Ok(())
+    })?;
+    parse_geometries(file, &mut batch, &mut geometries, options)?;
     let ids = assign_ids(file, ids)?;
-    let (fields, columns) = build_columns(file, &ids, &property_maps)?;
+    let (fields, columns) = columns.finish();
     Ok(LayerParts {
         id,
         meta,
@@ -193,33 +195,38 @@ fn parse_layer(
     })
 }
 
-fn check_root(file: &str, root: Json) -> Result<Vec<Json>, IngestError> {
-    let Json::Object(mut obj) = root else {
-        return Err(IngestError::file(
-            file,
-            "the top level must be a GeoJSON object",
-        ));
-    };
-    match obj.get("type").and_then(Json::as_str) {
-        Some("FeatureCollection") => {}
-        Some(other) => {
-            return Err(IngestError::file(
-                file,
-                format!("the top level is a {other}; a layer must be a FeatureCollection"),
-            ))
-        }
-        None => return Err(IngestError::file(file, "the top level has no \"type\"")),
+/// Checks and converts a batch of geometries on every core, keeping file order; the first
+/// failure in file order is the one reported.
+fn parse_geometries(
+    file: &str,
+    batch: &mut Vec<(FeatureRef, Json)>,
+    out: &mut Vec<geo::Geometry<f64>>,
+    options: LoadOptions,
+) -> Result<(), IngestError> {
+    use rayon::prelude::*;
+    let parsed: Vec<Result<geo::Geometry<f64>, IngestError>> = batch
+        .par_iter()
+        .map(|(at, g)| {
+            let (geometry, invalid) = parse_geometry(g)
+                .map_err(|reason| IngestError::feature(file, at.clone(), reason))?;
+            if let Some(reason) = invalid {
+                if !options.accept_invalid_geometry {
+                    return Err(IngestError::feature(
+                        file,
+                        at.clone(),
+                        format!("invalid geometry: {reason}"),
+                    ));
+                }
+                tracing::warn!(file, feature = %at, "served despite an invalid geometry: {reason}");
+            }
+            Ok(geometry)
+        })
+        .collect();
+    batch.clear();
+    for g in parsed {
+        out.push(g?);
     }
-    if let Some(crs) = obj.get("crs") {
-        check_legacy_crs(crs).map_err(|reason| IngestError::file(file, reason))?;
-    }
-    match obj.remove("features") {
-        Some(Json::Array(features)) => Ok(features),
-        _ => Err(IngestError::file(
-            file,
-            "a FeatureCollection needs a \"features\" array",
-        )),
-    }
+    Ok(())
 }
 
 /// RFC 7946 removed the `crs` member, but desktop GIS still writes it. A geographic CRS whose axes
@@ -278,43 +285,68 @@ fn assign_ids(file: &str, ids: Vec<Option<FeatureId>>) -> Result<Vec<FeatureId>,
         .collect()
 }
 
-fn build_columns(
-    file: &str,
-    ids: &[FeatureId],
-    maps: &[serde_json::Map<String, Json>],
-) -> Result<(Vec<Field>, Vec<Column>), IngestError> {
-    let mut names: Vec<&str> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for m in maps {
-        for k in m.keys() {
-            if seen.insert(k.as_str()) {
-                names.push(k);
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_one(text: &str) -> Result<Catalog, IngestError> {
+        let file = SourceFile {
+            name: "t.geojson".into(),
+            bytes: text.as_bytes().to_vec().into(),
+        };
+        load(vec![file], "test", LoadOptions::default())
+    }
+
+    fn message(text: &str) -> String {
+        match load_one(text) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{text} should be refused"),
         }
     }
-    let mut fields = Vec::with_capacity(names.len());
-    let mut columns = Vec::with_capacity(names.len());
-    for name in names {
-        let ty = infer_type(maps.iter().filter_map(|m| m.get(name))).map_err(|(a, b)| {
-            IngestError::file(file, format!("property {name:?} mixes types: {a} and {b}"))
-        })?;
-        let mut column = Column::with_capacity(ty, maps.len());
-        for (index, m) in maps.iter().enumerate() {
-            column.push_json(m.get(name)).map_err(|e| {
-                let at = FeatureRef {
-                    index,
-                    id: Some(ids[index].to_string()),
-                };
-                IngestError::feature(file, at, format!("property {name:?}: {e}"))
-            })?;
-        }
-        fields.push(Field {
-            name: name.to_owned(),
-            ty,
-            derived: false,
-            nulls_only: maps.iter().all(|m| m.get(name).is_none_or(Json::is_null)),
-        });
-        columns.push(column);
+
+    #[test]
+    fn names_file_feature_and_reason() {
+        assert!(
+            message(r#"{"type":"Feature","geometry":null,"properties":{}}"#)
+                .contains("t.geojson: the top level is a Feature")
+        );
+        assert!(message(r#"{"type":"FeatureCollection"}"#).contains("needs a \"features\" array"));
+        assert!(message(r#"{"features":[]}"#).contains("no \"type\""));
+        assert!(
+            message(r#"{"type":"FeatureCollection","features":[{"type":"Feature""#)
+                .contains("not valid GeoJSON")
+        );
+        let mixed = message(
+            r#"{"type":"FeatureCollection","features":[
+              {"type":"Feature","id":"a","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"n":1}},
+              {"type":"Feature","id":"b","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"n":"one"}}]}"#,
+        );
+        assert!(
+            mixed.contains("feature \"b\" (index 1)")
+                && mixed.contains("property \"n\" is a string here but a number"),
+            "{mixed}"
+        );
+        let late = message(
+            r#"{"type":"FeatureCollection","features":[
+              {"type":"Feature","id":"a","geometry":{"type":"Point","coordinates":[1,2]},"properties":{}},
+              {"type":"Feature","id":"b","geometry":{"type":"Point","coordinates":[1,200]},"properties":{}}]}"#,
+        );
+        assert!(
+            late.contains("feature \"b\" (index 1)") && late.contains("latitude 200"),
+            "{late}"
+        );
+        let crs = message(
+            r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:4547"}},"features":[]}"#,
+        );
+        assert!(
+            crs.contains("EPSG:4547") && crs.contains("reproject"),
+            "{crs}"
+        );
     }
-    Ok((fields, columns))
+
+    #[test]
+    fn the_order_of_top_level_members_does_not_matter() {
+        let c = load_one(r#"{"features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"k":"v"}}],"type":"FeatureCollection"}"#).unwrap();
+        assert_eq!(c.feature_count(), 1);
+    }
 }
