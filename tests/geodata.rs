@@ -16,28 +16,9 @@ type Ring = Vec<(f64, f64)>;
 
 // --- independent geometry ------------------------------------------------------------------
 
-const A: f64 = 6_378_137.0;
-const F: f64 = 1.0 / 298.257_223_563;
-
-/// Ellipsoidal area of a lon/lat ring: the cylindrical equal-area projection preserves area
-/// exactly on the WGS84 ellipsoid, so the planar shoelace of the projected ring is its area.
+/// Ellipsoidal area of a lon/lat ring (the cylindrical equal-area shoelace in tests/common).
 fn area_m2(ring: &Ring) -> f64 {
-    let e2 = F * (2.0 - F);
-    let e = e2.sqrt();
-    let q = |lat: f64| {
-        let s = lat.to_radians().sin();
-        (1.0 - e2)
-            * (s / (1.0 - e2 * s * s) - (1.0 / (2.0 * e)) * ((1.0 - e * s) / (1.0 + e * s)).ln())
-    };
-    let p: Vec<(f64, f64)> = ring
-        .iter()
-        .map(|&(lon, lat)| (A * lon.to_radians(), A * q(lat) / 2.0))
-        .collect();
-    (p.windows(2)
-        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
-        .sum::<f64>()
-        / 2.0)
-        .abs()
+    cea_area_m2(ring)
 }
 
 fn signed_area(ring: &Ring) -> f64 {

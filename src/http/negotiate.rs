@@ -28,6 +28,13 @@ pub fn json_or_html(f: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiE
     }
 }
 
+/// For JSON-only resources that take no parameter but `f=json`: anything else is a 400.
+pub fn json_resource(raw_query: Option<&str>) -> Result<(), ApiError> {
+    let mut params = super::params::Params::parse(raw_query)?;
+    json_only(params.take("f").as_deref(), &["json"])?;
+    params.finish(&["f"])
+}
+
 /// For JSON-only resources: `f` may be absent or name the one format offered.
 pub fn json_only(f: Option<&str>, accepted: &[&str]) -> Result<(), ApiError> {
     match f {

@@ -5,7 +5,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ApiError;
 use crate::config::ServerConfig;
-use crate::store::FeatureStore;
+use crate::store::{CollectionInfo, FeatureStore};
 
 /// What every handler receives: the data behind its seam, and the settings read at start.
 #[derive(Clone)]
@@ -26,6 +26,13 @@ impl AppState {
             started_at: SystemTime::now(),
             heavy,
         }
+    }
+
+    /// A collection's description, or the 404 every route answers for an unknown one.
+    pub fn collection(&self, id: &str) -> Result<CollectionInfo, ApiError> {
+        self.store
+            .collection(id)
+            .ok_or_else(|| ApiError::no_such_collection(id))
     }
 
     /// A permit for an expensive request, or a 503 with Retry-After when all are taken. Hold it

@@ -123,3 +123,25 @@ pub fn file_features(path: &Path) -> Vec<Value> {
     let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     v["features"].as_array().unwrap().clone()
 }
+
+/// The ellipsoidal (WGS84) area of a lon/lat ring in m², by the cylindrical equal-area
+/// projection, which preserves area exactly: independent of the server's geographiclib.
+pub fn cea_area_m2(ring: &[(f64, f64)]) -> f64 {
+    let (a, f): (f64, f64) = (6_378_137.0, 1.0 / 298.257_223_563);
+    let e2 = f * (2.0 - f);
+    let e = e2.sqrt();
+    let q = |lat: f64| {
+        let s = lat.to_radians().sin();
+        (1.0 - e2)
+            * (s / (1.0 - e2 * s * s) - (1.0 / (2.0 * e)) * ((1.0 - e * s) / (1.0 + e * s)).ln())
+    };
+    let p: Vec<(f64, f64)> = ring
+        .iter()
+        .map(|&(x, y)| (a * x.to_radians(), a * q(y) / 2.0))
+        .collect();
+    (p.windows(2)
+        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+        .sum::<f64>()
+        / 2.0)
+        .abs()
+}

@@ -12,8 +12,7 @@ use crate::domain::FieldType;
 use crate::export::Crs;
 use crate::http::error::ApiError;
 use crate::http::links::OPENAPI_JSON;
-use crate::http::negotiate::json_only;
-use crate::http::params::Params;
+use crate::http::negotiate::json_resource;
 use crate::http::AppState;
 use crate::query::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::store::CollectionInfo;
@@ -23,9 +22,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn api(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    let mut params = Params::parse(q.as_deref())?;
-    json_only(params.take("f").as_deref(), &["json"])?;
-    params.finish(&["f"])?;
+    json_resource(q.as_deref())?;
     let doc = definition(&state.store.collections());
     let mut res = doc.to_string().into_response();
     res.headers_mut()

@@ -7,8 +7,7 @@ use serde_json::{json, Value};
 use crate::export::Crs;
 use crate::http::error::ApiError;
 use crate::http::links::{link, path_segment, BaseUrl, CRS84, GEOJSON, JSON};
-use crate::http::negotiate::json_only;
-use crate::http::params::Params;
+use crate::http::negotiate::json_resource;
 use crate::http::{language, AppState};
 use crate::store::CollectionInfo;
 
@@ -18,19 +17,13 @@ pub fn router() -> Router<AppState> {
         .route("/collections/{collection}", get(one))
 }
 
-fn only_f(q: Option<String>) -> Result<(), ApiError> {
-    let mut params = Params::parse(q.as_deref())?;
-    json_only(params.take("f").as_deref(), &["json"])?;
-    params.finish(&["f"])
-}
-
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    only_f(q)?;
+    json_resource(q.as_deref())?;
     let lang = language(&headers);
     let collections: Vec<Value> = state
         .store
@@ -52,11 +45,8 @@ async fn one(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    only_f(q)?;
-    let c = state
-        .store
-        .collection(&id)
-        .ok_or_else(|| ApiError::no_such_collection(&id))?;
+    json_resource(q.as_deref())?;
+    let c = state.collection(&id)?;
     Ok(Json(describe(&c, &base, language(&headers))))
 }
 

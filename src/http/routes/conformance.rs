@@ -4,8 +4,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::http::error::ApiError;
-use crate::http::negotiate::json_only;
-use crate::http::params::Params;
+use crate::http::negotiate::json_resource;
 use crate::http::AppState;
 
 /// The conformance classes this server implements and tests. Each route module that adds a class
@@ -41,8 +40,6 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn conformance(RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
-    let mut params = Params::parse(q.as_deref())?;
-    json_only(params.take("f").as_deref(), &["json"])?;
-    params.finish(&["f"])?;
+    json_resource(q.as_deref())?;
     Ok(Json(json!({ "conformsTo": CLASSES })))
 }

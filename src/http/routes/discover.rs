@@ -139,10 +139,7 @@ async fn nearest(
     Path(collection): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let info = state
-        .store
-        .collection(&collection)
-        .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+    let info = state.collection(&collection)?;
     let mut params = Params::parse(raw.as_deref())?;
     let lon = coordinate(&mut params, "lon", 180.0)?;
     let lat = coordinate(&mut params, "lat", 90.0)?;

@@ -74,10 +74,7 @@ async fn export_collection(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let info = state
-        .store
-        .collection(&collection)
-        .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+    let info = state.collection(&collection)?;
     let mut params = Params::parse(raw.as_deref())?;
     let format = choose_format(params.take("f").as_deref(), &headers)?;
     let opts = options(&mut params)?;

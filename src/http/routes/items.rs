@@ -165,10 +165,7 @@ async fn items(
     Path(collection): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let info = state
-        .store
-        .collection(&collection)
-        .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+    let info = state.collection(&collection)?;
     let mut params = Params::parse(raw.as_deref())?;
     let media_type = items_media_type(params.take("f").as_deref())?;
     let crs = output_crs(&mut params)?;
@@ -200,10 +197,7 @@ async fn search(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
-    let info = state
-        .store
-        .collection(&collection)
-        .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+    let info = state.collection(&collection)?;
     let mut params = params_from_body(&body)?;
     let media_type = items_media_type(params.take("f").as_deref())?;
     let crs = output_crs(&mut params)?;

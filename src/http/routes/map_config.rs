@@ -7,8 +7,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::http::error::ApiError;
-use crate::http::negotiate::json_only;
-use crate::http::params::Params;
+use crate::http::negotiate::json_resource;
 use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -19,9 +18,7 @@ async fn map_config(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let mut params = Params::parse(q.as_deref())?;
-    json_only(params.take("f").as_deref(), &["json"])?;
-    params.finish(&["f"])?;
+    json_resource(q.as_deref())?;
     let m = &state.config.map;
     let basemaps: Vec<Value> = m
         .basemaps

@@ -11,8 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::domain::FieldType;
 use crate::http::error::ApiError;
 use crate::http::links::{path_segment, BaseUrl};
-use crate::http::negotiate::json_only;
-use crate::http::params::Params;
+use crate::http::negotiate::json_resource;
 use crate::http::{language, AppState};
 use crate::store::CollectionInfo;
 
@@ -81,13 +80,8 @@ async fn queryables(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut params = Params::parse(q.as_deref())?;
-    json_only(params.take("f").as_deref(), &["json"])?;
-    params.finish(&["f"])?;
-    let c = state
-        .store
-        .collection(&id)
-        .ok_or_else(|| ApiError::no_such_collection(&id))?;
+    json_resource(q.as_deref())?;
+    let c = state.collection(&id)?;
     let vocabularies = state.store.vocabularies();
     let doc = schema(&c, &base, language(&headers), |v| {
         vocabularies

@@ -34,10 +34,7 @@ async fn run(
     collection: &str,
     mut params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let info = state
-        .store
-        .collection(collection)
-        .ok_or_else(|| ApiError::no_such_collection(collection))?;
+    let info = state.collection(collection)?;
     json_only(params.take("f").as_deref(), &["json"])?;
     for p in NOT_FOR_STATS {
         if params.take(p).is_some() {

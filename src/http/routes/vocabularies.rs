@@ -5,8 +5,7 @@ use serde_json::{json, Value};
 
 use crate::http::error::ApiError;
 use crate::http::links::{link, BaseUrl, JSON};
-use crate::http::negotiate::json_only;
-use crate::http::params::Params;
+use crate::http::negotiate::json_resource;
 use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -15,19 +14,13 @@ pub fn router() -> Router<AppState> {
         .route("/vocabularies/{id}", get(one))
 }
 
-fn no_params(q: Option<String>) -> Result<(), ApiError> {
-    let mut params = Params::parse(q.as_deref())?;
-    json_only(params.take("f").as_deref(), &["json"])?;
-    params.finish(&["f"])
-}
-
 /// The controlled vocabularies (industries and their colours) that layers are checked against.
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    no_params(q)?;
+    json_resource(q.as_deref())?;
     let vocabularies: Vec<Value> = state
         .store
         .vocabularies()
@@ -51,7 +44,7 @@ async fn one(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    no_params(q)?;
+    json_resource(q.as_deref())?;
     state
         .store
         .vocabularies()

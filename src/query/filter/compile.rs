@@ -347,17 +347,7 @@ impl Compiler<'_> {
                         Some(op),
                     ));
                 }
-                let this = if op_name(op) == "casei" {
-                    Fold {
-                        case: true,
-                        accent: false,
-                    }
-                } else {
-                    Fold {
-                        case: false,
-                        accent: true,
-                    }
-                };
+                let this = fold_of(op);
                 let fold = fold.union(this);
                 Ok((
                     Scalar::Folded(Box::new(strip_fold(inner)), fold),
@@ -412,17 +402,7 @@ impl Compiler<'_> {
             Expr::Operation { op, args } if matches!(op_name(op).as_str(), "casei" | "accenti") => {
                 let a = self.args(op, args, 1)?;
                 let (s, fold) = self.pattern(a[0])?;
-                let this = if op_name(op) == "casei" {
-                    Fold {
-                        case: true,
-                        accent: false,
-                    }
-                } else {
-                    Fold {
-                        case: false,
-                        accent: true,
-                    }
-                };
+                let this = fold_of(op);
                 Ok((s, fold.union(this)))
             }
             other => Err(self.mismatch(
@@ -614,6 +594,15 @@ impl Compiler<'_> {
                 None,
             )),
         }
+    }
+}
+
+/// The fold `CASEI` or `ACCENTI` stands for.
+fn fold_of(op: &str) -> Fold {
+    let case = op_name(op) == "casei";
+    Fold {
+        case,
+        accent: !case,
     }
 }
 
