@@ -368,6 +368,9 @@ fn serve(args: ServeArgs) -> ExitCode {
 }
 
 async fn run(state: AppState, listen: SocketAddr, started: Instant) -> std::io::Result<()> {
+    // The signal handlers are installed before the server says it is listening, so a SIGTERM
+    // that follows that line at once still shuts it down gracefully.
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(
         address = %listener.local_addr()?,
@@ -376,34 +379,32 @@ async fn run(state: AppState, listen: SocketAddr, started: Instant) -> std::io::
         listener.local_addr()?
     );
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves on SIGTERM or Ctrl-C; in-flight requests then finish before the process exits.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await
-            }
+/// Installs the SIGTERM and SIGINT handlers now and returns a future that resolves on either;
+/// in-flight requests then finish before the process exits.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutdown signal received; draining in-flight requests");
+        tracing::info!("shutdown signal received; draining in-flight requests");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received; draining in-flight requests");
+    })
 }

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Load test: starts the release server itself on loopback (the shipped data, and N synthetic
+# carriers), runs wrk against each endpoint for a bounded time, prints requests/s, p50 and p99
+# and each throughput as a ratio to a static file served in the same run (the ceiling), then
+# stops the servers.
+#
+#   scripts/load.sh                 # 10 s per endpoint, 1,000,000 synthetic carriers
+#   DURATION=30s COUNT=100000 CONNECTIONS=64 scripts/load.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+COUNT=${COUNT:-1000000}
+SYNTH=${SYNTH:-target/synth-$COUNT}
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+cargo build --release --quiet
+bin=target/release/etown-atlas
+[ -f "$SYNTH/spatial-carriers.geojson" ] || "$bin" synth --count "$COUNT" --out "$SYNTH" 2>/dev/null
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+start() { # $1 = log, rest = args; prints the address
+  "$bin" --log-json serve --listen 127.0.0.1:0 "${@:2}" 2>"$1" &
+  pids+=($!)
+  for _ in $(seq 1 600); do
+    addr=$(grep -o '"address":"[^"]*"' "$1" | head -1 | cut -d'"' -f4 || true)
+    [ -n "$addr" ] && { echo "$addr"; return; }
+    sleep 0.2
+  done
+  echo "server did not start: $(cat "$1")" >&2; exit 1
+}
+
+log_dir=$(mktemp -d)
+shipped=$(start "$log_dir/shipped.log")
+synth=$(start "$log_dir/synth.log" --data "$SYNTH")
+load_ms=$(grep -o '"load_ms":[0-9.]*' "$log_dir/synth.log" | cut -d: -f2)
+
+# A box around the first synthetic carrier that holds about 100 features.
+bbox=$(python3 - "$synth" <<'PY'
+import json, sys, urllib.request
+base = f"http://{sys.argv[1]}"
+f = json.load(urllib.request.urlopen(f"{base}/collections/spatial-carriers/items/1"))
+ring = f["geometry"]["coordinates"][0]
+x = sum(p[0] for p in ring[:-1]) / 4; y = sum(p[1] for p in ring[:-1]) / 4
+h = 0.001
+while True:
+    b = f"{x-h:.6f},{y-h:.6f},{x+h:.6f},{y+h:.6f}"
+    n = json.load(urllib.request.urlopen(f"{base}/collections/spatial-carriers/items?limit=1&bbox={b}"))["numberMatched"]
+    if n >= 100: print(b); break
+    h *= 1.25
+PY
+)
+
+run() { # $1 = name, $2 = url
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2")
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
+  echo "$1|$rps|$p50|$p99|$errs"
+}
+
+results=()
+results+=("$(run "static file (ceiling)" "http://$shipped/css/app.css")")
+results+=("$(run "items, bbox, limit 100 (shipped, 58)" "http://$shipped/collections/spatial-carriers/items?bbox=116.45,39.70,116.70,39.86&limit=100")")
+results+=("$(run "items, bbox ~100 features ($COUNT)" "http://$synth/collections/spatial-carriers/items?bbox=$bbox&limit=100")")
+results+=("$(run "items, filter + bbox ($COUNT)" "http://$synth/collections/spatial-carriers/items?bbox=$bbox&limit=100&filter=status%3D%27operating%27")")
+results+=("$(run "stats by industry (shipped)" "http://$shipped/collections/spatial-carriers/stats?group-by=industry")")
+results+=("$(run "stats by industry, bbox ($COUNT)" "http://$synth/collections/spatial-carriers/stats?group-by=industry&bbox=$bbox")")
+
+ceiling=$(echo "${results[0]}" | cut -d'|' -f2)
+echo
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores; $COUNT synthetic carriers loaded in ${load_ms} ms"
+printf '| %-40s | %10s | %8s | %8s | %9s |\n' endpoint "req/s" p50 p99 "vs static"
+printf '| %-40s | %10s | %8s | %8s | %9s |\n' "---" "---" "---" "---" "---"
+for r in "${results[@]}"; do
+  IFS='|' read -r name rps p50 p99 errs <<<"$r"
+  ratio=$(python3 -c "print(f'{float($rps)/float($ceiling):.2f}')")
+  printf '| %-40s | %10s | %8s | %8s | %9s |%s\n' "$name" "$rps" "$p50" "$p99" "$ratio" "${errs:+ $errs}"
+done
