@@ -24,20 +24,21 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-start() { # $1 = log, rest = args; prints the address
+# Starts a server in this shell (not a subshell, so the EXIT trap stops it) and sets $addr.
+start() { # $1 = log, rest = serve arguments
   "$bin" --log-json serve --listen 127.0.0.1:0 "${@:2}" 2>"$1" &
   pids+=($!)
   for _ in $(seq 1 600); do
     addr=$(grep -o '"address":"[^"]*"' "$1" | head -1 | cut -d'"' -f4 || true)
-    [ -n "$addr" ] && { echo "$addr"; return; }
+    [ -n "$addr" ] && return
     sleep 0.2
   done
   echo "server did not start: $(cat "$1")" >&2; exit 1
 }
 
 log_dir=$(mktemp -d)
-shipped=$(start "$log_dir/shipped.log")
-synth=$(start "$log_dir/synth.log" --data "$SYNTH")
+start "$log_dir/shipped.log"; shipped=$addr
+start "$log_dir/synth.log" --data "$SYNTH"; synth=$addr
 load_ms=$(grep -o '"load_ms":[0-9.]*' "$log_dir/synth.log" | cut -d: -f2)
 
 # A box around the first synthetic carrier that holds about 100 features.

@@ -1,5 +1,6 @@
 //! Features as GeoJSON objects.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value as Json};
 
 use crate::export::Crs;
@@ -26,4 +27,59 @@ pub fn feature_json(f: &Feature, links: Option<Vec<Json>>, crs: Crs) -> Json {
         obj.insert("links".into(), Json::Array(links));
     }
     Json::Object(obj)
+}
+
+/// A feature serialised straight to the output, without an intermediate JSON tree (the tree and
+/// its copies of every property were most of an items request's time).
+pub struct FeatureOut<'a> {
+    pub feature: &'a Feature,
+    pub crs: Crs,
+}
+
+impl Serialize for FeatureOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.feature;
+        let geometry = if self.crs == Crs::Crs84 {
+            geojson::Geometry::from(&f.geometry)
+        } else {
+            geojson::Geometry::from(&self.crs.for_text(&f.geometry))
+        };
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("type", "Feature")?;
+        m.serialize_entry("id", &f.id.to_json())?;
+        m.serialize_entry("geometry", &geometry)?;
+        m.serialize_entry("properties", &f.properties)?;
+        m.end()
+    }
+}
+
+/// A FeatureCollection response body: the features streamed into the buffer one by one, then
+/// the links and counts.
+pub fn feature_collection_body(
+    features: &[Feature],
+    crs: Crs,
+    links: &[Json],
+    number_matched: usize,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024 + features.len() * 1024);
+    out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Writing to a Vec cannot fail, and every value here is serialisable.
+        let _ = serde_json::to_writer(&mut out, &FeatureOut { feature: f, crs });
+    }
+    out.extend_from_slice(b"],\"links\":");
+    let _ = serde_json::to_writer(&mut out, links);
+    let tail = json!({
+        "numberMatched": number_matched,
+        "numberReturned": features.len(),
+        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    });
+    // Splice the counts into the same object: drop the tail's opening brace.
+    out.push(b',');
+    let tail = tail.to_string();
+    out.extend_from_slice(&tail.as_bytes()[1..]);
+    out
 }

@@ -109,7 +109,7 @@ pub async fn etag(req: Request, next: Next) -> Response {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
     };
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hasher = rustc_hash::FxHasher::default();
     bytes.hash(&mut hasher);
     let tag = format!("\"{:016x}\"", hasher.finish());
     let matched = if_none_match

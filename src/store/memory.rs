@@ -26,12 +26,17 @@ fn invalid(parameter: &str, reason: String) -> StoreError {
 /// The in-memory backend: one immutable [`Catalog`] snapshot behind an `Arc`.
 pub struct MemoryStore {
     catalog: Arc<Catalog>,
+    /// Each collection's description, computed once: its temporal extent is a pass over every
+    /// feature, which no request should pay for.
+    infos: Vec<CollectionInfo>,
 }
 
 impl MemoryStore {
     pub fn new(catalog: Catalog) -> Self {
+        let infos = catalog.layers().iter().map(|l| info(l)).collect();
         MemoryStore {
             catalog: Arc::new(catalog),
+            infos,
         }
     }
 
@@ -136,11 +141,11 @@ pub fn matching_slots(layer: &Layer, plan: &Plan) -> Vec<usize> {
 
 impl FeatureStore for MemoryStore {
     fn collections(&self) -> Vec<CollectionInfo> {
-        self.catalog.layers().iter().map(|l| info(l)).collect()
+        self.infos.clone()
     }
 
     fn collection(&self, id: &str) -> Option<CollectionInfo> {
-        self.catalog.layer(id).map(|l| info(l))
+        self.infos.iter().find(|c| c.id == id).cloned()
     }
 
     /// Compiles the query against the layer's schema, finds every match, and materialises only

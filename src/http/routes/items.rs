@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::export::{Crs, Format};
 use crate::http::error::ApiError;
-use crate::http::geojson::feature_json;
+use crate::http::geojson::{feature_collection_body, feature_json};
 use crate::http::links::{link, path_segment, query_string, BaseUrl, GEOJSON, JSON};
 use crate::http::params::Params;
 use crate::http::query_params::{params_from_body, parse_feature_query};
@@ -69,7 +69,7 @@ fn feature_collection(
     paging: Paging,
     collection_link: Value,
     crs: Crs,
-) -> Value {
+) -> Vec<u8> {
     let returned = page.features.len();
     let more = q.offset + returned < page.number_matched;
     let mut links = vec![collection_link];
@@ -144,19 +144,7 @@ fn feature_collection(
             }
         }
     }
-    let features: Vec<Value> = page
-        .features
-        .iter()
-        .map(|f| feature_json(f, None, crs))
-        .collect();
-    json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "links": links,
-        "numberMatched": page.number_matched,
-        "numberReturned": returned,
-        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    })
+    feature_collection_body(&page.features, crs, &links, page.number_matched)
 }
 
 async fn items(
@@ -265,14 +253,29 @@ async fn item(
 }
 
 /// A GeoJSON document with its media type and the CRS header of OGC API - Features Part 2.
-pub fn geo_response(body: Value, media_type: &'static str, crs: Crs) -> Response {
-    let mut res = body.to_string().into_response();
+pub fn geo_response(body: impl Into<GeoBody>, media_type: &'static str, crs: Crs) -> Response {
+    let mut res = body.into().0.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     if let Ok(v) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
         h.insert("content-crs", v);
     }
     res
+}
+
+/// A response body: serialised bytes, from a JSON value or already written.
+pub struct GeoBody(Vec<u8>);
+
+impl From<Value> for GeoBody {
+    fn from(v: Value) -> Self {
+        GeoBody(v.to_string().into_bytes())
+    }
+}
+
+impl From<Vec<u8>> for GeoBody {
+    fn from(v: Vec<u8>) -> Self {
+        GeoBody(v)
+    }
 }
 
 /// The `crs` parameter (OGC API - Features Part 2): the CRS of the returned geometries.
