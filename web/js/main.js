@@ -263,6 +263,7 @@ async function main() {
 
   function renderAll() {
     translatePage();
+    statusEl.textContent = document.body.getAttribute('aria-busy') === 'true' ? t('loading') : t('ready');
     renderInfo();
     Object.values(sections).forEach((s) => s.render());
     details.render();

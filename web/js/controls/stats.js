@@ -35,7 +35,7 @@ export class StatsPanel {
     }
     const groups = s.groups;
     const max = Math.max(1, ...groups.map((g) => g.sums.floor_area_m2 || 0));
-    const barH = 16, gap = 10, labelW = 110, chartW = 300, height = groups.length * (2 * barH + gap) + 10;
+    const barH = 16, gap = 10, labelW = 140, chartW = 270, height = groups.length * (2 * barH + gap) + 10;
     const chart = svg('svg', { viewBox: `0 0 ${labelW + chartW + 10} ${height}`, class: 'chart', role: 'img', 'aria-label': t('statsTitle') });
     groups.forEach((g, i) => {
       const y = 5 + i * (2 * barH + gap);
