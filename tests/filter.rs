@@ -366,50 +366,57 @@ async fn bad_filters_are_400s_that_say_what_and_where() {
     assert_eq!(p["code"], "filter_type_mismatch");
     assert_eq!(p["position"], 0);
 
-    let p = problem(format!("filter={}", enc("floor_area_m2 + 1 > 5"))).await;
-    assert_eq!(p["code"], "filter_unsupported");
-    let p = problem(format!("filter={}", enc("MYFUNC(floor_area_m2)"))).await;
-    assert_eq!(p["code"], "filter_unsupported");
-    let p = problem(format!(
-        "filter={}",
-        enc("S_INTERSECTS(floor_area_m2, POINT(116.5 39.8))")
-    ))
-    .await;
-    assert_eq!(p["code"], "filter_type_mismatch");
-    let p = problem(format!(
-        "filter={}",
-        enc("delivery_date > DATE('2027-02-30')")
-    ))
-    .await;
-    assert_eq!(p["code"], "filter_type_mismatch");
-    let p = problem(format!(
-        "filter={}",
-        enc(&format!(
-            "{}floor_area_m2 > 1{}",
-            "(".repeat(40),
-            ")".repeat(40)
-        ))
-    ))
-    .await;
-    assert_eq!(p["code"], "filter_too_complex");
-    let p = problem(format!(
-        "filter={}&filter-lang=cql2-json",
-        enc("{\"op\": \"=\", \"args\": [")
-    ))
-    .await;
-    assert_eq!(p["code"], "filter_syntax");
-    let p = problem(format!(
-        "filter={}&filter-lang=cql3",
-        enc("floor_area_m2 > 1")
-    ))
-    .await;
-    assert_eq!(p["parameter"], "filter-lang");
-    let p = problem(format!(
-        "filter={}&filter-crs=EPSG:3857",
-        enc("floor_area_m2 > 1")
-    ))
-    .await;
-    assert_eq!(p["parameter"], "filter-crs");
+    // Each malformed filter, and the code (or parameter) that names what is wrong.
+    let nested = format!("{}floor_area_m2 > 1{}", "(".repeat(40), ")".repeat(40));
+    let cases: [(String, &str, &str, &str); 8] = [
+        (
+            enc("floor_area_m2 + 1 > 5"),
+            "",
+            "code",
+            "filter_unsupported",
+        ),
+        (
+            enc("MYFUNC(floor_area_m2)"),
+            "",
+            "code",
+            "filter_unsupported",
+        ),
+        (
+            enc("S_INTERSECTS(floor_area_m2, POINT(116.5 39.8))"),
+            "",
+            "code",
+            "filter_type_mismatch",
+        ),
+        (
+            enc("delivery_date > DATE('2027-02-30')"),
+            "",
+            "code",
+            "filter_type_mismatch",
+        ),
+        (enc(&nested), "", "code", "filter_too_complex"),
+        (
+            enc("{\"op\": \"=\", \"args\": ["),
+            "&filter-lang=cql2-json",
+            "code",
+            "filter_syntax",
+        ),
+        (
+            enc("floor_area_m2 > 1"),
+            "&filter-lang=cql3",
+            "parameter",
+            "filter-lang",
+        ),
+        (
+            enc("floor_area_m2 > 1"),
+            "&filter-crs=EPSG:3857",
+            "parameter",
+            "filter-crs",
+        ),
+    ];
+    for (filter, extra, key, expected) in cases {
+        let p = problem(format!("filter={filter}{extra}")).await;
+        assert_eq!(p[key], expected, "{filter}{extra}");
+    }
     problem("filter=".into()).await;
     // The CRS84 identifier is accepted explicitly.
     let ok = get(
