@@ -85,32 +85,8 @@ async fn every_row_of_the_ats_passes_in_text_and_json() {
         let json_filter = cql2::parse_text(&row.filter).unwrap().to_json().unwrap();
         let count = |res: Value| res["numberMatched"].as_u64();
 
-        let text: Value = client
-            .get(&items)
-            .query(&[
-                ("filter", row.filter.as_str()),
-                ("filter-lang", "cql2-text"),
-                ("limit", "1"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let json: Value = client
-            .get(&items)
-            .query(&[
-                ("filter", json_filter.as_str()),
-                ("filter-lang", "cql2-json"),
-                ("limit", "1"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let text = get_filtered(&client, &items, &row.filter, "cql2-text").await;
+        let json = get_filtered(&client, &items, &json_filter, "cql2-json").await;
         let body = format!(r#"{{"filter": {json_filter}, "limit": 1}}"#);
         let posted: Value = client
             .post(format!(
@@ -144,4 +120,17 @@ async fn every_row_of_the_ats_passes_in_text_and_json() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The items answer for one filter in one encoding, by GET.
+async fn get_filtered(client: &reqwest::Client, items: &str, filter: &str, lang: &str) -> Value {
+    client
+        .get(items)
+        .query(&[("filter", filter), ("filter-lang", lang), ("limit", "1")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }

@@ -16,6 +16,11 @@ fn p<'a>(f: &'a Value, k: &str) -> &'a Value {
     &f["properties"][k]
 }
 
+/// A feature's string id.
+fn id_of(f: &Value) -> String {
+    f["id"].as_str().unwrap().to_owned()
+}
+
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -41,7 +46,7 @@ async fn ids(app: &axum::Router, query: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .map(id_of)
         .collect()
 }
 
@@ -90,7 +95,7 @@ async fn the_space_seekers_question_is_one_filter() {
                 && p(f, "delivery_date").as_str().unwrap() <= "2027-12-31"
                 && zones[f["id"].as_str().unwrap()].contains(&"ftz-etown-cluster".to_owned())
         })
-        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .map(id_of)
         .collect();
     assert!(
         !expected.is_empty(),
@@ -123,7 +128,7 @@ async fn the_space_seekers_question_is_one_filter() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .map(id_of)
         .collect();
     assert_eq!(posted, expected);
 }
@@ -135,7 +140,7 @@ async fn property_to_property_comparison() {
     let expected: Vec<String> = carriers()
         .iter()
         .filter(|f| p(f, "available_floor_area_m2") == p(f, "floor_area_m2"))
-        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .map(id_of)
         .collect();
     assert!(!expected.is_empty());
     assert_eq!(got, expected);
@@ -154,7 +159,7 @@ async fn case_insensitive_comparison() {
                 .to_lowercase()
                 .starts_with("future health")
         })
-        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .map(id_of)
         .collect();
     assert!(expected.len() > 3);
     assert_eq!(got, expected);
