@@ -60,6 +60,56 @@ async fn too_many_filter_terms_is_a_400() {
     assert_eq!(r.problem(400)["code"], "filter_too_complex");
 }
 
+/// Found by the `query_string` fuzz target: the CQL2 text grammar backtracks four ways per
+/// bracket that does not close, so without the parser's work budget these filters ran for
+/// minutes (20 brackets) to years (30). Each must now be refused like any other bad filter.
+#[tokio::test]
+async fn brackets_that_never_close_are_refused_not_parsed_for_ever() {
+    let app = shipped_app();
+    for filter in [
+        "indfi=ltdusAt((((((((((((((((((((((r",
+        "((((((((((((((((((((((((((((((x=))))))))))))))))))))))))))))))",
+        "status IN ((((((((((((((((((((((((((((((('a'",
+    ] {
+        let url = format!(
+            "/collections/spatial-carriers/items?filter={}",
+            form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+        );
+        let p = get(&app, &url).await.problem(400);
+        let code = p["code"].as_str().unwrap();
+        assert!(
+            code == "filter_too_complex" || code == "filter_syntax",
+            "{filter}: {p}"
+        );
+    }
+    // The budget grows with the filter: a long valid one still parses.
+    let ring: Vec<String> = (0..=3_000)
+        .map(|i| {
+            let a = f64::from(i) / 3_000.0 * std::f64::consts::TAU;
+            format!("{:.6} {:.6}", 116.5 + 0.1 * a.cos(), 39.8 + 0.1 * a.sin())
+        })
+        .collect();
+    let mut ring = ring;
+    ring.pop();
+    ring.push(ring[0].clone());
+    let filter = format!(
+        "((S_INTERSECTS(geometry, POLYGON(({})))) AND (NOT (status = 'planned')))",
+        ring.join(",")
+    );
+    let body = serde_json::json!({"filter": filter, "filter-lang": "cql2-text"}).to_string();
+    let r = request(
+        &app,
+        post_json("/collections/spatial-carriers/search", body),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&r.bytes[..r.bytes.len().min(400)])
+    );
+}
+
 #[tokio::test]
 async fn past_the_cap_expensive_requests_get_503_with_retry_after() {
     // No permits at all: every expensive request is turned away at once, and cheap ones are not.

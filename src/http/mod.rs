@@ -21,6 +21,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+pub use query_params::feature_query_from_url;
 pub use state::AppState;
 
 /// The whole application as one `Router`, so tests can drive it in-process with `oneshot` and

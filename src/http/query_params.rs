@@ -51,6 +51,18 @@ fn parse_bbox(raw: &str, crs: Crs) -> Result<Bbox, BboxError> {
     Bbox::new(w, s, e, no)
 }
 
+/// A raw URL query string (`bbox=...&filter=...`) as a [`FeatureQuery`] on collection `c`, with
+/// `extra_known` the endpoint's own parameters (left unread). Public so that the fuzz targets
+/// exercise exactly what the routes run.
+pub fn feature_query_from_url(
+    raw: Option<&str>,
+    c: &CollectionInfo,
+    extra_known: &[&str],
+) -> Result<FeatureQuery, ApiError> {
+    let mut params = Params::parse(raw)?;
+    parse_feature_query(&mut params, c, extra_known)
+}
+
 /// Takes every query parameter out of `params` and checks it against the collection's schema.
 /// Whatever remains must be a queryable property (equality), or it is an unknown parameter.
 pub fn parse_feature_query(

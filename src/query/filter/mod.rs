@@ -129,14 +129,35 @@ pub fn parse(spec: &FilterSpec) -> Result<cql2::Expr, FilterError> {
         }
     }
     match spec.lang {
-        FilterLang::Cql2Text => {
-            cql2::parse_text(&spec.text).map_err(|e| syntax_error(&spec.text, e))
-        }
+        FilterLang::Cql2Text => parse_text_bounded(&spec.text),
         FilterLang::Cql2Json => cql2::parse_json(&spec.text).map_err(|e| FilterError::Syntax {
             message: format!("not valid CQL2 JSON: {e}"),
             position: None,
         }),
     }
+}
+
+/// Rule calls the CQL2 text parser may make per byte of filter, on top of a floor. A valid filter
+/// needs about 25 per byte (a 100,000-vertex LINESTRING of 2.1 MB needs between 10 and 50
+/// million), but the grammar backtracks exponentially on some invalid input: each unclosed or
+/// bad bracket level multiplies the work by four, so 20 bytes of `((((` took minutes (found by
+/// the `query_string` fuzz target). The budget makes the parser's work linear in the input.
+const PARSER_CALLS_PER_BYTE: usize = 64;
+const PARSER_CALLS_FLOOR: usize = 200_000;
+
+/// pest's call limit is one process-wide setting, read when a parse starts: text parses take
+/// turns so that each runs with the budget of its own length.
+static TEXT_PARSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn parse_text_bounded(text: &str) -> Result<cql2::Expr, FilterError> {
+    let _turn = TEXT_PARSER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let budget = PARSER_CALLS_PER_BYTE
+        .saturating_mul(text.len())
+        .saturating_add(PARSER_CALLS_FLOOR);
+    pest::set_call_limit(std::num::NonZeroUsize::new(budget));
+    cql2::parse_text(text).map_err(|e| syntax_error(text, e))
 }
 
 /// AND and OR keywords outside string literals (case-insensitive, as whole words).
@@ -204,6 +225,15 @@ fn syntax_error(text: &str, e: cql2::Error) -> FilterError {
                             .collect::<Vec<_>>()
                             .join(", ")
                     )
+                }
+                pest::error::ErrorVariant::CustomError { message }
+                    if message.contains("call limit") =>
+                {
+                    return FilterError::TooComplex(
+                        "the filter takes too much work to parse for its length (brackets that \
+                         do not close, or a malformed term deep inside brackets?)"
+                            .to_owned(),
+                    );
                 }
                 _ => "the filter cannot be parsed".to_owned(),
             };

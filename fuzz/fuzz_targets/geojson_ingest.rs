@@ -1,0 +1,33 @@
+//! GeoJSON ingest: any bytes as a layer file. Either the load fails with an error (naming the
+//! file and feature), or the layer it builds answers a query over every feature.
+#![no_main]
+
+use std::borrow::Cow;
+
+use etown_atlas::ingest::{self, LoadOptions, SourceFile};
+use etown_atlas::query::FeatureQuery;
+use etown_atlas::store::{FeatureStore, MemoryStore};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    for accept_invalid_geometry in [false, true] {
+        let file = SourceFile {
+            name: "fuzz.geojson".to_owned(),
+            bytes: Cow::Owned(data.to_vec()),
+        };
+        let options = LoadOptions {
+            accept_invalid_geometry,
+        };
+        if let Ok(catalog) = ingest::load(vec![file], "fuzz", options) {
+            let store = MemoryStore::new(catalog);
+            let info = store.collection("fuzz").expect("a loaded layer is listed");
+            let query = FeatureQuery {
+                limit: info.count.max(1),
+                ..FeatureQuery::default()
+            };
+            let page = store.query("fuzz", &query).expect("a plain query succeeds");
+            assert_eq!(page.number_matched, info.count);
+            assert_eq!(page.features.len(), info.count);
+        }
+    }
+});

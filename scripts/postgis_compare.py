@@ -1,0 +1,162 @@
+"""Runs the same queries against etown-atlas (HTTP, keep-alive) and PostGIS (psycopg, one
+connection) from this one client, checks that both answer the same, and prints the median time
+of each and our time divided by PostGIS's. Called by scripts/postgis-compare.sh, which starts both.
+
+Both sides do the whole job a map client needs: count the matches, build the GeoJSON text of the
+first page (or the grouped sums) and hand it over a loopback socket.
+"""
+
+import argparse
+import http.client
+import json
+import math
+import statistics
+import time
+import urllib.parse
+
+import psycopg
+
+LAYER = "spatial-carriers"
+COLUMNS = (
+    "id, name_zh, name_en, industry, floor_area_m2, available_floor_area_m2, building_type, "
+    "status, delivery_date, floor_load_kn_m2, clear_height_m, power_kva, schematic, source, geom"
+)
+
+
+class Atlas:
+    def __init__(self, base):
+        url = urllib.parse.urlsplit(base)
+        self.conn = http.client.HTTPConnection(url.hostname, url.port)
+
+    def get(self, path, params):
+        self.conn.request("GET", f"{path}?{urllib.parse.urlencode(params)}")
+        response = self.conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise SystemExit(f"etown-atlas answered {response.status}: {body[:300]!r}")
+        return body
+
+
+def feature_sql(where):
+    """A FeatureCollection like an items page: the match count and the first 100 by id."""
+    return f"""
+      SELECT json_build_object(
+        'type', 'FeatureCollection',
+        'numberMatched', (SELECT count(*) FROM carriers WHERE {where}),
+        'features', (SELECT coalesce(json_agg(ST_AsGeoJSON(p.*, 'geom', 6)::json), '[]'::json)
+                     FROM (SELECT {COLUMNS} FROM carriers WHERE {where} ORDER BY id LIMIT %(limit)s) p)
+      )::text"""
+
+
+def stats_sql(where):
+    return f"""
+      SELECT coalesce(json_agg(g), '[]'::json)::text FROM (
+        SELECT industry, count(*) AS count, sum(floor_area_m2) AS floor_area_m2,
+               sum(available_floor_area_m2) AS available_floor_area_m2
+        FROM carriers WHERE {where} GROUP BY industry) g"""
+
+
+def grow_box(atlas, x, y, wanted):
+    """A square around (x, y) holding at least `wanted` carriers, found through our API."""
+    h = 0.001
+    while True:
+        box = (x - h, y - h, x + h, y + h)
+        body = atlas.get(f"/collections/{LAYER}/items", {"bbox": fmt(box), "limit": 1})
+        if json.loads(body)["numberMatched"] >= wanted:
+            return box
+        h *= 1.25
+
+
+def fmt(values):
+    return ",".join(f"{v:.6f}" for v in values)
+
+
+def circle(x, y, r, n=64):
+    ring = [(x + r * math.cos(2 * math.pi * i / n), y + r * math.sin(2 * math.pi * i / n)) for i in range(n)]
+    ring.append(ring[0])
+    return "POLYGON((" + ",".join(f"{a:.6f} {b:.6f}" for a, b in ring) + "))"
+
+
+def timed(fn, runs):
+    fn()  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), result
+
+
+def main():
+    args = argparse.ArgumentParser()
+    args.add_argument("--atlas", required=True)
+    args.add_argument("--dsn", required=True)
+    args.add_argument("--runs", type=int, default=15)
+    opts = args.parse_args()
+
+    atlas = Atlas(opts.atlas)
+    pg = psycopg.connect(opts.dsn, autocommit=True)
+    first = json.loads(atlas.get(f"/collections/{LAYER}/items", {"limit": 1}))["features"][0]
+    ring = first["geometry"]["coordinates"][0][:-1]
+    x = sum(p[0] for p in ring) / len(ring)
+    y = sum(p[1] for p in ring) / len(ring)
+    small = grow_box(atlas, x, y, 100)
+    large = grow_box(atlas, x, y, 10_000)
+    polygon = circle(x, y, (small[2] - small[0]) * 1.5)
+    envelope = "ST_MakeEnvelope({},{},{},{},4326)"
+    in_small = f"ST_Intersects(geom, {envelope.format(*small)})"
+    in_large = f"ST_Intersects(geom, {envelope.format(*large)})"
+    attribute = "industry = 'future_health' AND available_floor_area_m2 >= 3000"
+    cql_attribute = "industry='future_health' AND available_floor_area_m2>=3000"
+
+    items = f"/collections/{LAYER}/items"
+    stats = f"/collections/{LAYER}/stats"
+    sums = "floor_area_m2,available_floor_area_m2"
+    queries = [
+        ("bbox, ~100 features", items, {"bbox": fmt(small), "limit": 100}, feature_sql(in_small), 100),
+        ("S_INTERSECTS 64-vertex polygon", items, {"filter": f"S_INTERSECTS(geometry,{polygon})", "limit": 100},
+         feature_sql(f"ST_Intersects(geom, ST_GeomFromText('{polygon}', 4326))"), 100),
+        ("attribute filter (industry, available area)", items, {"filter": cql_attribute, "limit": 100},
+         feature_sql(attribute), 100),
+        ("bbox + attribute filter", items, {"bbox": fmt(large), "filter": cql_attribute, "limit": 100},
+         feature_sql(f"{in_large} AND {attribute}"), 100),
+        ("GeoJSON of 10,000 features", items, {"bbox": fmt(large), "limit": 10_000}, feature_sql(in_large), 10_000),
+        ("group-by sums, all features", stats, {"group-by": "industry", "sum": sums}, stats_sql("true"), None),
+        ("group-by sums, bbox", stats, {"group-by": "industry", "sum": sums, "bbox": fmt(large)},
+         stats_sql(in_large), None),
+    ]
+
+    rows = []
+    for name, path, params, sql, limit in queries:
+        ours_ms, ours = timed(lambda: atlas.get(path, params), opts.runs)
+        theirs_ms, theirs = timed(lambda: pg.execute(sql, {"limit": limit}).fetchone()[0], opts.runs)
+        check_same(name, json.loads(ours), json.loads(theirs))
+        rows.append((name, ours_ms, theirs_ms))
+
+    print(f"\nmedian of {opts.runs} runs after one warm-up; one client, loopback, same machine")
+    print(f"| {'query':44} | {'etown-atlas':>11} | {'PostGIS':>9} | {'ours / PostGIS':>14} |")
+    print(f"| {'-' * 44} | {'-' * 11} | {'-' * 9} | {'-' * 14} |")
+    for name, ours_ms, theirs_ms in rows:
+        print(f"| {name:44} | {ours_ms:8.2f} ms | {theirs_ms:6.2f} ms | {ours_ms / theirs_ms:14.3f} |")
+
+
+def check_same(name, ours, theirs):
+    """Both sides must give the same answer, or the timing compares different work."""
+    if "features" in ours:
+        ours_ids = [f["id"] for f in ours["features"]]
+        theirs_ids = [f["properties"]["id"] for f in theirs["features"] or []]
+        if ours["numberMatched"] != theirs["numberMatched"] or ours_ids != theirs_ids:
+            raise SystemExit(f"{name}: etown-atlas matched {ours['numberMatched']} "
+                             f"(first ids {ours_ids[:5]}), PostGIS {theirs['numberMatched']} "
+                             f"(first ids {theirs_ids[:5]})")
+        return
+    ours_groups = {g["key"]: (g["count"], g["sums"]["floor_area_m2"], g["sums"]["available_floor_area_m2"])
+                   for g in ours["groups"]}
+    theirs_groups = {g["industry"]: (g["count"], float(g["floor_area_m2"]), float(g["available_floor_area_m2"]))
+                     for g in theirs}
+    if ours_groups != theirs_groups:
+        raise SystemExit(f"{name}: etown-atlas {ours_groups} != PostGIS {theirs_groups}")
+
+
+if __name__ == "__main__":
+    main()
