@@ -33,6 +33,10 @@ pub struct ServerConfig {
     /// Expensive requests (downloads, statistics) allowed at once; past it the answer is 503
     /// with Retry-After instead of a pile-up. Default 4, twice the cores of the reference machine.
     pub max_concurrent_heavy: usize,
+    /// After SIGTERM, how long in-flight requests may run on before their connections are cut.
+    /// Default 10 s: a page or a statistic finishes; a download still streaming is aborted, and
+    /// its client sees a broken transfer, never a short file that looks complete.
+    pub shutdown_grace: Duration,
 }
 
 impl ServerConfig {
@@ -69,6 +73,7 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             max_uri_bytes: 16 * 1024,
             max_concurrent_heavy: 4,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -159,6 +164,8 @@ pub struct FileConfig {
     pub cors_origins: Vec<String>,
     pub max_uri_bytes: Option<usize>,
     pub max_concurrent_heavy: Option<usize>,
+    /// Seconds (default 10).
+    pub shutdown_grace_s: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -227,6 +234,9 @@ impl FileConfig {
         }
         if let Some(n) = self.max_concurrent_heavy {
             c.max_concurrent_heavy = n;
+        }
+        if let Some(s) = self.shutdown_grace_s {
+            c.shutdown_grace = Duration::from_secs(s);
         }
         c
     }

@@ -1,10 +1,11 @@
 //! The `etown-atlas` command: `serve` the layers over HTTP, or `validate` a data directory.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use etown_atlas::config::{FileConfig, ServerConfig};
@@ -358,7 +359,11 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(state, args.listen, started)) {
+    let result = runtime.block_on(run(state, args.listen, started));
+    // Connections still open after the grace period are dropped with the runtime; their
+    // download writers see the closed channel and stop, so this returns promptly.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -378,10 +383,30 @@ async fn run(state: AppState, listen: SocketAddr, started: Instant) -> std::io::
         "listening; the map is at http://{}/",
         listener.local_addr()?
     );
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    tracing::info!("stopped");
+    let grace = state.config.shutdown_grace;
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let notify = signalled.clone();
+    let server = axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            notify.notify_one();
+        })
+        .into_future();
+    tokio::select! {
+        result = server => {
+            result?;
+            tracing::info!("stopped");
+        }
+        () = async {
+            signalled.notified().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(
+                grace_s = grace.as_secs_f64(),
+                "requests still running after the shutdown grace period; cutting their connections"
+            );
+        }
+    }
     Ok(())
 }
 

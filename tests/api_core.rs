@@ -89,7 +89,10 @@ async fn api_document_is_openapi_3_with_no_outside_host() {
         .iter()
         .find(|p| p["name"] == "limit")
         .unwrap();
-    assert_eq!(limit["schema"]["maximum"], 10_000);
+    // A larger limit is served as 10,000 (OGC permission), not refused: the document says so
+    // in words and sets no maximum that a validating client would enforce.
+    assert!(limit["schema"]["maximum"].is_null());
+    assert!(limit["description"].as_str().unwrap().contains("10000"));
 }
 
 #[tokio::test]
@@ -499,6 +502,25 @@ async fn unknown_parameters_and_bad_values_are_400s() {
     get(&app, "/collections/points/items/p001?limit=1")
         .await
         .problem(400);
+    // rank is an integer column: a fraction is a mistake, not a value that matches nothing.
+    let p = get(&app, "/collections/points/items?rank=0.5")
+        .await
+        .problem(400);
+    assert_eq!(p["parameter"], "rank");
+    // In a JSON body, a property's member has the property's JSON type.
+    for body in [
+        r#"{"kind": 5}"#,
+        r#"{"rank": "high"}"#,
+        r#"{"rank": 1.5}"#,
+        r#"{"even": "yes"}"#,
+    ] {
+        let req = axum::http::Request::post("/collections/points/search")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let p = request(&app, req).await.problem(400);
+        assert_eq!(p["code"], "invalid_parameter", "{body}");
+    }
 }
 
 #[tokio::test]

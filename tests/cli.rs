@@ -237,3 +237,155 @@ fn export_writes_the_same_files_without_a_server() {
     assert!(!bad.status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A server on `data` with `config` (TOML), its address read from its log.
+fn start_server(data: &std::path::Path, config: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut log = String::new();
+    let mut buf = [0u8; 4096];
+    let addr = loop {
+        if let Some(rest) = log.split("the map is at http://").nth(1) {
+            if let Some(addr) = rest.split('/').next().filter(|_| rest.contains('/')) {
+                break addr.to_owned();
+            }
+        }
+        let n = std::io::Read::read(&mut stderr, &mut buf).unwrap();
+        assert!(n > 0, "server exited early: {log}");
+        log.push_str(&String::from_utf8_lossy(&buf[..n]));
+    };
+    child.stderr = Some(stderr);
+    (child, addr)
+}
+
+/// Reads an HTTP/1.1 chunked response to its end: the body, and whether it ended with the
+/// last-chunk marker (a complete transfer) rather than a closed or reset connection.
+fn read_chunked_body(reader: &mut impl std::io::BufRead) -> (Vec<u8>, bool) {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        match reader.read_line(&mut size_line) {
+            Ok(0) | Err(_) => return (body, false),
+            Ok(_) => {}
+        }
+        let Ok(size) = usize::from_str_radix(size_line.trim(), 16) else {
+            return (body, false);
+        };
+        if size == 0 {
+            let mut end = String::new();
+            let complete = reader.read_line(&mut end).is_ok() && end == "\r\n";
+            return (body, complete);
+        }
+        let mut chunk = vec![0u8; size + 2];
+        if reader.read_exact(&mut chunk).is_err() {
+            return (body, false);
+        }
+        body.extend_from_slice(&chunk[..size]);
+    }
+}
+
+/// Sends an export request and reads its status line and headers.
+fn start_export(addr: &str) -> std::io::BufReader<std::net::TcpStream> {
+    use std::io::{BufRead, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /collections/spatial-carriers/export?f=geojson HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    reader
+}
+
+fn sigterm_and_wait(child: &mut std::process::Child) -> String {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut rest).unwrap();
+    rest
+}
+
+/// 40,000 synthetic carriers make a GeoJSON download of about 22 MB: several times what the
+/// loopback socket buffers hold, so a client that stops reading keeps the export running.
+fn big_export_setup(name: &str, grace_s: u64) -> (std::path::PathBuf, std::process::Child, String) {
+    let dir = std::env::temp_dir().join(format!("etown-atlas-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(BIN)
+        .args(["synth", "--count", "40000", "--out"])
+        .arg(dir.join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = dir.join("atlas.toml");
+    std::fs::write(&config, format!("shutdown_grace_s = {grace_s}\n")).unwrap();
+    let (child, addr) = start_server(&dir.join("data"), &config);
+    (dir, child, addr)
+}
+
+#[test]
+fn sigterm_during_an_export_that_outlives_the_grace_period_cuts_it_visibly() {
+    let (dir, mut child, addr) = big_export_setup("sigterm-cut", 1);
+    let mut reader = start_export(&addr);
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut first).unwrap(); // the first chunk's size
+                                                                   // The client stops reading, so the export cannot finish within the 1 s grace period.
+    let log = sigterm_and_wait(&mut child);
+    assert!(log.contains("cutting their connections"), "{log}");
+    let (body, complete) = read_chunked_body(&mut reader);
+    assert!(!complete, "a cut download must not end like a complete one");
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&body).is_err(),
+        "the truncated body must not parse as a whole GeoJSON document"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sigterm_during_an_export_within_the_grace_period_lets_it_finish() {
+    let (dir, mut child, addr) = big_export_setup("sigterm-drain", 120);
+    let mut reader = start_export(&addr);
+    let kill = {
+        let pid = child.id().to_string();
+        std::thread::spawn(move || Command::new("kill").args(["-TERM", &pid]).status().unwrap())
+    };
+    let (body, complete) = read_chunked_body(&mut reader);
+    assert!(kill.join().unwrap().success());
+    assert!(complete, "the drained download ends with the last chunk");
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["features"].as_array().unwrap().len(), 40_000);
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -158,8 +158,10 @@ pub fn parse_feature_query(
 }
 
 /// A POST body (a JSON object with the same members as the query string) as parameters.
-/// Arrays become comma-separated lists, and a `filter` object is CQL2 JSON.
-pub fn params_from_body(body: &[u8]) -> Result<Params, ApiError> {
+/// Arrays become comma-separated lists, and a `filter` object is CQL2 JSON. A member named
+/// after a property of `c` must have that property's JSON type: `"source": 5` is refused
+/// rather than compared as the text "5".
+pub fn params_from_body(body: &[u8], c: &CollectionInfo) -> Result<Params, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
@@ -177,6 +179,11 @@ pub fn params_from_body(body: &[u8]) -> Result<Params, ApiError> {
     let mut pairs = Vec::with_capacity(members.len() + 1);
     let filter_is_json = matches!(members.get("filter"), Some(Value::Object(_)));
     for (k, v) in members {
+        if !QUERY_PARAMS.contains(&k.as_str()) {
+            if let Some(field) = c.fields.iter().find(|f| f.name == k) {
+                check_member_type(&k, field.ty, &v)?;
+            }
+        }
         let text = match v {
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),
@@ -203,4 +210,30 @@ pub fn params_from_body(body: &[u8]) -> Result<Params, ApiError> {
         pairs.push(("filter-lang".into(), "cql2-json".into()));
     }
     Params::from_pairs(pairs)
+}
+
+/// A queryable given in a JSON body has its own JSON type (dates and timestamps as strings).
+fn check_member_type(name: &str, ty: FieldType, v: &Value) -> Result<(), ApiError> {
+    let ok = match ty {
+        FieldType::Boolean => v.is_boolean(),
+        FieldType::Integer => v.is_i64() || v.is_u64(),
+        FieldType::Number => v.is_number(),
+        FieldType::String | FieldType::Date | FieldType::Timestamp | FieldType::StringArray => {
+            v.is_string()
+        }
+        FieldType::Json => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    let expected = match ty {
+        FieldType::Boolean => "true or false",
+        FieldType::Integer => "an integer",
+        FieldType::Number => "a number",
+        _ => "a string",
+    };
+    Err(ApiError::parameter(
+        name,
+        format!("{name} must be {expected}, got {v}"),
+    ))
 }

@@ -101,7 +101,11 @@ pub fn compile(layer: &Layer, q: &FeatureQuery) -> Result<Plan, QueryError> {
                 "false" => Typed::Bool(false),
                 _ => return Err(bad("a boolean (true or false)")),
             },
-            FieldType::Integer | FieldType::Number => Typed::Number(
+            // An integer column equals no fraction: `power_kva=0.5` is a mistake, not a miss.
+            FieldType::Integer => {
+                Typed::Number(raw.trim().parse::<i64>().map_err(|_| bad("an integer"))? as f64)
+            }
+            FieldType::Number => Typed::Number(
                 raw.parse::<f64>()
                     .ok()
                     .filter(|f| f.is_finite())

@@ -62,6 +62,7 @@ fn info(layer: &Layer) -> CollectionInfo {
         temporal_extent: temporal_extent(layer),
         count: layer.len(),
         geometry_types: layer.geometry_types.iter().copied().collect(),
+        sample_id: layer.ids.first().map(ToString::to_string),
     }
 }
 

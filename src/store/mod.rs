@@ -28,6 +28,8 @@ pub struct CollectionInfo {
     pub temporal_extent: Option<[String; 2]>,
     pub count: usize,
     pub geometry_types: Vec<&'static str>,
+    /// The first feature's id as it reads in a URL: an example for the API document.
+    pub sample_id: Option<String>,
 }
 
 /// One feature, ready to serialise.

@@ -9,7 +9,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use crate::domain::FieldType;
-use crate::export::Crs;
+use crate::export::{Crs, Format};
 use crate::http::error::ApiError;
 use crate::http::links::OPENAPI_JSON;
 use crate::http::negotiate::json_resource;
@@ -104,13 +104,105 @@ fn property_param(name: &str, ty: FieldType) -> Value {
     json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema, "style": "form", "explode": false})
 }
 
+const DATETIME_DESCRIPTION: &str =
+    "an RFC 3339 date or timestamp, or an interval start/end with '..' for an open end";
+
+/// A string with something besides white space in it (an empty filter or search is refused).
+fn non_blank() -> Value {
+    json!({"type": "string", "minLength": 1, "pattern": "\\S"})
+}
+
+/// The shape of `datetime`: an RFC 3339 date or UTC-offset timestamp, or an interval of them.
+fn datetime_schema() -> Value {
+    let date = "\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])";
+    let time = "T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,9})?(Z|[+-]([01]\\d|2[0-3]):[0-5]\\d)";
+    let instant = format!("{date}({time})?");
+    json!({"type": "string", "pattern": format!("^({instant}|({instant}|\\.\\.)/({instant}|\\.\\.))$")})
+}
+
+/// A JSON request body that carries query parameters as members (`POST .../search`, `.../stats`):
+/// each known parameter with its type, each queryable property for equality, nothing else.
+fn query_body(c: &CollectionInfo, paged: bool, extras: &[(&str, Value)]) -> Value {
+    let mut members = Map::new();
+    let bbox = json!({"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}});
+    let number = "\\s*-?\\d+(\\.\\d+)?([eE][+-]?\\d+)?\\s*";
+    let bbox_text = format!("^{number}(,{number}){{3}}((,{number}){{2}})?$");
+    members.insert(
+        "bbox".into(),
+        json!({"oneOf": [bbox, {"type": "string", "pattern": bbox_text}]}),
+    );
+    members.insert(
+        "bbox-crs".into(),
+        json!({"type": "string", "enum": Crs::SUPPORTED}),
+    );
+    if paged {
+        members.insert(
+            "crs".into(),
+            json!({"type": "string", "enum": Crs::SUPPORTED}),
+        );
+        members.insert("limit".into(), json!({"type": "integer", "minimum": 1}));
+        members.insert("offset".into(), json!({"type": "integer", "minimum": 0}));
+        members.insert("sortby".into(), sortby_schema(c));
+        members.insert("properties".into(), json!({"type": "string"}));
+    }
+    if c.meta.temporal_property.is_some() {
+        members.insert("datetime".into(), datetime_schema());
+    }
+    members.insert(
+        "filter".into(),
+        json!({"oneOf": [non_blank(), {"type": "object"}, {"type": "boolean"}]}),
+    );
+    members.insert(
+        "filter-lang".into(),
+        json!({"type": "string", "enum": ["cql2-text", "cql2-json"]}),
+    );
+    members.insert(
+        "filter-crs".into(),
+        json!({"type": "string", "enum": [super::super::links::CRS84]}),
+    );
+    for f in c.fields.iter().filter(|f| f.ty != FieldType::Json) {
+        members
+            .entry(f.name.clone())
+            .or_insert_with(|| property_param(&f.name, f.ty)["schema"].clone());
+    }
+    for (name, schema) in extras {
+        members.insert((*name).to_owned(), schema.clone());
+    }
+    json!({"required": true, "content": {"application/json": {"schema": {
+        "type": "object", "properties": members, "additionalProperties": false,
+        "description": "the query parameters of /items as members; filter may be a CQL2 JSON object"}}}})
+}
+
+/// `datetime`, for a collection with a temporal property (elsewhere it is refused).
+fn datetime_param(c: &CollectionInfo) -> Option<Value> {
+    c.meta.temporal_property.as_ref().map(|_| {
+        json!({"name": "datetime", "in": "query", "required": false, "description": DATETIME_DESCRIPTION, "schema": datetime_schema()})
+    })
+}
+
+/// `sortby`: comma-separated queryables, each optionally prefixed with + or -.
+fn sortby_schema(c: &CollectionInfo) -> Value {
+    let names: Vec<String> = c
+        .fields
+        .iter()
+        .filter(|f| !matches!(f.ty, FieldType::Json | FieldType::StringArray))
+        .map(|f| f.name.replace('.', "\\."))
+        .collect();
+    let key = format!("[+-]?({})", names.join("|"));
+    json!({"type": "string", "pattern": format!("^{key}(,{key})*$")})
+}
+
+fn busy() -> Value {
+    problem("too many expensive requests at once (see Retry-After), or the request took too long")
+}
+
 /// The OGC API - Features Part 3 parameters, plus sorting and selection.
-fn filter_params() -> Vec<Value> {
+fn filter_params(c: &CollectionInfo) -> Vec<Value> {
     vec![
-        json!({"name": "filter", "in": "query", "required": false, "description": "a CQL2 filter (text or JSON, see filter-lang)", "schema": {"type": "string"}}),
+        json!({"name": "filter", "in": "query", "required": false, "description": "a CQL2 filter (text or JSON, see filter-lang)", "schema": non_blank()}),
         json!({"name": "filter-lang", "in": "query", "required": false, "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}}),
         json!({"name": "filter-crs", "in": "query", "required": false, "schema": {"type": "string", "enum": [super::super::links::CRS84]}}),
-        json!({"name": "sortby", "in": "query", "required": false, "description": "comma-separated queryables, '-' for descending", "schema": {"type": "string"}}),
+        json!({"name": "sortby", "in": "query", "required": false, "description": "comma-separated queryables, '-' for descending", "schema": sortby_schema(c)}),
         json!({"name": "properties", "in": "query", "required": false, "description": "comma-separated properties to return", "schema": {"type": "string"}}),
     ]
 }
@@ -141,8 +233,15 @@ fn number_param(name: &str, description: &str, required: bool, min: f64, max: f6
 /// The paths that each collection has besides items: queryables, stats, nearest, POST search.
 fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
     let base = format!("/collections/{}", c.id);
-    let json_body = json!({"required": true, "content": {"application/json": {"schema": {"type": "object",
-        "description": "the query parameters of /items as members; filter may be a CQL2 JSON object"}}}});
+    let search_body = query_body(c, true, &[]);
+    let stats_body = query_body(
+        c,
+        false,
+        &[
+            ("group-by", json!({"type": "string"})),
+            ("sum", json!({"type": "string"})),
+        ],
+    );
     paths.insert(format!("{base}/queryables"), json!({"get": {"summary": format!("the queryables of {}", c.id), "operationId": format!("getQueryables_{}", c.id), "tags": ["Capabilities"],
         "parameters": [f_param(&["json"])],
         "responses": {"200": {"description": "a JSON Schema of the queryable properties", "content": {"application/schema+json": {"schema": {"type": "object"}}}},
@@ -151,20 +250,20 @@ fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
         json!({"name": "group-by", "in": "query", "required": false, "description": "the queryable to group by", "schema": {"type": "string"}}),
         json!({"name": "sum", "in": "query", "required": false, "description": "comma-separated numeric properties to sum (default: the *area*_m2 properties)", "schema": {"type": "string"}}),
         json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}),
-        json!({"name": "datetime", "in": "query", "required": false, "schema": {"type": "string"}}),
         f_param(&["json"]),
     ];
+    stats_params.extend(datetime_param(c));
     stats_params.extend(
-        filter_params()
+        filter_params(c)
             .into_iter()
             .filter(|p| p["name"] != "sortby" && p["name"] != "properties"),
     );
     let stats_ok = json!({"description": "counts and sums per group and in total", "content": {"application/json": {"schema": {"type": "object", "required": ["total", "groups"]}}}});
     paths.insert(format!("{base}/stats"), json!({
         "get": {"summary": format!("statistics of {}", c.id), "operationId": format!("getStats_{}", c.id), "tags": ["Data"], "parameters": stats_params,
-                "responses": {"200": stats_ok.clone(), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection")}},
-        "post": {"summary": format!("statistics of {} (parameters in the body)", c.id), "operationId": format!("postStats_{}", c.id), "tags": ["Data"], "requestBody": json_body.clone(),
-                "responses": {"200": stats_ok, "400": problem("a malformed parameter"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON")}}
+                "responses": {"200": stats_ok.clone(), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection"), "503": busy()}},
+        "post": {"summary": format!("statistics of {} (parameters in the body)", c.id), "operationId": format!("postStats_{}", c.id), "tags": ["Data"], "requestBody": stats_body,
+                "responses": {"200": stats_ok, "400": problem("a malformed parameter"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}
     }));
     let mut nearest_params = vec![
         number_param("lon", "longitude (CRS84)", true, -180.0, 180.0),
@@ -172,7 +271,7 @@ fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
         json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": super::discover::MAX_NEAREST, "default": 5}}),
     ];
     nearest_params.extend(
-        filter_params()
+        filter_params(c)
             .into_iter()
             .filter(|p| p["name"] != "sortby"),
     );
@@ -180,11 +279,12 @@ fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
         "parameters": nearest_params,
         "responses": {"200": geojson_ok("the nearest features, nearest first"), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection")}}}));
     paths.insert(format!("{base}/search"), json!({"post": {"summary": format!("query {} with the parameters in a JSON body (large geometries)", c.id), "operationId": format!("postSearch_{}", c.id), "tags": ["Data"],
-        "requestBody": json_body,
+        "requestBody": search_body,
         "responses": {"200": geojson_ok("a page of features"), "400": problem("a malformed parameter"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON")}}}));
 }
 
-fn items_path(c: &CollectionInfo) -> Value {
+/// The parameters of `/items` (and, but for paging and `f`, of `/export`).
+fn items_parameters(c: &CollectionInfo) -> Vec<Value> {
     let mut parameters = vec![
         json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
                "description": "west,south,east,north (or with heights, 6 numbers) in CRS84; west > east crosses the antimeridian",
@@ -193,13 +293,13 @@ fn items_path(c: &CollectionInfo) -> Value {
         json!({"name": "crs", "in": "query", "required": false, "description": "the CRS of the returned geometries (OGC API - Features Part 2); gcj02 is a non-standard option for AMap", "schema": {"type": "string", "enum": Crs::SUPPORTED}}),
         json!({"name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
                "description": format!("page size; default {DEFAULT_LIMIT}, a larger value is served as {MAX_LIMIT}"),
-               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}}),
+               "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT}}),
         json!({"name": "offset", "in": "query", "required": false, "description": "number of matching features to skip",
                "schema": {"type": "integer", "minimum": 0, "default": 0}}),
-        json!({"name": "datetime", "in": "query", "required": false, "description": "an RFC 3339 instant or interval (start/end, '..' for open)", "schema": {"type": "string"}}),
         f_param(&["geojson", "json"]),
     ];
-    parameters.extend(filter_params());
+    parameters.extend(datetime_param(c));
+    parameters.extend(filter_params(c));
     parameters.extend(
         c.fields
             .iter()
@@ -210,6 +310,76 @@ fn items_path(c: &CollectionInfo) -> Value {
             })
             .map(|f| property_param(&f.name, f.ty)),
     );
+    parameters
+}
+
+/// `GET /collections/{id}/export`: the whole result of a query as a file.
+fn export_path(c: &CollectionInfo) -> Value {
+    let mut parameters: Vec<Value> = items_parameters(c)
+        .into_iter()
+        .filter(|p| !["f", "limit", "offset"].contains(&p["name"].as_str().unwrap_or("")))
+        .collect();
+    let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+    parameters.push(json!({"name": "f", "in": "query", "required": false, "description": "the file format (or an Accept header); default GeoJSON", "schema": {"type": "string", "enum": names}}));
+    parameters.push(json!({"name": "bom", "in": "query", "required": false, "description": "CSV only: start with a UTF-8 byte-order mark (Excel)", "schema": {"type": "boolean"}}));
+    json!({"get": {
+        "summary": format!("download every feature of {} that the query selects", c.id),
+        "operationId": format!("export_{}", c.id),
+        "tags": ["Data"],
+        "parameters": parameters,
+        "responses": {
+            "200": {"description": "the file (streamed; a failure midway cuts the connection)", "content": file_content(&Format::ALL)},
+            "400": problem("a malformed or unknown parameter"),
+            "404": problem("no such collection"),
+            "406": problem("no format for the Accept header"),
+            "503": busy()
+        }
+    }})
+}
+
+/// A binary body in each of `formats`.
+fn file_content(formats: &[Format]) -> Value {
+    let mut content = Map::new();
+    for f in formats {
+        let schema = match f {
+            Format::GeoJson => feature_collection_schema(),
+            _ => json!({"type": "string", "format": "binary"}),
+        };
+        content.insert(f.media_type().to_owned(), json!({ "schema": schema }));
+    }
+    Value::Object(content)
+}
+
+/// `POST /export`: several layers within an area, whole or clipped.
+fn area_export_path(collections: &[CollectionInfo]) -> Value {
+    let ids: Vec<&str> = collections.iter().map(|c| c.id.as_str()).collect();
+    let body = json!({"type": "object", "additionalProperties": false,
+        "oneOf": [{"required": ["area"]}, {"required": ["zone"]}], "properties": {
+        "layers": {"type": "array", "items": {"type": "string", "enum": ids}, "minItems": 1, "description": "the collections (default: all)"},
+        "area": {"type": "object", "description": "a GeoJSON Polygon or MultiPolygon in CRS84"},
+        "zone": {"type": "string", "description": "or the id of a zone feature (a zone layer's or a park's)"},
+        "clip": {"type": "boolean", "default": false, "description": "cut geometries to the area"},
+        "f": {"type": "string", "enum": ["geojson", "gpkg"]},
+        "crs": {"type": "string", "enum": Crs::SUPPORTED}
+    }});
+    json!({"post": {
+        "summary": "download several layers within an area (GeoJSON with a layer property, or a GeoPackage table per layer)",
+        "operationId": "exportArea",
+        "tags": ["Data"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": {"description": "the file", "content": file_content(&[Format::GeoJson, Format::GeoPackage])},
+            "400": problem("a malformed body, area or zone"),
+            "404": problem("no such collection or zone"),
+            "413": problem("body too large"),
+            "415": problem("not JSON"),
+            "503": busy()
+        }
+    }})
+}
+
+fn items_path(c: &CollectionInfo) -> Value {
+    let parameters = items_parameters(c);
     let collection = feature_collection_schema();
     json!({"get": {
         "summary": format!("the features of {}", c.id),
@@ -231,7 +401,7 @@ fn item_path(c: &CollectionInfo) -> Value {
         "operationId": format!("getItem_{}", c.id),
         "tags": ["Data"],
         "parameters": [
-            {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}, "example": c.sample_id},
             {"name": "crs", "in": "query", "required": false, "schema": {"type": "string", "enum": Crs::SUPPORTED}},
             f_param(&["geojson", "json"])
         ],
@@ -278,11 +448,13 @@ pub fn definition(collections: &[CollectionInfo]) -> Value {
             "responses": json_ok("the collection", json!({"type": "object", "required": ["id", "links"], "properties": {"id": {"type": "string"}, "links": {"type": "array", "items": link_schema()}}}))}}));
         paths.insert(format!("{base}/items"), items_path(c));
         paths.insert(format!("{base}/items/{{featureId}}"), item_path(c));
+        paths.insert(format!("{base}/export"), export_path(c));
         collection_extras(c, &mut paths);
     }
+    paths.insert("/export".into(), area_export_path(collections));
     paths.insert("/search".into(), json!({"get": {"summary": "features by name (Chinese or English), exact before prefix before substring", "operationId": "searchNames", "tags": ["Data"],
         "parameters": [
-            {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 1}},
+            {"name": "q", "in": "query", "required": true, "schema": non_blank()},
             {"name": "collections", "in": "query", "required": false, "description": "comma-separated collection ids", "schema": {"type": "string"}},
             {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": super::discover::MAX_SEARCH, "default": 20}}
         ],

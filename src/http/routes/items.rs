@@ -186,7 +186,7 @@ async fn search(
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
     let info = state.collection(&collection)?;
-    let mut params = params_from_body(&body)?;
+    let mut params = params_from_body(&body, &info)?;
     let media_type = items_media_type(params.take("f").as_deref())?;
     let crs = output_crs(&mut params)?;
     let q = parse_feature_query(&mut params, &info, &["f", "crs"])?;

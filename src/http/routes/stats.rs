@@ -113,5 +113,6 @@ async fn stats_post(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     require_json(&headers)?;
-    run(&state, &base, &collection, params_from_body(&body)?).await
+    let info = state.collection(&collection)?;
+    run(&state, &base, &collection, params_from_body(&body, &info)?).await
 }
