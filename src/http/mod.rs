@@ -3,7 +3,7 @@
 
 mod download;
 pub mod error;
-mod geojson;
+pub mod geojson;
 mod links;
 mod middleware;
 mod negotiate;

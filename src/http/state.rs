@@ -5,7 +5,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ApiError;
 use crate::config::ServerConfig;
-use crate::store::{CollectionInfo, FeatureStore};
+use crate::store::{CollectionInfo, FeatureStore, StoreError};
 
 /// What every handler receives: the data behind its seam, and the settings read at start.
 #[derive(Clone)]
@@ -33,6 +33,27 @@ impl AppState {
         self.store
             .collection(id)
             .ok_or_else(|| ApiError::no_such_collection(id))
+    }
+
+    /// Runs a store call on the blocking pool. Scans, statistics and filters over millions of
+    /// features take tens of milliseconds of CPU: off the async workers, they neither stall other
+    /// connections nor escape the request timeout, which answers 503 on time while the work runs
+    /// out (it cannot be interrupted, but it is bounded by the data's size).
+    pub async fn run_store<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn FeatureStore) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || work(store.as_ref())).await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(e) => {
+                tracing::error!("a store task failed: {e}");
+                Err(ApiError::from_status(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                ))
+            }
+        }
     }
 
     /// A permit for an expensive request, or a 503 with Retry-After when all are taken. Hold it

@@ -147,6 +147,18 @@ fn feature_collection(
     feature_collection_body(&page.features, crs, &links, page.number_matched)
 }
 
+/// The page of `q`, computed off the async workers.
+async fn query_blocking(
+    state: &AppState,
+    collection: &str,
+    q: &crate::query::FeatureQuery,
+) -> Result<crate::store::FeaturePage, ApiError> {
+    let (collection, q) = (collection.to_owned(), q.clone());
+    state
+        .run_store(move |store| store.query(&collection, &q))
+        .await
+}
+
 async fn items(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -158,7 +170,7 @@ async fn items(
     let media_type = items_media_type(params.take("f").as_deref())?;
     let crs = output_crs(&mut params)?;
     let q = parse_feature_query(&mut params, &info, &["f", "crs"])?;
-    let page = state.store.query(&collection, &q)?;
+    let page = query_blocking(&state, &collection, &q).await?;
     let cpath = format!("/collections/{}", path_segment(&collection));
     let body = feature_collection(
         page,
@@ -190,7 +202,7 @@ async fn search(
     let media_type = items_media_type(params.take("f").as_deref())?;
     let crs = output_crs(&mut params)?;
     let q = parse_feature_query(&mut params, &info, &["f", "crs"])?;
-    let page = state.store.query(&collection, &q)?;
+    let page = query_blocking(&state, &collection, &q).await?;
     let original: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let cpath = format!("/collections/{}", path_segment(&collection));
     let doc = feature_collection(

@@ -54,9 +54,10 @@ async fn run(
     });
     let q = parse_feature_query(&mut params, &info, &["f", "group-by", "sum"])?;
     let _permit = state.heavy_permit()?;
+    let c = collection.to_owned();
     let result = state
-        .store
-        .stats(collection, &q, group_by.as_deref(), sum.as_deref())?;
+        .run_store(move |store| store.stats(&c, &q, group_by.as_deref(), sum.as_deref()))
+        .await?;
     Ok(Json(document(&result, collection, base)))
 }
 
