@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde_json::Value as Json;
 
 use crate::index::{Column, Layer};
@@ -44,6 +46,7 @@ pub fn default_sum_columns(layer: &Layer) -> Vec<usize> {
 }
 
 /// Running counts and sums, indexed like the summed columns (no allocation per feature).
+#[derive(Clone)]
 struct Acc {
     count: usize,
     sums: Vec<f64>,
@@ -66,6 +69,13 @@ impl Acc {
         }
     }
 
+    fn merge(&mut self, other: &Acc) {
+        self.count += other.count;
+        for (a, b) in self.sums.iter_mut().zip(&other.sums) {
+            *a += b;
+        }
+    }
+
     fn finish(self, layer: &Layer, sum_cols: &[usize]) -> Tally {
         Tally {
             count: self.count,
@@ -80,7 +90,7 @@ impl Acc {
 
 /// A group key borrowed from a string column where it can be, so grouping allocates per group,
 /// not per feature.
-#[derive(PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum Key<'a> {
     Str(Option<&'a str>),
     Other(String),
@@ -98,9 +108,105 @@ fn keys_of<'a>(col: &'a Column, slot: usize, out: &mut Vec<Key<'a>>) {
     }
 }
 
+/// Slots per parallel chunk: large enough that splitting costs nothing next to the work, and
+/// fixed, so that sums come out the same on every run.
+const CHUNK: usize = 1 << 16;
+
+/// The counts and sums of one run of slots.
+struct Partial<'a> {
+    total: Acc,
+    groups: Vec<(Key<'a>, Json, Acc)>,
+    index: FxHashMap<Key<'a>, usize>,
+    /// Groups by the address and length of their interned key: repeated strings share one
+    /// allocation (see `ingest::columns`), so most lookups are a pointer compare, not a hash.
+    by_address: Vec<(usize, usize, usize)>,
+}
+
+impl<'a> Partial<'a> {
+    fn new(n: usize) -> Self {
+        Partial {
+            total: Acc::new(n),
+            groups: Vec::new(),
+            index: FxHashMap::default(),
+            by_address: Vec::new(),
+        }
+    }
+
+    fn group(&mut self, key: Key<'a>, json: impl FnOnce() -> Json, n: usize) -> usize {
+        let address = match &key {
+            Key::Str(Some(s)) => Some((s.as_ptr() as usize, s.len())),
+            _ => None,
+        };
+        if let Some((ptr, len)) = address {
+            if let Some(&(_, _, i)) = self
+                .by_address
+                .iter()
+                .find(|(p, l, _)| *p == ptr && *l == len)
+            {
+                return i;
+            }
+        }
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.groups.push((key.clone(), json(), Acc::new(n)));
+                self.index.insert(key, self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        if let Some((ptr, len)) = address {
+            if self.by_address.len() < 64 {
+                self.by_address.push((ptr, len, i));
+            }
+        }
+        i
+    }
+
+    fn merge(mut self, other: Partial<'a>) -> Self {
+        self.total.merge(&other.total);
+        let n = self.total.sums.len();
+        for (key, json, acc) in other.groups {
+            let i = self.group(key, || json, n);
+            self.groups[i].2.merge(&acc);
+        }
+        self
+    }
+}
+
+fn tally_run<'a>(
+    layer: &'a Layer,
+    slots: &[usize],
+    group_by: Option<usize>,
+    sum_cols: &[usize],
+) -> Partial<'a> {
+    let mut part = Partial::new(sum_cols.len());
+    let mut keys = Vec::new();
+    for &slot in slots {
+        part.total.add(layer, slot, sum_cols);
+        let Some(g) = group_by else { continue };
+        let col = &layer.columns[g];
+        keys_of(col, slot, &mut keys);
+        for key in keys.drain(..) {
+            // The group's JSON key is built only when the group is new.
+            let text = match &key {
+                Key::Str(s) => Some(*s),
+                Key::Other(_) => None,
+            };
+            let json = move || match text {
+                Some(s) => s.map_or(Json::Null, Json::from),
+                None => col.json_at(slot),
+            };
+            let i = part.group(key, json, sum_cols.len());
+            part.groups[i].2.add(layer, slot, sum_cols);
+        }
+    }
+    part
+}
+
 /// Counts and sums `slots`, grouped by `group_by` if given. Groups come out ordered by key
 /// (strings and numbers ascending), with null last; `order` may impose another order (a
-/// vocabulary's), keys it does not know following in key order.
+/// vocabulary's), keys it does not know following in key order. Large sets are tallied in
+/// parallel chunks, merged in chunk order.
 pub fn tally(
     layer: &Layer,
     slots: &[usize],
@@ -108,31 +214,17 @@ pub fn tally(
     sum_cols: &[usize],
     order: Option<&[String]>,
 ) -> Stats {
-    let mut total = Acc::new(sum_cols.len());
-    let mut groups: Vec<(Json, Acc)> = Vec::new();
-    let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
-    let mut keys = Vec::new();
-    for &slot in slots {
-        total.add(layer, slot, sum_cols);
-        let Some(g) = group_by else { continue };
-        let col = &layer.columns[g];
-        keys_of(col, slot, &mut keys);
-        for key in keys.drain(..) {
-            let i = match index.get(&key) {
-                Some(i) => *i,
-                None => {
-                    let json = match &key {
-                        Key::Str(s) => s.map_or(Json::Null, Json::from),
-                        Key::Other(_) => col.json_at(slot),
-                    };
-                    groups.push((json, Acc::new(sum_cols.len())));
-                    index.insert(key, groups.len() - 1);
-                    groups.len() - 1
-                }
-            };
-            groups[i].1.add(layer, slot, sum_cols);
-        }
-    }
+    let merged = slots
+        .par_chunks(CHUNK)
+        .map(|run| tally_run(layer, run, group_by, sum_cols))
+        .reduce_with(Partial::merge)
+        .unwrap_or_else(|| Partial::new(sum_cols.len()));
+    let total = merged.total;
+    let mut groups: Vec<(Json, Acc)> = merged
+        .groups
+        .into_iter()
+        .map(|(_, json, acc)| (json, acc))
+        .collect();
     let rank = |k: &Json| -> (usize, usize) {
         match (order, k) {
             (_, Json::Null) => (2, 0),

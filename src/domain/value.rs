@@ -87,8 +87,10 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
 
 /// Formats days since the common era back to `YYYY-MM-DD`.
 pub fn format_date(days: i32) -> String {
+    use chrono::Datelike;
+    // Written by hand: chrono's strftime interpreter showed up in profiles of items pages.
     NaiveDate::from_num_days_from_ce_opt(days)
-        .map(|d| d.format("%Y-%m-%d").to_string())
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
         .unwrap_or_default()
 }
 

@@ -4,7 +4,17 @@ use std::io::Write;
 
 use serde_json::{Map, Value as Json};
 
-use super::{ExportError, ExportOptions, ExportSource};
+use super::{ExportError, ExportOptions, ExportSource, GeometryOut};
+
+/// One feature, written without building a JSON tree of it first.
+#[derive(serde::Serialize)]
+struct FeatureOut<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: Json,
+    geometry: GeometryOut<'a>,
+    properties: &'a Map<String, Json>,
+}
 
 /// Writes one FeatureCollection. With `tag_layer` (an area export), each feature gets a `layer`
 /// property naming its layer, placed first.
@@ -27,8 +37,13 @@ pub fn write(
                 properties.insert("layer".into(), Json::from(source.name.as_str()));
             }
             properties.extend(f.properties);
-            let geometry = geojson::Geometry::from(&options.crs.for_text(&f.geometry));
-            let feature = serde_json::json!({"type": "Feature", "id": f.id.to_json(), "geometry": geometry, "properties": properties});
+            let geometry = options.crs.for_text(&f.geometry);
+            let feature = FeatureOut {
+                kind: "Feature",
+                id: f.id.to_json(),
+                geometry: GeometryOut(&geometry),
+                properties: &properties,
+            };
             serde_json::to_writer(&mut *out, &feature).map_err(std::io::Error::from)?;
         }
     }

@@ -12,6 +12,7 @@ mod crs;
 mod csv;
 mod fgb;
 mod geojson;
+mod geometry_json;
 mod gpkg;
 mod kml;
 mod shp;
@@ -20,6 +21,7 @@ mod values;
 use std::io::Write;
 
 pub use crs::{Crs, CrsError};
+pub use geometry_json::GeometryOut;
 
 use crate::index::Field;
 use crate::store::Feature;

@@ -3,12 +3,12 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value as Json};
 
-use crate::export::Crs;
+use crate::export::{Crs, GeometryOut};
 use crate::store::Feature;
 
 /// A geometry as a GeoJSON value. Polygons are already right-hand-rule oriented by ingest.
 pub fn geometry_json(g: &geo::Geometry<f64>) -> Json {
-    serde_json::to_value(geojson::Geometry::from(g)).unwrap_or(Json::Null)
+    serde_json::to_value(GeometryOut(g)).unwrap_or(Json::Null)
 }
 
 /// A feature as GeoJSON, its geometry in `crs` (in that CRS's axis order).
@@ -39,15 +39,14 @@ pub struct FeatureOut<'a> {
 impl Serialize for FeatureOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.feature;
-        let geometry = if self.crs == Crs::Crs84 {
-            geojson::Geometry::from(&f.geometry)
-        } else {
-            geojson::Geometry::from(&self.crs.for_text(&f.geometry))
-        };
         let mut m = s.serialize_map(Some(4))?;
         m.serialize_entry("type", "Feature")?;
         m.serialize_entry("id", &f.id.to_json())?;
-        m.serialize_entry("geometry", &geometry)?;
+        if self.crs == Crs::Crs84 {
+            m.serialize_entry("geometry", &GeometryOut(&f.geometry))?;
+        } else {
+            m.serialize_entry("geometry", &GeometryOut(&self.crs.for_text(&f.geometry)))?;
+        }
         m.serialize_entry("properties", &f.properties)?;
         m.end()
     }

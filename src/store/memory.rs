@@ -10,6 +10,8 @@ use crate::ingest::Vocabulary;
 use geo::Point;
 
 use crate::analytics::{default_sum_columns, tally};
+use rayon::prelude::*;
+
 use crate::export::ExportSource;
 use crate::query::names::{normalize, search as search_layer, NameMatch};
 use crate::query::nearest::{geodesic_distance, nearest};
@@ -94,15 +96,21 @@ fn feature(layer: &Layer, slot: usize, properties: Option<&[usize]>) -> Feature 
     }
 }
 
+/// Below this many candidates a scan stays on one thread: splitting would cost more than it saves.
+const PARALLEL_MIN: usize = 8192;
+
 /// Every slot that matches the plan, in layer order or in `sortby` order (ties in layer order).
 ///
 /// 1. candidates come from the R-tree when the plan has a box or a spatial conjunct, else every
-///    slot;
+///    slot (on every core, when there are many);
 /// 2. each candidate is tested exactly (geometry and attributes);
 /// 3. the survivors are sorted, stably, when the query asks for an order.
 pub fn matching_slots(layer: &Layer, plan: &Plan) -> Vec<usize> {
     let mut matched: Vec<usize> = match plan.candidates() {
+        // Scans run on every core; collect keeps the layer's order.
         Candidates::All => (0..layer.len())
+            .into_par_iter()
+            .with_min_len(PARALLEL_MIN)
             .filter(|s| plan.matches(layer, *s))
             .collect(),
         Candidates::Rects(rects) => {
@@ -117,8 +125,16 @@ pub fn matching_slots(layer: &Layer, plan: &Plan) -> Vec<usize> {
                 .collect();
             slots.sort_unstable();
             slots.dedup();
-            slots.retain(|s| plan.matches(layer, *s));
-            slots
+            if slots.len() < PARALLEL_MIN {
+                slots.retain(|s| plan.matches(layer, *s));
+                slots
+            } else {
+                slots
+                    .into_par_iter()
+                    .with_min_len(PARALLEL_MIN)
+                    .filter(|s| plan.matches(layer, *s))
+                    .collect()
+            }
         }
     };
     if !plan.sort.is_empty() {

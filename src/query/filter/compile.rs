@@ -26,7 +26,7 @@ pub fn compile(layer: &Layer, spec: &FilterSpec) -> Result<Filter, FilterError> 
         terms: 0,
         vertices: 0,
     };
-    let root = c.predicate(&expr)?;
+    let root = c.predicate(&expr)?.specialise();
     Ok(Filter { root })
 }
 

@@ -84,6 +84,13 @@ pub enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     Compare(CmpOp, Scalar, Scalar),
+    /// A column against a literal (`available_floor_area_m2 >= 3000`), the commonest term:
+    /// read straight from the typed column, without building the operands as values.
+    ColumnCmp {
+        column: usize,
+        op: CmpOp,
+        lit: Lit,
+    },
     Like {
         value: Scalar,
         pattern: Pattern,
@@ -128,20 +135,73 @@ impl Scalar {
     fn eval<'a>(&'a self, layer: &'a Layer, slot: usize) -> Val<'a> {
         match self {
             Scalar::Column(i) => column_val(&layer.columns[*i], slot),
-            Scalar::Literal(l) => match l {
-                Lit::Null => Val::Null,
-                Lit::Bool(b) => Val::Bool(*b),
-                Lit::Number(n) => Val::Num(*n),
-                Lit::Text(s) => Val::Str(Cow::Borrowed(s)),
-                Lit::Date(d) => Val::Date(*d),
-                Lit::Timestamp(t) => Val::Ts(*t),
-            },
+            Scalar::Literal(l) => l.val(),
             Scalar::Folded(inner, fold) => match inner.eval(layer, slot) {
                 Val::Str(s) => Val::Str(fold.apply(s)),
                 other => other,
             },
         }
     }
+}
+
+impl CmpOp {
+    fn holds(self, ord: Ordering) -> bool {
+        match self {
+            CmpOp::Eq => ord == Ordering::Equal,
+            CmpOp::Ne => ord != Ordering::Equal,
+            CmpOp::Lt => ord == Ordering::Less,
+            CmpOp::Le => ord != Ordering::Greater,
+            CmpOp::Gt => ord == Ordering::Greater,
+            CmpOp::Ge => ord != Ordering::Less,
+        }
+    }
+
+    /// The operator with its operands swapped (`3 < x` is `x > 3`).
+    fn swapped(self) -> Self {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            other => other,
+        }
+    }
+}
+
+impl Lit {
+    fn val(&self) -> Val<'_> {
+        match self {
+            Lit::Null => Val::Null,
+            Lit::Bool(b) => Val::Bool(*b),
+            Lit::Number(n) => Val::Num(*n),
+            Lit::Text(s) => Val::Str(Cow::Borrowed(s)),
+            Lit::Date(d) => Val::Date(*d),
+            Lit::Timestamp(t) => Val::Ts(*t),
+        }
+    }
+}
+
+/// A column compared with a literal, for one slot: the same answer as [`compare`] on the two
+/// values, without building them. `None` is unknown (a null, or kinds that do not compare).
+fn column_cmp(col: &Column, slot: usize, op: CmpOp, lit: &Lit) -> Option<bool> {
+    let ord = match (col, lit) {
+        (Column::Number(c), Lit::Number(v)) => c[slot]?.partial_cmp(v)?,
+        (Column::Integer(c), Lit::Number(v)) => (c[slot]? as f64).partial_cmp(v)?,
+        (Column::String(c), Lit::Text(v)) => {
+            let s = c[slot].as_deref()?;
+            // Equality checks the length first; most rows differ there.
+            match op {
+                CmpOp::Eq => return Some(s == v.as_str()),
+                CmpOp::Ne => return Some(s != v.as_str()),
+                _ => s.cmp(v.as_str()),
+            }
+        }
+        (Column::Date(c), Lit::Date(v)) => c[slot]?.cmp(v),
+        (Column::Boolean(c), Lit::Bool(v)) => c[slot]?.cmp(v),
+        (Column::Timestamp(c), Lit::Timestamp(v)) => c[slot].as_ref()?.0.cmp(v),
+        (col, lit) => compare(&column_val(col, slot), &lit.val())?,
+    };
+    Some(op.holds(ord))
 }
 
 /// Compares two values of the same kind; `None` when either is null (unknown).
@@ -240,6 +300,26 @@ impl ArrayOperand {
 }
 
 impl Node {
+    /// Rewrites column-versus-literal comparisons into [`Node::ColumnCmp`], everywhere in the
+    /// tree. Evaluation gives the same answers; the property tests compare both paths with an
+    /// independent oracle.
+    pub(super) fn specialise(self) -> Node {
+        match self {
+            Node::And(items) => Node::And(items.into_iter().map(Node::specialise).collect()),
+            Node::Or(items) => Node::Or(items.into_iter().map(Node::specialise).collect()),
+            Node::Not(inner) => Node::Not(Box::new(inner.specialise())),
+            Node::Compare(op, Scalar::Column(column), Scalar::Literal(lit)) => {
+                Node::ColumnCmp { column, op, lit }
+            }
+            Node::Compare(op, Scalar::Literal(lit), Scalar::Column(column)) => Node::ColumnCmp {
+                column,
+                op: op.swapped(),
+                lit,
+            },
+            other => other,
+        }
+    }
+
     fn eval(&self, layer: &Layer, slot: usize) -> Option<bool> {
         match self {
             Node::Const(b) => Some(*b),
@@ -248,14 +328,10 @@ impl Node {
             Node::Not(inner) => inner.eval(layer, slot).map(|b| !b),
             Node::Compare(op, a, b) => {
                 let ord = compare(&a.eval(layer, slot), &b.eval(layer, slot))?;
-                Some(match op {
-                    CmpOp::Eq => ord == Ordering::Equal,
-                    CmpOp::Ne => ord != Ordering::Equal,
-                    CmpOp::Lt => ord == Ordering::Less,
-                    CmpOp::Le => ord != Ordering::Greater,
-                    CmpOp::Gt => ord == Ordering::Greater,
-                    CmpOp::Ge => ord != Ordering::Less,
-                })
+                Some(op.holds(ord))
+            }
+            Node::ColumnCmp { column, op, lit } => {
+                column_cmp(&layer.columns[*column], slot, *op, lit)
             }
             Node::Like {
                 value,
