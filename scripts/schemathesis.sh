@@ -19,7 +19,9 @@ MAX_TIME=${ST_MAX_TIME:-600}
 VENV=${ST_VENV:-target/schemathesis-venv}
 
 if [ ! -x "$VENV/bin/schemathesis" ]; then
-  python3 -m venv "$VENV"
+  python3 -m venv "$VENV" 2>/dev/null || {
+    apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$VENV"
+  }
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
 fi
 cargo build --release --quiet --locked

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of etown-atlas. On a fresh Debian machine it first installs what the tests
 # drive as real clients: gdal-bin (GDAL's OGC API driver), OWSLib (PyPI), Debian's chromium (the
-# browser tests, driven by playwright-core from npm) and a small CJK font for readable screenshots.
+# browser tests, driven by playwright-core from npm) and a small CJK font for readable screenshots;
+# schemathesis (PyPI, in a venv under target/) and cargo-fuzz are installed by their scripts.
 #
 #     scripts/test.sh
 #
@@ -35,3 +36,7 @@ cargo test --locked --all-targets
 
 echo "== web map tests (node unit tests; headless Chromium end to end)"
 (cd e2e && npm ci --no-audit --no-fund --silent && npm test)
+
+echo "== hardening: schemathesis against /api (bounded), a short fuzz run of every target"
+ST_EXAMPLES=20 ST_MAX_TIME=90 scripts/schemathesis.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh

@@ -1,6 +1,10 @@
-//! Geometries written as GeoJSON straight from `geo` types, for pages and downloads alike.
+//! Features and geometries written as GeoJSON straight from their types, for pages and
+//! downloads alike.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::Crs;
+use crate::store::Feature;
 
 /// A geometry written as GeoJSON straight from its coordinates: converting to the `geojson`
 /// crate's types first allocated a vector per position, a large share of a big page's time.
@@ -104,5 +108,39 @@ impl Serialize for GeometryOut<'_> {
             }
         }
         m.end()
+    }
+}
+
+/// A feature serialised straight to the output, without an intermediate JSON tree (the tree and
+/// its copies of every property were most of an items request's time).
+pub struct FeatureOut<'a> {
+    pub feature: &'a Feature,
+    pub crs: Crs,
+}
+
+impl Serialize for FeatureOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.feature;
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("type", "Feature")?;
+        m.serialize_entry("id", &f.id.to_json())?;
+        if self.crs == Crs::Crs84 {
+            m.serialize_entry("geometry", &GeometryOut(&f.geometry))?;
+        } else {
+            m.serialize_entry("geometry", &GeometryOut(&self.crs.for_text(&f.geometry)))?;
+        }
+        m.serialize_entry("properties", &f.properties)?;
+        m.end()
+    }
+}
+
+/// Features as the comma-separated members of a `features` array.
+pub fn write_features(features: &[Feature], crs: Crs, out: &mut Vec<u8>) {
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Writing to a Vec cannot fail, and every value here is serialisable.
+        let _ = serde_json::to_writer(&mut *out, &FeatureOut { feature: f, crs });
     }
 }

@@ -21,7 +21,7 @@ mod values;
 use std::io::Write;
 
 pub use crs::{Crs, CrsError};
-pub use geometry_json::GeometryOut;
+pub use geometry_json::{write_features, FeatureOut, GeometryOut};
 
 use crate::index::Field;
 use crate::store::Feature;

@@ -8,6 +8,8 @@ use crate::domain::parse_date;
 use crate::domain::{format_date, FieldType, Value};
 use serde_json::Value as Json;
 
+use super::layer::Field;
+
 /// One property's values for every feature of a layer; `None` is null (or absent).
 #[derive(Debug, Clone)]
 pub enum Column {
@@ -124,6 +126,58 @@ impl Column {
             Column::Timestamp(c) => nulls_last(c[a].as_ref(), c[b].as_ref(), |x, y| x.0.cmp(&y.0)),
             Column::StringArray(_) | Column::Json(_) => Ordering::Equal,
         }
+    }
+}
+
+/// The properties of one slot, serialised straight from the columns (see
+/// `Layer::slot_properties`); the output equals the map `Layer::properties_json` builds.
+pub struct SlotProperties<'a> {
+    pub(super) fields: &'a [Field],
+    pub(super) columns: &'a [Column],
+    pub(super) slot: usize,
+    pub(super) only: Option<&'a [usize]>,
+}
+
+struct CellOut<'a>(&'a Column, usize);
+
+impl serde::Serialize for CellOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let slot = self.1;
+        match self.0 {
+            Column::Boolean(c) => c[slot].serialize(s),
+            Column::Integer(c) => c[slot].serialize(s),
+            Column::Number(c) => match c[slot] {
+                Some(v) if v.is_finite() => s.serialize_f64(v),
+                _ => s.serialize_none(),
+            },
+            Column::String(c) => c[slot].as_deref().serialize(s),
+            Column::Date(c) => c[slot].map(format_date).serialize(s),
+            Column::Timestamp(c) => c[slot].as_ref().map(|(_, t)| &**t).serialize(s),
+            Column::StringArray(c) => match &c[slot] {
+                Some(items) => s.collect_seq(items.iter().map(|i| &**i)),
+                None => s.serialize_none(),
+            },
+            Column::Json(c) => c[slot].serialize(s),
+        }
+    }
+}
+
+impl serde::Serialize for SlotProperties<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let all: Vec<usize>;
+        let indices = match self.only {
+            Some(i) => i,
+            None => {
+                all = (0..self.fields.len()).collect();
+                &all
+            }
+        };
+        let mut m = s.serialize_map(Some(indices.len()))?;
+        for &i in indices {
+            m.serialize_entry(&self.fields[i].name, &CellOut(&self.columns[i], self.slot))?;
+        }
+        m.end()
     }
 }
 

@@ -169,6 +169,21 @@ impl Layer {
     }
 
     /// The feature's properties as a JSON object, in field order, limited to `only` if given.
+    /// The properties of `slot` (or only the columns `only`) as something to serialise: the
+    /// same JSON as [`Layer::properties_json`], written from the columns without building it.
+    pub fn slot_properties<'a>(
+        &'a self,
+        slot: usize,
+        only: Option<&'a [usize]>,
+    ) -> super::columns::SlotProperties<'a> {
+        super::columns::SlotProperties {
+            fields: &self.fields,
+            columns: &self.columns,
+            slot,
+            only,
+        }
+    }
+
     pub fn properties_json(&self, slot: usize, only: Option<&[usize]>) -> Map<String, Json> {
         let mut props = Map::new();
         let mut put = |i: usize| {

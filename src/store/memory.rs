@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use super::{
-    Catalog, CollectionInfo, Feature, FeaturePage, FeatureStore, Found, StatsResult, StoreError,
-    StoreHealth,
+    Catalog, CollectionInfo, Feature, FeaturePage, FeatureStore, Found, PageJson, StatsResult,
+    StoreError, StoreHealth,
 };
 use crate::domain::FieldType;
 use crate::index::{Column, Layer};
@@ -12,7 +12,7 @@ use geo::Point;
 use crate::analytics::{default_sum_columns, tally};
 use rayon::prelude::*;
 
-use crate::export::ExportSource;
+use crate::export::{Crs, ExportSource, GeometryOut};
 use crate::query::names::{normalize, search as search_layer, NameMatch};
 use crate::query::nearest::{geodesic_distance, nearest};
 use crate::query::plan::Candidates;
@@ -179,6 +179,42 @@ impl FeatureStore for MemoryStore {
             .collect();
         Ok(FeaturePage {
             number_matched: matched.len(),
+            features,
+        })
+    }
+
+    fn page_json(
+        &self,
+        collection: &str,
+        q: &FeatureQuery,
+        crs: Crs,
+    ) -> Result<PageJson, StoreError> {
+        let layer = self.layer(collection)?;
+        let plan = compile(layer, q)?;
+        let matched = matching_slots(layer, &plan);
+        let page: Vec<usize> = matched
+            .iter()
+            .skip(q.offset)
+            .take(q.limit)
+            .copied()
+            .collect();
+        let mut features = Vec::with_capacity(page.len() * 1024);
+        for (i, &slot) in page.iter().enumerate() {
+            if i > 0 {
+                features.push(b',');
+            }
+            let out = SlotFeature {
+                layer,
+                slot,
+                only: plan.properties.as_deref(),
+                crs,
+            };
+            // Writing to a Vec cannot fail, and every value here is serialisable.
+            let _ = serde_json::to_writer(&mut features, &out);
+        }
+        Ok(PageJson {
+            number_matched: matched.len(),
+            number_returned: page.len(),
             features,
         })
     }
@@ -362,5 +398,32 @@ impl FeatureStore for MemoryStore {
             collections: self.catalog.layers().len(),
             features: self.catalog.feature_count(),
         }
+    }
+}
+
+/// One feature written straight from the layer: geometry from its slot, properties from the
+/// typed columns, with no `Feature` (and no map of copied values) in between.
+struct SlotFeature<'a> {
+    layer: &'a Layer,
+    slot: usize,
+    only: Option<&'a [usize]>,
+    crs: Crs,
+}
+
+impl serde::Serialize for SlotFeature<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (layer, slot) = (self.layer, self.slot);
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("type", "Feature")?;
+        m.serialize_entry("id", &layer.ids[slot].to_json())?;
+        let geometry = &layer.geometries[slot];
+        if self.crs == Crs::Crs84 {
+            m.serialize_entry("geometry", &GeometryOut(geometry))?;
+        } else {
+            m.serialize_entry("geometry", &GeometryOut(&self.crs.for_text(geometry)))?;
+        }
+        m.serialize_entry("properties", &layer.slot_properties(slot, self.only))?;
+        m.end()
     }
 }

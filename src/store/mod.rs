@@ -40,6 +40,15 @@ pub struct Feature {
     pub properties: Map<String, Json>,
 }
 
+/// A page of matches already written as GeoJSON: the comma-separated Feature objects of a
+/// `features` array, and the counts.
+#[derive(Debug)]
+pub struct PageJson {
+    pub number_matched: usize,
+    pub number_returned: usize,
+    pub features: Vec<u8>,
+}
+
 /// A page of matches and how many match in all.
 #[derive(Debug)]
 pub struct FeaturePage {
@@ -88,6 +97,24 @@ pub trait FeatureStore: Send + Sync {
     fn collection(&self, id: &str) -> Option<CollectionInfo>;
     /// The page of features that `query` selects, and the total that match.
     fn query(&self, collection: &str, query: &FeatureQuery) -> Result<FeaturePage, StoreError>;
+    /// The page of `query` as GeoJSON in `crs`, for `/items`. The default writes the features
+    /// of [`FeatureStore::query`]; a store that can write from its own storage (the in-memory
+    /// columns) skips materialising each feature.
+    fn page_json(
+        &self,
+        collection: &str,
+        query: &FeatureQuery,
+        crs: crate::export::Crs,
+    ) -> Result<PageJson, StoreError> {
+        let page = self.query(collection, query)?;
+        let mut features = Vec::with_capacity(page.features.len() * 1024);
+        crate::export::write_features(&page.features, crs, &mut features);
+        Ok(PageJson {
+            number_matched: page.number_matched,
+            number_returned: page.features.len(),
+            features,
+        })
+    }
     /// One feature by the id as it reads in a URL.
     fn get(&self, collection: &str, id: &str) -> Result<Option<Feature>, StoreError>;
     /// Counts and sums of the matches, grouped by a property if asked; `sum` names the numeric

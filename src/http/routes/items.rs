@@ -8,13 +8,13 @@ use serde_json::{json, Value};
 
 use crate::export::{Crs, Format};
 use crate::http::error::ApiError;
-use crate::http::geojson::{feature_collection_body, feature_json};
+use crate::http::geojson::{feature_json, page_body};
 use crate::http::links::{link, path_segment, query_string, BaseUrl, GEOJSON, JSON};
 use crate::http::params::Params;
 use crate::http::query_params::{params_from_body, parse_feature_query};
 use crate::http::AppState;
 use crate::query::FeatureQuery;
-use crate::store::FeaturePage;
+use crate::store::PageJson;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -62,15 +62,14 @@ enum Paging<'a> {
 }
 
 fn feature_collection(
-    page: FeaturePage,
+    page: PageJson,
     q: &FeatureQuery,
     path: &str,
     media_type: &'static str,
     paging: Paging,
     collection_link: Value,
-    crs: Crs,
 ) -> Vec<u8> {
-    let returned = page.features.len();
+    let returned = page.number_returned;
     let more = q.offset + returned < page.number_matched;
     let mut links = vec![collection_link];
     match paging {
@@ -144,18 +143,19 @@ fn feature_collection(
             }
         }
     }
-    feature_collection_body(&page.features, crs, &links, page.number_matched)
+    page_body(page, &links)
 }
 
-/// The page of `q`, computed off the async workers.
+/// The page of `q` as GeoJSON in `crs`, computed off the async workers.
 async fn query_blocking(
     state: &AppState,
     collection: &str,
     q: &crate::query::FeatureQuery,
-) -> Result<crate::store::FeaturePage, ApiError> {
+    crs: Crs,
+) -> Result<PageJson, ApiError> {
     let (collection, q) = (collection.to_owned(), q.clone());
     state
-        .run_store(move |store| store.query(&collection, &q))
+        .run_store(move |store| store.page_json(&collection, &q, crs))
         .await
 }
 
@@ -170,7 +170,7 @@ async fn items(
     let media_type = items_media_type(params.take("f").as_deref())?;
     let crs = output_crs(&mut params)?;
     let q = parse_feature_query(&mut params, &info, &["f", "crs"])?;
-    let page = query_blocking(&state, &collection, &q).await?;
+    let page = query_blocking(&state, &collection, &q, crs).await?;
     let cpath = format!("/collections/{}", path_segment(&collection));
     let body = feature_collection(
         page,
@@ -181,7 +181,6 @@ async fn items(
             raw: raw.as_deref(),
         },
         link(base.at(&cpath), "collection", JSON, "the collection"),
-        crs,
     );
     Ok(geo_response(body, media_type, crs))
 }
@@ -202,7 +201,7 @@ async fn search(
     let media_type = items_media_type(params.take("f").as_deref())?;
     let crs = output_crs(&mut params)?;
     let q = parse_feature_query(&mut params, &info, &["f", "crs"])?;
-    let page = query_blocking(&state, &collection, &q).await?;
+    let page = query_blocking(&state, &collection, &q, crs).await?;
     let original: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let cpath = format!("/collections/{}", path_segment(&collection));
     let doc = feature_collection(
@@ -212,7 +211,6 @@ async fn search(
         media_type,
         Paging::Post { body: &original },
         link(base.at(&cpath), "collection", JSON, "the collection"),
-        crs,
     );
     Ok(geo_response(doc, media_type, crs))
 }
