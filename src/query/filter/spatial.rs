@@ -52,7 +52,13 @@ impl SpatialOp {
 pub struct Literal {
     pub geometry: geo::Geometry<f64>,
     pub envelope: Rect<f64>,
+    /// The literal's segments with their boxes, for the intersection test (empty when there
+    /// are too many for a per-feature scan to pay).
+    edges: Vec<(geo::Line<f64>, Rect<f64>)>,
 }
+
+/// Above this many segments the literal is tested with `geo`'s own intersection.
+const MAX_SCANNED_EDGES: usize = 512;
 
 impl Literal {
     pub fn new(geometry: geo::Geometry<f64>) -> Result<Self, FilterError> {
@@ -67,7 +73,16 @@ impl Literal {
                 "coordinates must be finite numbers".into(),
             ));
         }
-        Ok(Literal { geometry, envelope })
+        let mut edges = Vec::new();
+        collect_edges(&geometry, &mut edges);
+        if edges.len() > MAX_SCANNED_EDGES {
+            edges.clear();
+        }
+        Ok(Literal {
+            geometry,
+            envelope,
+            edges,
+        })
     }
 
     pub fn vertices(&self) -> usize {
@@ -93,13 +108,24 @@ impl Literal {
     /// Whether the feature meets the literal. A feature with a vertex in the literal does, so
     /// that is tried first: one point-in-polygon test instead of every edge against every edge,
     /// for the many features that lie wholly inside a drawn area.
-    fn intersects(&self, feature: &geo::Geometry<f64>) -> bool {
-        if let Some(first) = feature.coords_iter().next() {
-            if self.geometry.intersects(&first) {
-                return true;
-            }
+    ///
+    /// A feature meets a literal with segments if and only if a part of the feature has a
+    /// vertex inside the literal, or a literal segment meets the feature (crossing its
+    /// boundary, or lying inside it: a literal part wholly within the feature is found that
+    /// way), or a point of the literal (which has no segments; a collection may hold one) lies
+    /// in the feature. Only segments whose boxes overlap the feature's envelope can meet it.
+    fn intersects(&self, feature: &geo::Geometry<f64>, feature_envelope: Rect<f64>) -> bool {
+        if any_part_vertex(feature, &mut |c| self.geometry.intersects(&c)) {
+            return true;
         }
-        feature.intersects(&self.geometry)
+        if self.edges.is_empty() {
+            return feature.intersects(&self.geometry);
+        }
+        self.edges
+            .iter()
+            .filter(|(_, b)| b.intersects(&feature_envelope))
+            .any(|(e, _)| feature.intersects(e))
+            || any_part_vertex(&self.geometry, &mut |c| feature.intersects(&c))
     }
 
     /// The predicate with the feature's geometry first.
@@ -114,14 +140,163 @@ impl Literal {
         }
         let g = &self.geometry;
         match op {
-            SpatialOp::Intersects => self.intersects(feature),
-            SpatialOp::Disjoint => !self.intersects(feature),
+            SpatialOp::Intersects => self.intersects(feature, feature_envelope),
+            SpatialOp::Disjoint => !self.intersects(feature, feature_envelope),
             SpatialOp::Equals => feature.relate(g).is_equal_topo(),
             SpatialOp::Touches => feature.relate(g).is_touches(),
             SpatialOp::Within => feature.relate(g).is_within(),
             SpatialOp::Contains => feature.relate(g).is_contains(),
             SpatialOp::Overlaps => feature.relate(g).is_overlaps(),
             SpatialOp::Crosses => feature.relate(g).is_crosses(),
+        }
+    }
+}
+
+/// Every segment of `g` (rings and lines), with its box.
+fn collect_edges(g: &geo::Geometry<f64>, out: &mut Vec<(geo::Line<f64>, Rect<f64>)>) {
+    use geo::LinesIter;
+    let mut push = |l: geo::Line<f64>| out.push((l, Rect::new(l.start, l.end)));
+    match g {
+        geo::Geometry::Point(_) | geo::Geometry::MultiPoint(_) => {}
+        geo::Geometry::Line(l) => push(*l),
+        geo::Geometry::LineString(l) => l.lines_iter().for_each(push),
+        geo::Geometry::MultiLineString(l) => l.lines_iter().for_each(push),
+        geo::Geometry::Polygon(p) => p.lines_iter().for_each(push),
+        geo::Geometry::MultiPolygon(p) => p.lines_iter().for_each(push),
+        geo::Geometry::Rect(r) => r.lines_iter().for_each(push),
+        geo::Geometry::Triangle(t) => t.lines_iter().for_each(push),
+        geo::Geometry::GeometryCollection(gc) => gc.iter().for_each(|g| collect_edges(g, out)),
+    }
+}
+
+/// Whether `test` holds for one vertex of some part of `g`: every point of a multi-point, the
+/// first vertex of every line, ring-bearing polygon and collection member.
+fn any_part_vertex(g: &geo::Geometry<f64>, test: &mut impl FnMut(geo::Coord<f64>) -> bool) -> bool {
+    match g {
+        geo::Geometry::Point(p) => test(p.0),
+        geo::Geometry::MultiPoint(mp) => mp.iter().any(|p| test(p.0)),
+        geo::Geometry::Line(l) => test(l.start),
+        geo::Geometry::LineString(l) => l.0.first().is_some_and(|c| test(*c)),
+        geo::Geometry::MultiLineString(ml) => {
+            ml.iter().any(|l| l.0.first().is_some_and(|c| test(*c)))
+        }
+        geo::Geometry::Polygon(p) => p.exterior().0.first().is_some_and(|c| test(*c)),
+        geo::Geometry::MultiPolygon(mp) => mp
+            .iter()
+            .any(|p| p.exterior().0.first().is_some_and(|c| test(*c))),
+        geo::Geometry::Rect(r) => test(r.min()),
+        geo::Geometry::Triangle(t) => test(t.v1()),
+        geo::Geometry::GeometryCollection(gc) => gc.iter().any(|g| any_part_vertex(g, test)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
+    use proptest::prelude::*;
+
+    /// A star-shaped ring (so never self-intersecting) around a centre.
+    fn ring(cx: f64, cy: f64, radii: &[f64], turn: f64) -> LineString<f64> {
+        let n = radii.len() as f64;
+        let mut pts: Vec<Coord<f64>> = radii
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let a = turn + i as f64 / n * std::f64::consts::TAU;
+                Coord {
+                    x: cx + r * a.cos(),
+                    y: cy + r * a.sin(),
+                }
+            })
+            .collect();
+        pts.push(pts[0]);
+        LineString(pts)
+    }
+
+    fn polygon() -> impl Strategy<Value = Polygon<f64>> {
+        (
+            -5.0..5.0f64,
+            -5.0..5.0f64,
+            prop::collection::vec(0.5..4.0f64, 3..16),
+            0.0..6.3f64,
+            prop::bool::ANY,
+        )
+            .prop_map(|(cx, cy, radii, turn, hole)| {
+                let exterior = ring(cx, cy, &radii, turn);
+                let min = radii.iter().copied().fold(f64::INFINITY, f64::min);
+                let interiors = if hole {
+                    vec![ring(cx, cy, &[min * 0.4; 6], turn)]
+                } else {
+                    vec![]
+                };
+                Polygon::new(exterior, interiors)
+            })
+    }
+
+    fn geometry() -> impl Strategy<Value = geo::Geometry<f64>> {
+        prop_oneof![
+            polygon().prop_map(geo::Geometry::Polygon),
+            (polygon(), polygon())
+                .prop_map(|(a, b)| geo::Geometry::MultiPolygon(MultiPolygon(vec![a, b]))),
+            (-9.0..9.0f64, -9.0..9.0f64).prop_map(|(x, y)| geo::Geometry::Point(Point::new(x, y))),
+            // A collection mixing a point (no segments) with a polygon, as in the CQL2 suite.
+            (-9.0..9.0f64, -9.0..9.0f64, polygon()).prop_map(|(x, y, p)| {
+                geo::Geometry::GeometryCollection(geo::GeometryCollection(vec![
+                    geo::Geometry::Point(Point::new(x, y)),
+                    geo::Geometry::Polygon(p),
+                ]))
+            }),
+            prop::collection::vec((-9.0..9.0f64, -9.0..9.0f64), 2..6)
+                .prop_map(|pts| { geo::Geometry::LineString(LineString::from(pts)) }),
+        ]
+    }
+
+    /// Pairs where one geometry (or one part of it) lies wholly inside the other, boundaries
+    /// apart: the cases a vertex test must catch, rare among random pairs.
+    fn nested() -> impl Strategy<Value = (geo::Geometry<f64>, geo::Geometry<f64>)> {
+        (
+            -5.0..5.0f64,
+            -5.0..5.0f64,
+            prop::collection::vec(2.0..4.0f64, 3..12),
+            prop::collection::vec(0.1..0.5f64, 3..12),
+            0.0..6.3f64,
+            0..4usize,
+        )
+            .prop_map(|(cx, cy, big, small, turn, case)| {
+                let outer = Polygon::new(ring(cx, cy, &big, turn), vec![]);
+                let inner = Polygon::new(ring(cx + 0.5, cy - 0.5, &small, turn), vec![]);
+                let far = Polygon::new(ring(cx + 20.0, cy, &small, turn), vec![]);
+                let parts = geo::Geometry::MultiPolygon(MultiPolygon(vec![far, inner.clone()]));
+                let (outer, inner) = (geo::Geometry::Polygon(outer), geo::Geometry::Polygon(inner));
+                match case {
+                    0 => (outer, inner),
+                    1 => (inner, outer),
+                    2 => (parts, outer),
+                    _ => (outer, parts),
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn intersects_agrees_with_geo_when_nested((feature, literal) in nested()) {
+            let lit = Literal::new(literal).unwrap();
+            let envelope = feature.bounding_rect().unwrap();
+            prop_assert!(feature.intersects(&lit.geometry));
+            prop_assert!(lit.test(SpatialOp::Intersects, &feature, envelope));
+        }
+
+        /// The segment-scan intersection agrees with `geo`'s own on every kind of pair,
+        /// holes and multi-part geometries included.
+        #[test]
+        fn intersects_agrees_with_geo(feature in geometry(), literal in geometry()) {
+            let lit = Literal::new(literal).unwrap();
+            let envelope = feature.bounding_rect().unwrap();
+            let expected = feature.intersects(&lit.geometry);
+            prop_assert_eq!(lit.test(SpatialOp::Intersects, &feature, envelope), expected);
+            prop_assert_eq!(lit.test(SpatialOp::Disjoint, &feature, envelope), !expected);
         }
     }
 }
