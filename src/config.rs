@@ -33,6 +33,10 @@ pub struct ServerConfig {
     /// Expensive requests (downloads, statistics) allowed at once; past it the answer is 503
     /// with Retry-After instead of a pile-up. Default 4, twice the cores of the reference machine.
     pub max_concurrent_heavy: usize,
+    /// How long an expensive request waits for a free slot before the 503. Default 2 s: a
+    /// burst of map users queues briefly instead of failing; a sustained overload is still
+    /// turned away rather than piling up.
+    pub heavy_queue_wait: Duration,
     /// After SIGTERM, how long in-flight requests may run on before their connections are cut.
     /// Default 10 s: a page or a statistic finishes; a download still streaming is aborted, and
     /// its client sees a broken transfer, never a short file that looks complete.
@@ -73,6 +77,7 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             max_uri_bytes: 16 * 1024,
             max_concurrent_heavy: 4,
+            heavy_queue_wait: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -166,6 +171,8 @@ pub struct FileConfig {
     pub max_concurrent_heavy: Option<usize>,
     /// Seconds (default 10).
     pub shutdown_grace_s: Option<u64>,
+    /// Milliseconds (default 2000).
+    pub heavy_queue_wait_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -234,6 +241,9 @@ impl FileConfig {
         }
         if let Some(n) = self.max_concurrent_heavy {
             c.max_concurrent_heavy = n;
+        }
+        if let Some(ms) = self.heavy_queue_wait_ms {
+            c.heavy_queue_wait = Duration::from_millis(ms);
         }
         if let Some(s) = self.shutdown_grace_s {
             c.shutdown_grace = Duration::from_secs(s);

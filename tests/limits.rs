@@ -112,9 +112,11 @@ async fn brackets_that_never_close_are_refused_not_parsed_for_ever() {
 
 #[tokio::test]
 async fn past_the_cap_expensive_requests_get_503_with_retry_after() {
-    // No permits at all: every expensive request is turned away at once, and cheap ones are not.
+    // No permits at all: every expensive request is turned away (after the queue wait, here
+    // none), and cheap ones are not.
     let app = app_with(ServerConfig {
         max_concurrent_heavy: 0,
+        heavy_queue_wait: std::time::Duration::ZERO,
         ..ServerConfig::default()
     });
     for path in [

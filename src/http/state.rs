@@ -56,11 +56,14 @@ impl AppState {
         }
     }
 
-    /// A permit for an expensive request, or a 503 with Retry-After when all are taken. Hold it
-    /// until the work (or the streamed download) is done.
-    pub fn heavy_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        Arc::clone(&self.heavy)
-            .try_acquire_owned()
-            .map_err(|_| ApiError::busy(5))
+    /// A permit for an expensive request, waiting up to `heavy_queue_wait` for one; then a 503
+    /// with Retry-After. Hold it until the work (or the streamed download) is done.
+    pub async fn heavy_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        let wait = self.config.heavy_queue_wait;
+        let acquire = Arc::clone(&self.heavy).acquire_owned();
+        match tokio::time::timeout(wait, acquire).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::busy(5)),
+        }
     }
 }

@@ -89,7 +89,7 @@ async fn export_collection(
     if !explicit_limit {
         q.limit = usize::MAX;
     }
-    let permit = state.heavy_permit()?;
+    let permit = state.heavy_permit().await?;
     let source = state.store.export(&collection, &q)?;
     let name = export::file_name(&collection, format);
     Ok(stream(format, name, Some(opts.crs.uri()), move |out| {
@@ -188,7 +188,7 @@ async fn export_area(
                 .to_string(),
         lang: FilterLang::Cql2Json,
     };
-    let permit = state.heavy_permit()?;
+    let permit = state.heavy_permit().await?;
     let mut sources = Vec::with_capacity(layers.len());
     for id in &layers {
         let q = crate::query::FeatureQuery {

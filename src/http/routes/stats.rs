@@ -53,7 +53,7 @@ async fn run(
             .collect()
     });
     let q = parse_feature_query(&mut params, &info, &["f", "group-by", "sum"])?;
-    let _permit = state.heavy_permit()?;
+    let _permit = state.heavy_permit().await?;
     let c = collection.to_owned();
     let result = state
         .run_store(move |store| store.stats(&c, &q, group_by.as_deref(), sum.as_deref()))
