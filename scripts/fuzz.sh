@@ -6,6 +6,7 @@
 #
 #   scripts/fuzz.sh                       # every target, 60 s each
 #   FUZZ_SECONDS=600 scripts/fuzz.sh cql2_text query_string
+#   FUZZ_SEED=1 FUZZ_SECONDS=10 scripts/fuzz.sh   # repeatable (the CI smoke run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +31,8 @@ for t in "${targets[@]}"; do
   # -timeout: one input taking longer than 10 s is a hang, reported like a crash.
   # -rss_limit_mb: a memory blow-up is a crash too.
   if cargo fuzz run -O "$t" "$corpus" -- -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 \
-      -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 >"$log_dir/$t.log" 2>&1; then
+      -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
+      >"$log_dir/$t.log" 2>&1; then
     crashes=0
   else
     crashes=1

@@ -39,4 +39,4 @@ echo "== web map tests (node unit tests; headless Chromium end to end)"
 
 echo "== hardening: schemathesis against /api (bounded), a short fuzz run of every target"
 ST_EXAMPLES=20 ST_MAX_TIME=90 scripts/schemathesis.sh
-FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh
+FUZZ_SEED=${FUZZ_SEED:-1} FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh
