@@ -1,4 +1,6 @@
 //! What every fuzz target shares: the shipped layers, loaded once per process.
+// Each fuzz target includes this file and uses only part of it.
+#![allow(dead_code)]
 
 use std::sync::OnceLock;
 
@@ -17,3 +19,23 @@ pub fn shipped() -> &'static MemoryStore {
 
 /// The layers a filter is run against: the attribute-rich one and a zone layer.
 pub const COLLECTIONS: [&str; 2] = ["spatial-carriers", "parks"];
+
+/// Runs `data` (if UTF-8) as a filter in `lang` against every fuzzed layer: refusals are fine,
+/// panics, stack overflows and hangs are not.
+pub fn run_filter(data: &[u8], lang: etown_atlas::query::FilterLang) {
+    use etown_atlas::query::{FeatureQuery, FilterSpec};
+    use etown_atlas::store::FeatureStore;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let query = FeatureQuery {
+        filter: Some(FilterSpec {
+            text: text.to_owned(),
+            lang,
+        }),
+        ..FeatureQuery::default()
+    };
+    for collection in COLLECTIONS {
+        let _ = shipped().query(collection, &query);
+    }
+}

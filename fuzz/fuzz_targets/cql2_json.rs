@@ -5,22 +5,7 @@
 #[path = "common.rs"]
 mod common;
 
-use etown_atlas::query::{FeatureQuery, FilterLang, FilterSpec};
-use etown_atlas::store::FeatureStore;
+use etown_atlas::query::FilterLang;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let query = FeatureQuery {
-        filter: Some(FilterSpec {
-            text: text.to_owned(),
-            lang: FilterLang::Cql2Json,
-        }),
-        ..FeatureQuery::default()
-    };
-    for collection in common::COLLECTIONS {
-        let _ = common::shipped().query(collection, &query);
-    }
-});
+fuzz_target!(|data: &[u8]| common::run_filter(data, FilterLang::Cql2Json));
