@@ -25,20 +25,20 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 # Starts a server in this shell (not a subshell, so the EXIT trap stops it) and sets $addr.
+source scripts/lib.sh
 start() { # $1 = log, rest = serve arguments
-  "$bin" --log-json serve --listen 127.0.0.1:0 "${@:2}" 2>"$1" &
-  pids+=($!)
-  for _ in $(seq 1 600); do
-    addr=$(grep -o '"address":"[^"]*"' "$1" | head -1 | cut -d'"' -f4 || true)
-    [ -n "$addr" ] && return
-    sleep 0.2
-  done
-  echo "server did not start: $(cat "$1")" >&2; exit 1
+  start_server "$@"
+  pids+=("$server_pid")
 }
 
 log_dir=$(mktemp -d)
+# Each data set twice: as shipped (the response cache on), and with the cache off, so every
+# request is computed; the cached rows measure repeated requests, the others the query itself.
+echo "response_cache_mb = 0" >"$log_dir/no-cache.toml"
 start "$log_dir/shipped.log"; shipped=$addr
+start "$log_dir/shipped-nc.log" --config "$log_dir/no-cache.toml"; shipped_nc=$addr
 start "$log_dir/synth.log" --data "$SYNTH"; synth=$addr
+start "$log_dir/synth-nc.log" --config "$log_dir/no-cache.toml" --data "$SYNTH"; synth_nc=$addr
 load_ms=$(grep -o '"load_ms":[0-9.]*' "$log_dir/synth.log" | cut -d: -f2)
 
 # A box around the first synthetic carrier that holds about 100 features.
@@ -66,13 +66,16 @@ run() { # $1 = name, $2 = url
   echo "$1|$rps|$p50|$p99|$errs"
 }
 
+items=collections/spatial-carriers/items
 results=()
 results+=("$(run "static file (ceiling)" "http://$shipped/css/app.css")")
-results+=("$(run "items, bbox, limit 100 (shipped, 58)" "http://$shipped/collections/spatial-carriers/items?bbox=116.45,39.70,116.70,39.86&limit=100")")
-results+=("$(run "items, bbox ~100 features ($COUNT)" "http://$synth/collections/spatial-carriers/items?bbox=$bbox&limit=100")")
-results+=("$(run "items, filter + bbox ($COUNT)" "http://$synth/collections/spatial-carriers/items?bbox=$bbox&limit=100&filter=status%3D%27operating%27")")
+results+=("$(run "items, bbox, limit 100 (shipped, 58)" "http://$shipped/$items?bbox=116.45,39.70,116.70,39.86&limit=100")")
+results+=("$(run "  the same, cache off" "http://$shipped_nc/$items?bbox=116.45,39.70,116.70,39.86&limit=100")")
+results+=("$(run "items, bbox ~100 features ($COUNT)" "http://$synth/$items?bbox=$bbox&limit=100")")
+results+=("$(run "  the same, cache off" "http://$synth_nc/$items?bbox=$bbox&limit=100")")
+results+=("$(run "items, filter + bbox ($COUNT), cache off" "http://$synth_nc/$items?bbox=$bbox&limit=100&filter=status%3D%27operating%27")")
 results+=("$(run "stats by industry (shipped)" "http://$shipped/collections/spatial-carriers/stats?group-by=industry")")
-results+=("$(run "stats by industry, bbox ($COUNT)" "http://$synth/collections/spatial-carriers/stats?group-by=industry&bbox=$bbox")")
+results+=("$(run "stats by industry, bbox ($COUNT), cache off" "http://$synth_nc/collections/spatial-carriers/stats?group-by=industry&bbox=$bbox")")
 
 ceiling=$(echo "${results[0]}" | cut -d'|' -f2)
 echo

@@ -28,16 +28,11 @@ cargo build --release --quiet --locked
 bin=target/release/etown-atlas
 
 log=$(mktemp)
-"$bin" --log-json serve --listen 127.0.0.1:0 2>"$log" &
-pid=$!
+pid=
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-addr=
-for _ in $(seq 1 100); do
-  addr=$(grep -o '"address":"[^"]*"' "$log" | head -1 | cut -d'"' -f4 || true)
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
-[ -n "$addr" ] || { echo "server did not start: $(cat "$log")" >&2; exit 1; }
+source scripts/lib.sh
+start_server "$log"
+pid=$server_pid
 
 # --seed makes CI runs repeatable; drop it (ST_SEED=) to explore.
 seed=${ST_SEED-20261122}

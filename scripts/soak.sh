@@ -29,17 +29,12 @@ if [ "$COUNT" != 0 ]; then
 fi
 
 work=$(mktemp -d)
-"$bin" --log-json serve --listen 127.0.0.1:0 "${data_args[@]}" 2>"$work/server.log" &
-pid=$!
+pid=
 sampler=
 trap 'kill $pid $sampler 2>/dev/null || true; rm -rf "$work"' EXIT
-addr=
-for _ in $(seq 1 600); do
-  addr=$(grep -o '"address":"[^"]*"' "$work/server.log" | head -1 | cut -d'"' -f4 || true)
-  [ -n "$addr" ] && break
-  sleep 0.2
-done
-[ -n "$addr" ] || { echo "server did not start: $(cat "$work/server.log")" >&2; exit 1; }
+source scripts/lib.sh
+start_server "$work/server.log" "${data_args[@]}"
+pid=$server_pid
 
 # Boxes of a few hundred metres around the data, found from the data's own extent.
 read -r west south east north < <(curl -s "http://$addr/collections/spatial-carriers" |

@@ -41,6 +41,9 @@ pub struct ServerConfig {
     /// Default 10 s: a page or a statistic finishes; a download still streaming is aborted, and
     /// its client sees a broken transfer, never a short file that looks complete.
     pub shutdown_grace: Duration,
+    /// Memory for whole answers kept for the next identical request (see `http::response_cache`).
+    /// Default 64 MiB: a few thousand items pages. Zero turns the cache off.
+    pub response_cache_bytes: u64,
 }
 
 impl ServerConfig {
@@ -79,6 +82,7 @@ impl Default for ServerConfig {
             max_concurrent_heavy: 4,
             heavy_queue_wait: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(10),
+            response_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -173,6 +177,8 @@ pub struct FileConfig {
     pub shutdown_grace_s: Option<u64>,
     /// Milliseconds (default 2000).
     pub heavy_queue_wait_ms: Option<u64>,
+    /// MiB of answers kept for repeated requests (default 64; 0 turns the cache off).
+    pub response_cache_mb: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -247,6 +253,9 @@ impl FileConfig {
         }
         if let Some(s) = self.shutdown_grace_s {
             c.shutdown_grace = Duration::from_secs(s);
+        }
+        if let Some(mb) = self.response_cache_mb {
+            c.response_cache_bytes = mb.saturating_mul(1024 * 1024);
         }
         c
     }

@@ -154,77 +154,6 @@ async fn permits_come_back_when_downloads_finish() {
     }
 }
 
-/// The shipped store, but every query and statistic takes `delay` of CPU-bound (blocking) work:
-/// a stand-in for a scan over millions of features, without a wall-clock bet on this machine.
-struct SlowStore {
-    inner: MemoryStore,
-    delay: std::time::Duration,
-}
-
-mod slow_store {
-    use super::SlowStore;
-    use etown_atlas::export::ExportSource;
-    use etown_atlas::ingest::Vocabulary;
-    use etown_atlas::query::FeatureQuery;
-    use etown_atlas::store::*;
-
-    impl FeatureStore for SlowStore {
-        fn collections(&self) -> Vec<CollectionInfo> {
-            self.inner.collections()
-        }
-        fn collection(&self, id: &str) -> Option<CollectionInfo> {
-            self.inner.collection(id)
-        }
-        fn query(&self, c: &str, q: &FeatureQuery) -> Result<FeaturePage, StoreError> {
-            std::thread::sleep(self.delay);
-            self.inner.query(c, q)
-        }
-        fn get(&self, c: &str, id: &str) -> Result<Option<Feature>, StoreError> {
-            self.inner.get(c, id)
-        }
-        fn stats(
-            &self,
-            c: &str,
-            q: &FeatureQuery,
-            group_by: Option<&str>,
-            sum: Option<&[String]>,
-        ) -> Result<StatsResult, StoreError> {
-            std::thread::sleep(self.delay);
-            self.inner.stats(c, q, group_by, sum)
-        }
-        fn nearest(
-            &self,
-            c: &str,
-            q: &FeatureQuery,
-            lon: f64,
-            lat: f64,
-            k: usize,
-        ) -> Result<Vec<Found>, StoreError> {
-            self.inner.nearest(c, q, lon, lat, k)
-        }
-        fn features_at(&self, lon: f64, lat: f64, tolerance_m: f64) -> Vec<Found> {
-            self.inner.features_at(lon, lat, tolerance_m)
-        }
-        fn search_names(
-            &self,
-            text: &str,
-            collections: Option<&[String]>,
-            limit: usize,
-        ) -> Result<Vec<Found>, StoreError> {
-            self.inner.search_names(text, collections, limit)
-        }
-        fn export(&self, c: &str, q: &FeatureQuery) -> Result<ExportSource, StoreError> {
-            self.inner.export(c, q)
-        }
-        fn vocabularies(&self) -> Vec<Vocabulary> {
-            self.inner.vocabularies()
-        }
-        fn health(&self) -> StoreHealth {
-            self.inner.health()
-        }
-    }
-}
-
 /// Blocking work past the request timeout is answered 503 problem+json on time: the work runs
 /// on the blocking pool, so the timeout is not stuck behind it. (Were the store called on the
 /// async worker, the timeout could only fire after the 3 s of work, as a 200.)
@@ -232,10 +161,11 @@ mod slow_store {
 async fn work_past_the_request_timeout_is_a_503_problem() {
     let catalog =
         ingest::load(ingest::embedded_files(), "embedded", LoadOptions::default()).unwrap();
-    let store = SlowStore {
-        inner: MemoryStore::new(catalog),
-        delay: std::time::Duration::from_secs(3),
-    };
+    // Every query and statistic takes 3 s of CPU-bound (blocking) work: a stand-in for a scan
+    // over millions of features, without a wall-clock bet on this machine.
+    let store = HookedStore::new(MemoryStore::new(catalog), || {
+        std::thread::sleep(std::time::Duration::from_secs(3))
+    });
     let config = ServerConfig {
         request_timeout: std::time::Duration::from_millis(200),
         ..ServerConfig::default()

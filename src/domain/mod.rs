@@ -3,6 +3,7 @@
 
 mod bbox;
 mod feature_id;
+pub mod json_text;
 mod layer_id;
 mod meta;
 mod value;

@@ -87,11 +87,16 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
 
 /// Formats days since the common era back to `YYYY-MM-DD`.
 pub fn format_date(days: i32) -> String {
-    use chrono::Datelike;
     // Written by hand: chrono's strftime interpreter showed up in profiles of items pages.
-    NaiveDate::from_num_days_from_ce_opt(days)
-        .map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
+    date_parts(days)
+        .map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"))
         .unwrap_or_default()
+}
+
+/// Year, month and day of a date given as days since the common era.
+pub(super) fn date_parts(days: i32) -> Option<(i32, u32, u32)> {
+    use chrono::Datelike;
+    NaiveDate::from_num_days_from_ce_opt(days).map(|d| (d.year(), d.month(), d.day()))
 }
 
 #[cfg(test)]

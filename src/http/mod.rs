@@ -9,9 +9,11 @@ mod middleware;
 mod negotiate;
 mod params;
 mod query_params;
+mod response_cache;
 pub mod routes;
 mod state;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
@@ -33,6 +35,9 @@ pub fn app(state: AppState) -> Router {
     let csp = HeaderValue::from_str(&state.config.content_security_policy())
         .unwrap_or(HeaderValue::from_static("default-src 'self'"));
     let cors = cors_layer(&state.config.cors_origins);
+    let responses = Arc::new(response_cache::ResponseCache::new(
+        state.config.response_cache_bytes,
+    ));
     Router::new()
         .merge(routes::landing::router())
         .merge(routes::conformance::router())
@@ -61,6 +66,9 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(axum::middleware::from_fn(move |req, next| {
             middleware::uri_limit(max_uri, req, next)
+        }))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            response_cache::response_cache(Arc::clone(&responses), req, next)
         }))
         .layer(CompressionLayer::new())
         .layer(cors)

@@ -138,46 +138,76 @@ pub struct SlotProperties<'a> {
     pub(super) only: Option<&'a [usize]>,
 }
 
-struct CellOut<'a>(&'a Column, usize);
-
-impl serde::Serialize for CellOut<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let slot = self.1;
-        match self.0 {
-            Column::Boolean(c) => c[slot].serialize(s),
-            Column::Integer(c) => c[slot].serialize(s),
+impl Column {
+    /// The value at `slot` as JSON text, the same text `json_at` would serialise to.
+    pub fn write_json_at(&self, slot: usize, out: &mut Vec<u8>) {
+        use crate::domain::json_text::{write_date, write_f64, write_i64, write_str};
+        const NULL: &[u8] = b"null";
+        match self {
+            Column::Boolean(c) => out.extend_from_slice(match c[slot] {
+                Some(true) => b"true",
+                Some(false) => b"false",
+                None => NULL,
+            }),
+            Column::Integer(c) => match c[slot] {
+                Some(n) => write_i64(out, n),
+                None => out.extend_from_slice(NULL),
+            },
             Column::Number(c) => match c[slot] {
-                Some(v) if v.is_finite() => s.serialize_f64(v),
-                _ => s.serialize_none(),
+                Some(v) => write_f64(out, v),
+                None => out.extend_from_slice(NULL),
             },
-            Column::String(c) => c[slot].as_deref().serialize(s),
-            Column::Date(c) => c[slot].map(format_date).serialize(s),
-            Column::Timestamp(c) => c[slot].as_ref().map(|(_, t)| &**t).serialize(s),
+            Column::String(c) => match c[slot].as_deref() {
+                Some(v) => write_str(out, v),
+                None => out.extend_from_slice(NULL),
+            },
+            Column::Date(c) => match c[slot] {
+                Some(d) => write_date(out, d),
+                None => out.extend_from_slice(NULL),
+            },
+            Column::Timestamp(c) => match &c[slot] {
+                Some((_, t)) => write_str(out, t),
+                None => out.extend_from_slice(NULL),
+            },
             Column::StringArray(c) => match &c[slot] {
-                Some(items) => s.collect_seq(items.iter().map(|i| &**i)),
-                None => s.serialize_none(),
+                Some(items) => {
+                    out.push(b'[');
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        write_str(out, item);
+                    }
+                    out.push(b']');
+                }
+                None => out.extend_from_slice(NULL),
             },
-            Column::Json(c) => c[slot].serialize(s),
+            // Writing to a Vec cannot fail.
+            Column::Json(c) => {
+                let _ = serde_json::to_writer(&mut *out, &c[slot]);
+            }
         }
     }
 }
 
-impl serde::Serialize for SlotProperties<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let all: Vec<usize>;
-        let indices = match self.only {
-            Some(i) => i,
-            None => {
-                all = (0..self.fields.len()).collect();
-                &all
+impl SlotProperties<'_> {
+    /// Writes the properties object. Written by hand rather than through serde: the map and
+    /// string machinery per cell was the largest share of an items request.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut put = |n: usize, i: usize| {
+            if n > 0 {
+                out.push(b',');
             }
+            crate::domain::json_text::write_str(out, &self.fields[i].name);
+            out.push(b':');
+            self.columns[i].write_json_at(self.slot, out);
         };
-        let mut m = s.serialize_map(Some(indices.len()))?;
-        for &i in indices {
-            m.serialize_entry(&self.fields[i].name, &CellOut(&self.columns[i], self.slot))?;
+        match self.only {
+            Some(indices) => indices.iter().enumerate().for_each(|(n, &i)| put(n, i)),
+            None => (0..self.fields.len()).for_each(|i| put(i, i)),
         }
-        m.end()
+        out.push(b'}');
     }
 }
 
@@ -216,6 +246,11 @@ mod tests {
         for (c, v) in cols {
             assert_eq!(c.json_at(0), v);
             assert_eq!(c.json_at(1), Json::Null);
+            for slot in 0..2 {
+                let mut text = Vec::new();
+                c.write_json_at(slot, &mut text);
+                assert_eq!(text, serde_json::to_vec(&c.json_at(slot)).unwrap());
+            }
         }
     }
 

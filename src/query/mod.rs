@@ -11,8 +11,8 @@ pub mod nearest;
 pub mod plan;
 
 pub use datetime::{DateTimeError, DateTimeFilter};
-pub use filter::{FilterError, FilterLang, FilterSpec};
-pub use plan::{compile, Plan, SortKey};
+pub use filter::{FilterCache, FilterError, FilterLang, FilterSpec};
+pub use plan::{compile, compile_cached, Plan, SortKey};
 
 use crate::domain::Bbox;
 

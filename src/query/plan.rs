@@ -1,6 +1,8 @@
 use geo::{Intersects, Rect};
 
-use super::filter::{self, Filter};
+use std::sync::Arc;
+
+use super::filter::{self, Filter, FilterCache};
 use super::{DateTimeFilter, FeatureQuery, QueryError};
 use crate::domain::{parse_date, parse_timestamp, Bbox, FieldType};
 use crate::index::{Column, Layer};
@@ -12,7 +14,7 @@ pub struct Plan {
     /// Narrows candidates through the R-tree, then tests each geometry exactly.
     pub bbox: Option<Bbox>,
     conditions: Vec<Condition>,
-    filter: Option<Filter>,
+    filter: Option<Arc<Filter>>,
     /// `(column, descending)`, most significant first.
     pub sort: Vec<(usize, bool)>,
     /// Column indices to return; `None` for all.
@@ -85,6 +87,23 @@ enum Typed {
 
 /// Checks a query against a layer's schema and compiles it.
 pub fn compile(layer: &Layer, q: &FeatureQuery) -> Result<Plan, QueryError> {
+    compile_with(layer, q, None)
+}
+
+/// [`compile`], taking the filter from `filters` when the same text was compiled before.
+pub fn compile_cached(
+    layer: &Layer,
+    q: &FeatureQuery,
+    filters: &FilterCache,
+) -> Result<Plan, QueryError> {
+    compile_with(layer, q, Some(filters))
+}
+
+fn compile_with(
+    layer: &Layer,
+    q: &FeatureQuery,
+    filters: Option<&FilterCache>,
+) -> Result<Plan, QueryError> {
     let mut conditions = Vec::with_capacity(q.equals.len() + 1);
     for (name, raw) in &q.equals {
         let column = layer
@@ -141,7 +160,10 @@ pub fn compile(layer: &Layer, q: &FeatureQuery) -> Result<Plan, QueryError> {
     let filter = q
         .filter
         .as_ref()
-        .map(|spec| filter::compile(layer, spec))
+        .map(|spec| match filters {
+            Some(cache) => cache.compile(layer, spec),
+            None => filter::compile(layer, spec).map(Arc::new),
+        })
         .transpose()?;
     let sort = q
         .sortby
@@ -235,7 +257,7 @@ impl Plan {
                 .map(|(min, max)| Rect::new((min[0], min[1]), (max[0], max[1])))
                 .collect()
         });
-        let from_filter = self.filter.as_ref().and_then(Filter::narrowing);
+        let from_filter = self.filter.as_deref().and_then(Filter::narrowing);
         let area = |rs: &[Rect<f64>]| rs.iter().map(|r| r.width() * r.height()).sum::<f64>();
         match (from_bbox, from_filter) {
             (Some(b), Some(f)) if area(&[f]) < area(&b) => Candidates::Rects(vec![f]),

@@ -4,7 +4,7 @@ use super::{
     Catalog, CollectionInfo, Feature, FeaturePage, FeatureStore, Found, PageJson, StatsResult,
     StoreError, StoreHealth,
 };
-use crate::domain::FieldType;
+use crate::domain::{json_text, FeatureId, FieldType};
 use crate::index::{Column, Layer};
 use crate::ingest::Vocabulary;
 use geo::Point;
@@ -16,7 +16,7 @@ use crate::export::{Crs, ExportSource, GeometryOut};
 use crate::query::names::{normalize, search as search_layer, NameMatch};
 use crate::query::nearest::{geodesic_distance, nearest};
 use crate::query::plan::Candidates;
-use crate::query::{compile, FeatureQuery, Plan, QueryError};
+use crate::query::{compile_cached, FeatureQuery, FilterCache, Plan, QueryError};
 
 fn invalid(parameter: &str, reason: String) -> StoreError {
     StoreError::Query(QueryError::InvalidValue {
@@ -31,6 +31,8 @@ pub struct MemoryStore {
     /// Each collection's description, computed once: its temporal extent is a pass over every
     /// feature, which no request should pay for.
     infos: Vec<CollectionInfo>,
+    /// Filters compiled once per text and layer; see `FilterCache`.
+    filters: FilterCache,
 }
 
 impl MemoryStore {
@@ -39,7 +41,13 @@ impl MemoryStore {
         MemoryStore {
             catalog: Arc::new(catalog),
             infos,
+            filters: FilterCache::default(),
         }
+    }
+
+    /// A query's plan, its filter compiled once per text (see `FilterCache`).
+    fn compile(&self, layer: &Layer, q: &FeatureQuery) -> Result<Plan, QueryError> {
+        compile_cached(layer, q, &self.filters)
     }
 
     pub fn catalog(&self) -> &Arc<Catalog> {
@@ -169,7 +177,7 @@ impl FeatureStore for MemoryStore {
     /// the requested page.
     fn query(&self, collection: &str, q: &FeatureQuery) -> Result<FeaturePage, StoreError> {
         let layer = self.layer(collection)?;
-        let plan = compile(layer, q)?;
+        let plan = self.compile(layer, q)?;
         let matched = matching_slots(layer, &plan);
         let features = matched
             .iter()
@@ -190,7 +198,7 @@ impl FeatureStore for MemoryStore {
         crs: Crs,
     ) -> Result<PageJson, StoreError> {
         let layer = self.layer(collection)?;
-        let plan = compile(layer, q)?;
+        let plan = self.compile(layer, q)?;
         let matched = matching_slots(layer, &plan);
         let page: Vec<usize> = matched
             .iter()
@@ -203,14 +211,7 @@ impl FeatureStore for MemoryStore {
             if i > 0 {
                 features.push(b',');
             }
-            let out = SlotFeature {
-                layer,
-                slot,
-                only: plan.properties.as_deref(),
-                crs,
-            };
-            // Writing to a Vec cannot fail, and every value here is serialisable.
-            let _ = serde_json::to_writer(&mut features, &out);
+            write_slot_feature(&mut features, layer, slot, plan.properties.as_deref(), crs);
         }
         Ok(PageJson {
             number_matched: matched.len(),
@@ -232,7 +233,7 @@ impl FeatureStore for MemoryStore {
         sum: Option<&[String]>,
     ) -> Result<StatsResult, StoreError> {
         let layer = self.layer(collection)?;
-        let plan = compile(layer, q)?;
+        let plan = self.compile(layer, q)?;
         let group_col = group_by
             .map(|g| {
                 let i = layer
@@ -286,7 +287,7 @@ impl FeatureStore for MemoryStore {
         k: usize,
     ) -> Result<Vec<Found>, StoreError> {
         let layer = self.layer(collection)?;
-        let plan = compile(layer, q)?;
+        let plan = self.compile(layer, q)?;
         Ok(nearest(layer, Point::new(lon, lat), k, |slot| {
             plan.matches(layer, slot)
         })
@@ -368,7 +369,7 @@ impl FeatureStore for MemoryStore {
 
     fn export(&self, collection: &str, q: &FeatureQuery) -> Result<ExportSource, StoreError> {
         let layer = Arc::clone(self.layer(collection)?);
-        let plan = compile(&layer, q)?;
+        let plan = self.compile(&layer, q)?;
         let slots: Vec<usize> = matching_slots(&layer, &plan)
             .into_iter()
             .skip(q.offset)
@@ -403,27 +404,27 @@ impl FeatureStore for MemoryStore {
 
 /// One feature written straight from the layer: geometry from its slot, properties from the
 /// typed columns, with no `Feature` (and no map of copied values) in between.
-struct SlotFeature<'a> {
-    layer: &'a Layer,
+fn write_slot_feature(
+    out: &mut Vec<u8>,
+    layer: &Layer,
     slot: usize,
-    only: Option<&'a [usize]>,
+    only: Option<&[usize]>,
     crs: Crs,
-}
-
-impl serde::Serialize for SlotFeature<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let (layer, slot) = (self.layer, self.slot);
-        let mut m = s.serialize_map(Some(4))?;
-        m.serialize_entry("type", "Feature")?;
-        m.serialize_entry("id", &layer.ids[slot].to_json())?;
-        let geometry = &layer.geometries[slot];
-        if self.crs == Crs::Crs84 {
-            m.serialize_entry("geometry", &GeometryOut(geometry))?;
-        } else {
-            m.serialize_entry("geometry", &GeometryOut(&self.crs.for_text(geometry)))?;
-        }
-        m.serialize_entry("properties", &layer.slot_properties(slot, self.only))?;
-        m.end()
+) {
+    out.extend_from_slice(b"{\"type\":\"Feature\",\"id\":");
+    match &layer.ids[slot] {
+        FeatureId::Int(n) => json_text::write_i64(out, *n),
+        FeatureId::Str(s) => json_text::write_str(out, s),
     }
+    out.extend_from_slice(b",\"geometry\":");
+    let geometry = &layer.geometries[slot];
+    // Writing to a Vec cannot fail, and every geometry here is serialisable.
+    let _ = if crs == Crs::Crs84 {
+        serde_json::to_writer(&mut *out, &GeometryOut(geometry))
+    } else {
+        serde_json::to_writer(&mut *out, &GeometryOut(&crs.for_text(geometry)))
+    };
+    out.extend_from_slice(b",\"properties\":");
+    layer.slot_properties(slot, only).write_json(out);
+    out.push(b'}');
 }

@@ -2,6 +2,8 @@
 //! in-process, or serve it on a real loopback socket.
 #![allow(dead_code, clippy::unwrap_used)]
 
+mod hooked_store;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +18,9 @@ use etown_atlas::{app, AppState};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+
+#[allow(unused_imports)] // used by the tests that wrap the store, not by all
+pub use hooked_store::HookedStore;
 
 pub fn fixture_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -38,20 +38,48 @@ fn items_media_type(f: Option<&str>) -> Result<&'static str, ApiError> {
 
 /// The request's own parameters with `offset` and `limit` (and, if given, `f`) replaced: the
 /// self, next, prev and alternate links.
-fn page_query(raw: Option<&str>, offset: usize, limit: usize, f: Option<&str>) -> String {
-    let replaced = |k: &str| k == "offset" || k == "limit" || (f.is_some() && k == "f");
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .filter(|(k, _)| !replaced(k))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let (offset, limit) = (offset.to_string(), limit.to_string());
-    query_string(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .chain([("limit", limit.as_str()), ("offset", offset.as_str())])
-            .chain(f.map(|f| ("f", f))),
-    )
+/// The request's own query string, encoded once for all of a page's links: without `limit` and
+/// `offset` (which each link sets), and also without `f` (for links that name another format).
+struct KeptQuery {
+    all: String,
+    without_f: String,
+}
+
+impl KeptQuery {
+    fn new(raw: Option<&str>) -> Self {
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .filter(|(k, _)| k != "offset" && k != "limit")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+        let encode = |keep_f: bool| {
+            query_string(
+                pairs
+                    .iter()
+                    .filter(|(k, _)| keep_f || k != "f")
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+        };
+        KeptQuery {
+            all: encode(true),
+            without_f: encode(false),
+        }
+    }
+
+    /// `path?` plus the kept pairs and then `rest` (already encoded), joined by `&`.
+    fn url(path: &str, kept: &str, rest: &str) -> String {
+        let sep = if kept.is_empty() { "" } else { "&" };
+        format!("{path}?{kept}{sep}{rest}")
+    }
+
+    fn page(&self, path: &str, offset: usize, limit: usize) -> String {
+        Self::url(path, &self.all, &format!("limit={limit}&offset={offset}"))
+    }
+
+    fn page_as(&self, path: &str, offset: usize, limit: usize, f: &str) -> String {
+        let rest = format!("limit={limit}&offset={offset}&{}", query_string([("f", f)]));
+        Self::url(path, &self.without_f, &rest)
+    }
 }
 
 /// How the paging links of a response are written: as GET URLs, or as POST bodies for a search
@@ -74,13 +102,9 @@ fn feature_collection(
     let mut links = vec![collection_link];
     match paging {
         Paging::Get { raw } => {
+            let kept = KeptQuery::new(raw);
             let page_link = |offset: usize, rel: &str, title: &str| {
-                link(
-                    format!("{path}?{}", page_query(raw, offset, q.limit, None)),
-                    rel,
-                    media_type,
-                    title,
-                )
+                link(kept.page(path, offset, q.limit), rel, media_type, title)
             };
             links.push(page_link(q.offset, "self", "this page"));
             let (other_f, other_type) = if media_type == GEOJSON {
@@ -89,10 +113,7 @@ fn feature_collection(
                 ("geojson", GEOJSON)
             };
             links.push(link(
-                format!(
-                    "{path}?{}",
-                    page_query(raw, q.offset, q.limit, Some(other_f))
-                ),
+                kept.page_as(path, q.offset, q.limit, other_f),
                 "alternate",
                 other_type,
                 "this page in another media type",
@@ -109,19 +130,10 @@ fn feature_collection(
             }
             // Every match (not one page) in every download format.
             let export_path = format!("{}/export", path.trim_end_matches("/items"));
-            let kept: Vec<(String, String)> =
-                form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-                    .filter(|(k, _)| !matches!(k.as_ref(), "limit" | "offset" | "f"))
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect();
             for format in Format::ALL {
-                let query = query_string(
-                    kept.iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                        .chain([("f", format.name())]),
-                );
+                let f = query_string([("f", format.name())]);
                 links.push(link(
-                    format!("{export_path}?{query}"),
+                    KeptQuery::url(&export_path, &kept.without_f, &f),
                     "alternate",
                     format.media_type(),
                     &format!("every match as {}", format.name()),

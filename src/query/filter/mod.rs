@@ -8,18 +8,21 @@
 //! 3. the resulting [`Filter`] is evaluated per candidate slot with three-valued logic: a
 //!    comparison with null is unknown, and unknown is not true.
 
+mod cache;
 mod compile;
 mod eval;
+mod grid;
 mod like;
 mod spatial;
 mod temporal;
 
+pub use cache::FilterCache;
 pub use compile::compile;
 pub use eval::Filter;
 pub use like::Fold;
 
 /// The encodings of `filter-lang`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FilterLang {
     Cql2Text,
     Cql2Json,

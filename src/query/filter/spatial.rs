@@ -2,6 +2,7 @@
 
 use geo::{BoundingRect, CoordsIter, Intersects, Rect, Relate};
 
+use super::grid::Grid;
 use super::FilterError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +56,8 @@ pub struct Literal {
     /// The literal's segments with their boxes, for the intersection test (empty when there
     /// are too many for a per-feature scan to pay).
     edges: Vec<(geo::Line<f64>, Rect<f64>)>,
+    /// For an areal literal, which parts of its envelope are wholly inside or outside it.
+    grid: Option<Grid>,
 }
 
 /// Above this many segments the literal is tested with `geo`'s own intersection.
@@ -75,6 +78,16 @@ impl Literal {
         }
         let mut edges = Vec::new();
         collect_edges(&geometry, &mut edges);
+        let areal = matches!(
+            geometry,
+            geo::Geometry::Polygon(_)
+                | geo::Geometry::MultiPolygon(_)
+                | geo::Geometry::Rect(_)
+                | geo::Geometry::Triangle(_)
+        );
+        let grid = areal
+            .then(|| Grid::new(&geometry, envelope, edges.iter().map(|(l, _)| *l)))
+            .flatten();
         if edges.len() > MAX_SCANNED_EDGES {
             edges.clear();
         }
@@ -82,6 +95,7 @@ impl Literal {
             geometry,
             envelope,
             edges,
+            grid,
         })
     }
 
@@ -114,8 +128,23 @@ impl Literal {
     /// boundary, or lying inside it: a literal part wholly within the feature is found that
     /// way), or a point of the literal (which has no segments; a collection may hold one) lies
     /// in the feature. Only segments whose boxes overlap the feature's envelope can meet it.
+    ///
+    /// An areal literal's grid decides most features first, and most vertices of the rest.
     fn intersects(&self, feature: &geo::Geometry<f64>, feature_envelope: Rect<f64>) -> bool {
-        if any_part_vertex(feature, &mut |c| self.geometry.intersects(&c)) {
+        let vertex_inside = |c: geo::Coord<f64>| match &self.grid {
+            Some(grid) => grid
+                .classify(Rect::new(c, c))
+                .unwrap_or_else(|| self.geometry.intersects(&c)),
+            None => self.geometry.intersects(&c),
+        };
+        if let Some(known) = self
+            .grid
+            .as_ref()
+            .and_then(|g| g.classify(feature_envelope))
+        {
+            return known;
+        }
+        if any_part_vertex(feature, &mut |c| vertex_inside(c)) {
             return true;
         }
         if self.edges.is_empty() {
@@ -193,7 +222,7 @@ fn any_part_vertex(g: &geo::Geometry<f64>, test: &mut impl FnMut(geo::Coord<f64>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
+    use geo::{Coord, LineString, MultiPolygon, Point, Polygon, Rect};
     use proptest::prelude::*;
 
     /// A star-shaped ring (so never self-intersecting) around a centre.
@@ -278,8 +307,44 @@ mod tests {
             })
     }
 
+    /// Small features (points, short segments, small squares) scattered over a literal's
+    /// envelope, some placed exactly on its vertices and edges: what the grid must get right.
+    fn small_features() -> impl Strategy<Value = Vec<geo::Geometry<f64>>> {
+        prop::collection::vec(
+            (-10.0..10.0f64, -10.0..10.0f64, 0.0..0.3f64, 0..3usize).prop_map(|(x, y, d, kind)| {
+                match kind {
+                    0 => geo::Geometry::Point(Point::new(x, y)),
+                    1 => geo::Geometry::LineString(LineString::from(vec![(x, y), (x + d, y - d)])),
+                    _ => geo::Geometry::Polygon(Rect::new((x, y), (x + d, y + d)).to_polygon()),
+                }
+            }),
+            50,
+        )
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The grid's quick answers agree with `geo` for many small features, including ones
+        /// that touch the literal's outline exactly.
+        #[test]
+        fn grid_answers_agree_with_geo(literal in polygon(), mut features in small_features(), at in 0.0..1.0f64) {
+            use geo::LinesIter;
+            for (i, line) in literal.lines_iter().enumerate() {
+                if i % 3 == 0 {
+                    features.push(geo::Geometry::Point(Point(line.start)));
+                    let on = line.start + (line.end - line.start) * at;
+                    features.push(geo::Geometry::Polygon(Rect::new(on, on + Coord { x: 0.01, y: 0.01 }).to_polygon()));
+                }
+            }
+            let lit = Literal::new(geo::Geometry::Polygon(literal)).unwrap();
+            prop_assert!(lit.grid.is_some());
+            for feature in &features {
+                let envelope = feature.bounding_rect().unwrap();
+                let expected = feature.intersects(&lit.geometry);
+                prop_assert_eq!(lit.test(SpatialOp::Intersects, feature, envelope), expected, "{:?}", feature);
+            }
+        }
+
         #[test]
         fn intersects_agrees_with_geo_when_nested((feature, literal) in nested()) {
             let lit = Literal::new(literal).unwrap();

@@ -1,0 +1,140 @@
+//! Whole responses kept in memory, keyed by the request, for the requests many visitors repeat:
+//! the map's first view, a shared link, the same page of the same filter. The layers never
+//! change while the server runs, so a stored answer stays right; the only thing that ages is
+//! an items page's `timeStamp`, which then says when the answer was computed, as it should.
+//!
+//! Only successful GETs with a body of known length are kept (a streamed download never is),
+//! and never `/health`, whose answer changes. The key holds everything a handler reads from the
+//! request: the path and query, `Host` (links are absolute), `Accept` and `Accept-Language`.
+//! The layer sits inside compression, so it keeps the plain body and compression still follows
+//! each client's `Accept-Encoding`. An `X-Cache: hit` or `miss` header says which it was.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use quick_cache::sync::Cache;
+
+use super::error::ApiError;
+
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+#[derive(Clone)]
+struct Stored {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+#[derive(Clone)]
+struct ByteWeight;
+
+impl quick_cache::Weighter<String, Stored> for ByteWeight {
+    fn weight(&self, key: &String, v: &Stored) -> u64 {
+        let headers: usize = v
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 32)
+            .sum();
+        (key.len() + headers + v.body.len() + 64) as u64
+    }
+}
+
+/// The store of whole responses; `bytes` of zero turns it off.
+pub struct ResponseCache {
+    cache: Option<Cache<String, Stored, ByteWeight>>,
+    /// The largest single answer kept: an eighth of the budget, so one huge page cannot push out
+    /// everything else.
+    max_entry: u64,
+}
+
+impl ResponseCache {
+    pub fn new(bytes: u64) -> Self {
+        ResponseCache {
+            cache: (bytes > 0).then(|| Cache::with_weighter(4096, bytes, ByteWeight)),
+            max_entry: bytes / 8,
+        }
+    }
+}
+
+/// The request's identity for the cache, or `None` if it must not be cached.
+fn key(req: &Request) -> Option<String> {
+    if req.method() != Method::GET || req.uri().path() == "/health" {
+        return None;
+    }
+    let h = req.headers();
+    let get = |name: header::HeaderName| h.get(name).map(HeaderValue::as_bytes).unwrap_or(b"");
+    let mut key = String::with_capacity(256);
+    key.push_str(&req.uri().to_string());
+    for part in [
+        get(header::HOST),
+        get(header::ACCEPT),
+        get(header::ACCEPT_LANGUAGE),
+    ] {
+        key.push('\n');
+        key.push_str(&String::from_utf8_lossy(part));
+    }
+    Some(key)
+}
+
+/// Whether `If-None-Match` names the stored answer's ETag.
+fn not_modified(req_headers: &HeaderMap, stored: &HeaderMap) -> bool {
+    let (Some(tag), Some(wanted)) = (
+        stored.get(header::ETAG).and_then(|v| v.to_str().ok()),
+        req_headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok()),
+    ) else {
+        return false;
+    };
+    wanted
+        .split(',')
+        .any(|t| t.trim().trim_start_matches("W/") == tag)
+}
+
+pub async fn response_cache(cache: Arc<ResponseCache>, req: Request, next: Next) -> Response {
+    let (Some(store), Some(key)) = (cache.cache.as_ref(), key(&req)) else {
+        return next.run(req).await;
+    };
+    if let Some(hit) = store.get(&key) {
+        let mut res = if not_modified(req.headers(), &hit.headers) {
+            let mut res = Response::new(Body::empty());
+            *res.status_mut() = StatusCode::NOT_MODIFIED;
+            *res.headers_mut() = hit.headers;
+            res.headers_mut().remove(header::CONTENT_LENGTH);
+            res
+        } else {
+            let mut res = Response::new(Body::from(hit.body));
+            *res.headers_mut() = hit.headers;
+            res
+        };
+        res.headers_mut()
+            .insert(X_CACHE, HeaderValue::from_static("hit"));
+        return res;
+    }
+    let res = next.run(req).await;
+    let size = http_body::Body::size_hint(res.body()).exact();
+    if res.status() != StatusCode::OK || size.is_none_or(|n| n > cache.max_entry) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
+    };
+    store.insert(
+        key,
+        Stored {
+            headers: parts.headers.clone(),
+            body: body.clone(),
+        },
+    );
+    parts
+        .headers
+        .insert(X_CACHE, HeaderValue::from_static("miss"));
+    Response::from_parts(parts, Body::from(body))
+}

@@ -1,0 +1,179 @@
+//! Repeated requests are answered from the response cache without reaching the store, and the
+//! cache never mixes answers that differ: by host, language, media type or status.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::Request;
+use common::*;
+use etown_atlas::config::ServerConfig;
+use etown_atlas::ingest::{self, LoadOptions};
+use etown_atlas::store::MemoryStore;
+use etown_atlas::{app, AppState};
+
+/// The shipped data behind a store that counts the queries, pages and statistics it runs.
+fn counted_app(config: ServerConfig) -> (axum::Router, Arc<AtomicUsize>) {
+    let catalog =
+        ingest::load(ingest::embedded_files(), "embedded", LoadOptions::default()).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let store = HookedStore::new(MemoryStore::new(catalog), move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    (app(AppState::new(Arc::new(store), config)), calls)
+}
+
+fn get_with(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut req = Request::get(uri).header("host", "atlas.test");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+const PAGE: &str = "/collections/spatial-carriers/items?limit=7&industry=future_health";
+
+#[tokio::test]
+async fn a_repeated_request_is_answered_without_the_store() {
+    let (app, calls) = counted_app(ServerConfig::default());
+    let first = get(&app, PAGE).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.headers["x-cache"], "miss");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    for _ in 0..3 {
+        let again = get(&app, PAGE).await;
+        assert_eq!(again.status, 200);
+        assert_eq!(again.headers["x-cache"], "hit");
+        assert_eq!(again.bytes, first.bytes, "the same answer, byte for byte");
+        assert_eq!(again.headers["etag"], first.headers["etag"]);
+        assert_eq!(again.content_type(), first.content_type());
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the store ran once");
+    // Statistics are cached the same way.
+    let stats = "/collections/spatial-carriers/stats?group-by=industry";
+    assert_eq!(get(&app, stats).await.headers["x-cache"], "miss");
+    assert_eq!(get(&app, stats).await.headers["x-cache"], "hit");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn answers_that_differ_by_host_language_or_media_type_are_kept_apart() {
+    let (app, calls) = counted_app(ServerConfig::default());
+    let base = request(&app, get_with(PAGE, &[])).await;
+    let other_host = request(
+        &app,
+        Request::get(PAGE)
+            .header("host", "other.test")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(other_host.headers["x-cache"], "miss");
+    let links = other_host.json()["links"].to_string();
+    assert!(
+        links.contains("other.test") && !links.contains("atlas.test"),
+        "{links}"
+    );
+    let json = request(&app, get_with("/", &[("accept", "application/json")])).await;
+    let html = request(&app, get_with("/", &[("accept", "text/html")])).await;
+    assert_eq!(html.headers["x-cache"], "miss");
+    assert!(
+        html.content_type().starts_with("text/html"),
+        "{}",
+        html.content_type()
+    );
+    assert!(json.content_type().starts_with("application/json"));
+    assert_eq!(base.headers["x-cache"], "miss");
+    let collection = "/collections/spatial-carriers";
+    let landing_en = request(&app, get_with(collection, &[("accept-language", "en")])).await;
+    let landing_zh = request(&app, get_with(collection, &[("accept-language", "zh-CN")])).await;
+    assert_eq!(landing_zh.headers["x-cache"], "miss");
+    assert_eq!(landing_en.headers["x-cache"], "miss");
+    assert_ne!(
+        landing_en.bytes, landing_zh.bytes,
+        "each language has its own answer"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "one store call per host");
+}
+
+#[tokio::test]
+async fn errors_and_health_are_never_cached() {
+    let (app, calls) = counted_app(ServerConfig::default());
+    for _ in 0..2 {
+        let bad = get(
+            &app,
+            "/collections/spatial-carriers/items?filter=nope%3D%3D",
+        )
+        .await;
+        bad.problem(400);
+        assert!(!bad.headers.contains_key("x-cache"));
+        let missing = get(&app, "/collections/no-such-layer/items").await;
+        missing.problem(404);
+        assert!(!missing.headers.contains_key("x-cache"));
+        let health = get(&app, "/health").await;
+        assert_eq!(health.status, 200);
+        assert!(!health.headers.contains_key("x-cache"));
+    }
+    // Downloads stream, so they are never held in memory.
+    let csv = "/collections/spatial-carriers/export?f=csv";
+    for _ in 0..2 {
+        assert!(!get(&app, csv).await.headers.contains_key("x-cache"));
+    }
+    let before = calls.load(Ordering::SeqCst);
+    get(&app, PAGE).await;
+    get(&app, PAGE).await;
+    assert_eq!(calls.load(Ordering::SeqCst), before + 1);
+}
+
+#[tokio::test]
+async fn a_cached_answer_still_honours_if_none_match() {
+    let (app, _) = counted_app(ServerConfig::default());
+    let first = get(&app, PAGE).await;
+    let tag = first.headers["etag"].to_str().unwrap().to_owned();
+    let revalidated = request(&app, get_with(PAGE, &[("if-none-match", &tag)])).await;
+    assert_eq!(revalidated.status, 304);
+    assert_eq!(revalidated.headers["x-cache"], "hit");
+    assert!(revalidated.bytes.is_empty());
+    let stale = request(&app, get_with(PAGE, &[("if-none-match", "\"0000\"")])).await;
+    assert_eq!(stale.status, 200);
+    assert_eq!(stale.bytes, first.bytes);
+}
+
+#[tokio::test]
+async fn a_zero_budget_turns_the_cache_off() {
+    let config = ServerConfig {
+        response_cache_bytes: 0,
+        ..ServerConfig::default()
+    };
+    let (app, calls) = counted_app(config);
+    for _ in 0..3 {
+        let r = get(&app, PAGE).await;
+        assert_eq!(r.status, 200);
+        assert!(!r.headers.contains_key("x-cache"));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn answers_over_an_eighth_of_the_budget_are_not_kept() {
+    // Every carrier as one page is tens of kilobytes; a 64 KiB budget keeps at most 8 KiB each.
+    let config = ServerConfig {
+        response_cache_bytes: 64 * 1024,
+        ..ServerConfig::default()
+    };
+    let (app, calls) = counted_app(config);
+    let all = "/collections/spatial-carriers/items?limit=100";
+    let first = get(&app, all).await;
+    assert!(first.bytes.len() > 8 * 1024, "{} bytes", first.bytes.len());
+    assert!(!first.headers.contains_key("x-cache"));
+    get(&app, all).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // A small answer still fits.
+    let small = "/collections/spatial-carriers/items?limit=1";
+    get(&app, small).await;
+    assert_eq!(get(&app, small).await.headers["x-cache"], "hit");
+}
