@@ -344,6 +344,53 @@ mod tests {
         );
     }
 
+    /// A file of `n` point features with `bad` put in place of feature `at`, and `tail` after
+    /// the last feature (before the closing brackets).
+    fn many_with(n: usize, at: usize, bad: &str, tail: &str) -> String {
+        let features: Vec<String> = (0..n)
+            .map(|i| {
+                if i == at {
+                    bad.to_owned()
+                } else {
+                    format!(r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[1,2]}},"properties":{{"n":{i}}}}}"#)
+                }
+            })
+            .collect();
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}{tail}]}}"#,
+            features.join(",")
+        )
+    }
+
+    #[test]
+    fn the_first_problem_in_file_order_is_named_across_parse_batches() {
+        let n = 3 * stream::PARSE_BATCH;
+        // Well-formed files of several batches load whole and in order.
+        let ok = load_one(&many_with(n, usize::MAX, "", "")).unwrap();
+        assert_eq!(ok.feature_count(), n);
+        // A semantic problem in a later batch names its feature.
+        let at = 2 * stream::PARSE_BATCH + 7;
+        let text = r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"n":"x"}}"#;
+        let m = message(&many_with(n, at, text, ""));
+        assert!(
+            m.contains(&format!("index {at}")) && m.contains("\"n\""),
+            "{m}"
+        );
+        // It still comes first when the same batch ends in broken JSON.
+        let m = message(&many_with(n, at, text, r#",{"type":"#));
+        assert!(m.contains(&format!("index {at}")), "{m}");
+        // Broken JSON alone is a syntax error with its position.
+        let m = message(&many_with(n, usize::MAX, "", r#",{"type":"#));
+        assert!(
+            m.contains("not valid GeoJSON") && m.contains("line 1"),
+            "{m}"
+        );
+        // A number too large for a double passes the scan but not the parse: still named.
+        let huge = r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"n":1e400}}"#;
+        let m = message(&many_with(n, at, huge, ""));
+        assert!(m.contains(&format!("index {at}")), "{m}");
+    }
+
     #[test]
     fn the_order_of_top_level_members_does_not_matter() {
         let c = load_one(r#"{"features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"k":"v"}}],"type":"FeatureCollection"}"#).unwrap();

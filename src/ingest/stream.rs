@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
 use super::IngestError;
@@ -94,6 +95,7 @@ where
                 "features" => {
                     saw_features = true;
                     map.next_value_seed(Features {
+                        file: self.file,
                         each: self.each,
                         failure: self.failure,
                     })?;
@@ -119,7 +121,11 @@ where
     }
 }
 
+/// Features are read in batches of this many: the batch's JSON trees are built on every core.
+pub(super) const PARSE_BATCH: usize = 4096;
+
 struct Features<'a, F> {
+    file: &'a str,
     each: &'a RefCell<F>,
     failure: &'a RefCell<Option<IngestError>>,
 }
@@ -141,17 +147,58 @@ impl<'de, F: FnMut(usize, Json) -> Result<(), IngestError>> Visitor<'de> for Fea
         f.write_str("an array of features")
     }
 
+    /// The array is scanned for each feature's extent (which checks its syntax without building
+    /// anything); each batch of extents is then parsed into JSON trees on every core and handed
+    /// to the callback in file order. Building the trees one by one was a third of the time
+    /// to load a million features, all of it on one core.
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        let mut index = 0;
-        while let Some(feature) = seq.next_element::<Json>()? {
-            // The callback's error goes to the failure slot, where `for_each_feature` finds
-            // it; serde's error only stops the parse.
-            if let Err(e) = (self.each.borrow_mut())(index, feature) {
+        let mut batch: Vec<&'de RawValue> = Vec::with_capacity(PARSE_BATCH);
+        let mut first_index = 0;
+        loop {
+            let next = seq.next_element::<&'de RawValue>();
+            let done = !matches!(next, Ok(Some(_)));
+            if let Ok(Some(raw)) = next {
+                batch.push(raw);
+            }
+            if batch.len() >= PARSE_BATCH || done {
+                // Earlier features are handled before a syntax error further on is reported,
+                // so the first problem in file order is the one named.
+                self.flush(first_index, &batch).map_err(de::Error::custom)?;
+                first_index += batch.len();
+                batch.clear();
+            }
+            match next {
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl<F: FnMut(usize, Json) -> Result<(), IngestError>> Features<'_, F> {
+    fn flush(&self, first_index: usize, batch: &[&RawValue]) -> Result<(), String> {
+        use rayon::prelude::*;
+        let parsed: Vec<serde_json::Result<Json>> = batch
+            .par_iter()
+            .map(|raw| serde_json::from_str(raw.get()))
+            .collect();
+        let mut each = self.each.borrow_mut();
+        for (offset, feature) in parsed.into_iter().enumerate() {
+            let index = first_index + offset;
+            // The callback's error goes to the failure slot, where `for_each_feature` finds it;
+            // serde's error only stops the parse.
+            let result = feature
+                .map_err(|e| {
+                    let at = super::FeatureRef { index, id: None };
+                    IngestError::feature(self.file, at, format!("not valid JSON: {e}"))
+                })
+                .and_then(|f| each(index, f));
+            if let Err(e) = result {
                 let msg = e.to_string();
                 self.failure.borrow_mut().get_or_insert(e);
-                return Err(de::Error::custom(msg));
+                return Err(msg);
             }
-            index += 1;
         }
         Ok(())
     }
