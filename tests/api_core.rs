@@ -217,6 +217,35 @@ async fn next_links_walk_every_feature_exactly_once() {
     assert_eq!(seen, expected);
 }
 
+/// Pages with no condition at all (served as slices of the file, without a scan) walk the file
+/// in order, and an offset past the end is an empty page that still counts every feature.
+#[tokio::test]
+async fn unfiltered_pages_are_slices_of_the_file() {
+    let app = fixture_app("basic");
+    let file = file_features(&fixture_dir("basic").join("points.geojson"));
+    let ids: Vec<Value> = file.iter().map(|f| f["id"].clone()).collect();
+    for (offset, limit) in [(0, 7), (5, 60), (240, 60), (249, 1), (250, 5), (1000, 5)] {
+        let doc = get(
+            &app,
+            &format!("/collections/points/items?offset={offset}&limit={limit}"),
+        )
+        .await
+        .json();
+        assert_eq!(doc["numberMatched"], ids.len(), "offset {offset}");
+        let got: Vec<Value> = doc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].clone())
+            .collect();
+        let end = (offset + limit).min(ids.len());
+        let expected = &ids[offset.min(end)..end];
+        assert_eq!(got, expected, "offset {offset}, limit {limit}");
+        assert_eq!(doc["numberReturned"], expected.len());
+        assert_eq!(link(&doc, "next").is_some(), end < ids.len());
+    }
+}
+
 #[tokio::test]
 async fn limit_above_the_maximum_is_served_as_the_maximum() {
     let doc = get(

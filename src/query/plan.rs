@@ -248,6 +248,15 @@ fn unknown(layer: &Layer, name: &str) -> QueryError {
 }
 
 impl Plan {
+    /// Whether every feature matches, in the layer's own order: no box, condition, filter or
+    /// sort. Such a page is a slice of slots, with no scan.
+    pub fn is_everything_in_order(&self) -> bool {
+        self.bbox.is_none()
+            && self.conditions.is_empty()
+            && self.filter.is_none()
+            && self.sort.is_empty()
+    }
+
     /// The rectangles to take candidates from: the `bbox` (one or two, split at the antimeridian)
     /// or the filter's spatial conjunct, whichever is smaller.
     pub fn candidates(&self) -> Candidates {
