@@ -13,26 +13,29 @@ use quick_cache::sync::Cache;
 use super::{compile, Filter, FilterError, FilterLang, FilterSpec};
 use crate::index::Layer;
 
-/// What the cache may hold, in bytes of filter text (see [`TextWeight`]).
-pub const FILTER_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// What the cache may hold, in bytes: the filters' text and what each compiled filter holds
+/// (a drawn polygon's vertices, segments and grid, about 70 KB). Sized for a few hundred drawn
+/// areas; a soak test with thousands of distinct polygons found the budget must count the
+/// compiled filter, not only its text.
+pub const FILTER_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 type Key = (String, FilterLang, String);
 type Compiled = Result<Arc<Filter>, FilterError>;
 
-/// A compiled filter costs about three times its text (a literal's vertices, then their edge
-/// boxes), plus a fixed part for the tree.
+/// An entry costs its key's text plus what the compiled filter holds.
 #[derive(Clone)]
-struct TextWeight;
+struct MemoryWeight;
 
-impl quick_cache::Weighter<Key, Compiled> for TextWeight {
-    fn weight(&self, key: &Key, _: &Compiled) -> u64 {
-        (3 * key.2.len() + key.0.len() + 256) as u64
+impl quick_cache::Weighter<Key, Compiled> for MemoryWeight {
+    fn weight(&self, key: &Key, compiled: &Compiled) -> u64 {
+        let filter = compiled.as_ref().map_or(0, |f| f.heap_bytes());
+        (key.0.len() + key.2.len() + filter + 256) as u64
     }
 }
 
 /// Filters compiled against layers, least recently used first out.
 pub struct FilterCache {
-    cache: Cache<Key, Compiled, TextWeight>,
+    cache: Cache<Key, Compiled, MemoryWeight>,
 }
 
 impl Default for FilterCache {
@@ -44,7 +47,7 @@ impl Default for FilterCache {
 impl FilterCache {
     pub fn with_capacity(bytes: u64) -> Self {
         FilterCache {
-            cache: Cache::with_weighter(1024, bytes, TextWeight),
+            cache: Cache::with_weighter(1024, bytes, MemoryWeight),
         }
     }
 
@@ -132,6 +135,47 @@ mod tests {
         let first = cache.compile(&a, &spec).expect_err("unknown property");
         assert_eq!(cache.compile(&a, &spec).expect_err("still unknown"), first);
         assert_eq!(cache.len(), 1);
+    }
+
+    /// A drawn area is tens of kilobytes compiled (its grid above all), far more than its text:
+    /// the budget counts the compiled size, so distinct polygons cannot grow memory unbounded.
+    #[test]
+    fn drawn_areas_are_weighed_by_their_compiled_size() {
+        let polygon = |n: usize| {
+            let ring: Vec<String> = (0..=64)
+                .map(|i| {
+                    let a = std::f64::consts::TAU * (i % 64) as f64 / 64.0;
+                    format!(
+                        "{} {}",
+                        116.5 + 0.01 * a.cos() + n as f64 * 1e-6,
+                        39.8 + 0.01 * a.sin()
+                    )
+                })
+                .collect();
+            text(&format!(
+                "S_INTERSECTS(geometry, POLYGON(({})))",
+                ring.join(",")
+            ))
+        };
+        let a = layer("a");
+        let one = compile(&a, &polygon(0)).expect("compiles");
+        assert!(one.heap_bytes() > 60_000, "{} bytes", one.heap_bytes());
+        let budget = 1024 * 1024;
+        let cache = FilterCache::with_capacity(budget);
+        for n in 0..100 {
+            cache.compile(&a, &polygon(n)).expect("compiles");
+        }
+        let held = cache.len() * one.heap_bytes();
+        assert!(
+            held as u64 <= budget,
+            "{} filters, about {held} bytes",
+            cache.len()
+        );
+        assert!(
+            cache.len() >= 5,
+            "the cache still holds some: {}",
+            cache.len()
+        );
     }
 
     #[test]

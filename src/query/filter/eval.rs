@@ -402,4 +402,23 @@ impl Filter {
     pub fn narrowing(&self) -> Option<Rect<f64>> {
         self.root.narrowing()
     }
+
+    /// About how much memory the compiled filter holds, for the filter cache's budget: its
+    /// literal geometries (with their segment lists and grids) dominate.
+    pub fn heap_bytes(&self) -> usize {
+        self.root.heap_bytes()
+    }
+}
+
+impl Node {
+    fn heap_bytes(&self) -> usize {
+        let own = std::mem::size_of::<Node>();
+        own + match self {
+            Node::And(nodes) | Node::Or(nodes) => nodes.iter().map(Node::heap_bytes).sum(),
+            Node::Not(node) => node.heap_bytes(),
+            Node::Spatial(_, literal) => literal.heap_bytes(),
+            // Scalars, patterns and instants: small next to any geometry.
+            _ => 64,
+        }
+    }
 }

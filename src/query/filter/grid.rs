@@ -21,9 +21,10 @@ const CELLS: usize = 128;
 pub struct Grid {
     origin: Coord<f64>,
     cell: Coord<f64>,
-    /// `(CELLS + 1)^2` prefix sums of inside cells and of outside cells.
-    inside: Vec<u32>,
-    outside: Vec<u32>,
+    /// `(CELLS + 1)^2` prefix sums of inside cells and of outside cells (at most `CELLS^2`,
+    /// which fits 16 bits: a grid costs 66 KB, held as long as its filter is cached).
+    inside: Vec<u16>,
+    outside: Vec<u16>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -137,8 +138,8 @@ impl Grid {
 
     fn sum(&mut self, cells: &[Cell]) {
         let n = CELLS + 1;
-        let mut inside = vec![0u32; n * n];
-        let mut outside = vec![0u32; n * n];
+        let mut inside = vec![0u16; n * n];
+        let mut outside = vec![0u16; n * n];
         for r in 0..CELLS {
             for c in 0..CELLS {
                 let (i, o) = match cells[r * CELLS + c] {
@@ -147,19 +148,28 @@ impl Grid {
                     Cell::Boundary => (0, 0),
                 };
                 let at = (r + 1) * n + (c + 1);
-                inside[at] = i + inside[at - 1] + inside[at - n] - inside[at - n - 1];
-                outside[at] = o + outside[at - 1] + outside[at - n] - outside[at - n - 1];
+                let sum = |s: &[u16], own: u16| {
+                    own.wrapping_add(s[at - 1])
+                        .wrapping_add(s[at - n])
+                        .wrapping_sub(s[at - n - 1])
+                };
+                inside[at] = sum(&inside, i);
+                outside[at] = sum(&outside, o);
             }
         }
         self.inside = inside;
         self.outside = outside;
     }
 
-    fn count(sums: &[u32], c0: usize, r0: usize, c1: usize, r1: usize) -> u32 {
+    fn count(sums: &[u16], c0: usize, r0: usize, c1: usize, r1: usize) -> u16 {
         let n = CELLS + 1;
         sums[(r1 + 1) * n + c1 + 1] + sums[r0 * n + c0]
             - sums[r0 * n + c1 + 1]
             - sums[(r1 + 1) * n + c0]
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        (self.inside.capacity() + self.outside.capacity()) * std::mem::size_of::<u16>()
     }
 
     /// `Some(true)` if a non-empty geometry within `r` must meet the literal, `Some(false)` if
@@ -172,7 +182,7 @@ impl Grid {
         // Beyond the grid there is no literal, so clamping keeps "only outside" true.
         let clamp = |v: isize| v.clamp(0, last) as usize;
         let (c0, c1, r0, r1) = (clamp(c0), clamp(c1), clamp(r0), clamp(r1));
-        let area = ((c1 - c0 + 1) * (r1 - r0 + 1)) as u32;
+        let area = ((c1 - c0 + 1) * (r1 - r0 + 1)) as u16;
         if Self::count(&self.outside, c0, r0, c1, r1) == area {
             Some(false)
         } else if within && Self::count(&self.inside, c0, r0, c1, r1) == area {

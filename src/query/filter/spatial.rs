@@ -103,6 +103,13 @@ impl Literal {
         self.geometry.coords_count()
     }
 
+    /// About how much memory the literal holds: vertices, segments with their boxes, the grid.
+    pub fn heap_bytes(&self) -> usize {
+        self.vertices() * std::mem::size_of::<geo::Coord<f64>>()
+            + self.edges.capacity() * std::mem::size_of::<(geo::Line<f64>, Rect<f64>)>()
+            + self.grid.as_ref().map_or(0, Grid::heap_bytes)
+    }
+
     /// A `BBOX(w, s, e, n)`; west above east crosses the antimeridian and becomes two boxes.
     pub fn bbox(w: f64, s: f64, e: f64, n: f64) -> Result<Self, FilterError> {
         if s > n {
