@@ -112,13 +112,7 @@ pub async fn etag(req: Request, next: Next) -> Response {
     let mut hasher = rustc_hash::FxHasher::default();
     bytes.hash(&mut hasher);
     let tag = format!("\"{:016x}\"", hasher.finish());
-    let matched = if_none_match
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == tag)
-        });
+    let matched = super::negotiate::if_none_match(if_none_match.as_ref(), &tag);
     if let Ok(v) = HeaderValue::from_str(&tag) {
         parts.headers.insert(header::ETAG, v);
     }

@@ -1,6 +1,6 @@
 //! Choosing a representation: `f=` wins, then the `Accept` header.
 
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
 
 use super::error::ApiError;
 
@@ -45,6 +45,14 @@ pub fn json_only(f: Option<&str>, accepted: &[&str]) -> Result<(), ApiError> {
             format!("f must be one of {}, got {other:?}", accepted.join(", ")),
         )),
     }
+}
+
+/// Whether a request's `If-None-Match` value names `etag` (weak or strong), so a 304 will do.
+pub fn if_none_match(value: Option<&HeaderValue>, etag: &str) -> bool {
+    value.and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',')
+            .any(|t| t.trim().trim_start_matches("W/") == etag)
+    })
 }
 
 fn prefers_html(headers: &HeaderMap) -> bool {

@@ -83,17 +83,12 @@ fn key(req: &Request) -> Option<String> {
 
 /// Whether `If-None-Match` names the stored answer's ETag.
 fn not_modified(req_headers: &HeaderMap, stored: &HeaderMap) -> bool {
-    let (Some(tag), Some(wanted)) = (
-        stored.get(header::ETAG).and_then(|v| v.to_str().ok()),
-        req_headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok()),
-    ) else {
-        return false;
-    };
-    wanted
-        .split(',')
-        .any(|t| t.trim().trim_start_matches("W/") == tag)
+    stored
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tag| {
+            super::negotiate::if_none_match(req_headers.get(header::IF_NONE_MATCH), tag)
+        })
 }
 
 pub async fn response_cache(cache: Arc<ResponseCache>, req: Request, next: Next) -> Response {

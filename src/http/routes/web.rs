@@ -43,13 +43,8 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
     } else {
         "no-cache"
     };
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag)
-        });
+    let not_modified =
+        crate::http::negotiate::if_none_match(headers.get(header::IF_NONE_MATCH), &etag);
     let mut res = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
