@@ -19,7 +19,16 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(cql2_text cql2_json query_string geojson_ingest export_writers)
 
-cargo fuzz build -O 2>&1 | grep -E "^(error|warning)" || true
+# The build's own output is kept apart and shown whole when it fails: a compile error, or LLVM
+# running out of disk ("LLVM ERROR: IO failure"), must not be hidden behind the runs below.
+build_log=$(mktemp)
+if ! cargo fuzz build -O >"$build_log" 2>&1; then
+  echo "== cargo fuzz build failed:" >&2
+  grep -v -E '^ *(Compiling|Downloaded|Downloading) ' "$build_log" | tail -60 >&2
+  df -h . >&2
+  exit 1
+fi
+grep -E "^(error|warning)" "$build_log" || true
 
 log_dir=$(mktemp -d)
 failed=0
