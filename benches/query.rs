@@ -207,7 +207,11 @@ fn benches(c: &mut Criterion) {
             .expect("query");
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(format!("{n} features to GeoJSON"), |b| {
-            b.iter(|| feature_collection_body(black_box(&page.features), Crs::Crs84, &[], N).len())
+            b.iter(|| {
+                feature_collection_body(black_box(&page.features), Crs::Crs84, &[], N)
+                    .bytes
+                    .len()
+            })
         });
         // The items path: match every feature, write the first n from the typed columns.
         let all = FeatureQuery {

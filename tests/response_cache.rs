@@ -177,3 +177,44 @@ async fn answers_over_an_eighth_of_the_budget_are_not_kept() {
     get(&app, small).await;
     assert_eq!(get(&app, small).await.headers["x-cache"], "hit");
 }
+
+/// A page computed again a second later differs only in its `timeStamp`; its ETag must not, or
+/// a client's `If-None-Match` would stop matching as soon as the cache no longer held the page.
+#[tokio::test]
+async fn a_recomputed_page_keeps_its_etag_when_only_its_timestamp_moves() {
+    let (app, calls) = counted_app(ServerConfig {
+        response_cache_bytes: 0,
+        ..ServerConfig::default()
+    });
+    let first = get(&app, PAGE).await;
+    let stamp = |r: &Reply| r.json()["timeStamp"].as_str().unwrap().to_owned();
+    let without_stamp = |r: &Reply| {
+        let mut doc = r.json();
+        doc.as_object_mut().unwrap().remove("timeStamp");
+        doc
+    };
+    // Ask again until the clock has moved on to another second (stamps are in whole seconds).
+    let mut later = get(&app, PAGE).await;
+    for _ in 0..30 {
+        if stamp(&later) != stamp(&first) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        later = get(&app, PAGE).await;
+    }
+    assert_ne!(stamp(&later), stamp(&first), "the clock moved on");
+    assert_eq!(without_stamp(&later), without_stamp(&first));
+    assert!(
+        calls.load(Ordering::SeqCst) >= 2,
+        "both pages were computed"
+    );
+    assert_eq!(later.headers["etag"], first.headers["etag"]);
+
+    let tag = first.headers["etag"].to_str().unwrap();
+    let revalidated = request(&app, get_with(PAGE, &[("if-none-match", tag)])).await;
+    assert_eq!(revalidated.status, 304);
+    assert!(revalidated.bytes.is_empty());
+    // Different content, different validator.
+    let other = get(&app, &PAGE.replace("limit=7", "limit=8")).await;
+    assert_ne!(other.headers["etag"], first.headers["etag"]);
+}

@@ -1,6 +1,10 @@
 //! Features as GeoJSON objects.
 
+use std::io::Write;
+
 use serde_json::{json, Map, Value as Json};
+
+use super::negotiate::content_etag;
 
 use crate::export::{write_features, Crs, GeometryOut};
 use crate::store::Feature;
@@ -29,6 +33,15 @@ pub fn feature_json(f: &Feature, links: Option<Vec<Json>>, crs: Crs) -> Json {
     Json::Object(obj)
 }
 
+/// A FeatureCollection page and its validator.
+pub struct PageBody {
+    pub bytes: Vec<u8>,
+    /// A strong ETag over everything but the closing `timeStamp`: that member says when the page
+    /// was written, and hashing it would give the same content a new ETag every second, so a
+    /// client's `If-None-Match` would never match once the response cache no longer held it.
+    pub etag: String,
+}
+
 /// A FeatureCollection response body: the features streamed into the buffer one by one, then
 /// the links and counts.
 pub fn feature_collection_body(
@@ -36,7 +49,7 @@ pub fn feature_collection_body(
     crs: Crs,
     links: &[Json],
     number_matched: usize,
-) -> Vec<u8> {
+) -> PageBody {
     let mut members = Vec::with_capacity(features.len() * 1024);
     write_features(features, crs, &mut members);
     let page = PageJson {
@@ -48,7 +61,7 @@ pub fn feature_collection_body(
 }
 
 /// A FeatureCollection around features already written (see `FeatureStore::page_json`).
-pub fn page_body(page: PageJson, links: &[Json]) -> Vec<u8> {
+pub fn page_body(page: PageJson, links: &[Json]) -> PageBody {
     let features = page.number_returned;
     let number_matched = page.number_matched;
     let mut out = Vec::with_capacity(page.features.len() + 1024);
@@ -56,14 +69,13 @@ pub fn page_body(page: PageJson, links: &[Json]) -> Vec<u8> {
     out.extend_from_slice(&page.features);
     out.extend_from_slice(b"],\"links\":");
     let _ = serde_json::to_writer(&mut out, links);
-    let tail = json!({
-        "numberMatched": number_matched,
-        "numberReturned": features,
-        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    });
-    // Splice the counts into the same object: drop the tail's opening brace.
-    out.push(b',');
-    let tail = tail.to_string();
-    out.extend_from_slice(&tail.as_bytes()[1..]);
-    out
+    // Writing to a Vec cannot fail.
+    let _ = write!(
+        out,
+        ",\"numberMatched\":{number_matched},\"numberReturned\":{features}"
+    );
+    let etag = content_etag(&out);
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let _ = write!(out, ",\"timeStamp\":\"{now}\"}}");
+    PageBody { bytes: out, etag }
 }

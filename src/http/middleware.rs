@@ -1,6 +1,5 @@
 //! Cross-cutting behaviour applied to every response.
 
-use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -90,13 +89,21 @@ pub async fn security_headers(csp: HeaderValue, req: Request, next: Next) -> Res
 ///
 /// The data never changes while the process runs, so a hash of the body is a correct validator;
 /// `no-cache` makes clients revalidate, which is one cheap round trip when nothing changed.
-/// Responses that already carry an ETag (static assets) pass through untouched.
+/// A response that already carries an ETag keeps it: static assets tag their build, items pages
+/// their content without `timeStamp` (see `geojson::PageBody`); `If-None-Match` is still answered.
 pub async fn etag(req: Request, next: Next) -> Response {
     let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
     let res = next.run(req).await;
-    if !is_get || res.status() != StatusCode::OK || res.headers().contains_key(header::ETAG) {
+    if !is_get || res.status() != StatusCode::OK {
         return res;
+    }
+    if let Some(tag) = res.headers().get(header::ETAG) {
+        let matched = tag
+            .to_str()
+            .is_ok_and(|tag| super::negotiate::if_none_match(if_none_match.as_ref(), tag));
+        let res = revalidate_by_default(res);
+        return if matched { not_modified(res) } else { res };
     }
     let small = http_body::Body::size_hint(res.body())
         .exact()
@@ -109,21 +116,31 @@ pub async fn etag(req: Request, next: Next) -> Response {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
     };
-    let mut hasher = rustc_hash::FxHasher::default();
-    bytes.hash(&mut hasher);
-    let tag = format!("\"{:016x}\"", hasher.finish());
+    let tag = super::negotiate::content_etag(&bytes);
     let matched = super::negotiate::if_none_match(if_none_match.as_ref(), &tag);
     if let Ok(v) = HeaderValue::from_str(&tag) {
         parts.headers.insert(header::ETAG, v);
     }
-    parts
-        .headers
+    let res = revalidate_by_default(Response::from_parts(parts, Body::from(bytes)));
+    if matched {
+        return not_modified(res);
+    }
+    res
+}
+
+/// `no-cache` unless the handler chose a policy: clients keep the answer but ask again, which is
+/// one cheap round trip (a 304) when nothing changed.
+fn revalidate_by_default(mut res: Response) -> Response {
+    res.headers_mut()
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-cache"));
-    if matched {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(header::CONTENT_LENGTH);
-        return Response::from_parts(parts, Body::empty());
-    }
-    Response::from_parts(parts, Body::from(bytes))
+    res
+}
+
+/// `res` as a 304: its headers (ETag, cache policy) without its body.
+fn not_modified(res: Response) -> Response {
+    let (mut parts, _) = res.into_parts();
+    parts.status = StatusCode::NOT_MODIFIED;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::empty())
 }

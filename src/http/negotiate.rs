@@ -47,6 +47,14 @@ pub fn json_only(f: Option<&str>, accepted: &[&str]) -> Result<(), ApiError> {
     }
 }
 
+/// A strong ETag for `bytes`: a 64-bit hash is plenty to tell two versions of one resource apart.
+pub fn content_etag(bytes: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    bytes.hash(&mut hasher);
+    format!("\"{:016x}\"", hasher.finish())
+}
+
 /// Whether a request's `If-None-Match` value names `etag` (weak or strong), so a 304 will do.
 pub fn if_none_match(value: Option<&HeaderValue>, etag: &str) -> bool {
     value.and_then(|v| v.to_str().ok()).is_some_and(|v| {

@@ -1,7 +1,8 @@
 //! Whole responses kept in memory, keyed by the request, for the requests many visitors repeat:
 //! the map's first view, a shared link, the same page of the same filter. The layers never
 //! change while the server runs, so a stored answer stays right; the only thing that ages is
-//! an items page's `timeStamp`, which then says when the answer was computed, as it should.
+//! an items page's `timeStamp`, which then says when the answer was computed, as it should (the
+//! page's ETag leaves it out, so a cached and a recomputed page validate alike).
 //!
 //! Only successful GETs with a body of known length are kept (a streamed download never is),
 //! and never `/health`, whose answer changes. The key holds everything a handler reads from the

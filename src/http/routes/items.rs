@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::export::{Crs, Format};
 use crate::http::error::ApiError;
-use crate::http::geojson::{feature_json, page_body};
+use crate::http::geojson::{feature_json, page_body, PageBody};
 use crate::http::links::{link, path_segment, query_string, BaseUrl, GEOJSON, JSON};
 use crate::http::params::Params;
 use crate::http::query_params::{params_from_body, parse_feature_query};
@@ -96,7 +96,7 @@ fn feature_collection(
     media_type: &'static str,
     paging: Paging,
     collection_link: Value,
-) -> Vec<u8> {
+) -> PageBody {
     let returned = page.number_returned;
     let more = q.offset + returned < page.number_matched;
     let mut links = vec![collection_link];
@@ -224,7 +224,8 @@ async fn search(
         Paging::Post { body: &original },
         link(base.at(&cpath), "collection", JSON, "the collection"),
     );
-    Ok(geo_response(doc, media_type, crs))
+    // An ETag names what a GET of the request URI returns; a POST answer has none.
+    Ok(geo_response(doc.bytes, media_type, crs))
 }
 
 /// A POST body must say it is JSON.
@@ -276,27 +277,47 @@ async fn item(
 
 /// A GeoJSON document with its media type and the CRS header of OGC API - Features Part 2.
 pub fn geo_response(body: impl Into<GeoBody>, media_type: &'static str, crs: Crs) -> Response {
-    let mut res = body.into().0.into_response();
+    let GeoBody { bytes, etag } = body.into();
+    let mut res = bytes.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    if let Some(v) = etag.and_then(|tag| HeaderValue::from_str(&tag).ok()) {
+        h.insert(header::ETAG, v);
+    }
     if let Ok(v) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
         h.insert("content-crs", v);
     }
     res
 }
 
-/// A response body: serialised bytes, from a JSON value or already written.
-pub struct GeoBody(Vec<u8>);
+/// A response body: serialised bytes, from a JSON value or already written, and the ETag when
+/// the writer knows a better one than a hash of the bytes (see `PageBody`).
+pub struct GeoBody {
+    bytes: Vec<u8>,
+    etag: Option<String>,
+}
 
 impl From<Value> for GeoBody {
     fn from(v: Value) -> Self {
-        GeoBody(v.to_string().into_bytes())
+        GeoBody {
+            bytes: v.to_string().into_bytes(),
+            etag: None,
+        }
     }
 }
 
 impl From<Vec<u8>> for GeoBody {
-    fn from(v: Vec<u8>) -> Self {
-        GeoBody(v)
+    fn from(bytes: Vec<u8>) -> Self {
+        GeoBody { bytes, etag: None }
+    }
+}
+
+impl From<PageBody> for GeoBody {
+    fn from(page: PageBody) -> Self {
+        GeoBody {
+            bytes: page.bytes,
+            etag: Some(page.etag),
+        }
     }
 }
 
