@@ -57,8 +57,8 @@ while True:
 PY
 )
 
-run() { # $1 = name, $2 = url
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2")
+run() { # $1 = name, $2 = url, $3 = an optional request header
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency ${3:+-H "$3"} "$2")
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
@@ -71,6 +71,10 @@ results=()
 results+=("$(run "static file (ceiling)" "http://$shipped/css/app.css")")
 results+=("$(run "items, bbox, limit 100 (shipped, 58)" "http://$shipped/$items?bbox=116.45,39.70,116.70,39.86&limit=100")")
 results+=("$(run "  the same, cache off" "http://$shipped_nc/$items?bbox=116.45,39.70,116.70,39.86&limit=100")")
+# What a browser sends: every request asks for compression, which the cache keeps per encoding.
+browser="Accept-Encoding: gzip, deflate, br, zstd"
+results+=("$(run "  the same, as a browser asks (br)" "http://$shipped/$items?bbox=116.45,39.70,116.70,39.86&limit=100" "$browser")")
+results+=("$(run "  the same, as a browser asks, cache off" "http://$shipped_nc/$items?bbox=116.45,39.70,116.70,39.86&limit=100" "$browser")")
 results+=("$(run "items, bbox ~100 features ($COUNT)" "http://$synth/$items?bbox=$bbox&limit=100")")
 results+=("$(run "  the same, cache off" "http://$synth_nc/$items?bbox=$bbox&limit=100")")
 results+=("$(run "items, filter + bbox ($COUNT), cache off" "http://$synth_nc/$items?bbox=$bbox&limit=100&filter=status%3D%27operating%27")")

@@ -118,10 +118,13 @@ async fn errors_and_health_are_never_cached() {
         assert_eq!(health.status, 200);
         assert!(!health.headers.contains_key("x-cache"));
     }
-    // Downloads stream, so they are never held in memory.
+    // Downloads stream, so they are never held in memory, compressed or not.
     let csv = "/collections/spatial-carriers/export?f=csv";
     for _ in 0..2 {
         assert!(!get(&app, csv).await.headers.contains_key("x-cache"));
+        let gzipped = request(&app, get_with(csv, &[("accept-encoding", "gzip")])).await;
+        assert_eq!(gzipped.headers["content-encoding"], "gzip");
+        assert!(!gzipped.headers.contains_key("x-cache"));
     }
     let before = calls.load(Ordering::SeqCst);
     get(&app, PAGE).await;
@@ -217,4 +220,60 @@ async fn a_recomputed_page_keeps_its_etag_when_only_its_timestamp_moves() {
     // Different content, different validator.
     let other = get(&app, &PAGE.replace("limit=7", "limit=8")).await;
     assert_ne!(other.headers["etag"], first.headers["etag"]);
+}
+
+/// Browsers always ask for compression, and compressing is most of what a hit would cost, so
+/// the compressed answer is what is kept: one entry per `Accept-Encoding`, each decoding to the
+/// same document as the plain answer.
+#[tokio::test]
+async fn compressed_answers_are_kept_per_encoding() {
+    let (app, calls) = counted_app(ServerConfig::default());
+    let without_stamp = |text: &[u8]| {
+        let mut doc: serde_json::Value = serde_json::from_slice(text).unwrap();
+        doc.as_object_mut().unwrap().remove("timeStamp");
+        doc
+    };
+    let plain = get(&app, PAGE).await;
+    assert!(!plain.headers.contains_key("content-encoding"));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let browser = [("accept-encoding", "gzip, deflate, br, zstd")];
+    let first = request(&app, get_with(PAGE, &browser)).await;
+    assert_eq!(
+        first.headers["x-cache"], "miss",
+        "another encoding, another entry"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let encoding = first.headers["content-encoding"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..2 {
+        let hit = request(&app, get_with(PAGE, &browser)).await;
+        assert_eq!(hit.headers["x-cache"], "hit");
+        assert_eq!(hit.headers["content-encoding"], encoding.as_str());
+        assert_eq!(hit.headers["vary"], first.headers["vary"]);
+        assert_eq!(hit.headers["etag"], plain.headers["etag"]);
+        assert_eq!(hit.bytes, first.bytes);
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "hits do not reach the store"
+    );
+
+    let gzip = [("accept-encoding", "gzip")];
+    let gzipped = request(&app, get_with(PAGE, &gzip)).await;
+    assert_eq!(gzipped.headers["content-encoding"], "gzip");
+    let again = request(&app, get_with(PAGE, &gzip)).await;
+    assert_eq!(again.headers["x-cache"], "hit");
+    assert_eq!(again.headers["content-encoding"], "gzip");
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&again.bytes[..]),
+        &mut text,
+    )
+    .unwrap();
+    assert_eq!(without_stamp(&text), without_stamp(&plain.bytes));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
 }

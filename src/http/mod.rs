@@ -67,10 +67,11 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             middleware::uri_limit(max_uri, req, next)
         }))
+        .layer(axum::middleware::from_fn(response_cache::mark_known_length))
+        .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(move |req, next| {
             response_cache::response_cache(Arc::clone(&responses), req, next)
         }))
-        .layer(CompressionLayer::new())
         .layer(cors)
         .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))
 }
