@@ -22,7 +22,8 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
   python3 -m venv "$VENV" 2>/dev/null || {
     apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$VENV"
   }
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    -c scripts/schemathesis-constraints.txt "schemathesis==4.32.5"
 fi
 cargo build --release --quiet --locked
 bin=target/release/etown-atlas
@@ -35,8 +36,13 @@ start_server "$log"
 pid=$server_pid
 
 # --seed makes CI runs repeatable; drop it (ST_SEED=) to explore.
+# One worker: with two, a CI run failed on "SystemError: AST constructor recursion depth
+# mismatch" inside Hypothesis (it parses source to describe lambdas). That is CPython's
+# gh-106905, fixed in 3.11.8: the AST converter's recursion counter was shared, and two threads
+# parsing at once corrupt it; this machine's Python is 3.11.7. One worker also generated more
+# cases in the same time (10,745 against 9,267), as the server shares the two cores anyway.
 seed=${ST_SEED-20261122}
 "$VENV/bin/schemathesis" run "http://$addr/api" \
   --checks all --exclude-checks positive_data_acceptance \
-  --max-examples "$EXAMPLES" --max-time "$MAX_TIME" --workers 2 \
+  --max-examples "$EXAMPLES" --max-time "$MAX_TIME" --workers 1 \
   ${seed:+--seed "$seed"}

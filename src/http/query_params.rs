@@ -122,13 +122,7 @@ pub fn parse_feature_query(
         q.sortby = SortKey::parse_list(&raw).map_err(|e| ApiError::parameter("sortby", e))?;
     }
     if let Some(raw) = params.take("properties") {
-        q.properties = Some(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        );
+        q.properties = Some(names_in(&raw));
     }
     for (name, value) in params.drain() {
         match c.fields.iter().find(|f| f.name == name) {
@@ -236,4 +230,12 @@ fn check_member_type(name: &str, ty: FieldType, v: &Value) -> Result<(), ApiErro
         name,
         format!("{name} must be {expected}, got {v}"),
     ))
+}
+
+/// The non-empty names of a comma-separated list parameter (`properties`, `sum`).
+pub fn names_in(raw: &str) -> Vec<String> {
+    crate::query::comma_list(raw)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

@@ -12,7 +12,7 @@ pub mod plan;
 
 pub use datetime::{DateTimeError, DateTimeFilter};
 pub use filter::{FilterCache, FilterError, FilterLang, FilterSpec};
-pub use plan::{compile, compile_cached, Plan, SortKey};
+pub use plan::{comma_list, compile, compile_cached, Plan, SortKey};
 
 use crate::domain::Bbox;
 

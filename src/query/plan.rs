@@ -21,6 +21,13 @@ pub struct Plan {
     pub properties: Option<Vec<usize>>,
 }
 
+/// The items of a comma-separated parameter (`sortby`, `properties`, `sum`), each without the
+/// spaces around it. Only the space character is trimmed (what `+` and `%20` decode to), so the
+/// OpenAPI patterns for these parameters can say exactly what is accepted.
+pub fn comma_list(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(',').map(|item| item.trim_matches(' '))
+}
+
 /// One `sortby` key: `name`, `+name` or `-name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SortKey {
@@ -31,9 +38,8 @@ pub struct SortKey {
 impl SortKey {
     /// Parses a `sortby` list such as `-available_floor_area_m2,name_en`.
     pub fn parse_list(raw: &str) -> Result<Vec<SortKey>, String> {
-        raw.split(',')
+        comma_list(raw)
             .map(|k| {
-                let k = k.trim();
                 let (descending, name) = match k.as_bytes().first() {
                     Some(b'-') => (true, &k[1..]),
                     Some(b'+') => (false, &k[1..]),

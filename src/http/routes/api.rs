@@ -143,7 +143,7 @@ fn query_body(c: &CollectionInfo, paged: bool, extras: &[(&str, Value)]) -> Valu
         members.insert("limit".into(), json!({"type": "integer", "minimum": 1}));
         members.insert("offset".into(), json!({"type": "integer", "minimum": 0}));
         members.insert("sortby".into(), sortby_schema(c));
-        members.insert("properties".into(), json!({"type": "string"}));
+        members.insert("properties".into(), properties_schema(c));
     }
     if c.meta.temporal_property.is_some() {
         members.insert("datetime".into(), datetime_schema());
@@ -180,16 +180,73 @@ fn datetime_param(c: &CollectionInfo) -> Option<Value> {
     })
 }
 
+/// A regular expression (ECMA-262) that matches exactly one of `names`, or nothing at all.
+fn one_of_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let escaped: Vec<String> = names
+        .map(|n| {
+            n.chars()
+                .flat_map(|c| {
+                    let meta = "\\^$.|?*+()[]{}/".contains(c);
+                    meta.then_some('\\').into_iter().chain(std::iter::once(c))
+                })
+                .collect()
+        })
+        .collect();
+    if escaped.is_empty() {
+        // An empty class: matches no character, in every regex dialect a client may use.
+        "[^\\s\\S]".to_owned()
+    } else {
+        format!("({})", escaped.join("|"))
+    }
+}
+
+/// The pattern of a comma-separated list (see `query::comma_list`): items of `item`, each with
+/// spaces around it, empty items allowed or not.
+fn comma_list_pattern(item: &str, allow_empty: bool) -> String {
+    let item = if allow_empty {
+        format!(" *(?:{item})? *")
+    } else {
+        format!(" *{item} *")
+    };
+    format!("^{item}(,{item})*$")
+}
+
 /// `sortby`: comma-separated queryables, each optionally prefixed with + or -.
 fn sortby_schema(c: &CollectionInfo) -> Value {
-    let names: Vec<String> = c
+    let names = c
         .fields
         .iter()
         .filter(|f| !matches!(f.ty, FieldType::Json | FieldType::StringArray))
-        .map(|f| f.name.replace('.', "\\."))
+        .map(|f| f.name.as_str());
+    let key = format!("[+-]?{}", one_of_names(names));
+    json!({"type": "string", "pattern": comma_list_pattern(&key, false)})
+}
+
+/// `properties`: the properties to return, by name, comma-separated.
+fn properties_schema(c: &CollectionInfo) -> Value {
+    let names = one_of_names(c.fields.iter().map(|f| f.name.as_str()));
+    json!({"type": "string", "pattern": comma_list_pattern(&names, true)})
+}
+
+/// `group-by`: one property that is not an object.
+fn group_by_schema(c: &CollectionInfo) -> Value {
+    let names: Vec<&str> = c
+        .fields
+        .iter()
+        .filter(|f| f.ty != FieldType::Json)
+        .map(|f| f.name.as_str())
         .collect();
-    let key = format!("[+-]?({})", names.join("|"));
-    json!({"type": "string", "pattern": format!("^{key}(,{key})*$")})
+    json!({"type": "string", "enum": names})
+}
+
+/// `sum`: numeric properties, comma-separated.
+fn sum_schema(c: &CollectionInfo) -> Value {
+    let names = c
+        .fields
+        .iter()
+        .filter(|f| f.ty.is_numeric())
+        .map(|f| f.name.as_str());
+    json!({"type": "string", "pattern": comma_list_pattern(&one_of_names(names), true)})
 }
 
 fn busy() -> Value {
@@ -203,7 +260,7 @@ fn filter_params(c: &CollectionInfo) -> Vec<Value> {
         json!({"name": "filter-lang", "in": "query", "required": false, "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}}),
         json!({"name": "filter-crs", "in": "query", "required": false, "schema": {"type": "string", "enum": [super::super::links::CRS84]}}),
         json!({"name": "sortby", "in": "query", "required": false, "description": "comma-separated queryables, '-' for descending", "schema": sortby_schema(c)}),
-        json!({"name": "properties", "in": "query", "required": false, "description": "comma-separated properties to return", "schema": {"type": "string"}}),
+        json!({"name": "properties", "in": "query", "required": false, "description": "comma-separated properties to return", "schema": properties_schema(c)}),
     ]
 }
 
@@ -237,18 +294,15 @@ fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
     let stats_body = query_body(
         c,
         false,
-        &[
-            ("group-by", json!({"type": "string"})),
-            ("sum", json!({"type": "string"})),
-        ],
+        &[("group-by", group_by_schema(c)), ("sum", sum_schema(c))],
     );
     paths.insert(format!("{base}/queryables"), json!({"get": {"summary": format!("the queryables of {}", c.id), "operationId": format!("getQueryables_{}", c.id), "tags": ["Capabilities"],
         "parameters": [f_param(&["json"])],
         "responses": {"200": {"description": "a JSON Schema of the queryable properties", "content": {"application/schema+json": {"schema": {"type": "object"}}}},
                       "400": problem("a malformed or unknown parameter"), "404": problem("no such collection")}}}));
     let mut stats_params = vec![
-        json!({"name": "group-by", "in": "query", "required": false, "description": "the queryable to group by", "schema": {"type": "string"}}),
-        json!({"name": "sum", "in": "query", "required": false, "description": "comma-separated numeric properties to sum (default: the *area*_m2 properties)", "schema": {"type": "string"}}),
+        json!({"name": "group-by", "in": "query", "required": false, "description": "the property to group by", "schema": group_by_schema(c)}),
+        json!({"name": "sum", "in": "query", "required": false, "description": "comma-separated numeric properties to sum (default: the *area*_m2 properties)", "schema": sum_schema(c)}),
         json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}),
         f_param(&["json"]),
     ];

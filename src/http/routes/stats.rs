@@ -45,13 +45,9 @@ async fn run(
         }
     }
     let group_by = params.take("group-by");
-    let sum: Option<Vec<String>> = params.take("sum").map(|s| {
-        s.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    });
+    let sum: Option<Vec<String>> = params
+        .take("sum")
+        .map(|s| crate::http::query_params::names_in(&s));
     let q = parse_feature_query(&mut params, &info, &["f", "group-by", "sum"])?;
     let _permit = state.heavy_permit().await?;
     let c = collection.to_owned();
