@@ -701,6 +701,43 @@ async fn static_assets_have_validators_and_long_cache_for_vendored_code() {
     assert_eq!(again.status, 304);
 }
 
+/// The web app's files are compressed for size (once per encoding, then served from the
+/// response cache), not at the fast level used for computed pages.
+#[tokio::test]
+async fn static_files_are_compressed_for_size() {
+    let path = "vendor/maplibre-gl/maplibre-gl.mjs";
+    let file = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("web")
+            .join(path),
+    )
+    .unwrap();
+    let r = request(
+        &fixture_app("basic"),
+        Request::get(format!("/{path}"))
+            .header("accept-encoding", "gzip")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.headers["content-encoding"], "gzip");
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&r.bytes[..]),
+        &mut decoded,
+    )
+    .unwrap();
+    assert!(decoded == file, "decodes to the file, byte for byte");
+    let mut fastest = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut fastest, &file).unwrap();
+    let fastest = fastest.finish().unwrap().len();
+    assert!(
+        r.bytes.len() * 100 < fastest * 90,
+        "{} bytes, against {fastest} at gzip's fastest level",
+        r.bytes.len()
+    );
+}
+
 #[tokio::test]
 async fn responses_are_compressed_when_asked() {
     let r = request(

@@ -1,6 +1,7 @@
 //! The HTTP face of the server: routing, content negotiation, errors and cross-cutting layers.
 //! Only this module knows axum and tower.
 
+mod compression;
 mod download;
 pub mod error;
 pub mod geojson;
@@ -18,7 +19,6 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::Router;
-use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -68,12 +68,8 @@ pub fn app(state: AppState) -> Router {
             middleware::uri_limit(max_uri, req, next)
         }))
         .layer(axum::middleware::from_fn(response_cache::mark_known_length))
-        // The fastest level of each codec (zstd 1, gzip 1, brotli 0), as nginx's on-the-fly gzip
-        // default. Measured on a 51 KB items page: brotli 4 took four times as long as computing
-        // the page; brotli 0 doubles the computed pages per second for 40 % more bytes (5.3 to
-        // 7.5 KB); zstd 1, which browsers that offer it get (ties go to zstd), is 26 % faster
-        // again at 5.6 KB. Repeated answers are compressed once, by the response cache outside.
-        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
+        .layer(compression::well())
+        .layer(compression::fast())
         .layer(axum::middleware::from_fn(move |req, next| {
             response_cache::response_cache(Arc::clone(&responses), req, next)
         }))

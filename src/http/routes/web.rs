@@ -59,5 +59,7 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
+    res.extensions_mut()
+        .insert(crate::http::compression::CompressWell);
     Some(res)
 }
