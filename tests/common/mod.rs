@@ -115,6 +115,22 @@ pub async fn get(app: &Router, uri: &str) -> Reply {
     .await
 }
 
+/// A GET of `uri` with `headers`, as a client on host `atlas.test` sends it.
+pub fn get_with(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut req = Request::get(uri).header("host", "atlas.test");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+/// A gzip body, decoded.
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut decoded).unwrap();
+    decoded
+}
+
 /// Serves the app on 127.0.0.1 with an OS-chosen port; the server lives as long as the runtime.
 pub async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
