@@ -14,27 +14,37 @@ use std::hint::black_box;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use etown_atlas::domain::Bbox;
-use etown_atlas::export::Crs;
-use etown_atlas::http::geojson::feature_collection_body;
+use etown_atlas::encode;
+use etown_atlas::index::{Catalog, Layer};
 use etown_atlas::ingest::{self, LoadOptions, SourceFile};
+use etown_atlas::model::{Bbox, Crs};
 use etown_atlas::query::filter::compile;
-use etown_atlas::query::{FeatureQuery, FilterLang, FilterSpec};
-use etown_atlas::store::{FeatureStore, MemoryStore};
+use etown_atlas::query::stats::StatsSpec;
+use etown_atlas::query::{exec, Budget, FeatureQuery, FilterLang, FilterSpec};
 
 const N: usize = 100_000;
 const ATTRIBUTE: &str = "industry = 'future_health' AND available_floor_area_m2 >= 3000";
 const HEADLINE: &str = "industry = 'future_health' AND available_floor_area_m2 >= 3000 AND clear_height_m >= 8 AND delivery_date <= DATE('2027-12-31')";
 
-fn store(n: usize) -> MemoryStore {
+fn catalog(n: usize) -> Catalog {
     let file = SourceFile {
         name: "carriers.geojson".into(),
         bytes: etown_atlas::synth::carriers_geojson(n, 1).into(),
     };
-    MemoryStore::new(
-        ingest::load(vec![file], "synthetic", LoadOptions::default())
-            .expect("synthetic data loads"),
-    )
+    ingest::load(vec![file], "synthetic", LoadOptions::default()).expect("synthetic data loads")
+}
+
+/// A query's page, as the server finds it.
+fn run(layer: &Layer, q: &FeatureQuery) -> exec::Page {
+    exec::run(layer, q, &Budget::unlimited()).expect("query")
+}
+
+/// A query's page written as GeoJSON from the columns: what `/items` sends.
+fn page_json(layer: &Layer, q: &FeatureQuery) -> usize {
+    let page = run(layer, q);
+    let mut out = Vec::new();
+    encode::write_slots(&mut out, layer, &page.slots, None, Crs::Crs84);
+    out.len()
 }
 
 fn text(s: &str) -> FilterSpec {
@@ -45,8 +55,7 @@ fn text(s: &str) -> FilterSpec {
 }
 
 /// A box around the densest park that holds about 100 carriers.
-fn small_bbox(store: &MemoryStore) -> Bbox {
-    let layer = store.catalog().layer("carriers").expect("layer");
+fn small_bbox(layer: &Layer) -> Bbox {
     let g = &layer.geometries[0];
     let c = geo::BoundingRect::bounding_rect(g)
         .expect("envelope")
@@ -62,8 +71,7 @@ fn small_bbox(store: &MemoryStore) -> Bbox {
 }
 
 /// A 64-vertex circle (WKT) around the first carrier, of `radius` degrees.
-fn circle_wkt(store: &MemoryStore, radius: f64) -> String {
-    let layer = store.catalog().layer("carriers").expect("layer");
+fn circle_wkt(layer: &Layer, radius: f64) -> String {
     let c = geo::BoundingRect::bounding_rect(&layer.geometries[0])
         .expect("envelope")
         .center();
@@ -77,8 +85,8 @@ fn circle_wkt(store: &MemoryStore, radius: f64) -> String {
 }
 
 fn benches(c: &mut Criterion) {
-    let store = store(N);
-    let layer = store.catalog().layer("carriers").expect("layer").clone();
+    let catalog = catalog(N);
+    let layer = catalog.layer("carriers").expect("layer").clone();
 
     let mut g = c.benchmark_group("filter");
     g.bench_function("compile the headline filter", |b| {
@@ -93,7 +101,7 @@ fn benches(c: &mut Criterion) {
                 .count()
         })
     });
-    let circle = format!("S_INTERSECTS(geometry, {})", circle_wkt(&store, 0.05));
+    let circle = format!("S_INTERSECTS(geometry, {})", circle_wkt(&layer, 0.05));
     let spatial = compile(&layer, &text(&circle)).expect("compiles");
     g.bench_function(
         "evaluate S_INTERSECTS(64-vertex polygon) on every feature",
@@ -107,7 +115,7 @@ fn benches(c: &mut Criterion) {
     );
     g.finish();
 
-    let bbox = small_bbox(&store);
+    let bbox = small_bbox(&layer);
     let mut g = c.benchmark_group("query");
     let q = |filter: Option<&str>, bbox: Option<Bbox>| FeatureQuery {
         bbox,
@@ -116,79 +124,45 @@ fn benches(c: &mut Criterion) {
         ..FeatureQuery::default()
     };
     g.bench_function("bbox to about 100 features", |b| {
-        b.iter(|| {
-            store
-                .query("carriers", black_box(&q(None, Some(bbox))))
-                .expect("query")
-        })
+        b.iter(|| run(&layer, black_box(&q(None, Some(bbox)))))
     });
-    let near = format!("S_INTERSECTS(geometry, {})", circle_wkt(&store, 0.004));
+    let near = format!("S_INTERSECTS(geometry, {})", circle_wkt(&layer, 0.004));
     g.bench_function("S_INTERSECTS with a 64-vertex polygon", |b| {
-        b.iter(|| {
-            store
-                .query("carriers", black_box(&q(Some(&near), None)))
-                .expect("query")
-        })
+        b.iter(|| run(&layer, black_box(&q(Some(&near), None))))
     });
     // What `/items` runs: the same queries, written as the GeoJSON page from the columns.
     g.bench_function("bbox to about 100 features, as the items page", |b| {
-        b.iter(|| {
-            store
-                .page_json("carriers", black_box(&q(None, Some(bbox))), Crs::Crs84)
-                .expect("page")
-                .features
-                .len()
-        })
+        b.iter(|| page_json(&layer, black_box(&q(None, Some(bbox)))))
     });
     g.bench_function(
         "S_INTERSECTS with a 64-vertex polygon, as the items page",
-        |b| {
-            b.iter(|| {
-                store
-                    .page_json("carriers", black_box(&q(Some(&near), None)), Crs::Crs84)
-                    .expect("page")
-                    .features
-                    .len()
-            })
-        },
+        |b| b.iter(|| page_json(&layer, black_box(&q(Some(&near), None)))),
     );
     g.bench_function("attribute filter alone (industry, available area)", |b| {
-        b.iter(|| {
-            store
-                .query("carriers", black_box(&q(Some(ATTRIBUTE), None)))
-                .expect("query")
-        })
+        b.iter(|| run(&layer, black_box(&q(Some(ATTRIBUTE), None))))
     });
     g.bench_function("bbox and the attribute filter", |b| {
-        b.iter(|| {
-            store
-                .query("carriers", black_box(&q(Some(ATTRIBUTE), Some(bbox))))
-                .expect("query")
-        })
+        b.iter(|| run(&layer, black_box(&q(Some(ATTRIBUTE), Some(bbox)))))
     });
     g.bench_function("bbox and the headline filter", |b| {
-        b.iter(|| {
-            store
-                .query("carriers", black_box(&q(Some(HEADLINE), Some(bbox))))
-                .expect("query")
-        })
+        b.iter(|| run(&layer, black_box(&q(Some(HEADLINE), Some(bbox)))))
     });
     g.bench_function("headline filter alone (full scan)", |b| {
-        b.iter(|| {
-            store
-                .query("carriers", black_box(&q(Some(HEADLINE), None)))
-                .expect("query")
-        })
+        b.iter(|| run(&layer, black_box(&q(Some(HEADLINE), None))))
     });
     g.bench_function("stats by industry over 100k matches", |b| {
         b.iter(|| {
-            store
-                .stats(
-                    "carriers",
-                    black_box(&FeatureQuery::default()),
-                    Some("industry"),
-                    None,
-                )
+            let spec = StatsSpec::resolve(&layer, Some("industry"), None, catalog.vocabularies())
+                .expect("spec");
+            let slots = run(
+                &layer,
+                black_box(&FeatureQuery {
+                    limit: usize::MAX,
+                    ..FeatureQuery::default()
+                }),
+            )
+            .slots;
+            spec.tally(&layer, &slots, &Budget::unlimited())
                 .expect("stats")
         })
     });
@@ -196,23 +170,7 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("serialise");
     for n in [100usize, 10_000] {
-        let page = store
-            .query(
-                "carriers",
-                &FeatureQuery {
-                    limit: n,
-                    ..FeatureQuery::default()
-                },
-            )
-            .expect("query");
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_function(format!("{n} features to GeoJSON"), |b| {
-            b.iter(|| {
-                feature_collection_body(black_box(&page.features), Crs::Crs84, &[], N)
-                    .bytes
-                    .len()
-            })
-        });
         // The items path: match every feature, write the first n from the typed columns.
         let all = FeatureQuery {
             limit: n,
@@ -220,15 +178,7 @@ fn benches(c: &mut Criterion) {
         };
         g.bench_function(
             format!("{n} features as an items page, from the columns"),
-            |b| {
-                b.iter(|| {
-                    store
-                        .page_json("carriers", black_box(&all), Crs::Crs84)
-                        .expect("page")
-                        .features
-                        .len()
-                })
-            },
+            |b| b.iter(|| page_json(&layer, black_box(&all))),
         );
     }
     g.finish();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Localized;
+use crate::model::Localized;
 
 /// Settings the HTTP layer reads.
 #[derive(Debug, Clone)]
@@ -33,10 +33,29 @@ pub struct ServerConfig {
     /// Expensive requests (downloads, statistics) allowed at once; past it the answer is 503
     /// with Retry-After instead of a pile-up. Default 4, twice the cores of the reference machine.
     pub max_concurrent_heavy: usize,
-    /// How long an expensive request waits for a free slot before the 503. Default 2 s: a
-    /// burst of map users queues briefly instead of failing; a sustained overload is still
-    /// turned away rather than piling up.
-    pub heavy_queue_wait: Duration,
+    /// Computed answers (pages, searches, nearest, statistics, tiles) running at once; the rest
+    /// wait in line. Default 16: eight per core of the reference machine, enough to keep both
+    /// cores busy while some wait on slow clients, few enough that each gets its share.
+    pub max_concurrent_queries: usize,
+    /// How long a request waits for a free slot (computed or expensive) before the 503. Default
+    /// 2 s: a burst of map users queues briefly instead of failing; a sustained overload is
+    /// still turned away rather than piling up.
+    pub queue_wait: Duration,
+    /// Open connections at once; one more is answered 503 and closed at once. Default 1,024:
+    /// far more than the browsers of an office, far fewer than the process's file descriptors.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, and how long an idle keep-alive
+    /// connection stays open. Default 10 s.
+    pub header_read_timeout: Duration,
+    /// How long a response may wait for the client to read before the connection is cut, so a
+    /// client that never reads cannot hold a slot. Default 30 s.
+    pub write_timeout: Duration,
+    /// Memory for compiled filters (see `query::FilterCache`). Default 16 MiB.
+    pub filter_cache_bytes: u64,
+    /// Longest a download may take to write, clipping included; past it the transfer is cut
+    /// (visibly: no last chunk, or a short body against its length). Default 600 s: a million
+    /// carriers as GeoJSON take under a minute on the reference machine.
+    pub download_timeout: Duration,
     /// After SIGTERM, how long in-flight requests may run on before their connections are cut.
     /// Default 10 s: a page or a statistic finishes; a download still streaming is aborted, and
     /// its client sees a broken transfer, never a short file that looks complete.
@@ -80,7 +99,13 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             max_uri_bytes: 16 * 1024,
             max_concurrent_heavy: 4,
-            heavy_queue_wait: Duration::from_secs(2),
+            max_concurrent_queries: 16,
+            queue_wait: Duration::from_secs(2),
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
+            filter_cache_bytes: 16 * 1024 * 1024,
+            download_timeout: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(10),
             response_cache_bytes: 64 * 1024 * 1024,
         }
@@ -173,12 +198,23 @@ pub struct FileConfig {
     pub cors_origins: Vec<String>,
     pub max_uri_bytes: Option<usize>,
     pub max_concurrent_heavy: Option<usize>,
+    pub max_concurrent_queries: Option<usize>,
     /// Seconds (default 10).
     pub shutdown_grace_s: Option<u64>,
-    /// Milliseconds (default 2000).
+    /// Milliseconds a request waits for a free slot before the 503 (default 2000).
     pub heavy_queue_wait_ms: Option<u64>,
     /// MiB of answers kept for repeated requests (default 64; 0 turns the cache off).
     pub response_cache_mb: Option<u64>,
+    /// MiB for compiled filters (default 16).
+    pub filter_cache_mb: Option<u64>,
+    /// Open connections at once (default 1024).
+    pub max_connections: Option<usize>,
+    /// Seconds to send the headers of a request, and to keep an idle connection (default 10).
+    pub header_read_timeout_s: Option<u64>,
+    /// Seconds a response may wait for a client that does not read (default 30).
+    pub write_timeout_s: Option<u64>,
+    /// Seconds a download may take to write (default 600).
+    pub download_timeout_s: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -248,8 +284,26 @@ impl FileConfig {
         if let Some(n) = self.max_concurrent_heavy {
             c.max_concurrent_heavy = n;
         }
+        if let Some(n) = self.max_concurrent_queries {
+            c.max_concurrent_queries = n;
+        }
         if let Some(ms) = self.heavy_queue_wait_ms {
-            c.heavy_queue_wait = Duration::from_millis(ms);
+            c.queue_wait = Duration::from_millis(ms);
+        }
+        if let Some(mb) = self.filter_cache_mb {
+            c.filter_cache_bytes = mb.saturating_mul(1024 * 1024);
+        }
+        if let Some(n) = self.max_connections {
+            c.max_connections = n;
+        }
+        if let Some(s) = self.header_read_timeout_s {
+            c.header_read_timeout = Duration::from_secs(s);
+        }
+        if let Some(s) = self.write_timeout_s {
+            c.write_timeout = Duration::from_secs(s);
+        }
+        if let Some(s) = self.download_timeout_s {
+            c.download_timeout = Duration::from_secs(s);
         }
         if let Some(s) = self.shutdown_grace_s {
             c.shutdown_grace = Duration::from_secs(s);

@@ -12,13 +12,13 @@
 //!
 //! Dependencies point one way: `http → store → index → query → domain`; only `http` knows axum.
 
-pub mod analytics;
 pub mod config;
-pub mod domain;
+pub mod encode;
 pub mod export;
 pub mod http;
 pub mod index;
 pub mod ingest;
+pub mod model;
 pub mod query;
 pub mod store;
 pub mod synth;

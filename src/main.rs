@@ -1,6 +1,5 @@
 //! The `etown-atlas` command: `serve` the layers over HTTP, or `validate` a data directory.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use etown_atlas::config::{FileConfig, ServerConfig};
+use etown_atlas::http::server::{self, ConnectionLimits};
+use etown_atlas::index::Catalog;
 use etown_atlas::ingest::{self, IngestError, LoadOptions};
-use etown_atlas::store::{Catalog, MemoryStore};
+use etown_atlas::store::MemoryStore;
 use etown_atlas::{app, AppState};
 
 /// mimalloc: ingest makes millions of small allocations (strings, coordinate vectors), where it is
@@ -194,9 +195,9 @@ fn validate(dir: Option<&PathBuf>, options: LoadOptions) -> ExitCode {
 
 /// `etown-atlas export`: the API's download, written to a file.
 fn export(args: ExportArgs) -> Result<(), String> {
-    use etown_atlas::export::{self, clip::clip_source, Crs, ExportOptions, Format};
-    use etown_atlas::query::{FeatureQuery, FilterLang, FilterSpec};
-    use etown_atlas::store::FeatureStore;
+    use etown_atlas::export::{self, clip::clip_source, ExportOptions, ExportSource, Format};
+    use etown_atlas::model::Crs;
+    use etown_atlas::query::{compile, exec, Budget, FeatureQuery, FilterLang, FilterSpec};
     let format =
         Format::parse(&args.format).ok_or_else(|| format!("unknown format {:?}", args.format))?;
     let crs = args
@@ -210,14 +211,13 @@ fn export(args: ExportArgs) -> Result<(), String> {
         crs,
         csv_bom: args.bom,
     };
-    let store =
-        MemoryStore::new(load(args.data.as_ref(), args.load.options()).map_err(|e| e.to_string())?);
+    let catalog = load(args.data.as_ref(), args.load.options()).map_err(|e| e.to_string())?;
     let mut q = FeatureQuery {
         limit: usize::MAX,
         ..FeatureQuery::default()
     };
     if let Some(b) = &args.bbox {
-        q.bbox = Some(etown_atlas::domain::Bbox::parse(b).map_err(|e| format!("--bbox: {e}"))?);
+        q.bbox = Some(etown_atlas::model::Bbox::parse(b).map_err(|e| format!("--bbox: {e}"))?);
     }
     let area = match &args.area {
         None => None,
@@ -266,7 +266,18 @@ fn export(args: ExportArgs) -> Result<(), String> {
     }
     let mut sources = Vec::new();
     for c in &args.collections {
-        let source = store.export(c, &q).map_err(|e| e.to_string())?;
+        let layer = catalog
+            .layer(c)
+            .cloned()
+            .ok_or_else(|| format!("there is no collection {c:?}"))?;
+        let plan = compile(&layer, &q).map_err(|e| e.to_string())?;
+        let slots: Vec<usize> = exec::matching(&layer, &plan, &Budget::unlimited())
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .skip(q.offset)
+            .take(q.limit)
+            .collect();
+        let source = ExportSource::from_slots(layer, slots, plan.properties.clone());
         sources.push(match (&area, args.clip) {
             (Some((_, mp)), true) => clip_source(source, mp.clone()),
             _ => source,
@@ -292,33 +303,9 @@ fn geojson_to_wkt(g: &serde_json::Value) -> String {
         .unwrap_or_default()
 }
 
-/// Writes the synthetic layer with a sidecar that binds its coded properties to the shipped
-/// vocabularies, which are copied beside it, so the directory validates and serves as it is.
+/// `etown-atlas synth`: a synthetic data directory (see `synth::write_dir`).
 fn synth(count: usize, out: &std::path::Path, seed: u64) -> std::io::Result<()> {
-    std::fs::create_dir_all(out)?;
-    let file = std::fs::File::create(out.join("spatial-carriers.geojson"))?;
-    let mut writer = std::io::BufWriter::new(file);
-    etown_atlas::synth::write_carriers(&mut writer, count, seed)?;
-    std::io::Write::flush(&mut writer)?;
-    for f in ingest::embedded_files() {
-        if [
-            "industries.vocab.json",
-            "building-types.vocab.json",
-            "statuses.vocab.json",
-        ]
-        .contains(&f.name.as_str())
-        {
-            std::fs::write(out.join(&f.name), &f.bytes)?;
-        }
-    }
-    let meta = r#"{
-  "title": {"zh": "合成载体", "en": "Synthetic carriers"},
-  "display_property": {"zh": "name_zh", "en": "name_en"},
-  "temporal_property": "delivery_date",
-  "vocabularies": {"industry": "industries", "building_type": "building-types", "status": "statuses"}
-}
-"#;
-    std::fs::write(out.join("spatial-carriers.meta.json"), meta)?;
+    etown_atlas::synth::write_dir(out, count, seed)?;
     tracing::info!(count, seed, dir = %out.display(), "synthetic carriers written");
     Ok(())
 }
@@ -383,31 +370,14 @@ async fn run(state: AppState, listen: SocketAddr, started: Instant) -> std::io::
         "listening; the map is at http://{}/",
         listener.local_addr()?
     );
-    let grace = state.config.shutdown_grace;
-    let signalled = Arc::new(tokio::sync::Notify::new());
-    let notify = signalled.clone();
-    let server = axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            notify.notify_one();
-        })
-        .into_future();
-    tokio::select! {
-        result = server => {
-            result?;
-            tracing::info!("stopped");
-        }
-        () = async {
-            signalled.notified().await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!(
-                grace_s = grace.as_secs_f64(),
-                "requests still running after the shutdown grace period; cutting their connections"
-            );
-        }
-    }
-    Ok(())
+    let c = &state.config;
+    let limits = ConnectionLimits {
+        max_connections: c.max_connections,
+        header_read_timeout: c.header_read_timeout,
+        write_timeout: c.write_timeout,
+        shutdown_grace: c.shutdown_grace,
+    };
+    server::serve(listener, app(state), limits, shutdown).await
 }
 
 /// Installs the SIGTERM and SIGINT handlers now and returns a future that resolves on either;

@@ -181,6 +181,31 @@ pub fn write_carriers(out: &mut impl Write, count: usize, seed: u64) -> io::Resu
     writeln!(out, "]}}")
 }
 
+/// Writes a data directory that serves as it is: `spatial-carriers.geojson` with `count`
+/// carriers, its sidecar binding the coded properties to vocabularies, and every vocabulary the
+/// shipped data has (copied from it), so the web app finds what it finds on the shipped data.
+pub fn write_dir(out: &std::path::Path, count: usize, seed: u64) -> io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let file = std::fs::File::create(out.join("spatial-carriers.geojson"))?;
+    let mut writer = io::BufWriter::new(file);
+    write_carriers(&mut writer, count, seed)?;
+    writer.flush()?;
+    for f in crate::ingest::embedded_files() {
+        if f.name.ends_with(".vocab.json") {
+            std::fs::write(out.join(&f.name), &f.bytes)?;
+        }
+    }
+    let meta = r#"{
+  "title": {"zh": "合成载体", "en": "Synthetic carriers"},
+  "description": {"zh": "合成的示意数据，用于基准测试", "en": "Synthetic schematic data, for benchmarks"},
+  "display_property": {"zh": "name_zh", "en": "name_en"},
+  "temporal_property": "delivery_date",
+  "vocabularies": {"industry": "industries", "building_type": "building-types", "status": "statuses"}
+}
+"#;
+    std::fs::write(out.join("spatial-carriers.meta.json"), meta)
+}
+
 /// The synthetic layer in memory, for benchmarks.
 pub fn carriers_geojson(count: usize, seed: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(count * 700);

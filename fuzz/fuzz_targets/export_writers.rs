@@ -6,10 +6,9 @@
 use std::borrow::Cow;
 use std::io::{Cursor, Read};
 
-use etown_atlas::export::{self, Crs, ExportOptions, Format};
+use etown_atlas::export::{self, ExportOptions, ExportSource, Format};
 use etown_atlas::ingest::{self, LoadOptions, SourceFile};
-use etown_atlas::query::FeatureQuery;
-use etown_atlas::store::{FeatureStore, MemoryStore};
+use etown_atlas::model::Crs;
 use flatgeobuf::FallibleStreamingIterator;
 use libfuzzer_sys::fuzz_target;
 
@@ -30,15 +29,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(catalog) = ingest::load(vec![file], "fuzz", LoadOptions::default()) else {
         return;
     };
-    let store = MemoryStore::new(catalog);
-    let count = store.collection("fuzz").expect("loaded").count;
-    let query = FeatureQuery {
-        limit: usize::MAX,
-        ..FeatureQuery::default()
-    };
-    let source = store
-        .export("fuzz", &query)
-        .expect("a plain export query succeeds");
+    let layer = catalog.layer("fuzz").expect("loaded").clone();
+    let count = layer.len();
+    let source = ExportSource::from_slots(layer, (0..count).collect(), None);
     let mut out = Vec::new();
     let crs = if format == Format::Kml {
         Crs::Crs84

@@ -5,8 +5,7 @@
 use std::borrow::Cow;
 
 use etown_atlas::ingest::{self, LoadOptions, SourceFile};
-use etown_atlas::query::FeatureQuery;
-use etown_atlas::store::{FeatureStore, MemoryStore};
+use etown_atlas::query::{exec, Budget, FeatureQuery};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,15 +18,14 @@ fuzz_target!(|data: &[u8]| {
             accept_invalid_geometry,
         };
         if let Ok(catalog) = ingest::load(vec![file], "fuzz", options) {
-            let store = MemoryStore::new(catalog);
-            let info = store.collection("fuzz").expect("a loaded layer is listed");
+            let layer = catalog.layer("fuzz").expect("a loaded layer is listed");
             let query = FeatureQuery {
-                limit: info.count.max(1),
+                limit: layer.len().max(1),
                 ..FeatureQuery::default()
             };
-            let page = store.query("fuzz", &query).expect("a plain query succeeds");
-            assert_eq!(page.number_matched, info.count);
-            assert_eq!(page.features.len(), info.count);
+            let page = exec::run(layer, &query, &Budget::unlimited()).expect("a plain query succeeds");
+            assert_eq!(page.number_matched, layer.len());
+            assert_eq!(page.slots.len(), layer.len());
         }
     }
 });

@@ -6,21 +6,21 @@
 #[path = "common.rs"]
 mod common;
 
+use etown_atlas::http::extract::RouteParams;
 use etown_atlas::http::feature_query_from_url;
-use etown_atlas::store::FeatureStore;
+use etown_atlas::http::routes::items::ItemsParams;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(raw) = std::str::from_utf8(data) else {
         return;
     };
-    let store = common::shipped();
     for collection in common::COLLECTIONS {
-        let Some(info) = store.collection(collection) else {
+        let Some(info) = common::shipped().collection(collection) else {
             return;
         };
-        if let Ok(query) = feature_query_from_url(Some(raw), &info, &["f", "crs"]) {
-            let _ = store.query(collection, &query);
+        if let Ok(query) = feature_query_from_url(Some(raw), info, &ItemsParams::specs()) {
+            common::query(collection, &query);
         }
     }
 });

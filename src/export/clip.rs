@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 
 use super::ExportSource;
 use crate::ingest::AREA_FIELD;
-use crate::store::Feature;
+use crate::model::Feature;
 
 /// The part of `g` inside `area`; `None` when nothing is left.
 pub fn clip_geometry(
@@ -75,6 +75,9 @@ pub fn clip_source(source: ExportSource, area: geo::MultiPolygon<f64>) -> Export
     ExportSource {
         name,
         fields,
-        features: Box::new(features.filter_map(move |f| clip_feature(f, &area))),
+        features: Box::new(features.filter_map(move |f| match f {
+            Ok(f) => clip_feature(f, &area).map(Ok),
+            Err(e) => Some(Err(e)),
+        })),
     }
 }

@@ -8,7 +8,7 @@ use geozero::{ColumnValue, PropertyProcessor};
 use super::values::text;
 use super::ID_COLUMN;
 use super::{ExportError, ExportOptions, ExportSource, Format};
-use crate::domain::FieldType;
+use crate::model::FieldType;
 
 fn err(e: impl ToString) -> ExportError {
     ExportError::format(Format::FlatGeobuf, e)
@@ -45,6 +45,7 @@ pub fn write(
         fgb.add_column(&f.name, column_type(f.ty), |_, col| col.nullable = true);
     }
     for f in source.features {
+        let f = f?;
         let g = options.crs.project(&f.geometry);
         let mut failed = None;
         let id = f.id.to_string();

@@ -2,19 +2,8 @@
 
 use std::io::Write;
 
-use serde_json::{Map, Value as Json};
-
-use super::{ExportError, ExportOptions, ExportSource, GeometryOut};
-
-/// One feature, written without building a JSON tree of it first.
-#[derive(serde::Serialize)]
-struct FeatureOut<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    id: Json,
-    geometry: GeometryOut<'a>,
-    properties: &'a Map<String, Json>,
-}
+use super::{ExportError, ExportOptions, ExportSource};
+use crate::encode::{write_feature, Properties};
 
 /// Writes one FeatureCollection. With `tag_layer` (an area export), each feature gets a `layer`
 /// property naming its layer, placed first.
@@ -26,25 +15,25 @@ pub fn write(
 ) -> Result<(), ExportError> {
     out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
     let mut first = true;
+    let mut buf = Vec::with_capacity(4096);
     for source in sources {
         for f in source.features {
+            let f = f?;
+            buf.clear();
             if !first {
-                out.write_all(b",\n")?;
+                buf.extend_from_slice(b",\n");
             }
             first = false;
-            let mut properties = Map::with_capacity(f.properties.len() + 1);
-            if tag_layer {
-                properties.insert("layer".into(), Json::from(source.name.as_str()));
-            }
-            properties.extend(f.properties);
-            let geometry = options.crs.for_text(&f.geometry);
-            let feature = FeatureOut {
-                kind: "Feature",
-                id: f.id.to_json(),
-                geometry: GeometryOut(&geometry),
-                properties: &properties,
+            let properties = if tag_layer {
+                Properties::Tagged {
+                    first: ("layer", &source.name),
+                    rest: &f.properties,
+                }
+            } else {
+                Properties::Map(&f.properties)
             };
-            serde_json::to_writer(&mut *out, &feature).map_err(std::io::Error::from)?;
+            write_feature(&mut buf, &f.id, &f.geometry, properties, options.crs, &[]);
+            out.write_all(&buf)?;
         }
     }
     out.write_all(b"\n]}\n")?;

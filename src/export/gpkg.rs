@@ -9,8 +9,8 @@ use geozero::{CoordDimensions, ToWkb};
 use rusqlite::{params, Connection};
 
 use super::{ExportError, ExportOptions, ExportSource, Format, ID_COLUMN};
-use crate::domain::FieldType;
 use crate::export::values::text;
+use crate::model::FieldType;
 
 fn err(e: impl ToString) -> ExportError {
     ExportError::format(Format::GeoPackage, e)
@@ -118,6 +118,7 @@ pub fn write(
             {
                 let mut stmt = tx.prepare(&insert).map_err(err)?;
                 for f in source.features {
+                    let f = f?;
                     let g = options.crs.project(&f.geometry);
                     if let Some(r) = g.bounding_rect() {
                         extent = Some(match extent {

@@ -8,7 +8,7 @@ use geo::Geometry;
 
 use super::values::text;
 use super::{ExportError, ExportSource, ID_COLUMN};
-use crate::domain::FieldType;
+use crate::model::FieldType;
 
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -113,6 +113,7 @@ pub fn write(source: ExportSource, out: &mut dyn Write) -> Result<(), ExportErro
         .find(|f| f.name.starts_with("name"))
         .map(|f| f.name.clone());
     for f in source.features {
+        let f = f?;
         write!(out, r#"<Placemark id="{}">"#, escape(&f.id.to_string()))?;
         if let Some(n) = name_field
             .as_ref()

@@ -8,23 +8,20 @@
 //! stays bounded whatever the size.
 
 pub mod clip;
-mod crs;
 mod csv;
 mod fgb;
 mod geojson;
-mod geometry_json;
 mod gpkg;
 mod kml;
 mod shp;
 mod values;
 
 use std::io::Write;
+use std::sync::Arc;
 
-pub use crs::{Crs, CrsError};
-pub use geometry_json::{write_features, FeatureOut, GeometryOut};
-
-use crate::index::Field;
-use crate::store::Feature;
+use crate::index::Layer;
+use crate::model::{Crs, CrsError, Feature, Field};
+use crate::query::Exceeded;
 
 /// The attribute that carries each feature's id in the tabular formats (GeoJSON has `id`, CSV
 /// its first column `id`).
@@ -125,11 +122,75 @@ pub struct ExportOptions {
     pub csv_bom: bool,
 }
 
-/// One layer to write: its name, its properties' schema, and its features.
+/// One layer to write: its name, its properties' schema, and its features. The features may be
+/// found only as the writer asks for them (an area export matches each layer when it reaches
+/// it), so finding them can fail midway: the writer then stops with the error.
 pub struct ExportSource {
     pub name: String,
     pub fields: Vec<Field>,
-    pub features: Box<dyn Iterator<Item = Feature> + Send>,
+    pub features: Box<dyn Iterator<Item = Result<Feature, ExportError>> + Send>,
+}
+
+impl ExportSource {
+    /// The features of `layer` in `slots`, materialised one at a time as the writer asks, with
+    /// only the columns `only` if given.
+    pub fn from_slots(layer: Arc<Layer>, slots: Vec<usize>, only: Option<Vec<usize>>) -> Self {
+        let fields = match &only {
+            Some(only) => only.iter().map(|i| layer.fields[*i].clone()).collect(),
+            None => layer.fields.clone(),
+        };
+        ExportSource {
+            name: layer.id.to_string(),
+            fields,
+            features: Box::new(
+                slots
+                    .into_iter()
+                    .map(move |slot| Ok(layer.feature(slot, only.as_deref()))),
+            ),
+        }
+    }
+
+    /// The source, stopped with an error once `budget` runs out (checked before each feature,
+    /// which is where clipping and writing spend their time).
+    pub fn within(self, budget: crate::query::Budget) -> Self {
+        let ExportSource {
+            name,
+            fields,
+            features,
+        } = self;
+        let checked = features.map(move |f| {
+            budget.check()?;
+            f
+        });
+        ExportSource {
+            name,
+            fields,
+            features: Box::new(checked),
+        }
+    }
+
+    /// A source whose features are found only when the writer first asks: `find` runs then
+    /// (on the writer's thread), so several layers of one download do not all hold their
+    /// matches before the first byte is sent.
+    pub fn deferred(
+        name: String,
+        fields: Vec<Field>,
+        find: impl FnOnce() -> Result<ExportSource, ExportError> + Send + 'static,
+    ) -> Self {
+        let features = std::iter::once(find).flat_map(|find| {
+            let found: Box<dyn Iterator<Item = Result<Feature, ExportError>> + Send> = match find()
+            {
+                Ok(source) => source.features,
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+            found
+        });
+        ExportSource {
+            name,
+            fields,
+            features: Box::new(features),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +204,8 @@ pub enum ExportError {
     },
     #[error(transparent)]
     Crs(#[from] CrsError),
+    #[error("finding the features to write: {0}")]
+    Stopped(#[from] Exceeded),
 }
 
 impl ExportError {

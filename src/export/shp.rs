@@ -8,8 +8,8 @@ use std::io::Write;
 use dbase::{FieldName, FieldValue, Record, TableWriterBuilder};
 
 use super::{ExportError, ExportOptions, ExportSource, Format, ID_COLUMN};
-use crate::domain::FieldType;
 use crate::export::values::text;
+use crate::model::FieldType;
 
 fn err(e: impl ToString) -> ExportError {
     ExportError::format(Format::Shapefile, e)
@@ -118,10 +118,14 @@ pub fn write(
         };
     }
     let mut features = source.features.peekable();
-    let first_kind = features.peek().map(|f| kind(&f.geometry));
+    let first_kind = match features.peek() {
+        Some(Ok(f)) => Some(kind(&f.geometry)),
+        _ => None,
+    };
     {
         let mut writer = shapefile::Writer::from_path(&shp_path, builder).map_err(err)?;
         for f in features {
+            let f = f?;
             let g = options.crs.project(&f.geometry);
             let mut record = Record::default();
             record.insert(

@@ -7,8 +7,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::query::QueryError;
-use crate::store::StoreError;
+use crate::query::stats::{StatsError, StatsInput};
+use crate::query::{Exceeded, QueryError};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -48,14 +48,32 @@ impl ApiError {
     }
 
     pub fn unknown_parameter(name: &str, known: &str) -> Self {
+        let name = super::params::shorten(name);
         ApiError {
-            parameter: Some(name.to_owned()),
+            parameter: Some(name.clone().into_owned()),
             ..Self::new(
                 StatusCode::BAD_REQUEST,
                 "unknown_parameter",
                 format!("unknown query parameter {name:?}; this resource accepts: {known}"),
             )
         }
+    }
+
+    /// A request body that cannot be read as what the route expects (400).
+    pub fn invalid_body(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_body", detail)
+    }
+
+    /// The work ran past the request's time budget (see `query::Budget`).
+    pub fn timed_out(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!(
+                "the request took longer than {} s and was stopped; narrow it (a smaller area, fewer terms) or retry later",
+                limit.as_secs_f64()
+            ),
+        )
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -154,11 +172,15 @@ impl IntoResponse for ApiError {
 
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
+        if let QueryError::Exceeded(x) = e {
+            return x.into();
+        }
         let code = match &e {
             QueryError::UnknownProperty { .. } => "unknown_property",
             QueryError::InvalidValue { .. } => "invalid_parameter",
             QueryError::NoTemporalProperty => "no_temporal_property",
             QueryError::Filter(f) => f.code(),
+            QueryError::Exceeded(_) => "timeout",
         };
         let mut err = ApiError {
             parameter: Some(e.parameter().to_owned()),
@@ -171,11 +193,19 @@ impl From<QueryError> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NoSuchCollection(id) => ApiError::no_such_collection(&id),
-            StoreError::Query(q) => q.into(),
-        }
+impl From<StatsError> for ApiError {
+    fn from(e: StatsError) -> Self {
+        let parameter = match e.input {
+            StatsInput::GroupBy => "group-by",
+            StatsInput::Sum => "sum",
+        };
+        ApiError::parameter(parameter, e.reason)
+    }
+}
+
+impl From<Exceeded> for ApiError {
+    /// The budget's limit is not known here; the compute boundary rewrites the message with it.
+    fn from(_: Exceeded) -> Self {
+        ApiError::timed_out(std::time::Duration::ZERO)
     }
 }

@@ -1,22 +1,26 @@
 //! The HTTP face of the server: routing, content negotiation, errors and cross-cutting layers.
 //! Only this module knows axum and tower.
 
+mod body;
 mod compression;
 mod download;
 pub mod error;
-pub mod geojson;
+pub mod extract;
 mod links;
 mod middleware;
 mod negotiate;
-mod params;
+pub mod params;
 mod query_params;
 mod response_cache;
 pub mod routes;
+mod schema;
+pub mod server;
 mod state;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -24,10 +28,21 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use query_params::feature_query_from_url;
-pub use state::AppState;
+pub use state::{AppState, WorkHook};
 
 /// The whole application as one `Router`, so tests can drive it in-process with `oneshot` and
 /// `main` can serve it on a socket.
+///
+/// The layers, outermost first (a request passes them in this order, its answer in reverse):
+///
+/// 1. tracing;
+/// 2. the security headers, on every answer whatever made it;
+/// 3. problem+json for any bare error status a lower layer produced (413, 414, 405, timeouts);
+/// 4. CORS;
+/// 5. the response cache, which keeps compressed answers;
+/// 6. compression;
+/// 7. the URL and body size limits, and 8. the request timeout, whose answers layer 3 dresses;
+/// 9. ETags; then the routes.
 pub fn app(state: AppState) -> Router {
     let timeout: Duration = state.config.request_timeout;
     let body_limit = state.config.max_body_bytes;
@@ -54,15 +69,11 @@ pub fn app(state: AppState) -> Router {
         .fallback(routes::web::static_asset)
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::etag))
-        .layer(axum::middleware::from_fn(
-            middleware::problem_for_bare_errors,
-        ))
-        .layer(axum::middleware::from_fn(move |req, next| {
-            middleware::security_headers(csp.clone(), req, next)
-        }))
         .layer(axum::middleware::from_fn(move |req, next| {
             middleware::timeout(timeout, req, next)
         }))
+        // The body limit is this layer's alone: axum's own default (2 MiB) would answer first.
+        .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(axum::middleware::from_fn(move |req, next| {
             middleware::uri_limit(max_uri, req, next)
@@ -74,6 +85,12 @@ pub fn app(state: AppState) -> Router {
             response_cache::response_cache(Arc::clone(&responses), req, next)
         }))
         .layer(cors)
+        .layer(axum::middleware::from_fn(
+            middleware::problem_for_bare_errors,
+        ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            middleware::security_headers(csp.clone(), req, next)
+        }))
         .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))
 }
 

@@ -1,29 +1,121 @@
-//! The parameters shared by `/items`, `/search` (POST) and `/stats`: from the wire to a
-//! [`FeatureQuery`], each malformed value a 400 naming its parameter.
+//! The parameters shared by `/items`, `/search` (POST), `/stats`, `/nearest` and `/export`: from
+//! the wire to a [`FeatureQuery`], each malformed value a 400 naming its parameter.
 
 use serde_json::Value;
 
 use super::error::ApiError;
 use super::links::CRS84;
-use super::params::Params;
-use crate::domain::{Bbox, BboxError, FieldType};
-use crate::export::Crs;
-use crate::query::{DateTimeFilter, FeatureQuery, FilterLang, FilterSpec, SortKey, MAX_LIMIT};
+use super::params::{always, shorten, ParamSpec, Params};
+use super::schema;
+use crate::model::{Bbox, BboxError, Crs, FieldType};
+use crate::query::{
+    DateTimeFilter, FeatureQuery, FilterLang, FilterSpec, SortKey, DEFAULT_LIMIT, MAX_LIMIT,
+};
 use crate::store::CollectionInfo;
 
-/// The parameters a features query understands besides `property=value` on queryables.
-pub const QUERY_PARAMS: &[&str] = &[
-    "bbox",
-    "bbox-crs",
-    "limit",
-    "offset",
-    "datetime",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "sortby",
-    "properties",
+pub static BBOX: ParamSpec = ParamSpec {
+    name: "bbox",
+    description: "west,south,east,north (or with heights, 6 numbers) in CRS84 or bbox-crs; west > east crosses the antimeridian",
+    required: false,
+    schema: |_| schema::bbox(),
+    documented_for: always,
+};
+pub static BBOX_CRS: ParamSpec = ParamSpec {
+    name: "bbox-crs",
+    description: "the CRS of bbox (EPSG:4326 and 4490: latitude first)",
+    required: false,
+    schema: |_| schema::crs(),
+    documented_for: always,
+};
+pub static LIMIT: ParamSpec = ParamSpec {
+    name: "limit",
+    description:
+        "page size (default 100); a larger value is served as 10000, with next links to continue",
+    required: false,
+    schema: |_| serde_json::json!({"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT}),
+    documented_for: always,
+};
+pub static OFFSET: ParamSpec = ParamSpec {
+    name: "offset",
+    description: "number of matching features to skip",
+    required: false,
+    schema: |_| serde_json::json!({"type": "integer", "minimum": 0, "default": 0}),
+    documented_for: always,
+};
+pub static DATETIME: ParamSpec = ParamSpec {
+    name: "datetime",
+    description:
+        "an RFC 3339 date or timestamp, or an interval start/end with '..' for an open end",
+    required: false,
+    schema: |_| schema::datetime(),
+    documented_for: |c| c.is_some_and(|c| c.meta.temporal_property.is_some()),
+};
+pub static FILTER: ParamSpec = ParamSpec {
+    name: "filter",
+    description: "a CQL2 filter (text or JSON, see filter-lang)",
+    required: false,
+    schema: |_| schema::non_blank(),
+    documented_for: always,
+};
+pub static FILTER_LANG: ParamSpec = ParamSpec {
+    name: "filter-lang",
+    description: "the encoding of filter",
+    required: false,
+    schema: |_| serde_json::json!({"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}),
+    documented_for: always,
+};
+pub static FILTER_CRS: ParamSpec = ParamSpec {
+    name: "filter-crs",
+    description: "the CRS of the filter's geometries (CRS84 only)",
+    required: false,
+    schema: |_| serde_json::json!({"type": "string", "enum": [CRS84]}),
+    documented_for: always,
+};
+pub static SORTBY: ParamSpec = ParamSpec {
+    name: "sortby",
+    description: "comma-separated queryables, '-' for descending",
+    required: false,
+    schema: schema::sortby,
+    documented_for: always,
+};
+pub static PROPERTIES: ParamSpec = ParamSpec {
+    name: "properties",
+    description: "comma-separated properties to return",
+    required: false,
+    schema: schema::properties,
+    documented_for: always,
+};
+/// `crs` of the answer (OGC API - Features Part 2).
+pub static CRS: ParamSpec = ParamSpec {
+    name: "crs",
+    description: "the CRS of the returned geometries (OGC API - Features Part 2); gcj02 is a non-standard option for AMap",
+    required: false,
+    schema: |_| schema::crs(),
+    documented_for: always,
+};
+
+/// Every parameter of a features query, besides `property=value` on queryables.
+pub static FEATURE_QUERY: [&ParamSpec; 10] = [
+    &BBOX,
+    &BBOX_CRS,
+    &LIMIT,
+    &OFFSET,
+    &DATETIME,
+    &FILTER,
+    &FILTER_LANG,
+    &FILTER_CRS,
+    &SORTBY,
+    &PROPERTIES,
 ];
+
+/// The features-query parameters without those a route refuses or defines itself.
+pub fn feature_query_except(except: &[&str]) -> Vec<&'static ParamSpec> {
+    FEATURE_QUERY
+        .iter()
+        .copied()
+        .filter(|p| !except.contains(&p.name))
+        .collect()
+}
 
 /// A `bbox` in `crs` (its axis order), as a CRS84 box: the corners are converted, then checked
 /// as any CRS84 box is.
@@ -38,7 +130,7 @@ fn parse_bbox(raw: &str, crs: Crs) -> Result<Bbox, BboxError> {
                 .parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| BboxError::NotANumber(p.trim().to_owned()))
+                .ok_or_else(|| BboxError::NotANumber(shorten(p.trim()).into_owned()))
         })
         .collect::<Result<_, _>>()?;
     let (a0, b0, a1, b1) = match n.len() {
@@ -52,23 +144,24 @@ fn parse_bbox(raw: &str, crs: Crs) -> Result<Bbox, BboxError> {
 }
 
 /// A raw URL query string (`bbox=...&filter=...`) as a [`FeatureQuery`] on collection `c`, with
-/// `extra_known` the endpoint's own parameters (left unread). Public so that the fuzz targets
+/// `route` the endpoint's own parameters (left unread). Public so that the fuzz targets
 /// exercise exactly what the routes run.
 pub fn feature_query_from_url(
     raw: Option<&str>,
     c: &CollectionInfo,
-    extra_known: &[&str],
+    route: &[&ParamSpec],
 ) -> Result<FeatureQuery, ApiError> {
     let mut params = Params::parse(raw)?;
-    parse_feature_query(&mut params, c, extra_known)
+    parse_feature_query(&mut params, c, route)
 }
 
 /// Takes every query parameter out of `params` and checks it against the collection's schema.
-/// Whatever remains must be a queryable property (equality), or it is an unknown parameter.
+/// Whatever remains must be a queryable property (equality), or it is an unknown parameter;
+/// `accepted` is the route's whole list, for that message.
 pub fn parse_feature_query(
     params: &mut Params,
     c: &CollectionInfo,
-    extra_known: &[&str],
+    accepted: &[&ParamSpec],
 ) -> Result<FeatureQuery, ApiError> {
     let mut q = FeatureQuery::default();
     let bbox_crs = match params.take("bbox-crs") {
@@ -100,7 +193,10 @@ pub fn parse_feature_query(
         Some(l) => FilterLang::parse(&l).ok_or_else(|| {
             ApiError::parameter(
                 "filter-lang",
-                format!("filter-lang must be cql2-text or cql2-json, got {l:?}"),
+                format!(
+                    "filter-lang must be cql2-text or cql2-json, got {:?}",
+                    shorten(&l)
+                ),
             )
         })?,
     };
@@ -108,7 +204,7 @@ pub fn parse_feature_query(
         if crs != CRS84 {
             return Err(ApiError::parameter(
                 "filter-crs",
-                format!("filter-crs must be {CRS84}, got {crs:?}"),
+                format!("filter-crs must be {CRS84}, got {:?}", shorten(&crs)),
             ));
         }
     }
@@ -136,12 +232,7 @@ pub fn parse_feature_query(
                     .collect();
                 let known = format!(
                     "{}, or a queryable property ({})",
-                    extra_known
-                        .iter()
-                        .chain(QUERY_PARAMS)
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    super::params::names(accepted).join(", "),
                     queryables.join(", ")
                 );
                 return Err(ApiError::unknown_parameter(&name, &known));
@@ -156,24 +247,13 @@ pub fn parse_feature_query(
 /// after a property of `c` must have that property's JSON type: `"source": 5` is refused
 /// rather than compared as the text "5".
 pub fn params_from_body(body: &[u8], c: &CollectionInfo) -> Result<Params, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("the body is not JSON: {e}"),
-        )
-    })?;
-    let Value::Object(members) = value else {
-        return Err(ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_body",
-            "the body must be a JSON object",
-        ));
+    let Value::Object(members) = super::body::strict_json(body)? else {
+        return Err(ApiError::invalid_body("the body must be a JSON object"));
     };
     let mut pairs = Vec::with_capacity(members.len() + 1);
     let filter_is_json = matches!(members.get("filter"), Some(Value::Object(_)));
     for (k, v) in members {
-        if !QUERY_PARAMS.contains(&k.as_str()) {
+        if !FEATURE_QUERY.iter().any(|p| p.name == k) {
             if let Some(field) = c.fields.iter().find(|f| f.name == k) {
                 check_member_type(&k, field.ty, &v)?;
             }
@@ -194,7 +274,7 @@ pub fn params_from_body(body: &[u8], c: &CollectionInfo) -> Result<Params, ApiEr
             Value::Object(_) | Value::Null => {
                 return Err(ApiError::parameter(
                     &k,
-                    format!("{k} must be a string, number or array"),
+                    format!("{} must be a string, number or array", shorten(&k)),
                 ));
             }
         };
@@ -228,7 +308,7 @@ fn check_member_type(name: &str, ty: FieldType, v: &Value) -> Result<(), ApiErro
     };
     Err(ApiError::parameter(
         name,
-        format!("{name} must be {expected}, got {v}"),
+        format!("{name} must be {expected}, got {}", shorten(&v.to_string())),
     ))
 }
 
@@ -238,4 +318,12 @@ pub fn names_in(raw: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// The `crs` parameter (OGC API - Features Part 2): the CRS of the returned geometries.
+pub fn output_crs(params: &mut Params) -> Result<Crs, ApiError> {
+    match params.take("crs") {
+        None => Ok(Crs::Crs84),
+        Some(c) => Crs::parse(&c).map_err(|e| ApiError::parameter("crs", e.to_string())),
+    }
 }

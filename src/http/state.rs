@@ -1,11 +1,17 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ApiError;
 use crate::config::ServerConfig;
-use crate::store::{CollectionInfo, FeatureStore, StoreError};
+use crate::query::{Budget, FilterCache};
+use crate::store::{CollectionInfo, FeatureStore, Snapshot};
+
+/// A function run before each piece of computed work, with its budget: tests make work slow
+/// (honouring the budget, as real work does, or not) or count it.
+pub type WorkHook = Arc<dyn Fn(&Budget) + Send + Sync>;
 
 /// What every handler receives: the data behind its seam, and the settings read at start.
 #[derive(Clone)]
@@ -13,42 +19,125 @@ pub struct AppState {
     pub store: Arc<dyn FeatureStore>,
     pub config: Arc<ServerConfig>,
     pub started_at: SystemTime,
+    /// Filters compiled once per text and layer (see `FilterCache`).
+    pub filters: Arc<FilterCache>,
+    work: Arc<WorkLimits>,
+}
+
+/// The bounds on computed work, shared by every request.
+struct WorkLimits {
+    /// Permits for any computed answer (see `ServerConfig::max_concurrent_queries`).
+    queries: Arc<Semaphore>,
     /// Permits for expensive requests (see `ServerConfig::max_concurrent_heavy`).
     heavy: Arc<Semaphore>,
+    /// How many computations run now: a computation spreads over every core only when it is
+    /// the only one.
+    running: AtomicUsize,
+    hook: Option<WorkHook>,
+}
+
+/// Counts a computation as running for as long as it lives.
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn start(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Running(counter)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn FeatureStore>, config: ServerConfig) -> Self {
-        let heavy = Arc::new(Semaphore::new(config.max_concurrent_heavy));
+        Self::with_work_hook(store, config, None)
+    }
+
+    /// [`AppState::new`] with a function run inside every computation before its work: tests
+    /// make work slow or count it with this.
+    #[doc(hidden)]
+    pub fn with_work_hook(
+        store: Arc<dyn FeatureStore>,
+        config: ServerConfig,
+        hook: Option<WorkHook>,
+    ) -> Self {
+        let work = Arc::new(WorkLimits {
+            queries: Arc::new(Semaphore::new(config.max_concurrent_queries.max(1))),
+            heavy: Arc::new(Semaphore::new(config.max_concurrent_heavy)),
+            running: AtomicUsize::new(0),
+            hook,
+        });
         AppState {
             store,
+            filters: Arc::new(FilterCache::with_capacity(config.filter_cache_bytes)),
             config: Arc::new(config),
             started_at: SystemTime::now(),
-            heavy,
+            work,
         }
     }
 
-    /// A collection's description, or the 404 every route answers for an unknown one.
-    pub fn collection(&self, id: &str) -> Result<CollectionInfo, ApiError> {
-        self.store
+    /// The current data version (cheap, never blocking).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.store.snapshot()
+    }
+
+    /// A collection of `snapshot`, or the 404 every route answers for an unknown one.
+    pub fn collection<'s>(
+        snapshot: &'s Snapshot,
+        id: &str,
+    ) -> Result<&'s CollectionInfo, ApiError> {
+        snapshot
             .collection(id)
             .ok_or_else(|| ApiError::no_such_collection(id))
     }
 
-    /// Runs a store call on the blocking pool. Scans, statistics and filters over millions of
-    /// features take tens of milliseconds of CPU: off the async workers, they neither stall other
-    /// connections nor escape the request timeout, which answers 503 on time while the work runs
-    /// out (it cannot be interrupted, but it is bounded by the data's size).
-    pub async fn run_store<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// Runs computed work: the one boundary between the async workers and CPU-bound work.
+    ///
+    /// 1. waits for a query permit (up to `queue_wait`, then 503 with Retry-After), so a burst
+    ///    queues briefly instead of piling threads onto two cores;
+    /// 2. runs `work` on the blocking pool with a [`Budget`]: the request timeout as its
+    ///    deadline, abandoned if this future is dropped (the client left, or the timeout
+    ///    answered), and parallel only when nothing else computes;
+    /// 3. turns a spent budget into a 503 `timeout` and a log line.
+    pub async fn compute<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&dyn FeatureStore) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Budget) -> Result<T, ApiError> + Send + 'static,
     {
-        let store = Arc::clone(&self.store);
-        match tokio::task::spawn_blocking(move || work(store.as_ref())).await {
-            Ok(result) => result.map_err(ApiError::from),
+        let permit = self.permit(&self.work.queries).await?;
+        let limit = self.config.request_timeout;
+        let mut budget = Budget::within(limit);
+        budget.parallel = self.work.running.load(Ordering::SeqCst) == 0;
+        // Dropped with this future: if the request is abandoned, the work stops at its next
+        // check.
+        let _abandon = budget.abandon_handle();
+        let limits = Arc::clone(&self.work);
+        let started = Instant::now();
+        let joined = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let _running = Running::start(&limits.running);
+            if let Some(hook) = &limits.hook {
+                hook(&budget);
+            }
+            work(&budget)
+        })
+        .await;
+        match joined {
+            Ok(Err(e)) if e.code == "timeout" => {
+                tracing::warn!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    limit_s = limit.as_secs_f64(),
+                    "stopped work that ran past the request's time budget"
+                );
+                Err(ApiError::timed_out(limit))
+            }
+            Ok(result) => result,
             Err(e) => {
-                tracing::error!("a store task failed: {e}");
+                tracing::error!("a computation failed: {e}");
                 Err(ApiError::from_status(
                     axum::http::StatusCode::INTERNAL_SERVER_ERROR,
                 ))
@@ -56,12 +145,16 @@ impl AppState {
         }
     }
 
-    /// A permit for an expensive request, waiting up to `heavy_queue_wait` for one; then a 503
-    /// with Retry-After. Hold it until the work (or the streamed download) is done.
+    /// A permit for an expensive request (a download, statistics), waiting up to `queue_wait`
+    /// for one; then a 503 with Retry-After. Hold it until the work (or the streamed download)
+    /// is done.
     pub async fn heavy_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        let wait = self.config.heavy_queue_wait;
-        let acquire = Arc::clone(&self.heavy).acquire_owned();
-        match tokio::time::timeout(wait, acquire).await {
+        self.permit(&self.work.heavy).await
+    }
+
+    async fn permit(&self, pool: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, ApiError> {
+        let wait = self.config.queue_wait;
+        match tokio::time::timeout(wait, Arc::clone(pool).acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(ApiError::busy(5)),
         }

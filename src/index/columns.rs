@@ -4,11 +4,9 @@
 //! small in memory and lets a compiled filter read a typed value with one index operation.
 
 #[cfg(test)]
-use crate::domain::parse_date;
-use crate::domain::{format_date, FieldType, Value};
+use crate::model::parse_date;
+use crate::model::{format_date, FieldType, Value};
 use serde_json::Value as Json;
-
-use super::layer::Field;
 
 /// One property's values for every feature of a layer; `None` is null (or absent).
 #[derive(Debug, Clone)]
@@ -129,88 +127,6 @@ impl Column {
     }
 }
 
-/// The properties of one slot, serialised straight from the columns (see
-/// `Layer::slot_properties`); the output equals the map `Layer::properties_json` builds.
-pub struct SlotProperties<'a> {
-    pub(super) fields: &'a [Field],
-    pub(super) columns: &'a [Column],
-    pub(super) slot: usize,
-    pub(super) only: Option<&'a [usize]>,
-}
-
-impl Column {
-    /// The value at `slot` as JSON text, the same text `json_at` would serialise to.
-    pub fn write_json_at(&self, slot: usize, out: &mut Vec<u8>) {
-        use crate::domain::json_text::{write_date, write_f64, write_i64, write_str};
-        const NULL: &[u8] = b"null";
-        match self {
-            Column::Boolean(c) => out.extend_from_slice(match c[slot] {
-                Some(true) => b"true",
-                Some(false) => b"false",
-                None => NULL,
-            }),
-            Column::Integer(c) => match c[slot] {
-                Some(n) => write_i64(out, n),
-                None => out.extend_from_slice(NULL),
-            },
-            Column::Number(c) => match c[slot] {
-                Some(v) => write_f64(out, v),
-                None => out.extend_from_slice(NULL),
-            },
-            Column::String(c) => match c[slot].as_deref() {
-                Some(v) => write_str(out, v),
-                None => out.extend_from_slice(NULL),
-            },
-            Column::Date(c) => match c[slot] {
-                Some(d) => write_date(out, d),
-                None => out.extend_from_slice(NULL),
-            },
-            Column::Timestamp(c) => match &c[slot] {
-                Some((_, t)) => write_str(out, t),
-                None => out.extend_from_slice(NULL),
-            },
-            Column::StringArray(c) => match &c[slot] {
-                Some(items) => {
-                    out.push(b'[');
-                    for (i, item) in items.iter().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        write_str(out, item);
-                    }
-                    out.push(b']');
-                }
-                None => out.extend_from_slice(NULL),
-            },
-            // Writing to a Vec cannot fail.
-            Column::Json(c) => {
-                let _ = serde_json::to_writer(&mut *out, &c[slot]);
-            }
-        }
-    }
-}
-
-impl SlotProperties<'_> {
-    /// Writes the properties object. Written by hand rather than through serde: the map and
-    /// string machinery per cell was the largest share of an items request.
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut put = |n: usize, i: usize| {
-            if n > 0 {
-                out.push(b',');
-            }
-            crate::domain::json_text::write_str(out, &self.fields[i].name);
-            out.push(b':');
-            self.columns[i].write_json_at(self.slot, out);
-        };
-        match self.only {
-            Some(indices) => indices.iter().enumerate().for_each(|(n, &i)| put(n, i)),
-            None => (0..self.fields.len()).for_each(|i| put(i, i)),
-        }
-        out.push(b'}');
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,11 +162,6 @@ mod tests {
         for (c, v) in cols {
             assert_eq!(c.json_at(0), v);
             assert_eq!(c.json_at(1), Json::Null);
-            for slot in 0..2 {
-                let mut text = Vec::new();
-                c.write_json_at(slot, &mut text);
-                assert_eq!(text, serde_json::to_vec(&c.json_at(slot)).unwrap());
-            }
         }
     }
 

@@ -5,23 +5,13 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use serde_json::{Map, Value as Json};
 
+use crate::model::Feature;
+
 use super::Column;
-use crate::domain::{Bbox, FeatureId, FieldType, LayerId, LayerMeta};
+use crate::model::{Bbox, FeatureId, Field, LayerId, LayerMeta};
 
 /// An R-tree entry: a feature's envelope and its slot in the layer's vectors.
 pub type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
-
-/// One attribute of a layer: its name, inferred type, and whether the server derived it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Field {
-    pub name: String,
-    pub ty: FieldType,
-    /// Computed at load (geodesic area, containing zones), not read from the file.
-    pub derived: bool,
-    /// Every feature's value is null: the type is a default, so filters treat values as unknown
-    /// instead of refusing a comparison against the default type.
-    pub nulls_only: bool,
-}
 
 /// What ingest hands over to build a layer; every vector is indexed by slot.
 pub struct LayerParts {
@@ -169,21 +159,6 @@ impl Layer {
     }
 
     /// The feature's properties as a JSON object, in field order, limited to `only` if given.
-    /// The properties of `slot` (or only the columns `only`) as something to serialise: the
-    /// same JSON as [`Layer::properties_json`], written from the columns without building it.
-    pub fn slot_properties<'a>(
-        &'a self,
-        slot: usize,
-        only: Option<&'a [usize]>,
-    ) -> super::columns::SlotProperties<'a> {
-        super::columns::SlotProperties {
-            fields: &self.fields,
-            columns: &self.columns,
-            slot,
-            only,
-        }
-    }
-
     pub fn properties_json(&self, slot: usize, only: Option<&[usize]>) -> Map<String, Json> {
         let mut props = Map::new();
         let mut put = |i: usize| {
@@ -194,6 +169,17 @@ impl Layer {
             None => (0..self.fields.len()).for_each(&mut put),
         }
         props
+    }
+}
+
+impl Layer {
+    /// The feature in `slot` with its properties as JSON (only the columns `only`, if given).
+    pub fn feature(&self, slot: usize, only: Option<&[usize]>) -> Feature {
+        Feature {
+            id: self.ids[slot].clone(),
+            geometry: self.geometries[slot].clone(),
+            properties: self.properties_json(slot, only),
+        }
     }
 }
 

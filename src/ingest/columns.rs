@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
-use crate::domain::{parse_date, parse_timestamp, FieldType};
-use crate::index::{Column, Field};
+use crate::index::Column;
+use crate::model::Field;
+use crate::model::{parse_date, parse_timestamp, FieldType};
 
 enum Values {
     /// Only nulls so far: how many.

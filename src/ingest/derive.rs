@@ -6,8 +6,8 @@
 use geo::{Contains, GeodesicArea};
 use rayon::prelude::*;
 
-use crate::domain::FieldType;
-use crate::index::{Column, Field, Layer, LayerParts};
+use crate::index::{Column, Layer, LayerParts};
+use crate::model::{Field, FieldType};
 
 /// The geodesic area of each (multi)polygon on the WGS84 ellipsoid, in m².
 pub const AREA_FIELD: &str = "geodesic_area_m2";

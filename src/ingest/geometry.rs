@@ -5,7 +5,7 @@
 //! where a generic parser would only say "invalid geometry", and it builds the geometry without
 //! an intermediate copy.
 
-use geo::{Coord, LineString, Polygon, Validation};
+use geo::{Coord, LineString, Polygon};
 use serde_json::Value as Json;
 
 /// Checks a GeoJSON geometry object and converts it to a `geo::Geometry`.
@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 /// back with the reason beside it, and the caller decides (see `LoadOptions`).
 pub fn parse_geometry(v: &Json) -> Result<(geo::Geometry<f64>, Option<String>), String> {
     let geom = geometry(v, 0)?;
-    let invalid = geom.check_validation().err().map(|e| e.to_string());
+    let invalid = super::valid::invalid_reason(&geom);
     Ok((right_hand_rule(geom), invalid))
 }
 

@@ -17,6 +17,7 @@ mod error;
 mod geometry;
 mod source;
 mod stream;
+mod valid;
 mod vocabulary;
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,11 +29,9 @@ pub use error::{FeatureRef, IngestError};
 pub use geometry::parse_geometry;
 
 pub use source::{embedded_files, read_dir, SourceFile};
-pub use vocabulary::{Term, Vocabulary};
 
-use crate::domain::{FeatureId, LayerId, LayerMeta};
-use crate::index::{Layer, LayerParts};
-use crate::store::Catalog;
+use crate::index::{Catalog, Layer, LayerParts};
+use crate::model::{FeatureId, LayerId, LayerMeta, Vocabulary};
 use columns::ColumnsBuilder;
 
 const LAYER_SUFFIX: &str = ".geojson";

@@ -1,4 +1,4 @@
-use crate::domain::{parse_date, parse_timestamp};
+use crate::model::{parse_date, parse_timestamp};
 
 /// The `datetime` parameter: an instant or a closed/half-bounded interval, in milliseconds since
 /// the Unix epoch (inclusive bounds). A date stands for its whole UTC day.

@@ -1,20 +1,30 @@
-//! What a client asks of one collection, and its compilation against a layer's columns.
+//! Everything asked of the data, as pure functions over an index: no HTTP, no I/O, no threads
+//! but rayon's.
 //!
-//! `http` parses parameters into a [`FeatureQuery`]; [`compile`] checks it against the layer
-//! (property names, value types) and returns a [`Plan`] that the store runs: candidates from the
-//! R-tree when there is a box, then exact tests per slot.
+//! 1. `http` parses parameters into a [`FeatureQuery`];
+//! 2. [`compile`] checks it against a layer (property names, value types, CQL2) into a [`Plan`];
+//! 3. [`exec`] runs the plan: candidates from the R-tree when there is a box or a spatial
+//!    conjunct, then exact tests per slot; [`stats`], [`nearest`], [`names`] and
+//!    [`whats_here`] answer the other questions.
+//!
+//! Every function that can run long takes a [`Budget`] and stops when it runs out.
 
+pub mod budget;
 mod datetime;
+pub mod exec;
 pub mod filter;
 pub mod names;
 pub mod nearest;
 pub mod plan;
+pub mod stats;
+pub mod whats_here;
 
+pub use budget::{Budget, Exceeded};
 pub use datetime::{DateTimeError, DateTimeFilter};
 pub use filter::{FilterCache, FilterError, FilterLang, FilterSpec};
 pub use plan::{comma_list, compile, compile_cached, Plan, SortKey};
 
-use crate::domain::Bbox;
+use crate::model::Bbox;
 
 /// Default page size of `/items` when `limit` is absent.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -66,6 +76,8 @@ pub enum QueryError {
     NoTemporalProperty,
     #[error("filter: {0}")]
     Filter(#[from] FilterError),
+    #[error(transparent)]
+    Exceeded(#[from] Exceeded),
 }
 
 impl QueryError {
@@ -75,7 +87,7 @@ impl QueryError {
             QueryError::UnknownProperty { property, .. } => property,
             QueryError::InvalidValue { parameter, .. } => parameter,
             QueryError::NoTemporalProperty => "datetime",
-            QueryError::Filter(_) => "filter",
+            QueryError::Filter(_) | QueryError::Exceeded(_) => "filter",
         }
     }
 }

@@ -3,9 +3,12 @@
 
 use std::borrow::Cow;
 
+use unicode_normalization::UnicodeNormalization;
+
+use super::budget::{Budget, Exceeded};
 use super::filter::Fold;
-use crate::domain::{FieldType, Localized};
 use crate::index::Layer;
+use crate::model::{FieldType, Localized};
 
 /// How well a name matched; lower is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,12 +43,25 @@ const FOLD: Fold = Fold {
     accent: true,
 };
 
-/// Folds text for comparison: lower case, no accents, collapsed whitespace.
+/// Folds text for comparison: compatibility forms unified (NFKC: full-width ＡＢＣ and
+/// half-width katakana read as their usual forms, ligatures split), lower case, no accents,
+/// collapsed whitespace. Combining marks are dropped with the accents, so a mark alone folds to
+/// nothing.
 pub fn normalize(s: &str) -> String {
-    FOLD.apply(Cow::Borrowed(s))
+    let compatible: String = s.nfkc().collect();
+    FOLD.apply(Cow::Owned(compatible))
+        .chars()
+        .filter(|c| !is_combining_mark(*c))
+        .collect::<String>()
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Combining marks that the accent fold leaves (a mark with no base letter, marks of scripts
+/// `unaccent` does not know): they match nothing on their own.
+fn is_combining_mark(c: char) -> bool {
+    unicode_normalization::char::is_combining_mark(c)
 }
 
 /// The properties that hold a layer's names: the display properties of its metadata, or else
@@ -75,10 +91,11 @@ pub fn name_columns(layer: &Layer) -> Vec<usize> {
 
 /// Every feature of `layer` with a name matching `query` (already normalised), best match per
 /// feature.
-pub fn search(layer: &Layer, query: &str) -> Vec<NameMatch> {
+pub fn search(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<NameMatch>, Exceeded> {
     let columns = name_columns(layer);
     let mut out = Vec::new();
     for slot in 0..layer.len() {
+        budget.check_every(slot)?;
         let mut best: Option<NameMatch> = None;
         for &c in &columns {
             let Some(name) = layer.columns[c].str_at(slot) else {
@@ -105,7 +122,33 @@ pub fn search(layer: &Layer, query: &str) -> Vec<NameMatch> {
         }
         out.extend(best);
     }
-    out
+    Ok(out)
+}
+
+/// The best `limit` name matches over `layers` (in display order), for `text` as a person typed
+/// it: exact before prefix before substring, then shorter names, then layer order and slot.
+/// Each hit is `(index into layers, match)`. `None` when `text` folds to nothing to search for.
+pub fn search_layers(
+    layers: &[&Layer],
+    text: &str,
+    limit: usize,
+    budget: &Budget,
+) -> Result<Option<Vec<(usize, NameMatch)>>, Exceeded> {
+    let query = normalize(text);
+    if query.is_empty() {
+        return Ok(None);
+    }
+    let mut found = Vec::new();
+    for (order, layer) in layers.iter().enumerate() {
+        found.extend(
+            search(layer, &query, budget)?
+                .into_iter()
+                .map(|m| (order, m)),
+        );
+    }
+    found.sort_by_key(|(order, m)| (m.kind, m.name.chars().count(), *order, m.slot));
+    found.truncate(limit);
+    Ok(Some(found))
 }
 
 #[cfg(test)]
@@ -120,5 +163,8 @@ mod tests {
         );
         assert_eq!(normalize("São  Paulo"), "sao paulo");
         assert_eq!(normalize("火箭大街"), "火箭大街");
+        assert_eq!(normalize("ＲＯＣＫＥＴ　Ｓｔｒｅｅｔ"), "rocket street");
+        assert_eq!(normalize("\u{301}"), "");
+        assert_eq!(normalize("e\u{301}toile"), "etoile");
     }
 }

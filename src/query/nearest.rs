@@ -2,6 +2,7 @@
 
 use geo::{Closest, ClosestPoint, Contains, Distance, Geodesic, MapCoords, Point};
 
+use super::budget::{Budget, Exceeded};
 use crate::index::Layer;
 
 /// Geodesic distance in metres on the WGS84 ellipsoid from `p` to the nearest point of `g`
@@ -41,12 +42,17 @@ pub fn nearest(
     p: Point<f64>,
     k: usize,
     accept: impl Fn(usize) -> bool,
-) -> Vec<(usize, f64)> {
+    budget: &Budget,
+) -> Result<Vec<(usize, f64)>, Exceeded> {
     let mut best: Vec<(usize, f64)> = Vec::with_capacity(k + 1);
     if k == 0 {
-        return best;
+        return Ok(best);
     }
-    for (slot, envelope_d2) in layer.slots_by_envelope_distance([p.x(), p.y()]) {
+    // A filter that few features pass makes the walk visit many: check the budget as it goes.
+    for (i, (slot, envelope_d2)) in layer.slots_by_envelope_distance([p.x(), p.y()]).enumerate() {
+        if i % 64 == 0 {
+            budget.check()?;
+        }
         if best.len() == k && metres_lower_bound(envelope_d2.sqrt(), p.y()) > best[k - 1].1 {
             break;
         }
@@ -58,7 +64,7 @@ pub fn nearest(
         best.insert(at, (slot, d));
         best.truncate(k);
     }
-    best
+    Ok(best)
 }
 
 #[cfg(test)]

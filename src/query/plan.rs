@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use super::filter::{self, Filter, FilterCache};
 use super::{DateTimeFilter, FeatureQuery, QueryError};
-use crate::domain::{parse_date, parse_timestamp, Bbox, FieldType};
 use crate::index::{Column, Layer};
+use crate::model::{parse_date, parse_timestamp, Bbox, FieldType};
 use crate::query::datetime::{days_to_ms, instant_range};
 
 /// A query checked against one layer: typed conditions on column indices.
@@ -280,6 +280,23 @@ impl Plan {
             (None, Some(f)) => Candidates::Rects(vec![f]),
             (None, None) => Candidates::All,
         }
+    }
+
+    /// The order `sortby` asks for between two slots: each key in turn, descending keys
+    /// reversed, nulls last; `Equal` when every key ties (a stable sort then keeps layer order).
+    pub fn compare(&self, layer: &Layer, a: usize, b: usize) -> std::cmp::Ordering {
+        self.sort
+            .iter()
+            .map(|(col, desc)| {
+                let o = layer.columns[*col].cmp_slots(a, b);
+                if *desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
     }
 
     /// Whether the feature in `slot` matches every condition and, if there is a box, whether its

@@ -1,14 +1,15 @@
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::export::Crs;
 use crate::http::error::ApiError;
+use crate::http::extract::{InCollection, Query};
 use crate::http::links::{link, path_segment, BaseUrl, CRS84, GEOJSON, JSON};
-use crate::http::negotiate::json_resource;
+use crate::http::negotiate::JsonOnly;
 use crate::http::{language, AppState};
+use crate::model::Crs;
 use crate::store::CollectionInfo;
 
 pub fn router() -> Router<AppState> {
@@ -21,12 +22,11 @@ async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
     headers: HeaderMap,
-    RawQuery(q): RawQuery,
+    Query(JsonOnly): Query<JsonOnly>,
 ) -> Result<Json<Value>, ApiError> {
-    json_resource(q.as_deref())?;
     let lang = language(&headers);
     let collections: Vec<Value> = state
-        .store
+        .snapshot()
         .collections()
         .iter()
         .map(|c| describe(c, &base, lang))
@@ -39,15 +39,11 @@ async fn list(
 }
 
 async fn one(
-    State(state): State<AppState>,
     base: BaseUrl,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
+    request: InCollection<JsonOnly>,
 ) -> Result<Json<Value>, ApiError> {
-    json_resource(q.as_deref())?;
-    let c = state.collection(&id)?;
-    Ok(Json(describe(&c, &base, language(&headers))))
+    Ok(Json(describe(request.info(), &base, language(&headers))))
 }
 
 /// A collection as OGC API - Features Part 1 (7.14) describes it, extent computed from the data.

@@ -1,10 +1,10 @@
-use axum::extract::RawQuery;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::http::error::ApiError;
-use crate::http::negotiate::json_resource;
+use crate::http::extract::Query;
+use crate::http::negotiate::JsonOnly;
 use crate::http::AppState;
 
 /// The conformance classes this server implements and tests. Each route module that adds a class
@@ -39,7 +39,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/conformance", get(conformance))
 }
 
-async fn conformance(RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
-    json_resource(q.as_deref())?;
+async fn conformance(Query(JsonOnly): Query<JsonOnly>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "conformsTo": CLASSES })))
 }

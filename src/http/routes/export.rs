@@ -1,24 +1,33 @@
 //! Downloads: `/collections/{id}/export` (a whole query result in any format) and `POST /export`
 //! (several layers within an area, whole or clipped, as one GeoJSON or one GeoPackage).
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::State;
+use axum::http::{HeaderMap, Version};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
+use serde_json::json;
 
-use super::items::require_json;
 use crate::export::clip::clip_source;
-use crate::export::{self, Crs, ExportOptions, Format};
-use crate::http::download::stream;
+use crate::export::{self, ExportError, ExportOptions, ExportSource, Format};
+use crate::http::body::{require_json, strict_json};
+use crate::http::download::{self, Download};
 use crate::http::error::ApiError;
-use crate::http::params::Params;
-use crate::http::query_params::parse_feature_query;
+use crate::http::extract::{InCollection, RouteParams};
+use crate::http::negotiate::AcceptList;
+use crate::http::params::{always, shorten, ParamSpec, Params};
+use crate::http::query_params::{output_crs, parse_feature_query, CRS, FEATURE_QUERY};
 use crate::http::AppState;
 use crate::ingest::parse_geometry;
-use crate::query::{FilterLang, FilterSpec};
+use crate::model::Crs;
+use crate::query::{
+    compile_cached, exec, Budget, FeatureQuery, FilterCache, FilterLang, FilterSpec,
+};
+use crate::store::{CollectionInfo, Snapshot};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,76 +35,140 @@ pub fn router() -> Router<AppState> {
         .route("/export", post(export_area))
 }
 
-/// `f=`, else the first format the `Accept` header names, else GeoJSON.
-fn choose_format(f: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+static F_FILE: ParamSpec = ParamSpec {
+    name: "f",
+    description: "the file format (or an Accept header); default GeoJSON",
+    required: false,
+    schema: |_| json!({"type": "string", "enum": Format::ALL.iter().map(|f| f.name()).collect::<Vec<_>>()}),
+    documented_for: always,
+};
+static BOM: ParamSpec = ParamSpec {
+    name: "bom",
+    description: "CSV only: start with a UTF-8 byte-order mark (Excel)",
+    required: false,
+    schema: |_| json!({"type": "boolean"}),
+    documented_for: always,
+};
+
+/// `f=`, else the first format the `Accept` header names (a `q=0` is a refusal), else GeoJSON.
+fn choose_format(f: Option<&str>, accept: &AcceptList) -> Result<Format, ApiError> {
     if let Some(f) = f {
         return Format::parse(f).ok_or_else(|| {
             let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
             ApiError::parameter(
                 "f",
-                format!("f must be one of {}, got {f:?}", names.join(", ")),
+                format!(
+                    "f must be one of {}, got {:?}",
+                    names.join(", "),
+                    shorten(f)
+                ),
             )
         });
     }
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    Ok(accept
-        .split(',')
-        .filter_map(|m| Format::from_media_type(m.split(';').next().unwrap_or_default().trim()))
-        .next()
-        .unwrap_or(Format::GeoJson))
+    accept
+        .best(Format::ALL.iter().map(|f| f.media_type()))
+        .map(|i| Format::ALL[i])
+        .or_else(|| {
+            // GeoJSON is JSON: a client that takes any JSON takes it.
+            let json = accept.quality("application/json") > 0.0;
+            (accept.allows_anything() || json).then_some(Format::GeoJson)
+        })
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_ACCEPTABLE,
+                "not_acceptable",
+                "no download format matches the Accept header; use f= to choose one",
+            )
+        })
 }
 
-fn options(params: &mut Params) -> Result<ExportOptions, ApiError> {
-    let crs = match params.take("crs") {
-        Some(c) => Crs::parse(&c).map_err(|e| ApiError::parameter("crs", e.to_string()))?,
-        None => Crs::Crs84,
-    };
-    let csv_bom = match params.take("bom").as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(ApiError::parameter(
-                "bom",
-                format!("bom must be true or false, got {other:?}"),
-            ))
+pub struct ExportParams {
+    f: Option<String>,
+    options: ExportOptions,
+    query: FeatureQuery,
+}
+
+impl RouteParams for ExportParams {
+    fn specs() -> Vec<&'static ParamSpec> {
+        [&F_FILE, &CRS, &BOM]
+            .into_iter()
+            .chain(FEATURE_QUERY)
+            .collect()
+    }
+    fn takes_queryables() -> bool {
+        true
+    }
+    fn parse(params: &mut Params, c: Option<&CollectionInfo>) -> Result<Self, ApiError> {
+        let f = params.take("f");
+        let crs = output_crs(params)?;
+        let csv_bom = params.take_bool("bom")?.unwrap_or(false);
+        let explicit_limit = params.has("limit");
+        let c = c.ok_or_else(|| ApiError::not_found("no collection"))?;
+        let mut query = parse_feature_query(params, c, &Self::specs())?;
+        if !explicit_limit {
+            query.limit = usize::MAX;
         }
-    };
-    Ok(ExportOptions { crs, csv_bom })
+        Ok(ExportParams {
+            f,
+            options: ExportOptions { crs, csv_bom },
+            query,
+        })
+    }
+}
+
+/// Whether the client can tell a cut download from a complete one without a length: HTTP/1.1
+/// and later end a chunked body with a last chunk, HTTP/1.0 only by closing.
+fn needs_length(version: Version) -> bool {
+    version < Version::HTTP_11
 }
 
 /// `GET /collections/{id}/export?f=gpkg&filter=...`: every feature the query matches (not one
 /// page: `limit` and `offset` apply only when given), streamed as it is written.
 async fn export_collection(
     State(state): State<AppState>,
-    Path(collection): Path<String>,
+    version: Version,
     headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    request: InCollection<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let info = state.collection(&collection)?;
-    let mut params = Params::parse(raw.as_deref())?;
-    let format = choose_format(params.take("f").as_deref(), &headers)?;
-    let opts = options(&mut params)?;
+    let format = choose_format(request.params.f.as_deref(), &AcceptList::of(&headers))?;
+    let opts = request.params.options;
     if format == Format::Kml && opts.crs != Crs::Crs84 {
         return Err(ApiError::parameter(
             "crs",
             "KML is always WGS84 longitude/latitude",
         ));
     }
-    let explicit_limit = params.has("limit");
-    let mut q = parse_feature_query(&mut params, &info, &["f", "crs", "bom"])?;
-    if !explicit_limit {
-        q.limit = usize::MAX;
-    }
     let permit = state.heavy_permit().await?;
-    let source = state.store.export(&collection, &q)?;
-    let name = export::file_name(&collection, format);
-    Ok(stream(format, name, Some(opts.crs.uri()), move |out| {
-        let _permit = permit;
+    let filters = Arc::clone(&state.filters);
+    let name = export::file_name(&request.id, format);
+    let source = state
+        .compute(move |budget| {
+            let layer = request.layer();
+            let q = &request.params.query;
+            let plan = compile_cached(&layer, q, &filters)?;
+            let slots: Vec<usize> = exec::matching(&layer, &plan, budget)?
+                .into_iter()
+                .skip(q.offset)
+                .take(q.limit)
+                .collect();
+            Ok(ExportSource::from_slots(
+                layer,
+                slots,
+                plan.properties.clone(),
+            ))
+        })
+        .await?
+        .within(Budget::within(state.config.download_timeout));
+    let download = Download {
+        format,
+        file_name: name,
+        content_crs: Some(opts.crs.uri()),
+        known_length: needs_length(version),
+    };
+    download::send(download, permit, move |out| {
         export::write(format, source, opts, out)
-    }))
+    })
+    .await
 }
 
 /// The body of `POST /export`.
@@ -116,18 +189,45 @@ struct AreaExport {
     crs: Option<String>,
 }
 
+/// The layers of an area export: each named once, each a collection of the snapshot. Asking for
+/// one twice is a mistake worth saying, not a reason to write it twice.
+fn area_layers(snapshot: &Snapshot, asked: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+    let Some(asked) = asked else {
+        return Ok(snapshot
+            .collections()
+            .iter()
+            .map(|c| c.id.clone())
+            .collect());
+    };
+    if asked.is_empty() {
+        return Err(ApiError::parameter(
+            "layers",
+            "name at least one collection",
+        ));
+    }
+    let mut layers: Vec<String> = Vec::with_capacity(asked.len().min(snapshot.collections().len()));
+    for id in asked {
+        if layers.contains(&id) {
+            return Err(ApiError::parameter(
+                "layers",
+                format!("{:?} is named twice", shorten(&id)),
+            ));
+        }
+        AppState::collection(snapshot, &id)?;
+        layers.push(id);
+    }
+    Ok(layers)
+}
+
 async fn export_area(
     State(state): State<AppState>,
+    version: Version,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
-    let req: AreaExport = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("the body is not a valid export request: {e}"),
-        )
+    let req: AreaExport = serde_json::from_value(strict_json(&body)?).map_err(|e| {
+        ApiError::invalid_body(format!("the body is not a valid export request: {e}"))
     })?;
     let format = match req.f.as_deref() {
         None => Format::GeoJson,
@@ -140,9 +240,11 @@ async fn export_area(
         Some(c) => Crs::parse(c).map_err(|e| ApiError::parameter("crs", e.to_string()))?,
         None => Crs::Crs84,
     };
+    let snapshot = state.snapshot();
+    let layers = area_layers(&snapshot, req.layers)?;
     let area_json = match (req.area, req.zone) {
         (Some(a), None) => a,
-        (None, Some(zone)) => find_zone(&state, &zone)?,
+        (None, Some(zone)) => find_zone(&snapshot, &zone)?,
         _ => {
             return Err(ApiError::parameter(
                 "area",
@@ -150,86 +252,122 @@ async fn export_area(
             ))
         }
     };
+    let filter = FilterSpec {
+        text: json!({"op": "s_intersects", "args": [{"property": "geometry"}, &area_json]})
+            .to_string(),
+        lang: FilterLang::Cql2Json,
+    };
+    // The area is checked (its validity, and as a filter: too many vertices, say) before the
+    // download starts, so that a refusal is a 400 and not a file that breaks at its first
+    // layer; the check is CPU work, so it runs on the compute boundary.
+    let filters = Arc::clone(&state.filters);
+    let area = {
+        let first = Arc::clone(snapshot.layer(&layers[0]).expect("checked above"));
+        let (filter, filters) = (filter.clone(), Arc::clone(&filters));
+        state
+            .compute(move |_| {
+                let area = area_polygon(&area_json)?;
+                let q = FeatureQuery {
+                    filter: Some(filter),
+                    ..FeatureQuery::default()
+                };
+                compile_cached(&first, &q, &filters)?;
+                Ok(area)
+            })
+            .await?
+    };
+    let permit = state.heavy_permit().await?;
+    let limit = state.config.request_timeout;
+    let download_limit = state.config.download_timeout;
+    // Each layer's matches are found when the writer reaches it, each within the request's
+    // time limit, and only one layer's are held at a time.
+    let sources: Vec<ExportSource> = layers
+        .into_iter()
+        .map(|id| {
+            let layer = Arc::clone(snapshot.layer(&id).expect("checked above"));
+            let (filter, filters, area) = (filter.clone(), Arc::clone(&filters), area.clone());
+            let source = ExportSource::deferred(id, layer.fields.clone(), move || {
+                area_source(layer, &filter, &filters, Budget::within(limit))
+            });
+            let source = source.within(Budget::within(download_limit));
+            if req.clip {
+                clip_source(source, area)
+            } else {
+                source
+            }
+        })
+        .collect();
+    let opts = ExportOptions {
+        crs,
+        csv_bom: false,
+    };
+    let download = Download {
+        format,
+        file_name: export::file_name("etown-atlas-area", format),
+        content_crs: Some(crs.uri()),
+        known_length: needs_length(version),
+    };
+    download::send(download, permit, move |out| {
+        export::write_layers(format, sources, opts, out)
+    })
+    .await
+}
+
+/// The area of an export as a multipolygon, checked as ingest checks geometries.
+fn area_polygon(area_json: &serde_json::Value) -> Result<geo::MultiPolygon<f64>, ApiError> {
     let (geometry, invalid) =
-        parse_geometry(&area_json).map_err(|e| ApiError::parameter("area", e))?;
+        parse_geometry(area_json).map_err(|e| ApiError::parameter("area", e))?;
     if let Some(reason) = invalid {
         return Err(ApiError::parameter(
             "area",
             format!("invalid polygon: {reason}"),
         ));
     }
-    let area = match geometry {
-        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-        geo::Geometry::MultiPolygon(mp) => mp,
-        _ => {
-            return Err(ApiError::parameter(
-                "area",
-                "the area must be a Polygon or MultiPolygon",
-            ))
-        }
-    };
-    let layers = req.layers.unwrap_or_else(|| {
-        state
-            .store
-            .collections()
-            .into_iter()
-            .map(|c| c.id)
-            .collect()
-    });
-    if layers.is_empty() {
-        return Err(ApiError::parameter(
-            "layers",
-            "name at least one collection",
-        ));
+    match geometry {
+        geo::Geometry::Polygon(p) => Ok(geo::MultiPolygon(vec![p])),
+        geo::Geometry::MultiPolygon(mp) => Ok(mp),
+        _ => Err(ApiError::parameter(
+            "area",
+            "the area must be a Polygon or MultiPolygon",
+        )),
     }
-    let filter = FilterSpec {
-        text:
-            serde_json::json!({"op": "s_intersects", "args": [{"property": "geometry"}, area_json]})
-                .to_string(),
-        lang: FilterLang::Cql2Json,
+}
+
+/// The features of one layer that meet the area filter.
+fn area_source(
+    layer: Arc<crate::index::Layer>,
+    filter: &FilterSpec,
+    filters: &FilterCache,
+    budget: Budget,
+) -> Result<ExportSource, ExportError> {
+    let q = FeatureQuery {
+        filter: Some(filter.clone()),
+        limit: usize::MAX,
+        ..Default::default()
     };
-    let permit = state.heavy_permit().await?;
-    let mut sources = Vec::with_capacity(layers.len());
-    for id in &layers {
-        let q = crate::query::FeatureQuery {
-            filter: Some(filter.clone()),
-            limit: usize::MAX,
-            ..Default::default()
-        };
-        let source = state.store.export(id, &q)?;
-        sources.push(if req.clip {
-            clip_source(source, area.clone())
-        } else {
-            source
-        });
-    }
-    let opts = ExportOptions {
-        crs,
-        csv_bom: false,
-    };
-    let name = export::file_name("etown-atlas-area", format);
-    Ok(stream(format, name, Some(crs.uri()), move |out| {
-        let _permit = permit;
-        export::write_layers(format, sources, opts, out)
-    }))
+    let plan = compile_cached(&layer, &q, filters).map_err(|e| ExportError::Format {
+        format: "area",
+        reason: e.to_string(),
+    })?;
+    let slots = exec::matching(&layer, &plan, &budget)?;
+    Ok(ExportSource::from_slots(layer, slots, None))
 }
 
 /// The geometry of a zone feature, looked up in every zone layer.
-fn find_zone(state: &AppState, zone: &str) -> Result<serde_json::Value, ApiError> {
-    for c in state
-        .store
-        .collections()
-        .into_iter()
-        .filter(|c| c.meta.zone)
-    {
-        if let Some(f) = state.store.get(&c.id, zone)? {
+fn find_zone(snapshot: &Snapshot, zone: &str) -> Result<serde_json::Value, ApiError> {
+    for c in snapshot.collections().iter().filter(|c| c.meta.zone) {
+        let Some(layer) = snapshot.layer(&c.id) else {
+            continue;
+        };
+        if let Some(slot) = layer.slot_of(zone) {
             return Ok(
-                serde_json::to_value(geojson::Geometry::from(&f.geometry)).unwrap_or_default()
+                serde_json::to_value(geojson::Geometry::from(&layer.geometries[slot]))
+                    .unwrap_or_default(),
             );
         }
     }
     Err(ApiError::parameter(
         "zone",
-        format!("no zone feature has the id {zone:?}"),
+        format!("no zone feature has the id {:?}", shorten(zone)),
     ))
 }

@@ -1,3 +1,6 @@
+//! `/collections/{id}/items` (a page of a query), `/items/{featureId}` (one feature) and
+//! `POST /collections/{id}/search` (the same query with its parameters in a JSON body).
+
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -6,15 +9,20 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::export::{Crs, Format};
+use crate::encode::{self, write_feature, PageBody, Properties};
+use crate::export::Format;
+use crate::http::body::require_json;
 use crate::http::error::ApiError;
-use crate::http::geojson::{feature_json, page_body, PageBody};
+use crate::http::extract::{InCollection, RouteParams};
 use crate::http::links::{link, path_segment, query_string, BaseUrl, GEOJSON, JSON};
-use crate::http::params::Params;
-use crate::http::query_params::{params_from_body, parse_feature_query};
+use crate::http::negotiate::content_etag;
+use crate::http::params::{always, ParamSpec, Params};
+use crate::http::query_params::{
+    output_crs, params_from_body, parse_feature_query, CRS, FEATURE_QUERY,
+};
 use crate::http::AppState;
-use crate::query::FeatureQuery;
-use crate::store::PageJson;
+use crate::model::Crs;
+use crate::query::{compile_cached, exec, FeatureQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,21 +31,84 @@ pub fn router() -> Router<AppState> {
         .route("/collections/{collection}/search", post(search))
 }
 
+static F_FEATURES: ParamSpec = ParamSpec {
+    name: "f",
+    description: "the representation: GeoJSON (default), or the same document as plain JSON",
+    required: false,
+    schema: |_| json!({"type": "string", "enum": ["geojson", "json"]}),
+    documented_for: always,
+};
+
 /// The media type asked for with `f`: GeoJSON by default, or the same document as plain JSON for
 /// clients that do not know `application/geo+json`.
-fn items_media_type(f: Option<&str>) -> Result<&'static str, ApiError> {
-    match f {
+fn media_type(params: &mut Params) -> Result<&'static str, ApiError> {
+    match params.take("f").as_deref() {
         None | Some("geojson") => Ok(GEOJSON),
         Some("json") => Ok(JSON),
         Some(other) => Err(ApiError::parameter(
             "f",
-            format!("f must be geojson or json, got {other:?}"),
+            format!(
+                "f must be geojson or json, got {:?}",
+                crate::http::params::shorten(other)
+            ),
         )),
     }
 }
 
-/// The request's own parameters with `offset` and `limit` (and, if given, `f`) replaced: the
-/// self, next, prev and alternate links.
+/// The parameters of `/items` and of `POST …/search`.
+pub struct ItemsParams {
+    pub media_type: &'static str,
+    pub crs: Crs,
+    pub query: FeatureQuery,
+}
+
+impl RouteParams for ItemsParams {
+    fn specs() -> Vec<&'static ParamSpec> {
+        [&F_FEATURES, &CRS]
+            .into_iter()
+            .chain(FEATURE_QUERY)
+            .collect()
+    }
+    fn takes_queryables() -> bool {
+        true
+    }
+    fn parse(
+        params: &mut Params,
+        c: Option<&crate::store::CollectionInfo>,
+    ) -> Result<Self, ApiError> {
+        let media_type = media_type(params)?;
+        let crs = output_crs(params)?;
+        let c = c.ok_or_else(|| ApiError::not_found("no collection"))?;
+        let query = parse_feature_query(params, c, &Self::specs())?;
+        Ok(ItemsParams {
+            media_type,
+            crs,
+            query,
+        })
+    }
+}
+
+/// The parameters of one feature.
+pub struct ItemParams {
+    pub media_type: &'static str,
+    pub crs: Crs,
+}
+
+impl RouteParams for ItemParams {
+    fn specs() -> Vec<&'static ParamSpec> {
+        vec![&F_FEATURES, &CRS]
+    }
+    fn parse(
+        params: &mut Params,
+        _: Option<&crate::store::CollectionInfo>,
+    ) -> Result<Self, ApiError> {
+        Ok(ItemParams {
+            media_type: media_type(params)?,
+            crs: output_crs(params)?,
+        })
+    }
+}
+
 /// The request's own query string, encoded once for all of a page's links: without `limit` and
 /// `offset` (which each link sets), and also without `f` (for links that name another format).
 struct KeptQuery {
@@ -84,25 +155,27 @@ impl KeptQuery {
 
 /// How the paging links of a response are written: as GET URLs, or as POST bodies for a search
 /// whose filter may be too large for a URL.
-enum Paging<'a> {
-    Get { raw: Option<&'a str> },
-    Post { body: &'a Value },
+enum Paging {
+    Get { raw: Option<String> },
+    Post { body: Value },
 }
 
-fn feature_collection(
-    page: PageJson,
+/// The links of a page: the collection, then self, alternate, next, prev and the downloads (for
+/// GET), or next and prev as POST bodies.
+fn page_links(
     q: &FeatureQuery,
+    number_matched: usize,
+    returned: usize,
     path: &str,
     media_type: &'static str,
-    paging: Paging,
+    paging: &Paging,
     collection_link: Value,
-) -> PageBody {
-    let returned = page.number_returned;
-    let more = q.offset + returned < page.number_matched;
+) -> Vec<Value> {
+    let more = q.offset + returned < number_matched;
     let mut links = vec![collection_link];
     match paging {
         Paging::Get { raw } => {
-            let kept = KeptQuery::new(raw);
+            let kept = KeptQuery::new(raw.as_deref());
             let page_link = |offset: usize, rel: &str, title: &str| {
                 link(kept.page(path, offset, q.limit), rel, media_type, title)
             };
@@ -155,45 +228,65 @@ fn feature_collection(
             }
         }
     }
-    page_body(page, &links)
+    links
 }
 
-/// The page of `q` as GeoJSON in `crs`, computed off the async workers.
-async fn query_blocking(
+/// Finds, writes and wraps one page, on the compute boundary.
+async fn page(
     state: &AppState,
-    collection: &str,
-    q: &crate::query::FeatureQuery,
-    crs: Crs,
-) -> Result<PageJson, ApiError> {
-    let (collection, q) = (collection.to_owned(), q.clone());
+    request: InCollection<ItemsParams>,
+    base: BaseUrl,
+    route: &'static str,
+    paging: Paging,
+) -> Result<PageBody, ApiError> {
+    let filters = std::sync::Arc::clone(&state.filters);
     state
-        .run_store(move |store| store.page_json(&collection, &q, crs))
+        .compute(move |budget| {
+            let layer = request.layer();
+            let ItemsParams {
+                media_type,
+                crs,
+                query: q,
+            } = &request.params;
+            let plan = compile_cached(&layer, q, &filters)?;
+            let found = exec::page(&layer, &plan, q.offset, q.limit, budget)?;
+            let mut features = Vec::new();
+            encode::write_slots(
+                &mut features,
+                &layer,
+                &found.slots,
+                plan.properties.as_deref(),
+                *crs,
+            );
+            let cpath = format!("/collections/{}", path_segment(&request.id));
+            let links = page_links(
+                q,
+                found.number_matched,
+                found.slots.len(),
+                &base.at(&format!("{cpath}/{route}")),
+                media_type,
+                &paging,
+                link(base.at(&cpath), "collection", JSON, "the collection"),
+            );
+            Ok(encode::page_body(
+                &features,
+                &links,
+                found.number_matched,
+                found.slots.len(),
+                content_etag,
+            ))
+        })
         .await
 }
 
 async fn items(
     State(state): State<AppState>,
     base: BaseUrl,
-    Path(collection): Path<String>,
     RawQuery(raw): RawQuery,
+    request: InCollection<ItemsParams>,
 ) -> Result<Response, ApiError> {
-    let info = state.collection(&collection)?;
-    let mut params = Params::parse(raw.as_deref())?;
-    let media_type = items_media_type(params.take("f").as_deref())?;
-    let crs = output_crs(&mut params)?;
-    let q = parse_feature_query(&mut params, &info, &["f", "crs"])?;
-    let page = query_blocking(&state, &collection, &q, crs).await?;
-    let cpath = format!("/collections/{}", path_segment(&collection));
-    let body = feature_collection(
-        page,
-        &q,
-        &base.at(&format!("{cpath}/items")),
-        media_type,
-        Paging::Get {
-            raw: raw.as_deref(),
-        },
-        link(base.at(&cpath), "collection", JSON, "the collection"),
-    );
+    let (media_type, crs) = (request.params.media_type, request.params.crs);
+    let body = page(&state, request, base, "items", Paging::Get { raw }).await?;
     Ok(geo_response(body, media_type, crs))
 }
 
@@ -208,41 +301,26 @@ async fn search(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
-    let info = state.collection(&collection)?;
-    let mut params = params_from_body(&body, &info)?;
-    let media_type = items_media_type(params.take("f").as_deref())?;
-    let crs = output_crs(&mut params)?;
-    let q = parse_feature_query(&mut params, &info, &["f", "crs"])?;
-    let page = query_blocking(&state, &collection, &q, crs).await?;
+    let snapshot = state.snapshot();
+    let info = AppState::collection(&snapshot, &collection)?;
+    let params = ItemsParams::from_params(params_from_body(&body, info)?, Some(info))?;
     let original: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let cpath = format!("/collections/{}", path_segment(&collection));
-    let doc = feature_collection(
-        page,
-        &q,
-        &base.at(&format!("{cpath}/search")),
-        media_type,
-        Paging::Post { body: &original },
-        link(base.at(&cpath), "collection", JSON, "the collection"),
-    );
+    let (media_type, crs) = (params.media_type, params.crs);
+    let request = InCollection {
+        snapshot,
+        id: collection,
+        params,
+    };
+    let doc = page(
+        &state,
+        request,
+        base,
+        "search",
+        Paging::Post { body: original },
+    )
+    .await?;
     // An ETag names what a GET of the request URI returns; a POST answer has none.
     Ok(geo_response(doc.bytes, media_type, crs))
-}
-
-/// A POST body must say it is JSON.
-pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if ct.starts_with("application/json") || ct.starts_with("application/query-cql-json") {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!("the body must be application/json, not {ct:?}"),
-        ))
-    }
 }
 
 async fn item(
@@ -251,12 +329,17 @@ async fn item(
     Path((collection, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut params = Params::parse(raw.as_deref())?;
-    let media_type = items_media_type(params.take("f").as_deref())?;
-    let crs = output_crs(&mut params)?;
-    params.finish(&["f", "crs"])?;
-    let feature = state.store.get(&collection, &id)?.ok_or_else(|| {
-        ApiError::not_found(format!("collection {collection:?} has no feature {id:?}"))
+    let snapshot = state.snapshot();
+    let layer = snapshot
+        .layer(&collection)
+        .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+    let ItemParams { media_type, crs } =
+        ItemParams::from_params(Params::parse(raw.as_deref())?, None)?;
+    let slot = layer.slot_of(&id).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "collection {collection:?} has no feature {:?}",
+            crate::http::params::shorten(&id)
+        ))
     })?;
     let cpath = format!("/collections/{}", path_segment(&collection));
     let links = vec![
@@ -268,11 +351,21 @@ async fn item(
         ),
         link(base.at(&cpath), "collection", JSON, "the collection"),
     ];
-    Ok(geo_response(
-        feature_json(&feature, Some(links), crs),
-        media_type,
+    let mut out = Vec::with_capacity(2048);
+    let properties = Properties::Slot {
+        layer,
+        slot,
+        only: None,
+    };
+    write_feature(
+        &mut out,
+        &layer.ids[slot],
+        &layer.geometries[slot],
+        properties,
         crs,
-    ))
+        &[("links", &links)],
+    );
+    Ok(geo_response(out, media_type, crs))
 }
 
 /// A GeoJSON document with its media type and the CRS header of OGC API - Features Part 2.
@@ -290,20 +383,11 @@ pub fn geo_response(body: impl Into<GeoBody>, media_type: &'static str, crs: Crs
     res
 }
 
-/// A response body: serialised bytes, from a JSON value or already written, and the ETag when
-/// the writer knows a better one than a hash of the bytes (see `PageBody`).
+/// A response body: serialised bytes, and the ETag when the writer knows a better one than a
+/// hash of the bytes (see `PageBody`).
 pub struct GeoBody {
     bytes: Vec<u8>,
     etag: Option<String>,
-}
-
-impl From<Value> for GeoBody {
-    fn from(v: Value) -> Self {
-        GeoBody {
-            bytes: v.to_string().into_bytes(),
-            etag: None,
-        }
-    }
 }
 
 impl From<Vec<u8>> for GeoBody {
@@ -318,13 +402,5 @@ impl From<PageBody> for GeoBody {
             bytes: page.bytes,
             etag: Some(page.etag),
         }
-    }
-}
-
-/// The `crs` parameter (OGC API - Features Part 2): the CRS of the returned geometries.
-pub fn output_crs(params: &mut Params) -> Result<Crs, ApiError> {
-    match params.take("crs") {
-        None => Ok(Crs::Crs84),
-        Some(c) => Crs::parse(&c).map_err(|e| ApiError::parameter("crs", e.to_string())),
     }
 }

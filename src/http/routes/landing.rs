@@ -1,4 +1,4 @@
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -7,9 +7,9 @@ use serde_json::json;
 
 use super::web::index_html;
 use crate::http::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::links::{link, BaseUrl, JSON, OPENAPI_JSON};
-use crate::http::negotiate::{json_or_html, Format};
-use crate::http::params::Params;
+use crate::http::negotiate::{json_or_html, Format, JsonOrHtml};
 use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -21,11 +21,9 @@ async fn landing(
     State(_state): State<AppState>,
     base: BaseUrl,
     headers: HeaderMap,
-    RawQuery(q): RawQuery,
+    Query(JsonOrHtml(f)): Query<JsonOrHtml>,
 ) -> Result<Response, ApiError> {
-    let mut params = Params::parse(q.as_deref())?;
-    let format = json_or_html(params.take("f").as_deref(), &headers)?;
-    params.finish(&["f"])?;
+    let format = json_or_html(f.as_deref(), &headers)?;
     if format == Format::Html {
         return Ok(index_html());
     }

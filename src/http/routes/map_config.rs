@@ -1,13 +1,14 @@
 //! `/map-config`: what the web map shows besides the data (basemaps, review number,
 //! attribution). Public, like every endpoint the app uses.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::http::error::ApiError;
-use crate::http::negotiate::json_resource;
+use crate::http::extract::Query;
+use crate::http::negotiate::JsonOnly;
 use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -16,9 +17,8 @@ pub fn router() -> Router<AppState> {
 
 async fn map_config(
     State(state): State<AppState>,
-    RawQuery(q): RawQuery,
+    Query(JsonOnly): Query<JsonOnly>,
 ) -> Result<Json<Value>, ApiError> {
-    json_resource(q.as_deref())?;
     let m = &state.config.map;
     let basemaps: Vec<Value> = m
         .basemaps

@@ -1,18 +1,18 @@
 //! `/collections/{id}/queryables`: a JSON Schema of what filters may name (OGC API - Features
 //! Part 3), with the type of every property and of the geometry.
 
-use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
 
-use crate::domain::FieldType;
 use crate::http::error::ApiError;
+use crate::http::extract::InCollection;
 use crate::http::links::{path_segment, BaseUrl};
-use crate::http::negotiate::json_resource;
+use crate::http::negotiate::JsonOnly;
 use crate::http::{language, AppState};
+use crate::model::FieldType;
 use crate::store::CollectionInfo;
 
 pub fn router() -> Router<AppState> {
@@ -74,19 +74,14 @@ pub fn schema(
 }
 
 async fn queryables(
-    State(state): State<AppState>,
     base: BaseUrl,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
+    request: InCollection<JsonOnly>,
 ) -> Result<Response, ApiError> {
-    json_resource(q.as_deref())?;
-    let c = state.collection(&id)?;
-    let vocabularies = state.store.vocabularies();
-    let doc = schema(&c, &base, language(&headers), |v| {
-        vocabularies
-            .iter()
-            .find(|x| x.id == v)
+    let snapshot = &request.snapshot;
+    let doc = schema(request.info(), &base, language(&headers), |v| {
+        snapshot
+            .vocabulary(v)
             .map(|x| x.terms.iter().map(|t| t.id.clone()).collect())
     });
     let mut res = doc.to_string().into_response();

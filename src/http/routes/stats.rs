@@ -3,20 +3,26 @@
 //! `?group-by=industry&zones=ftz-etown-cluster`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
-use super::items::require_json;
+use crate::http::body::require_json;
 use crate::http::error::ApiError;
+use crate::http::extract::{InCollection, RouteParams};
 use crate::http::links::{link, path_segment, BaseUrl, JSON};
-use crate::http::negotiate::json_only;
-use crate::http::params::Params;
-use crate::http::query_params::{params_from_body, parse_feature_query};
+use crate::http::negotiate::{json_only, F_JSON};
+use crate::http::params::{always, ParamSpec, Params};
+use crate::http::query_params::{
+    feature_query_except, names_in, params_from_body, parse_feature_query,
+};
+use crate::http::schema;
 use crate::http::AppState;
-use crate::store::StatsResult;
+use crate::query::stats::{Stats, StatsSpec};
+use crate::query::{compile_cached, exec, FeatureQuery};
+use crate::store::CollectionInfo;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(
@@ -28,33 +34,90 @@ pub fn router() -> Router<AppState> {
 /// Parameters of a features query that mean nothing for statistics.
 const NOT_FOR_STATS: &[&str] = &["limit", "offset", "sortby", "properties"];
 
+static GROUP_BY: ParamSpec = ParamSpec {
+    name: "group-by",
+    description: "the property to group by",
+    required: false,
+    schema: schema::group_by,
+    documented_for: always,
+};
+static SUM: ParamSpec = ParamSpec {
+    name: "sum",
+    description: "comma-separated numeric properties to sum (default: the *area*_m2 properties)",
+    required: false,
+    schema: schema::sum,
+    documented_for: always,
+};
+
+pub struct StatsParams {
+    group_by: Option<String>,
+    sum: Option<Vec<String>>,
+    query: FeatureQuery,
+}
+
+impl RouteParams for StatsParams {
+    fn specs() -> Vec<&'static ParamSpec> {
+        [&F_JSON, &GROUP_BY, &SUM]
+            .into_iter()
+            .chain(feature_query_except(NOT_FOR_STATS))
+            .collect()
+    }
+    fn takes_queryables() -> bool {
+        true
+    }
+    fn parse(params: &mut Params, c: Option<&CollectionInfo>) -> Result<Self, ApiError> {
+        json_only(params.take("f").as_deref(), &["json"])?;
+        for p in NOT_FOR_STATS {
+            if params.take(p).is_some() {
+                return Err(ApiError::parameter(
+                    p,
+                    format!("{p} does not apply to statistics"),
+                ));
+            }
+        }
+        let group_by = params.take("group-by");
+        let sum = params.take("sum").map(|s| names_in(&s));
+        let c = c.ok_or_else(|| ApiError::not_found("no collection"))?;
+        let query = parse_feature_query(params, c, &Self::specs())?;
+        Ok(StatsParams {
+            group_by,
+            sum,
+            query,
+        })
+    }
+}
+
 async fn run(
     state: &AppState,
     base: &BaseUrl,
-    collection: &str,
-    mut params: Params,
+    request: InCollection<StatsParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let info = state.collection(collection)?;
-    json_only(params.take("f").as_deref(), &["json"])?;
-    for p in NOT_FOR_STATS {
-        if params.take(p).is_some() {
-            return Err(ApiError::parameter(
-                p,
-                format!("{p} does not apply to statistics"),
-            ));
-        }
-    }
-    let group_by = params.take("group-by");
-    let sum: Option<Vec<String>> = params
-        .take("sum")
-        .map(|s| crate::http::query_params::names_in(&s));
-    let q = parse_feature_query(&mut params, &info, &["f", "group-by", "sum"])?;
     let _permit = state.heavy_permit().await?;
-    let c = collection.to_owned();
-    let result = state
-        .run_store(move |store| store.stats(&c, &q, group_by.as_deref(), sum.as_deref()))
+    let filters = std::sync::Arc::clone(&state.filters);
+    let base = base.clone();
+    let doc = state
+        .compute(move |budget| {
+            let layer = request.layer();
+            let p = &request.params;
+            let spec = StatsSpec::resolve(
+                &layer,
+                p.group_by.as_deref(),
+                p.sum.as_deref(),
+                request.snapshot.vocabularies(),
+            )?;
+            let plan = compile_cached(&layer, &p.query, &filters)?;
+            let slots = exec::matching(&layer, &plan, budget)?;
+            let stats = spec.tally(&layer, &slots, budget)?;
+            Ok(document(
+                &stats,
+                &spec,
+                p.group_by.as_deref(),
+                &request.id,
+                &base,
+            ))
+        })
         .await?;
-    Ok(Json(document(&result, collection, base)))
+    Ok(Json(doc))
 }
 
 fn sums_json(sums: &std::collections::BTreeMap<String, f64>) -> Value {
@@ -65,15 +128,23 @@ fn sums_json(sums: &std::collections::BTreeMap<String, f64>) -> Value {
     )
 }
 
-fn document(r: &StatsResult, collection: &str, base: &BaseUrl) -> Value {
+fn document(
+    r: &Stats,
+    spec: &StatsSpec,
+    group_by: Option<&str>,
+    collection: &str,
+    base: &BaseUrl,
+) -> Value {
     let groups: Vec<Value> = r
-        .stats
         .groups
         .iter()
-        .zip(&r.terms)
-        .map(|(g, term)| {
+        .map(|g| {
             let mut v =
                 json!({"key": g.key, "count": g.tally.count, "sums": sums_json(&g.tally.sums)});
+            let term = spec
+                .vocabulary
+                .as_ref()
+                .and_then(|voc| g.key.as_str().and_then(|k| voc.term(k)));
             if let Some(t) = term {
                 v["label"] = json!({"zh": t.zh, "en": t.en});
                 if let Some(c) = &t.color {
@@ -85,9 +156,9 @@ fn document(r: &StatsResult, collection: &str, base: &BaseUrl) -> Value {
         .collect();
     json!({
         "collection": collection,
-        "groupBy": r.group_by,
-        "numberMatched": r.stats.total.count,
-        "total": {"count": r.stats.total.count, "sums": sums_json(&r.stats.total.sums)},
+        "groupBy": group_by,
+        "numberMatched": r.total.count,
+        "total": {"count": r.total.count, "sums": sums_json(&r.total.sums)},
         "groups": groups,
         "links": [link(base.at(&format!("/collections/{}", path_segment(collection))), "collection", JSON, "the collection")],
     })
@@ -96,10 +167,9 @@ fn document(r: &StatsResult, collection: &str, base: &BaseUrl) -> Value {
 async fn stats_get(
     State(state): State<AppState>,
     base: BaseUrl,
-    Path(collection): Path<String>,
-    RawQuery(raw): RawQuery,
+    request: InCollection<StatsParams>,
 ) -> Result<Json<Value>, ApiError> {
-    run(&state, &base, &collection, Params::parse(raw.as_deref())?).await
+    run(&state, &base, request).await
 }
 
 async fn stats_post(
@@ -110,6 +180,13 @@ async fn stats_post(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     require_json(&headers)?;
-    let info = state.collection(&collection)?;
-    run(&state, &base, &collection, params_from_body(&body, &info)?).await
+    let snapshot = state.snapshot();
+    let info = AppState::collection(&snapshot, &collection)?;
+    let params = StatsParams::from_params(params_from_body(&body, info)?, Some(info))?;
+    let request = InCollection {
+        snapshot,
+        id: collection,
+        params,
+    };
+    run(&state, &base, request).await
 }

@@ -1,11 +1,12 @@
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::http::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::links::{link, BaseUrl, JSON};
-use crate::http::negotiate::json_resource;
+use crate::http::negotiate::JsonOnly;
 use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -18,13 +19,11 @@ pub fn router() -> Router<AppState> {
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
-    RawQuery(q): RawQuery,
+    Query(JsonOnly): Query<JsonOnly>,
 ) -> Result<Json<Value>, ApiError> {
-    json_resource(q.as_deref())?;
     let vocabularies: Vec<Value> = state
-        .store
+        .snapshot()
         .vocabularies()
-        .into_iter()
         .map(|v| {
             json!({
                 "id": v.id,
@@ -42,16 +41,16 @@ async fn list(
 async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
+    Query(JsonOnly): Query<JsonOnly>,
 ) -> Result<Json<Value>, ApiError> {
-    json_resource(q.as_deref())?;
     state
-        .store
-        .vocabularies()
-        .into_iter()
-        .find(|v| v.id == id)
+        .snapshot()
+        .vocabulary(&id)
         .map(|v| Json(json!(v)))
         .ok_or_else(|| {
-            ApiError::not_found(format!("there is no vocabulary {id:?}; see /vocabularies"))
+            ApiError::not_found(format!(
+                "there is no vocabulary {:?}; see /vocabularies",
+                crate::http::params::shorten(&id)
+            ))
         })
 }

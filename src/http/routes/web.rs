@@ -1,7 +1,7 @@
 //! The web app (`web/`), embedded in the binary and served with validators for caching.
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::error::ApiError;
@@ -21,11 +21,22 @@ pub fn index_html() -> Response {
 
 /// Serves an embedded file by URL path; only names compiled in can be reached, so no path can
 /// escape the folder.
-pub async fn static_asset(uri: Uri, headers: HeaderMap) -> Response {
+/// The fallback of every path no route claims. Files are read-only: GET and HEAD get them, any
+/// other method a 405 naming those two (an unknown path is a 404 whatever the method).
+pub async fn static_asset(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
-    asset(path, &headers)
-        .unwrap_or_else(|| ApiError::not_found(format!("no resource at /{path}")).into_response())
+    let Some(found) = asset(path, &headers) else {
+        let shown = crate::http::params::shorten(path);
+        return ApiError::not_found(format!("no resource at /{shown}")).into_response();
+    };
+    if method == Method::GET || method == Method::HEAD {
+        return found;
+    }
+    let mut res = ApiError::from_status(StatusCode::METHOD_NOT_ALLOWED).into_response();
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    res
 }
 
 fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {

@@ -28,8 +28,13 @@ struct MemoryWeight;
 
 impl quick_cache::Weighter<Key, Compiled> for MemoryWeight {
     fn weight(&self, key: &Key, compiled: &Compiled) -> u64 {
-        let filter = compiled.as_ref().map_or(0, |f| f.heap_bytes());
-        (key.0.len() + key.2.len() + filter + 256) as u64
+        let held = match compiled {
+            Ok(f) => std::mem::size_of::<Filter>() + f.heap_bytes(),
+            // A refusal keeps its message (an expected-token list can be long).
+            Err(e) => std::mem::size_of::<FilterError>() + e.to_string().len(),
+        };
+        // The key's strings and the cache's own bookkeeping per entry.
+        (key.0.capacity() + key.2.capacity() + held + 256) as u64
     }
 }
 
@@ -74,8 +79,8 @@ impl FilterCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{FeatureId, FieldType, LayerId, LayerMeta};
-    use crate::index::{Column, Field, LayerParts};
+    use crate::index::{Column, LayerParts};
+    use crate::model::{FeatureId, Field, FieldType, LayerId, LayerMeta};
 
     fn layer(id: &str) -> Layer {
         Layer::build(LayerParts {

@@ -8,9 +8,9 @@ use super::eval::{
 use super::like::{Fold, Pattern};
 use super::spatial::{Literal, SpatialOp};
 use super::temporal::{Span, TemporalOp};
-use super::{parse, FilterError, FilterLang, FilterSpec, MAX_TERMS, MAX_VERTICES};
-use crate::domain::{parse_date, parse_timestamp, FieldType};
+use super::{parse, FilterError, FilterLang, FilterSpec, MAX_CONNECTIVES, MAX_TERMS, MAX_VERTICES};
 use crate::index::Layer;
+use crate::model::{parse_date, parse_timestamp, FieldType};
 use crate::query::datetime::days_to_ms;
 
 /// The names by which a filter refers to a feature's geometry (`geom` is what the OGC CQL2 test
@@ -24,6 +24,7 @@ pub fn compile(layer: &Layer, spec: &FilterSpec) -> Result<Filter, FilterError> 
         layer,
         text: (spec.lang == FilterLang::Cql2Text).then_some(spec.text.as_str()),
         terms: 0,
+        connectives: 0,
         vertices: 0,
     };
     let root = c.predicate(&expr)?.specialise();
@@ -59,6 +60,8 @@ struct Compiler<'a> {
     /// The text encoding, to point at a property's position in errors.
     text: Option<&'a str>,
     terms: usize,
+    /// AND/OR connectives, counted in the tree so the limit holds for CQL2 JSON as for text.
+    connectives: usize,
     vertices: usize,
 }
 
@@ -185,6 +188,12 @@ impl Compiler<'_> {
     ) -> Result<Node, FilterError> {
         match op {
             "and" | "or" => {
+                self.connectives += args.len().saturating_sub(1);
+                if self.connectives > MAX_CONNECTIVES {
+                    return Err(FilterError::TooComplex(format!(
+                        "more than {MAX_CONNECTIVES} AND/OR connectives"
+                    )));
+                }
                 let items = args
                     .iter()
                     .map(|a| self.predicate(a))

@@ -410,15 +410,83 @@ impl Filter {
     }
 }
 
+/// What a heap allocation costs besides its bytes (the allocator's header and rounding).
+const ALLOCATION: usize = 16;
+
 impl Node {
+    /// The node and everything it owns: text literals, patterns, lists and geometries are
+    /// weighed by their size, so a filter of long strings or long IN lists counts for what
+    /// it holds (they were once weighed at 64 bytes each, and 50,000 of them overran the
+    /// cache's budget several times).
     fn heap_bytes(&self) -> usize {
         let own = std::mem::size_of::<Node>();
         own + match self {
-            Node::And(nodes) | Node::Or(nodes) => nodes.iter().map(Node::heap_bytes).sum(),
-            Node::Not(node) => node.heap_bytes(),
+            Node::And(nodes) | Node::Or(nodes) => {
+                ALLOCATION + nodes.iter().map(Node::heap_bytes).sum::<usize>()
+            }
+            Node::Not(node) => ALLOCATION + node.heap_bytes(),
             Node::Spatial(_, literal) => literal.heap_bytes(),
-            // Scalars, patterns and instants: small next to any geometry.
-            _ => 64,
+            Node::Compare(_, a, b) => a.heap_bytes() + b.heap_bytes(),
+            Node::ColumnCmp { lit, .. } => lit.heap_bytes(),
+            Node::Like { value, pattern, .. } => value.heap_bytes() + pattern.heap_bytes(),
+            Node::Between(a, b, c) => a.heap_bytes() + b.heap_bytes() + c.heap_bytes(),
+            Node::In(v, list) => {
+                v.heap_bytes()
+                    + ALLOCATION
+                    + list
+                        .iter()
+                        .map(|s| std::mem::size_of::<Scalar>() + s.heap_bytes())
+                        .sum::<usize>()
+            }
+            Node::IsNull(v) => v.heap_bytes(),
+            Node::Temporal(_, a, b) => a.heap_bytes() + b.heap_bytes(),
+            Node::Array(_, a, b) => a.heap_bytes() + b.heap_bytes(),
+            Node::Const(_) | Node::IsNullAny(_) => 0,
+        }
+    }
+}
+
+impl Scalar {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Scalar::Column(_) => 0,
+            Scalar::Literal(l) => l.heap_bytes(),
+            Scalar::Folded(inner, _) => {
+                ALLOCATION + std::mem::size_of::<Scalar>() + inner.heap_bytes()
+            }
+        }
+    }
+}
+
+impl Lit {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Lit::Text(s) => ALLOCATION + s.capacity(),
+            _ => 0,
+        }
+    }
+}
+
+impl TemporalOperand {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            TemporalOperand::Interval(..) => 2 * (ALLOCATION + std::mem::size_of::<Bound>()),
+            _ => 0,
+        }
+    }
+}
+
+impl ArrayOperand {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            ArrayOperand::Column(_) => 0,
+            ArrayOperand::Literal(items) => {
+                ALLOCATION
+                    + items
+                        .iter()
+                        .map(|s| std::mem::size_of::<String>() + ALLOCATION + s.capacity())
+                        .sum::<usize>()
+            }
         }
     }
 }

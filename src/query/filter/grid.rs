@@ -75,14 +75,18 @@ impl Grid {
         ((y - self.origin.y) / self.cell.y).floor() as isize
     }
 
-    /// Marks the cells `edge` passes through, column by column, and their neighbours.
+    /// Marks the cells `edge` passes through, column by column, and their neighbours. Columns
+    /// and rows are clamped to the grid (with the neighbour band): a segment's cells always lie
+    /// within its literal's envelope, and the clamp keeps a rounding error (or a coordinate
+    /// that escaped validation) from turning into a loop over billions of cells.
     fn mark_boundary(&self, edge: geo::Line<f64>, cells: &mut [Cell]) {
         let (a, b) = if edge.start.x <= edge.end.x {
             (edge.start, edge.end)
         } else {
             (edge.end, edge.start)
         };
-        let (c0, c1) = (self.column(a.x), self.column(b.x));
+        let clamp = |v: isize| v.clamp(-1, CELLS as isize);
+        let (c0, c1) = (clamp(self.column(a.x)), clamp(self.column(b.x)));
         for c in c0..=c1 {
             // The part of the segment within this column's x-range, clamped to the segment.
             let x_lo = (self.origin.x + c as f64 * self.cell.x).max(a.x);
@@ -98,7 +102,7 @@ impl Grid {
                 (Some(p), Some(q)) => (p.min(q), p.max(q)),
                 _ => (a.y.min(b.y), a.y.max(b.y)),
             };
-            for r in self.row(y_lo)..=self.row(y_hi) {
+            for r in clamp(self.row(y_lo))..=clamp(self.row(y_hi)) {
                 for (dc, dr) in NEIGHBOURHOOD {
                     let (cc, rr) = (c + dc, r + dr);
                     if (0..CELLS as isize).contains(&cc) && (0..CELLS as isize).contains(&rr) {

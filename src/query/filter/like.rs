@@ -75,6 +75,11 @@ enum Token {
 pub struct Pattern(Vec<Token>);
 
 impl Pattern {
+    /// What the compiled pattern holds on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        16 + self.0.capacity() * std::mem::size_of::<Token>()
+    }
+
     pub fn new(pattern: &str) -> Self {
         let mut tokens = Vec::new();
         let mut chars = pattern.chars();

@@ -1,6 +1,8 @@
 //! Spatial predicates between a feature's geometry and a literal geometry.
 
 use geo::{BoundingRect, CoordsIter, Intersects, Rect, Relate};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
 
 use super::grid::Grid;
 use super::FilterError;
@@ -53,31 +55,45 @@ impl SpatialOp {
 pub struct Literal {
     pub geometry: geo::Geometry<f64>,
     pub envelope: Rect<f64>,
-    /// The literal's segments with their boxes, for the intersection test (empty when there
-    /// are too many for a per-feature scan to pay).
+    /// The literal's segments with their boxes, for the intersection test.
     edges: Vec<(geo::Line<f64>, Rect<f64>)>,
+    /// For a literal of many segments, an R-tree over their boxes: a feature is then tested
+    /// against the few segments near it, not all of them (a drawn comb of 99,000 vertices made
+    /// every candidate cost milliseconds).
+    edge_index: Option<RTree<EdgeEntry>>,
     /// For an areal literal, which parts of its envelope are wholly inside or outside it.
     grid: Option<Grid>,
 }
 
-/// Above this many segments the literal is tested with `geo`'s own intersection.
+/// Above this many segments, the segments near a feature are found through an R-tree.
 const MAX_SCANNED_EDGES: usize = 512;
+
+/// An R-tree entry: a segment's box and its position in `edges`.
+type EdgeEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
 impl Literal {
     pub fn new(geometry: geo::Geometry<f64>) -> Result<Self, FilterError> {
         let envelope = geometry
             .bounding_rect()
             .ok_or_else(|| FilterError::Geometry("empty geometry".into()))?;
-        let finite = geometry
-            .coords_iter()
-            .all(|c| c.x.is_finite() && c.y.is_finite());
-        if !finite {
+        // Checked before anything is built from them: a grid over a literal reaching 1e200 once
+        // looped towards isize::MAX (filter-crs is CRS84, so nothing outside it is a place).
+        if let Some(c) = geometry.coords_iter().find(|c| !in_crs84(*c)) {
             return Err(FilterError::Geometry(
-                "coordinates must be finite numbers".into(),
+                if c.x.is_finite() && c.y.is_finite() {
+                    format!(
+                    "the position ({}, {}) is outside CRS84 (longitude -180..180, latitude -90..90)",
+                    short_number(c.x),
+                    short_number(c.y)
+                )
+                } else {
+                    "coordinates must be finite numbers".into()
+                },
             ));
         }
         let mut edges = Vec::new();
         collect_edges(&geometry, &mut edges);
+        edges.shrink_to_fit();
         let areal = matches!(
             geometry,
             geo::Geometry::Polygon(_)
@@ -88,13 +104,24 @@ impl Literal {
         let grid = areal
             .then(|| Grid::new(&geometry, envelope, edges.iter().map(|(l, _)| *l)))
             .flatten();
-        if edges.len() > MAX_SCANNED_EDGES {
-            edges.clear();
-        }
+        let edge_index = (edges.len() > MAX_SCANNED_EDGES).then(|| {
+            RTree::bulk_load(
+                edges
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, r))| {
+                        let rect =
+                            Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+                        GeomWithData::new(rect, i as u32)
+                    })
+                    .collect(),
+            )
+        });
         Ok(Literal {
             geometry,
             envelope,
             edges,
+            edge_index,
             grid,
         })
     }
@@ -105,8 +132,13 @@ impl Literal {
 
     /// About how much memory the literal holds: vertices, segments with their boxes, the grid.
     pub fn heap_bytes(&self) -> usize {
+        let tree_entry = std::mem::size_of::<EdgeEntry>() * 3 / 2;
         self.vertices() * std::mem::size_of::<geo::Coord<f64>>()
             + self.edges.capacity() * std::mem::size_of::<(geo::Line<f64>, Rect<f64>)>()
+            + self
+                .edge_index
+                .as_ref()
+                .map_or(0, |t| t.size() * tree_entry)
             + self.grid.as_ref().map_or(0, Grid::heap_bytes)
     }
 
@@ -157,11 +189,22 @@ impl Literal {
         if self.edges.is_empty() {
             return feature.intersects(&self.geometry);
         }
-        self.edges
-            .iter()
-            .filter(|(_, b)| b.intersects(&feature_envelope))
-            .any(|(e, _)| feature.intersects(e))
-            || any_part_vertex(&self.geometry, &mut |c| feature.intersects(&c))
+        let crosses = match &self.edge_index {
+            Some(tree) => {
+                let (lo, hi) = (feature_envelope.min(), feature_envelope.max());
+                tree.locate_in_envelope_intersecting(&AABB::from_corners(
+                    [lo.x, lo.y],
+                    [hi.x, hi.y],
+                ))
+                .any(|e| feature.intersects(&self.edges[e.data as usize].0))
+            }
+            None => self
+                .edges
+                .iter()
+                .filter(|(_, b)| b.intersects(&feature_envelope))
+                .any(|(e, _)| feature.intersects(e)),
+        };
+        crosses || any_part_vertex(&self.geometry, &mut |c| feature.intersects(&c))
     }
 
     /// The predicate with the feature's geometry first.
@@ -185,6 +228,21 @@ impl Literal {
             SpatialOp::Overlaps => feature.relate(g).is_overlaps(),
             SpatialOp::Crosses => feature.relate(g).is_crosses(),
         }
+    }
+}
+
+/// Whether a position lies within CRS84's range.
+fn in_crs84(c: geo::Coord<f64>) -> bool {
+    (-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)
+}
+
+/// A number as a message shows it: short, whatever its digits (`1e200`, not 200 zeros).
+fn short_number(v: f64) -> String {
+    let plain = v.to_string();
+    if plain.len() <= 24 {
+        plain
+    } else {
+        format!("{v:e}")
     }
 }
 

@@ -1,0 +1,38 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::Layer;
+use crate::model::Vocabulary;
+
+/// Every loaded layer and vocabulary: one immutable snapshot, shared by all requests.
+pub struct Catalog {
+    layers: Vec<Arc<Layer>>,
+    vocabularies: BTreeMap<String, Vocabulary>,
+}
+
+impl Catalog {
+    /// Orders layers by their metadata's `order`, then by id.
+    pub fn new(mut layers: Vec<Layer>, vocabularies: BTreeMap<String, Vocabulary>) -> Self {
+        layers.sort_by(|a, b| (a.meta.order, &a.id).cmp(&(b.meta.order, &b.id)));
+        Catalog {
+            layers: layers.into_iter().map(Arc::new).collect(),
+            vocabularies,
+        }
+    }
+
+    pub fn layers(&self) -> &[Arc<Layer>] {
+        &self.layers
+    }
+
+    pub fn layer(&self, id: &str) -> Option<&Arc<Layer>> {
+        self.layers.iter().find(|l| l.id.as_str() == id)
+    }
+
+    pub fn vocabularies(&self) -> impl Iterator<Item = &Vocabulary> {
+        self.vocabularies.values()
+    }
+
+    pub fn feature_count(&self) -> usize {
+        self.layers.iter().map(|l| l.len()).sum()
+    }
+}

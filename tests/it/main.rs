@@ -1,0 +1,22 @@
+//! Every integration test, in one binary: each module exercises the server as a client would
+//! (in-process, on a real socket, through GDAL, OWSLib and the OGC CQL2 suite), with the shared
+//! helpers in `common`. One binary links the crate once instead of once per file.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod api_core;
+mod cli;
+mod cql2_conformance;
+mod crs;
+mod discover;
+mod export;
+mod filter;
+mod filter_proptest;
+mod geodata;
+mod hardening;
+mod layering;
+mod limits;
+mod response_cache;
+mod security;
+mod socket;
