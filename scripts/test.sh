@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test of etown-atlas. On a fresh Debian machine it first installs what the tests
-# drive as real clients: gdal-bin (GDAL's OGC API driver), OWSLib (PyPI), Debian's chromium (the
-# browser tests, driven by playwright-core from npm) and a small CJK font for readable screenshots;
-# schemathesis (PyPI, in a venv under target/) and cargo-fuzz are installed by their scripts.
+# Runs every test of etown-atlas.
 #
 #     scripts/test.sh
 #
+# It installs what the tests drive as real clients, so its first run on a fresh Debian 12
+# machine needs root (or sudo) and reaches Debian's, PyPI's and npm's registries:
+#   - Debian packages: gdal-bin (GDAL's OGC API driver), chromium and a CJK font (the browser
+#     tests), python3-venv, and nodejs/npm if there is no node;
+#   - a Python venv in target/venv with the pinned clients of scripts/requirements-test.txt
+#     (OWSLib), never the system Python (Debian refuses pip there, PEP 668);
+#   - the npm packages of e2e/ (playwright-core), from its lock file;
+#   - schemathesis (its own venv under target/) and cargo-fuzz, by their scripts.
+# Then: format and lints, the Rust tests, the web map in headless Chromium, and bounded runs of
+# schemathesis, the attack replay and the fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,14 +22,24 @@ missing=()
 command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/wqy ] || missing+=(fonts-wqy-microhei)
+python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# OWSLib, a real OGC API client, for tests/socket.rs.
-python3 -c "import owslib" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check "owslib==0.35.0"
+echo "== Python clients (target/venv)"
+if [ ! -x target/venv/bin/python3 ] || ! cmp -s scripts/requirements-test.txt target/venv/requirements.txt; then
+  rm -rf target/venv
+  python3 -m venv target/venv
+  target/venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+  cp scripts/requirements-test.txt target/venv/requirements.txt
+fi
+export ETOWN_ATLAS_PYTHON=$PWD/target/venv/bin/python3
 
 # A clean build never reuses incremental data, and it costs disk that CI machines may not have.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
@@ -35,12 +52,14 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 
-echo "== Rust tests (in-process, real sockets, GDAL, the OGC CQL2 suite, property tests)"
+echo "== Rust tests (in-process, real sockets, GDAL, OWSLib, the OGC CQL2 suite, property tests)"
 cargo test --locked --all-targets
 
 echo "== web map tests (node unit tests; headless Chromium end to end)"
 (cd e2e && npm ci --no-audit --no-fund --silent && npm test)
 
-echo "== hardening: schemathesis against /api (bounded), a short fuzz run of every target"
+echo "== hardening: schemathesis against /api, the attack replay, a short fuzz run of every target"
+cargo build --release --quiet --locked
 ST_EXAMPLES=20 ST_MAX_TIME=90 scripts/schemathesis.sh
+ATTACK_QUICK=1 ATTACK_COUNT=20000 ETOWN_ATLAS_BIN=target/release/etown-atlas scripts/attack.sh
 FUZZ_SEED=${FUZZ_SEED:-1} FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh

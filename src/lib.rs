@@ -4,13 +4,22 @@
 //! memory and served through OGC API - Features, with a MapLibre web map from the same binary.
 //!
 //! ```text
-//! geodata/*.geojson ──► ingest (parse, validate, derive) ──► store (Arc<Catalog> snapshot)
-//!                                                              │ per layer: features + R-tree + columns
-//! HTTP request ──► http (extract, negotiate, errors) ──► query (FeatureQuery ─► Plan) ──► index
+//! geodata/*.geojson ──► ingest (parse, validate, derive) ──► index (layers: R-tree, columns)
+//!                                                              │ one Catalog per data version
+//! store: a FeatureStore hands out Arc<Snapshot>s (readers never wait) ◄──┘
+//!
+//! HTTP ──► http (extract typed parameters, negotiate, errors)
+//!            │  AppState::compute: the one boundary to CPU-bound work (permits, Budget)
+//!            ▼
+//!          query (FeatureQuery ─► Plan ─► exec / stats / nearest / names / whats_here)
+//!            ▼
+//!          encode (the one GeoJSON writer) · export (download writers)
 //! web/ (MapLibre app, ES modules) ──► the same public HTTP API every other client uses
 //! ```
 //!
-//! Dependencies point one way: `http → store → index → query → domain`; only `http` knows axum.
+//! Dependencies point one way: `http → {store, export} → {encode, query, ingest} → index →
+//! model`; `model`, `index`, `ingest`, `query`, `encode` and `export` are synchronous and know
+//! nothing of HTTP; only `http` knows axum, hyper or tokio. `tests/it/layering.rs` checks it.
 
 pub mod config;
 pub mod encode;

@@ -372,12 +372,36 @@ async fn run(state: AppState, listen: SocketAddr, started: Instant) -> std::io::
     );
     let c = &state.config;
     let limits = ConnectionLimits {
-        max_connections: c.max_connections,
+        max_connections: connection_cap(c.max_connections),
         header_read_timeout: c.header_read_timeout,
         write_timeout: c.write_timeout,
         shutdown_grace: c.shutdown_grace,
     };
     server::serve(listener, app(state), limits, shutdown).await
+}
+
+/// File descriptors the process keeps for itself besides connections: the listener, the data
+/// and temporary files of downloads, the blocking pool's work.
+const RESERVED_FDS: u64 = 256;
+
+/// The connection cap the process can keep: the open-file limit is raised towards what the cap
+/// needs (the soft limit is often 1,024, below the default cap), and the cap lowered, with a
+/// warning, if the system will not allow it. Otherwise `accept` would fail with "too many open
+/// files" before the cap ever answered its 503.
+fn connection_cap(wanted: usize) -> usize {
+    let need = wanted as u64 + RESERVED_FDS;
+    match rlimit::increase_nofile_limit(need) {
+        Ok(got) if got >= need => wanted,
+        Ok(got) => {
+            let cap = got.saturating_sub(RESERVED_FDS).max(1) as usize;
+            tracing::warn!(wanted, cap, open_files = got, "the open-file limit allows fewer connections than max_connections");
+            cap
+        }
+        Err(e) => {
+            tracing::warn!("cannot read or raise the open-file limit: {e}");
+            wanted
+        }
+    }
 }
 
 /// Installs the SIGTERM and SIGINT handlers now and returns a future that resolves on either;

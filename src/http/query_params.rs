@@ -246,8 +246,12 @@ pub fn parse_feature_query(
 /// Arrays become comma-separated lists, and a `filter` object is CQL2 JSON. A member named
 /// after a property of `c` must have that property's JSON type: `"source": 5` is refused
 /// rather than compared as the text "5".
-pub fn params_from_body(body: &[u8], c: &CollectionInfo) -> Result<Params, ApiError> {
-    let Value::Object(members) = super::body::strict_json(body)? else {
+///
+/// CPU work on a body of up to 4 MiB: call it on the compute boundary. The parsed body comes
+/// back too, for links that repeat it.
+pub fn params_from_body(body: &[u8], c: &CollectionInfo) -> Result<(Params, Value), ApiError> {
+    let parsed = super::body::strict_json(body)?;
+    let Value::Object(members) = parsed.clone() else {
         return Err(ApiError::invalid_body("the body must be a JSON object"));
     };
     let mut pairs = Vec::with_capacity(members.len() + 1);
@@ -283,7 +287,7 @@ pub fn params_from_body(body: &[u8], c: &CollectionInfo) -> Result<Params, ApiEr
     if filter_is_json && !pairs.iter().any(|(k, _)| k == "filter-lang") {
         pairs.push(("filter-lang".into(), "cql2-json".into()));
     }
-    Params::from_pairs(pairs)
+    Ok((Params::from_pairs(pairs)?, parsed))
 }
 
 /// A queryable given in a JSON body has its own JSON type (dates and timestamps as strings).

@@ -77,8 +77,8 @@ fn validate_accepts_every_shipped_layer() {
 
 #[test]
 fn invalid_geometry_is_refused_unless_explicitly_accepted() {
-    let dir = std::env::temp_dir().join(format!("etown-atlas-bowtie-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     std::fs::write(
         dir.join("bowtie.geojson"),
         r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"x","properties":{},
@@ -108,7 +108,6 @@ fn invalid_geometry_is_refused_unless_explicitly_accepted() {
         "{}",
         String::from_utf8_lossy(&lenient.stderr)
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -153,8 +152,8 @@ fn serve_stops_cleanly_on_sigterm() {
 
 #[test]
 fn export_writes_the_same_files_without_a_server() {
-    let dir = std::env::temp_dir().join(format!("etown-atlas-cli-export-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let gpkg = dir.join("health.gpkg");
     let out = Command::new(BIN)
         .args([
@@ -232,7 +231,6 @@ fn export_writes_the_same_files_without_a_server() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A server on `data` with `config` (TOML), its address read from its log.
@@ -332,9 +330,9 @@ fn sigterm_and_wait(child: &mut std::process::Child) -> String {
 
 /// 40,000 synthetic carriers make a GeoJSON download of about 22 MB: several times what the
 /// loopback socket buffers hold, so a client that stops reading keeps the export running.
-fn big_export_setup(name: &str, grace_s: u64) -> (std::path::PathBuf, std::process::Child, String) {
-    let dir = std::env::temp_dir().join(format!("etown-atlas-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+fn big_export_setup(grace_s: u64) -> (tempfile::TempDir, std::process::Child, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let out = Command::new(BIN)
         .args(["synth", "--count", "40000", "--out"])
         .arg(dir.join("data"))
@@ -348,12 +346,12 @@ fn big_export_setup(name: &str, grace_s: u64) -> (std::path::PathBuf, std::proce
     let config = dir.join("atlas.toml");
     std::fs::write(&config, format!("shutdown_grace_s = {grace_s}\n")).unwrap();
     let (child, addr) = start_server(&dir.join("data"), &config);
-    (dir, child, addr)
+    (tmp, child, addr)
 }
 
 #[test]
 fn sigterm_during_an_export_that_outlives_the_grace_period_cuts_it_visibly() {
-    let (dir, mut child, addr) = big_export_setup("sigterm-cut", 1);
+    let (dir, mut child, addr) = big_export_setup(1);
     let mut reader = start_export(&addr);
     let mut first = String::new();
     std::io::BufRead::read_line(&mut reader, &mut first).unwrap(); // the first chunk's size
@@ -366,12 +364,12 @@ fn sigterm_during_an_export_that_outlives_the_grace_period_cuts_it_visibly() {
         serde_json::from_slice::<serde_json::Value>(&body).is_err(),
         "the truncated body must not parse as a whole GeoJSON document"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    drop(dir);
 }
 
 #[test]
 fn sigterm_during_an_export_within_the_grace_period_lets_it_finish() {
-    let (dir, mut child, addr) = big_export_setup("sigterm-drain", 120);
+    let (dir, mut child, addr) = big_export_setup(120);
     let mut reader = start_export(&addr);
     let kill = {
         let pid = child.id().to_string();
@@ -384,5 +382,5 @@ fn sigterm_during_an_export_within_the_grace_period_lets_it_finish() {
     assert_eq!(doc["features"].as_array().unwrap().len(), 40_000);
     let exit = child.wait().unwrap();
     assert!(exit.success(), "exit status {exit:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    drop(dir);
 }

@@ -9,10 +9,12 @@ use std::process::Command;
 use crate::common::*;
 use serde_json::{json, Value};
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("etown-atlas-export-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A file `name` in a fresh temporary directory, removed with it when the test ends (even by
+/// a failure).
+fn tmp(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    (dir, path)
 }
 
 /// GDAL reads `path` and writes GeoJSON to stdout; the parsed features.
@@ -89,7 +91,7 @@ async fn download(
     let res = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
     assert_eq!(res.status(), 200, "{path}");
     let headers = res.headers().clone();
-    let p = tmp(file);
+    let (_dir, p) = tmp(file);
     std::fs::write(&p, res.bytes().await.unwrap()).unwrap();
     (headers, p)
 }
@@ -227,7 +229,7 @@ async fn downloads_honour_the_query_and_items_advertise_them() {
         res.headers()["content-type"],
         "application/geopackage+sqlite3"
     );
-    let p = tmp("filtered.gpkg");
+    let (_dir, p) = tmp("filtered.gpkg");
     std::fs::write(&p, res.bytes().await.unwrap()).unwrap();
     let got = gdal_features(p.to_str().unwrap());
     assert_eq!(got.len(), total, "the whole result, not one page");
@@ -359,7 +361,7 @@ async fn clipped_area_exports_recompute_areas_exactly() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let p = tmp("area.gpkg");
+    let (_dir, p) = tmp("area.gpkg");
     std::fs::write(&p, res.bytes().await.unwrap()).unwrap();
     let info = Command::new("ogrinfo")
         .args(["-ro", "-q", p.to_str().unwrap()])

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod api_contract;
 mod api_core;
 mod cli;
 mod cql2_conformance;

@@ -103,8 +103,8 @@ async fn gdal_downloads_a_collection_larger_than_one_page_completely() {
         "gdal-bin is missing: run the README's test command, which installs it"
     );
     let addr = serve(fixture_app("basic")).await;
-    let dir = std::env::temp_dir().join(format!("etown-atlas-gdal-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let gpkg = dir.join("points.gpkg");
     let _ = std::fs::remove_file(&gpkg);
     // 250 features in pages of 40: GDAL must follow six `next` links.
@@ -149,7 +149,6 @@ async fn gdal_downloads_a_collection_larger_than_one_page_completely() {
     .await;
     let with_note = (0..250).filter(|i| i % 4 == 0).count();
     assert!(sql.contains(&format!("n (Integer) = {with_note}")), "{sql}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -226,9 +226,14 @@ async fn export_area(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
-    let req: AreaExport = serde_json::from_value(strict_json(&body)?).map_err(|e| {
-        ApiError::invalid_body(format!("the body is not a valid export request: {e}"))
-    })?;
+    // Up to 4 MiB of JSON: read on the compute boundary.
+    let req: AreaExport = state
+        .compute(move |_| {
+            serde_json::from_value(strict_json(&body)?).map_err(|e| {
+                ApiError::invalid_body(format!("the body is not a valid export request: {e}"))
+            })
+        })
+        .await?;
     let format = match req.f.as_deref() {
         None => Format::GeoJson,
         Some(f) => match Format::parse(f) {
@@ -252,27 +257,27 @@ async fn export_area(
             ))
         }
     };
-    let filter = FilterSpec {
-        text: json!({"op": "s_intersects", "args": [{"property": "geometry"}, &area_json]})
-            .to_string(),
-        lang: FilterLang::Cql2Json,
-    };
     // The area is checked (its validity, and as a filter: too many vertices, say) before the
     // download starts, so that a refusal is a 400 and not a file that breaks at its first
     // layer; the check is CPU work, so it runs on the compute boundary.
     let filters = Arc::clone(&state.filters);
-    let area = {
+    let (area, filter) = {
         let first = Arc::clone(snapshot.layer(&layers[0]).expect("checked above"));
-        let (filter, filters) = (filter.clone(), Arc::clone(&filters));
+        let filters = Arc::clone(&filters);
         state
             .compute(move |_| {
                 let area = area_polygon(&area_json)?;
+                let filter = FilterSpec {
+                    text: json!({"op": "s_intersects", "args": [{"property": "geometry"}, area_json]})
+                        .to_string(),
+                    lang: FilterLang::Cql2Json,
+                };
                 let q = FeatureQuery {
-                    filter: Some(filter),
+                    filter: Some(filter.clone()),
                     ..FeatureQuery::default()
                 };
                 compile_cached(&first, &q, &filters)?;
-                Ok(area)
+                Ok((area, filter))
             })
             .await?
     };

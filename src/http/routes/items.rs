@@ -231,17 +231,45 @@ fn page_links(
     links
 }
 
-/// Finds, writes and wraps one page, on the compute boundary.
+/// What a page is asked with: parsed GET parameters, or a POST body still to be read (reading
+/// 4 MiB of JSON is CPU work, done on the compute boundary with the rest).
+enum PageRequest {
+    Get {
+        request: InCollection<ItemsParams>,
+        raw: Option<String>,
+    },
+    Post {
+        snapshot: std::sync::Arc<crate::store::Snapshot>,
+        id: String,
+        body: Bytes,
+    },
+}
+
+/// Finds, writes and wraps one page, on the compute boundary; with the page's media type and
+/// CRS.
 async fn page(
     state: &AppState,
-    request: InCollection<ItemsParams>,
+    asked: PageRequest,
     base: BaseUrl,
     route: &'static str,
-    paging: Paging,
-) -> Result<PageBody, ApiError> {
+) -> Result<(PageBody, &'static str, Crs), ApiError> {
     let filters = std::sync::Arc::clone(&state.filters);
     state
         .compute(move |budget| {
+            let (request, paging) = match asked {
+                PageRequest::Get { request, raw } => (request, Paging::Get { raw }),
+                PageRequest::Post { snapshot, id, body } => {
+                    let info = AppState::collection(&snapshot, &id)?;
+                    let (params, original) = params_from_body(&body, info)?;
+                    let params = ItemsParams::from_params(params, Some(info))?;
+                    let request = InCollection {
+                        snapshot,
+                        id,
+                        params,
+                    };
+                    (request, Paging::Post { body: original })
+                }
+            };
             let layer = request.layer();
             let ItemsParams {
                 media_type,
@@ -268,13 +296,14 @@ async fn page(
                 &paging,
                 link(base.at(&cpath), "collection", JSON, "the collection"),
             );
-            Ok(encode::page_body(
+            let body = encode::page_body(
                 &features,
                 &links,
                 found.number_matched,
                 found.slots.len(),
                 content_etag,
-            ))
+            );
+            Ok((body, *media_type, *crs))
         })
         .await
 }
@@ -285,8 +314,8 @@ async fn items(
     RawQuery(raw): RawQuery,
     request: InCollection<ItemsParams>,
 ) -> Result<Response, ApiError> {
-    let (media_type, crs) = (request.params.media_type, request.params.crs);
-    let body = page(&state, request, base, "items", Paging::Get { raw }).await?;
+    let (body, media_type, crs) =
+        page(&state, PageRequest::Get { request, raw }, base, "items").await?;
     Ok(geo_response(body, media_type, crs))
 }
 
@@ -302,23 +331,13 @@ async fn search(
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
     let snapshot = state.snapshot();
-    let info = AppState::collection(&snapshot, &collection)?;
-    let params = ItemsParams::from_params(params_from_body(&body, info)?, Some(info))?;
-    let original: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let (media_type, crs) = (params.media_type, params.crs);
-    let request = InCollection {
+    AppState::collection(&snapshot, &collection)?;
+    let asked = PageRequest::Post {
         snapshot,
         id: collection,
-        params,
+        body,
     };
-    let doc = page(
-        &state,
-        request,
-        base,
-        "search",
-        Paging::Post { body: original },
-    )
-    .await?;
+    let (doc, media_type, crs) = page(&state, asked, base, "search").await?;
     // An ETag names what a GET of the request URI returns; a POST answer has none.
     Ok(geo_response(doc.bytes, media_type, crs))
 }

@@ -87,11 +87,34 @@ impl RouteParams for StatsParams {
     }
 }
 
-async fn run(
-    state: &AppState,
-    base: &BaseUrl,
-    request: InCollection<StatsParams>,
-) -> Result<Json<Value>, ApiError> {
+/// Statistics asked with parsed GET parameters, or with a POST body still to be read.
+enum StatsRequest {
+    Get(InCollection<StatsParams>),
+    Post {
+        snapshot: std::sync::Arc<crate::store::Snapshot>,
+        id: String,
+        body: Bytes,
+    },
+}
+
+async fn run(state: &AppState, base: &BaseUrl, asked: StatsRequest) -> Result<Json<Value>, ApiError> {
+    // A body is read (CPU work) before a slot is taken, so a malformed one is a 400 at once.
+    let request = match asked {
+        StatsRequest::Get(request) => request,
+        StatsRequest::Post { snapshot, id, body } => {
+            state
+                .compute(move |_| {
+                    let info = AppState::collection(&snapshot, &id)?;
+                    let params = StatsParams::from_params(params_from_body(&body, info)?.0, Some(info))?;
+                    Ok(InCollection {
+                        snapshot,
+                        id,
+                        params,
+                    })
+                })
+                .await?
+        }
+    };
     let _permit = state.heavy_permit().await?;
     let filters = std::sync::Arc::clone(&state.filters);
     let base = base.clone();
@@ -169,7 +192,7 @@ async fn stats_get(
     base: BaseUrl,
     request: InCollection<StatsParams>,
 ) -> Result<Json<Value>, ApiError> {
-    run(&state, &base, request).await
+    run(&state, &base, StatsRequest::Get(request)).await
 }
 
 async fn stats_post(
@@ -181,12 +204,11 @@ async fn stats_post(
 ) -> Result<Json<Value>, ApiError> {
     require_json(&headers)?;
     let snapshot = state.snapshot();
-    let info = AppState::collection(&snapshot, &collection)?;
-    let params = StatsParams::from_params(params_from_body(&body, info)?, Some(info))?;
-    let request = InCollection {
+    AppState::collection(&snapshot, &collection)?;
+    let asked = StatsRequest::Post {
         snapshot,
         id: collection,
-        params,
+        body,
     };
-    run(&state, &base, request).await
+    run(&state, &base, asked).await
 }

@@ -1,0 +1,404 @@
+#!/usr/bin/env python3
+"""Replays the attacks of issue 13 against a running server and checks that it holds.
+
+Run by scripts/attack.sh, which starts the server and passes its address and process id.
+Standard library only. Loopback only: the address must be 127.0.0.1.
+
+While the attacks run, a prober asks /health every 100 ms over one kept-alive connection (as a
+load balancer does) and a sampler reads the server's resident memory every 250 ms. At the end
+the script checks:
+
+  * every /health answered within HEALTH_MS (100 ms);
+  * peak RSS stayed under the budget: the RSS after loading, plus the two caches' configured
+    budgets, plus MARGIN_MIB for the work in flight (connection buffers, match lists, pages);
+  * every attack got the answer it must: a 4xx or 503 problem+json for what is refused, a
+    complete answer for what is merely heavy, a closed socket for what holds a connection.
+
+It prints one line per attack and exits non-zero if anything failed.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+
+HEALTH_MS = 100
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Sampler(threading.Thread):
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0.0, threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.peak = max(self.peak, rss_mib(self.pid))
+            except OSError:
+                return
+            time.sleep(0.25)
+
+
+class Prober(threading.Thread):
+    """/health every 100 ms on one kept-alive connection; records the slowest answer."""
+
+    def __init__(self, host, port):
+        super().__init__(daemon=True)
+        self.host, self.port = host, port
+        self.stop = threading.Event()
+        self.worst_ms, self.count, self.failures = 0.0, 0, []
+        self.worst_at = 0.0
+
+    def run(self):
+        conn = None
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(self.host, self.port, timeout=5)
+                conn.request("GET", "/health")
+                r = conn.getresponse()
+                r.read()
+                if r.status != 200:
+                    self.failures.append(f"/health answered {r.status}")
+            except OSError as e:
+                self.failures.append(f"/health failed: {e}")
+                conn = None
+                continue
+            ms = (time.monotonic() - started) * 1000
+            if ms > self.worst_ms:
+                self.worst_ms, self.worst_at = ms, started
+            self.count += 1
+            time.sleep(max(0.0, 0.1 - ms / 1000))
+
+
+class Attacks:
+    def __init__(self, host, port, quick):
+        self.host, self.port, self.quick = host, port, quick
+        self.results = []  # (name, ok, detail)
+        self.phases = []  # (started, name): which attack runs when
+
+    # --- plumbing --------------------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=120):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        h = {"Host": f"{self.host}:{self.port}"}
+        if body is not None:
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        conn.close()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+    def phase(self, name):
+        self.phases.append((time.monotonic(), name))
+
+    def during(self, t):
+        current = "before the attacks"
+        for started, name in self.phases:
+            if started <= t:
+                current = name
+        return current
+
+    def record(self, name, ok, detail):
+        self.results.append((name, ok, detail))
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}", flush=True)
+
+    def refused(self, name, method, path, body=None, headers=None, statuses=(400, 404, 413, 414, 415, 503)):
+        started = time.monotonic()
+        try:
+            status, h, data = self.request(method, path, body, headers)
+        except OSError as e:
+            self.record(name, False, f"no answer: {e}")
+            return
+        ms = (time.monotonic() - started) * 1000
+        problem = h.get("content-type", "").startswith("application/problem+json")
+        code = ""
+        if problem:
+            try:
+                code = json.loads(data).get("code", "")
+            except ValueError:
+                problem = False
+        ok = status in statuses and problem
+        self.record(name, ok, f"{status} {code} in {ms:.0f} ms")
+
+    def served(self, name, method, path, body=None, headers=None):
+        started = time.monotonic()
+        try:
+            status, _, data = self.request(method, path, body, headers)
+        except OSError as e:
+            self.record(name, False, f"no answer: {e}")
+            return
+        ms = (time.monotonic() - started) * 1000
+        self.record(name, status in (200, 503), f"{status}, {len(data)} bytes in {ms:.0f} ms")
+
+    def raw(self, data, read_for=5.0):
+        s = socket.create_connection((self.host, self.port), timeout=read_for)
+        s.sendall(data)
+        # Chunks joined once at the end: appending to one bytes object copies it every time,
+        # and holding the interpreter lock for those copies would delay the prober's threads
+        # (making the server look slow).
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except socket.timeout:
+            pass
+        s.close()
+        return b"".join(chunks)
+
+    # --- the attacks -------------------------------------------------------------------------
+    def huge_coordinates(self):
+        poly = {"type": "Polygon", "coordinates": [[[0, 0], [1e200, 0], [1e200, 1e200], [0, 0]]]}
+        f = json.dumps({"op": "s_intersects", "args": [{"property": "geometry"}, poly]})
+        q = urllib.parse.urlencode({"lon": 116.5, "lat": 39.8, "filter-lang": "cql2-json", "filter": f})
+        self.refused("1. 1e200 coordinates in a nearest filter", "GET", f"/collections/spatial-carriers/nearest?{q}")
+        big = "1" + "0" * 199
+        text = f"S_INTERSECTS(geometry, POLYGON((0 0, {big} 0, {big} {big}, 0 0)))"
+        q = urllib.parse.urlencode({"filter": text})
+        self.refused("1. 200-digit decimals in CQL2 text", "GET", f"/collections/spatial-carriers/items?{q}")
+
+    def export_layers(self):
+        area = {"type": "Polygon", "coordinates": [[[116.3, 39.6], [116.9, 39.6], [116.9, 40.0], [116.3, 40.0], [116.3, 39.6]]]}
+        body = json.dumps({"layers": ["spatial-carriers"] * 1000, "area": area})
+        self.refused("2. POST /export naming a layer 1,000 times", "POST", "/export", body)
+        # Under the 100,000-vertex and 4 MiB limits: heavy, but legitimate.
+        n = 90_000 if not self.quick else 20_000
+        import math
+        ring = [[116.6 + 0.1 * math.cos(2 * math.pi * i / n), 39.8 + 0.1 * math.sin(2 * math.pi * i / n)] for i in range(n)]
+        ring.append(ring[0])
+        body = json.dumps({"layers": ["spatial-carriers"], "area": {"type": "Polygon", "coordinates": [ring]}, "f": "geojson"})
+        self.served(f"2. POST /export with a {len(body) / 1e6:.1f} MB area of {n} vertices", "POST", "/export", body)
+
+    def idle_connections(self, cap):
+        extra = 200
+        held = []
+        for _ in range(cap + extra):
+            try:
+                s = socket.create_connection((self.host, self.port), timeout=5)
+                held.append(s)
+            except OSError:
+                break
+        time.sleep(0.5)
+        refused = 0
+        for s in held[-extra:]:
+            s.settimeout(2)
+            try:
+                data = s.recv(4096)
+                if data.startswith(b"HTTP/1.1 503") and b"application/problem+json" in data:
+                    refused += 1
+            except OSError:
+                pass
+        self.record(f"3. {cap + extra} idle connections: those past the cap refused with a 503 problem",
+                    refused >= extra - 5, f"{refused} of the last {extra} refused")
+        # The rest are closed once the header-read timeout passes.
+        started = time.monotonic()
+        open_ = [s for s in held[:cap]]
+        for s in open_:
+            s.settimeout(30)
+        closed = 0
+        for s in open_:
+            # Closed: the stream ends (after nothing, or after a refusal's 503).
+            try:
+                while s.recv(65536):
+                    pass
+                closed += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                closed += 1
+        for s in held:
+            s.close()
+        self.record("3. idle connections closed by the header-read timeout", closed == len(open_),
+                    f"{closed} of {len(open_)} closed in {time.monotonic() - started:.1f} s")
+
+    def slow_readers(self, write_timeout):
+        stalled = []
+        for _ in range(6):
+            s = socket.create_connection((self.host, self.port), timeout=5)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /collections/spatial-carriers/export?f=geojson HTTP/1.1\r\nHost: x\r\n\r\n")
+            stalled.append(s)
+        time.sleep(1)
+        started = time.monotonic()
+        path = "/collections/spatial-carriers/stats?group-by=industry"
+        status, _, _ = self.request("GET", path, timeout=write_timeout + 60)
+        first = f"{status} after {time.monotonic() - started:.1f} s"
+        # Either the stats find a slot at once, or they are turned away with a 503 to retry
+        # while the stalled downloads hold the slots; once those are cut (the write timeout),
+        # a retry gets a slot. What must not happen is a slot held forever.
+        if status == 503:
+            time.sleep(max(0.0, write_timeout + 2 - (time.monotonic() - started)))
+            status, _, _ = self.request("GET", path)
+        for s in stalled:
+            s.close()
+        self.record("4. six downloads that are never read", status == 200,
+                    f"statistics: {first}, then {status} at {time.monotonic() - started:.1f} s "
+                    f"(write timeout {write_timeout} s)")
+
+    def unstoppable_work(self):
+        import math
+        n = 99_000 if not self.quick else 20_000
+        teeth = []
+        for i in range(n // 2):
+            x = 116.2 + 0.6 * i / (n // 2)
+            teeth.append([x, 39.6])
+            teeth.append([x + 0.3 / n, 40.0])
+        ring = teeth + [[116.8, 39.55], [116.2, 39.55], teeth[0]]
+        body = json.dumps({"filter": {"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Polygon", "coordinates": [ring]}]}, "limit": 10})
+        self.served(f"5. a comb polygon of {len(ring)} vertices ({len(body) / 1e6:.1f} MB)", "POST",
+                    "/collections/spatial-carriers/search", body)
+        terms = [{"op": "like", "args": [{"property": "name_en"}, f"%{i}x%"]} for i in range(399)]
+        body = json.dumps({"filter": {"op": "or", "args": terms}})
+        self.refused("5. a CQL2 JSON OR of 399 LIKE terms", "POST", "/collections/spatial-carriers/search", body)
+
+    def async_workers(self):
+        like = " OR ".join(f"name_en LIKE '%{i}q%'" for i in range(250))
+        q = urllib.parse.urlencode({"lon": 116.5, "lat": 39.8, "filter": like})
+        threads = [threading.Thread(target=self.served, args=("6. nearest with a 250-term LIKE OR", "GET",
+                                                              f"/collections/spatial-carriers/nearest?{q}")) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def http10_download(self):
+        out = self.raw(b"GET /collections/spatial-carriers/export?f=csv HTTP/1.0\r\nHost: x\r\n\r\n", read_for=120)
+        head, _, body = out.partition(b"\r\n\r\n")
+        length = None
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        self.record("7. an HTTP/1.0 download carries its length", length is not None and length == len(body),
+                    f"length {length}, body {len(body)} bytes")
+
+    def body_limit(self):
+        out = self.raw(b"POST /collections/spatial-carriers/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: 5000000\r\n\r\n{")
+        head = out.split(b"\r\n\r\n")[0].lower()
+        ok = head.startswith(b"http/1.1 413") and b"application/problem+json" in head and b"content-security-policy" in head
+        self.record("8. a 5 MB body announced by Content-Length", ok, head.split(b"\r\n")[0].decode())
+        body = json.dumps({"filter": "floor_area_m2 > 0", "pad": "x" * (3 * 1024 * 1024)})
+        self.refused("8. a 3 MB body is read (and refused for what it says, not its size)", "POST",
+                     "/collections/spatial-carriers/search", body, statuses=(400,))
+
+    def cache_flood(self, n):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        for i in range(n):
+            try:
+                conn.request("GET", "/collections/spatial-carriers/items?limit=2",
+                             headers={"Host": f"h{i}.test", "Accept-Language": f"x-{i}", "Accept": f"application/x-{i}"})
+                conn.getresponse().read()
+            except OSError:
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        for i in range(n // 5):
+            like = f"name_en LIKE '%{i}{'y' * 200}%' OR industry IN ({','.join(repr(str(j) * 20) for j in range(20))})"
+            # A box with nothing in it: the filter is compiled (and cached) but scans nothing.
+            q = urllib.parse.urlencode({"filter": like, "limit": 1, "bbox": "100.0,10.0,100.0001,10.0001"})
+            try:
+                conn.request("GET", f"/collections/spatial-carriers/items?{q}", headers={"Host": "x"})
+                conn.getresponse().read()
+            except OSError:
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        self.record(f"9. {n} distinct cache keys and {n // 5} long distinct filters", True, "RSS checked at the end")
+
+    def parser_lock(self):
+        points = ", ".join(f"{116 + i * 1e-6:.6f} 39.8" for i in range(100_000))
+        big = json.dumps({"filter": f"S_INTERSECTS(geometry, LINESTRING({points}))", "limit": 1})
+        threads = [threading.Thread(target=self.served, args=("10. a 2 MB CQL2 text filter", "POST",
+                                                              "/collections/spatial-carriers/search", big)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.2)
+        started = time.monotonic()
+        status, _, _ = self.request("GET", "/collections/spatial-carriers/items?filter=floor_area_m2%20%3E%203000&limit=1")
+        ms = (time.monotonic() - started) * 1000
+        for t in threads:
+            t.join()
+        self.record("10. a small filter while three 2 MB ones parse", status == 200, f"{status} in {ms:.0f} ms")
+
+    def low(self):
+        self.refused("low: DELETE /index.html", "DELETE", "/index.html", statuses=(405,))
+        self.refused("low: gzip-encoded body", "POST", "/collections/spatial-carriers/search", "{}", {"Content-Encoding": "gzip"})
+        self.refused("low: application/jsonp", "POST", "/collections/spatial-carriers/search", "{}", {"Content-Type": "application/jsonp"})
+        self.refused("low: %ff escape", "GET", "/collections/spatial-carriers/items?name_en=%ff")
+        self.refused("low: repeated JSON member", "POST", "/collections/spatial-carriers/search", '{"limit":1,"limit":2}')
+        self.refused("low: a 309-digit offset", "GET", "/collections/spatial-carriers/items?offset=" + "9" * 309)
+        self.refused("low: a lone combining mark as a search", "GET", "/search?q=%CC%81")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--addr", required=True)
+    ap.add_argument("--pid", type=int, required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--cap", type=int, default=1024)
+    ap.add_argument("--write-timeout", type=float, default=30)
+    ap.add_argument("--cache-mib", type=float, default=64 + 16)
+    ap.add_argument("--margin-mib", type=float, default=256)
+    args = ap.parse_args()
+    host, port = args.addr.rsplit(":", 1)
+    if host != "127.0.0.1":
+        sys.exit("attack.py only talks to 127.0.0.1")
+    port = int(port)
+
+    baseline = rss_mib(args.pid)
+    sampler, prober = Sampler(args.pid), Prober(host, port)
+    sampler.start()
+    prober.start()
+    a = Attacks(host, port, args.quick)
+    steps = [
+        ("huge coordinates", a.huge_coordinates),
+        ("export layers", a.export_layers),
+        ("idle connections", lambda: a.idle_connections(args.cap)),
+        ("slow readers", lambda: a.slow_readers(args.write_timeout)),
+        ("unstoppable work", a.unstoppable_work),
+        ("async workers", a.async_workers),
+        ("HTTP/1.0 download", a.http10_download),
+        ("body limit", a.body_limit),
+        ("cache flood", lambda: a.cache_flood(5_000 if args.quick else 50_000)),
+        ("parser lock", a.parser_lock),
+        ("low", a.low),
+    ]
+    for name, step in steps:
+        a.phase(name)
+        step()
+    time.sleep(1)
+    prober.stop.set()
+    sampler.stop.set()
+    prober.join()
+    sampler.join()
+
+    budget = baseline + args.cache_mib + args.margin_mib
+    failed = [r for r in a.results if not r[1]]
+    print()
+    print(f"/health: {prober.count} probes, slowest {prober.worst_ms:.1f} ms (limit {HEALTH_MS} ms, "
+          f"during '{a.during(prober.worst_at)}'), {len(prober.failures)} failures")
+    for f in prober.failures[:5]:
+        print(f"  {f}")
+    print(f"RSS: {baseline:.0f} MiB after loading, peak {sampler.peak:.0f} MiB; budget {budget:.0f} MiB "
+          f"(+ {args.cache_mib:.0f} caches + {args.margin_mib:.0f} margin)")
+    ok = not failed and prober.worst_ms <= HEALTH_MS and not prober.failures and sampler.peak <= budget
+    print(f"{len(a.results) - len(failed)} of {len(a.results)} attacks held")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
