@@ -31,12 +31,17 @@ synth=target/synth-$COUNT
 work=$(mktemp -d)
 pid=
 trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-cat >"$work/attack.toml" <<TOML
+if [ -n "${ATTACK_BEFORE:-}" ]; then
+  # A build from before these settings existed (to show what the attacks did to it).
+  printf 'shutdown_grace_s = %s\n' "$GRACE_S" >"$work/attack.toml"
+else
+  cat >"$work/attack.toml" <<TOML
 # The defaults, but for the write timeout (shorter in the quick run) and the grace period.
 write_timeout_s = $WRITE_TIMEOUT_S
 shutdown_grace_s = $GRACE_S
 max_connections = $CAP
 TOML
+fi
 source scripts/lib.sh
 start_server "$work/server.log" --data "$synth" --config "$work/attack.toml"
 pid=$server_pid

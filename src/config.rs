@@ -52,6 +52,11 @@ pub struct ServerConfig {
     pub write_timeout: Duration,
     /// Memory for compiled filters (see `query::FilterCache`). Default 16 MiB.
     pub filter_cache_bytes: u64,
+    /// Memory for built vector tiles (see `http::tile_cache`). Default 64 MiB; 0 turns it off.
+    pub tile_cache_bytes: u64,
+    /// Collections with more features than this are drawn by the web map from vector tiles,
+    /// the others as GeoJSON (the collection description says which). Default 20,000.
+    pub tiles_above: usize,
     /// Longest a download may take to write, clipping included; past it the transfer is cut
     /// (visibly: no last chunk, or a short body against its length). Default 600 s: a million
     /// carriers as GeoJSON take under a minute on the reference machine.
@@ -106,6 +111,8 @@ impl Default for ServerConfig {
             write_timeout: Duration::from_secs(30),
             filter_cache_bytes: 16 * 1024 * 1024,
             download_timeout: Duration::from_secs(600),
+            tile_cache_bytes: 64 * 1024 * 1024,
+            tiles_above: 20_000,
             shutdown_grace: Duration::from_secs(10),
             response_cache_bytes: 64 * 1024 * 1024,
         }
@@ -215,6 +222,10 @@ pub struct FileConfig {
     pub write_timeout_s: Option<u64>,
     /// Seconds a download may take to write (default 600).
     pub download_timeout_s: Option<u64>,
+    /// MiB of built vector tiles kept (default 64; 0 turns the cache off).
+    pub tile_cache_mb: Option<u64>,
+    /// Features above which the web map draws a collection from tiles (default 20,000).
+    pub tiles_above: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -304,6 +315,12 @@ impl FileConfig {
         }
         if let Some(s) = self.download_timeout_s {
             c.download_timeout = Duration::from_secs(s);
+        }
+        if let Some(mb) = self.tile_cache_mb {
+            c.tile_cache_bytes = mb.saturating_mul(1024 * 1024);
+        }
+        if let Some(n) = self.tiles_above {
+            c.tiles_above = n;
         }
         if let Some(s) = self.shutdown_grace_s {
             c.shutdown_grace = Duration::from_secs(s);

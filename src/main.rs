@@ -394,7 +394,12 @@ fn connection_cap(wanted: usize) -> usize {
         Ok(got) if got >= need => wanted,
         Ok(got) => {
             let cap = got.saturating_sub(RESERVED_FDS).max(1) as usize;
-            tracing::warn!(wanted, cap, open_files = got, "the open-file limit allows fewer connections than max_connections");
+            tracing::warn!(
+                wanted,
+                cap,
+                open_files = got,
+                "the open-file limit allows fewer connections than max_connections"
+            );
             cap
         }
         Err(e) => {

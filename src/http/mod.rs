@@ -16,6 +16,7 @@ pub mod routes;
 mod schema;
 pub mod server;
 mod state;
+mod tile_cache;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::vocabularies::router())
         .merge(routes::health::router())
         .merge(routes::map_config::router())
+        .merge(routes::tiles::router())
         .fallback(routes::web::static_asset)
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::etag))

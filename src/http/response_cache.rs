@@ -49,6 +49,10 @@ pub async fn mark_known_length(req: Request, next: Next) -> Response {
     res
 }
 
+/// Set by a handler whose answers are kept elsewhere (tiles, in the tile cache).
+#[derive(Clone, Copy)]
+pub struct NotKept;
+
 #[derive(Clone)]
 struct Stored {
     headers: HeaderMap,
@@ -194,7 +198,8 @@ pub async fn response_cache(cache: Arc<ResponseCache>, req: Request, next: Next)
     // The plain length bounds the compressed one (give or take a few framing bytes), so the
     // per-entry cap holds for what is kept.
     let plain = res.extensions().get::<KnownLength>().map(|k| k.0);
-    if res.status() != StatusCode::OK || plain.is_none_or(|n| n > cache.max_entry) {
+    let elsewhere = res.extensions().get::<NotKept>().is_some();
+    if res.status() != StatusCode::OK || elsewhere || plain.is_none_or(|n| n > cache.max_entry) {
         return res;
     }
     let (mut parts, body) = res.into_parts();

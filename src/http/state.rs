@@ -21,6 +21,10 @@ pub struct AppState {
     pub started_at: SystemTime,
     /// Filters compiled once per text and layer (see `FilterCache`).
     pub filters: Arc<FilterCache>,
+    /// Built vector tiles (see `tile_cache`).
+    pub tiles: Arc<super::tile_cache::TileCache>,
+    /// Queries POSTed for filtered tilesets.
+    pub tile_queries: Arc<super::tile_cache::TileQueries>,
     work: Arc<WorkLimits>,
 }
 
@@ -74,6 +78,8 @@ impl AppState {
         AppState {
             store,
             filters: Arc::new(FilterCache::with_capacity(config.filter_cache_bytes)),
+            tiles: Arc::new(super::tile_cache::TileCache::new(config.tile_cache_bytes)),
+            tile_queries: Arc::new(super::tile_cache::TileQueries::new(16 * 1024 * 1024)),
             config: Arc::new(config),
             started_at: SystemTime::now(),
             work,

@@ -51,4 +51,32 @@ pub struct LayerMeta {
     /// Order of the layer in listings and in the map's draw order (lower first).
     #[serde(default)]
     pub order: i32,
+    /// How the layer is cut into vector tiles.
+    #[serde(default)]
+    pub tiles: TileMeta,
+}
+
+/// A layer's vector tiles (see `tiles`): the zooms it has tiles at, and below which zoom its
+/// features are summed per cell instead of drawn one by one.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TileMeta {
+    /// Lowest zoom with tiles (default 0).
+    pub minzoom: u8,
+    /// Highest zoom with tiles; clients overzoom beyond it (default 16: a tile unit is then
+    /// under 60 cm at Beijing's latitude).
+    pub maxzoom: u8,
+    /// Below this zoom the layer's tiles hold cells (counts and sums) rather than features
+    /// (default 0: only when a tile would hold too many, see `tiles::MAX_FEATURES`).
+    pub aggregate_below: u8,
+}
+
+impl Default for TileMeta {
+    fn default() -> Self {
+        TileMeta {
+            minzoom: 0,
+            maxzoom: 16,
+            aggregate_below: 0,
+        }
+    }
 }

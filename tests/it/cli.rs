@@ -85,11 +85,7 @@ fn invalid_geometry_is_refused_unless_explicitly_accepted() {
            "geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]}"#,
     )
     .unwrap();
-    let strict = Command::new(BIN)
-        .arg("validate")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let strict = Command::new(BIN).arg("validate").arg(dir).output().unwrap();
     assert!(!strict.status.success());
     let stderr = String::from_utf8_lossy(&strict.stderr);
     assert!(
@@ -100,7 +96,7 @@ fn invalid_geometry_is_refused_unless_explicitly_accepted() {
     );
     let lenient = Command::new(BIN)
         .args(["validate", "--accept-invalid-geometry"])
-        .arg(&dir)
+        .arg(dir)
         .output()
         .unwrap();
     assert!(

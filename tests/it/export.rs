@@ -83,17 +83,18 @@ fn same_number(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Downloads `path` into a temporary directory, which lives as long as the returned `TempDir`.
 async fn download(
     addr: &std::net::SocketAddr,
     path: &str,
     file: &str,
-) -> (reqwest::header::HeaderMap, PathBuf) {
+) -> (reqwest::header::HeaderMap, PathBuf, tempfile::TempDir) {
     let res = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
     assert_eq!(res.status(), 200, "{path}");
     let headers = res.headers().clone();
-    let (_dir, p) = tmp(file);
+    let (dir, p) = tmp(file);
     std::fs::write(&p, res.bytes().await.unwrap()).unwrap();
-    (headers, p)
+    (headers, p, dir)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -123,7 +124,7 @@ async fn every_format_opens_in_gdal_with_the_same_features_values_and_coordinate
         ("kml", "c.kml", Some("feature_id")),
         ("shp", "c.shp.zip", Some("feature_id")),
     ] {
-        let (headers, path) = download(
+        let (headers, path, _dir) = download(
             &addr,
             &format!("/collections/spatial-carriers/export?f={f}"),
             file,
@@ -429,7 +430,7 @@ async fn gcj02_and_other_crs_outputs() {
         (39.911954, 116.377817)
     );
     // EPSG:3857, in a GeoPackage that GDAL reads with its CRS.
-    let (_, p) = download(
+    let (_, p, _dir) = download(
         &addr,
         "/collections/cities/export?f=gpkg&crs=EPSG:3857",
         "m.gpkg",

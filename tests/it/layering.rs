@@ -3,8 +3,9 @@
 //! which names the file and the import.
 //!
 //! ```text
-//! main.rs ─► http ─► {store, export, encode, query, ingest, index, config, model}
+//! main.rs ─► http ─► {store, export, tiles, encode, query, ingest, index, config, model}
 //!            store ─► {ingest, query, index, model}     export ─► {encode, query, ingest, index, model}
+//!            tiles ─► {query, index, model}
 //!            encode, query, ingest ─► {index, model}    index, config ─► model
 //! ```
 //!
@@ -26,10 +27,11 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("encode", &["index", "model"]),
         ("export", &["encode", "query", "ingest", "index", "model"]),
         ("store", &["ingest", "query", "index", "model"]),
+        ("tiles", &["query", "index", "model"]),
         (
             "http",
             &[
-                "store", "export", "encode", "query", "ingest", "index", "config", "model",
+                "store", "export", "tiles", "encode", "query", "ingest", "index", "config", "model",
             ],
         ),
     ];

@@ -21,3 +21,4 @@ mod limits;
 mod response_cache;
 mod security;
 mod socket;
+mod tiles;

@@ -29,7 +29,7 @@ async fn list(
         .snapshot()
         .collections()
         .iter()
-        .map(|c| describe(c, &base, lang))
+        .map(|c| describe(c, &base, lang, state.config.tiles_above))
         .collect();
     Ok(Json(json!({
         "links": [link(base.at("/collections"), "self", JSON, "the collections")],
@@ -39,15 +39,23 @@ async fn list(
 }
 
 async fn one(
+    State(state): State<AppState>,
     base: BaseUrl,
     headers: HeaderMap,
     request: InCollection<JsonOnly>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(describe(request.info(), &base, language(&headers))))
+    Ok(Json(describe(
+        request.info(),
+        &base,
+        language(&headers),
+        state.config.tiles_above,
+    )))
 }
 
-/// A collection as OGC API - Features Part 1 (7.14) describes it, extent computed from the data.
-pub fn describe(c: &CollectionInfo, base: &BaseUrl, lang: &str) -> Value {
+/// A collection as OGC API - Features Part 1 (7.14) describes it, extent computed from the data;
+/// with its vector tiles, and how a map should draw it: `mapRendering.mode` is `tiles` above
+/// `tiles_above` features (sending them all as GeoJSON would freeze a browser), else `geojson`.
+pub fn describe(c: &CollectionInfo, base: &BaseUrl, lang: &str, tiles_above: usize) -> Value {
     let path = format!("/collections/{}", path_segment(&c.id));
     let title = c.meta.title.as_ref().map_or(c.id.as_str(), |t| t.get(lang));
     let mut out = json!({
@@ -59,8 +67,14 @@ pub fn describe(c: &CollectionInfo, base: &BaseUrl, lang: &str) -> Value {
         "links": [
             link(base.at(&path), "self", JSON, "this collection"),
             link(base.at(&format!("{path}/items")), "items", GEOJSON, "the features"),
+            link(base.at(&format!("{path}/tiles")), super::tiles::REL_TILESETS_VECTOR, JSON, "vector tiles"),
         ],
         "numberOfFeatures": c.count,
+        "mapRendering": {
+            "mode": if c.count > tiles_above { "tiles" } else { "geojson" },
+            "tilesAbove": tiles_above,
+            "tileJson": base.at(&format!("{path}/tiles/WebMercatorQuad?f=tilejson")),
+        },
         "geometryTypes": c.geometry_types,
     });
     if let Some(d) = &c.meta.description {

@@ -40,5 +40,10 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn conformance(Query(JsonOnly): Query<JsonOnly>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "conformsTo": CLASSES })))
+    let classes: Vec<&str> = CLASSES
+        .iter()
+        .chain(super::tiles::CLASSES)
+        .copied()
+        .collect();
+    Ok(Json(json!({ "conformsTo": classes })))
 }

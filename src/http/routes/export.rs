@@ -268,8 +268,9 @@ async fn export_area(
             .compute(move |_| {
                 let area = area_polygon(&area_json)?;
                 let filter = FilterSpec {
-                    text: json!({"op": "s_intersects", "args": [{"property": "geometry"}, area_json]})
-                        .to_string(),
+                    text:
+                        json!({"op": "s_intersects", "args": [{"property": "geometry"}, area_json]})
+                            .to_string(),
                     lang: FilterLang::Cql2Json,
                 };
                 let q = FeatureQuery {

@@ -235,7 +235,7 @@ fn page_links(
 /// 4 MiB of JSON is CPU work, done on the compute boundary with the rest).
 enum PageRequest {
     Get {
-        request: InCollection<ItemsParams>,
+        request: Box<InCollection<ItemsParams>>,
         raw: Option<String>,
     },
     Post {
@@ -257,7 +257,7 @@ async fn page(
     state
         .compute(move |budget| {
             let (request, paging) = match asked {
-                PageRequest::Get { request, raw } => (request, Paging::Get { raw }),
+                PageRequest::Get { request, raw } => (*request, Paging::Get { raw }),
                 PageRequest::Post { snapshot, id, body } => {
                     let info = AppState::collection(&snapshot, &id)?;
                     let (params, original) = params_from_body(&body, info)?;
@@ -314,8 +314,16 @@ async fn items(
     RawQuery(raw): RawQuery,
     request: InCollection<ItemsParams>,
 ) -> Result<Response, ApiError> {
-    let (body, media_type, crs) =
-        page(&state, PageRequest::Get { request, raw }, base, "items").await?;
+    let (body, media_type, crs) = page(
+        &state,
+        PageRequest::Get {
+            request: Box::new(request),
+            raw,
+        },
+        base,
+        "items",
+    )
+    .await?;
     Ok(geo_response(body, media_type, crs))
 }
 

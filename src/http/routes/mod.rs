@@ -9,5 +9,6 @@ pub mod landing;
 pub mod map_config;
 pub mod queryables;
 pub mod stats;
+pub mod tiles;
 pub mod vocabularies;
 pub mod web;

@@ -89,7 +89,7 @@ impl RouteParams for StatsParams {
 
 /// Statistics asked with parsed GET parameters, or with a POST body still to be read.
 enum StatsRequest {
-    Get(InCollection<StatsParams>),
+    Get(Box<InCollection<StatsParams>>),
     Post {
         snapshot: std::sync::Arc<crate::store::Snapshot>,
         id: String,
@@ -97,15 +97,20 @@ enum StatsRequest {
     },
 }
 
-async fn run(state: &AppState, base: &BaseUrl, asked: StatsRequest) -> Result<Json<Value>, ApiError> {
+async fn run(
+    state: &AppState,
+    base: &BaseUrl,
+    asked: StatsRequest,
+) -> Result<Json<Value>, ApiError> {
     // A body is read (CPU work) before a slot is taken, so a malformed one is a 400 at once.
     let request = match asked {
-        StatsRequest::Get(request) => request,
+        StatsRequest::Get(request) => *request,
         StatsRequest::Post { snapshot, id, body } => {
             state
                 .compute(move |_| {
                     let info = AppState::collection(&snapshot, &id)?;
-                    let params = StatsParams::from_params(params_from_body(&body, info)?.0, Some(info))?;
+                    let params =
+                        StatsParams::from_params(params_from_body(&body, info)?.0, Some(info))?;
                     Ok(InCollection {
                         snapshot,
                         id,
@@ -192,7 +197,7 @@ async fn stats_get(
     base: BaseUrl,
     request: InCollection<StatsParams>,
 ) -> Result<Json<Value>, ApiError> {
-    run(&state, &base, StatsRequest::Get(request)).await
+    run(&state, &base, StatsRequest::Get(Box::new(request))).await
 }
 
 async fn stats_post(
