@@ -33,12 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "== Python clients (target/venv)"
-if [ ! -x target/venv/bin/python3 ] || ! cmp -s scripts/requirements-test.txt target/venv/requirements.txt; then
-  rm -rf target/venv
-  python3 -m venv target/venv
-  target/venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
-  cp scripts/requirements-test.txt target/venv/requirements.txt
-fi
+scripts/venv.sh
 export ETOWN_ATLAS_PYTHON=$PWD/target/venv/bin/python3
 
 # A clean build never reuses incremental data, and it costs disk that CI machines may not have.

@@ -148,23 +148,34 @@ pub enum Datum {
     Gcj02,
 }
 
-/// One raster XYZ basemap.
+/// One basemap: online raster XYZ tiles (`url`, opt-in: the page then asks that host), or a
+/// local MBTiles file (`mbtiles`, raster or vector) that this server serves itself, so an
+/// intranet with no internet still has roads and names.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Basemap {
     pub id: String,
     pub title: Localized,
     /// Tile URL template with `{z}`, `{x}`, `{y}`, and `{key}` where the provider needs a key.
-    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A local MBTiles file, served at `/basemaps/{id}/{z}/{x}/{y}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mbtiles: Option<std::path::PathBuf>,
     /// Substituted for `{key}` (a Tianditu browser key, say). It is visible to browsers, as such
     /// keys always are: restrict it by referrer at the provider.
     #[serde(default, skip_serializing)]
     pub key: Option<String>,
     #[serde(default)]
     pub datum: Datum,
-    pub attribution: String,
+    /// Credit shown on the map; for MBTiles, the file's own attribution when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<String>,
     #[serde(default = "default_tile_size")]
     pub tile_size: u32,
+    /// Shown when the page opens (the first such basemap).
+    #[serde(default)]
+    pub default: bool,
 }
 
 fn default_tile_size() -> u32 {
@@ -172,17 +183,19 @@ fn default_tile_size() -> u32 {
 }
 
 impl Basemap {
-    /// The URL template with the key filled in.
-    pub fn resolved_url(&self) -> String {
-        match &self.key {
-            Some(k) => self.url.replace("{key}", k),
-            None => self.url.clone(),
-        }
+    /// The URL template with the key filled in (online basemaps only).
+    pub fn resolved_url(&self) -> Option<String> {
+        let url = self.url.as_ref()?;
+        Some(match &self.key {
+            Some(k) => url.replace("{key}", k),
+            None => url.clone(),
+        })
     }
 
-    /// The `scheme://host[:port]` the tiles come from, for the Content-Security-Policy.
+    /// The `scheme://host[:port]` the tiles come from, for the Content-Security-Policy (none
+    /// for a local file).
     pub fn origin(&self) -> Option<String> {
-        let (scheme, rest) = self.url.split_once("://")?;
+        let (scheme, rest) = self.url.as_ref()?.split_once("://")?;
         let host = rest.split('/').next()?;
         Some(format!("{scheme}://{host}"))
     }
@@ -255,24 +268,58 @@ impl FileConfig {
             path: p.clone(),
             source,
         })?;
-        let cfg: FileConfig = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        let mut cfg: FileConfig = toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: p.clone(),
             source: Box::new(source),
         })?;
+        // A relative MBTiles path is read from the config file's directory.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for b in &mut cfg.map.basemaps {
+            if let Some(f) = &b.mbtiles {
+                if f.is_relative() {
+                    b.mbtiles = Some(dir.join(f));
+                }
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
         for b in &cfg.map.basemaps {
             let bad = |reason: &str| ConfigError::Basemap {
                 path: p.clone(),
                 id: b.id.clone(),
                 reason: reason.into(),
             };
-            if !(b.url.starts_with("https://") || b.url.starts_with("http://")) {
-                return Err(bad("url must start with http:// or https://"));
+            if !ids.insert(b.id.as_str()) {
+                return Err(bad("two basemaps have this id"));
             }
-            if !(b.url.contains("{z}") && b.url.contains("{x}") && b.url.contains("{y}")) {
-                return Err(bad("url must hold {z}, {x} and {y}"));
+            if b.id.is_empty()
+                || !b
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(bad("id must be letters, digits, - or _"));
             }
-            if b.url.contains("{key}") && b.key.is_none() {
-                return Err(bad("url holds {key} but no key is set"));
+            match (&b.url, &b.mbtiles) {
+                (Some(url), None) => {
+                    if !(url.starts_with("https://") || url.starts_with("http://")) {
+                        return Err(bad("url must start with http:// or https://"));
+                    }
+                    if !(url.contains("{z}") && url.contains("{x}") && url.contains("{y}")) {
+                        return Err(bad("url must hold {z}, {x} and {y}"));
+                    }
+                    if url.contains("{key}") && b.key.is_none() {
+                        return Err(bad("url holds {key} but no key is set"));
+                    }
+                    if b.attribution.is_none() {
+                        return Err(bad("an online basemap needs its attribution"));
+                    }
+                }
+                (None, Some(_)) => {}
+                _ => {
+                    return Err(bad(
+                        "give either url (online tiles) or mbtiles (a local file), not both",
+                    ))
+                }
             }
         }
         Ok(cfg)

@@ -21,6 +21,7 @@
 //! model`; `model`, `index`, `ingest`, `query`, `encode` and `export` are synchronous and know
 //! nothing of HTTP; only `http` knows axum, hyper or tokio. `tests/it/layering.rs` checks it.
 
+pub mod basemap;
 pub mod config;
 pub mod encode;
 pub mod export;

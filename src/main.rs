@@ -338,7 +338,19 @@ fn serve(args: ServeArgs) -> ExitCode {
     if args.public_url.is_some() {
         config.public_url = args.public_url;
     }
-    let state = AppState::new(Arc::new(MemoryStore::new(catalog)), config);
+    let local = config
+        .map
+        .basemaps
+        .iter()
+        .filter_map(|b| Some((b.id.as_str(), b.mbtiles.as_ref()?)));
+    let basemaps = match etown_atlas::basemap::Basemaps::open(local) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let state = AppState::new(Arc::new(MemoryStore::new(catalog)), config).with_basemaps(basemaps);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

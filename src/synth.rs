@@ -181,29 +181,64 @@ pub fn write_carriers(out: &mut impl Write, count: usize, seed: u64) -> io::Resu
     writeln!(out, "]}}")
 }
 
-/// Writes a data directory that serves as it is: `spatial-carriers.geojson` with `count`
-/// carriers, its sidecar binding the coded properties to vocabularies, and every vocabulary the
-/// shipped data has (copied from it), so the web app finds what it finds on the shipped data.
+/// Writes a data directory that serves as it is: the shipped data (zones, parks, vocabularies,
+/// every sidecar) with `spatial-carriers.geojson` replaced by `count` synthetic carriers, and
+/// the carriers' sidecar retitled and keeping only the fields synthetic carriers have. So the
+/// web app meets at scale exactly what it meets on the shipped data.
 pub fn write_dir(out: &std::path::Path, count: usize, seed: u64) -> io::Result<()> {
     std::fs::create_dir_all(out)?;
-    let file = std::fs::File::create(out.join("spatial-carriers.geojson"))?;
+    let file = std::fs::File::create(out.join(CARRIERS_FILE))?;
     let mut writer = io::BufWriter::new(file);
     write_carriers(&mut writer, count, seed)?;
     writer.flush()?;
     for f in crate::ingest::embedded_files() {
-        if f.name.ends_with(".vocab.json") {
-            std::fs::write(out.join(&f.name), &f.bytes)?;
+        if f.name == CARRIERS_FILE || f.name.ends_with(".md") {
+            continue;
         }
+        let bytes = if f.name == CARRIERS_META {
+            synthetic_meta(&f.bytes)?
+        } else {
+            f.bytes.to_vec()
+        };
+        std::fs::write(out.join(&f.name), bytes)?;
     }
-    let meta = r#"{
-  "title": {"zh": "合成载体", "en": "Synthetic carriers"},
-  "description": {"zh": "合成的示意数据，用于基准测试", "en": "Synthetic schematic data, for benchmarks"},
-  "display_property": {"zh": "name_zh", "en": "name_en"},
-  "temporal_property": "delivery_date",
-  "vocabularies": {"industry": "industries", "building_type": "building-types", "status": "statuses"}
+    Ok(())
 }
-"#;
-    std::fs::write(out.join("spatial-carriers.meta.json"), meta)
+
+const CARRIERS_FILE: &str = "spatial-carriers.geojson";
+const CARRIERS_META: &str = "spatial-carriers.meta.json";
+/// What a synthetic carrier has (see `write_carriers`), and what the server derives.
+const SYNTHETIC_FIELDS: &[&str] = &[
+    "name_zh",
+    "name_en",
+    "industry",
+    "floor_area_m2",
+    "available_floor_area_m2",
+    "building_type",
+    "status",
+    "delivery_date",
+    "floor_load_kn_m2",
+    "clear_height_m",
+    "power_kva",
+    "schematic",
+    "source",
+    "geodesic_area_m2",
+    "zones",
+];
+
+/// The shipped carriers' sidecar for synthetic carriers.
+fn synthetic_meta(shipped: &[u8]) -> io::Result<Vec<u8>> {
+    use serde_json::{json, Value};
+    let mut meta: Value = serde_json::from_slice(shipped).map_err(io::Error::other)?;
+    meta["title"] = json!({"zh": "合成载体", "en": "Synthetic carriers"});
+    meta["description"] = json!({"zh": "合成的示意数据，用于基准测试与规模测试", "en": "Synthetic schematic data, for benchmarks and tests at scale"});
+    if let Some(Value::Object(fields)) = meta.get_mut("fields") {
+        fields.retain(|name, _| SYNTHETIC_FIELDS.contains(&name.as_str()));
+    }
+    if let Some(Value::Object(v)) = meta.get_mut("vocabularies") {
+        v.retain(|name, _| SYNTHETIC_FIELDS.contains(&name.as_str()));
+    }
+    serde_json::to_vec_pretty(&meta).map_err(io::Error::other)
 }
 
 /// The synthetic layer in memory, for benchmarks.

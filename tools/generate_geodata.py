@@ -153,10 +153,23 @@ STATUSES = [
 
 SRC_FTZ = "E-Town Cluster of the China (Beijing) Pilot FTZ, overview (2024): 27.83 km2"
 SRC_DPZ = "Beijing E-Town press conference, 2024-02-01: data infrastructure pilot zone, 32 km2 centred on Taihu"
-SRC_BONDED = "Beijing Municipal Government press conference, 2024-09-19 (State Council approval); 0.61 km2 in Changziying from press reports 2024-2025"
+SRC_BONDED = "Beijing Municipal Government press conference, 2024-09-19 (State Council approval); 0.61 km2 in Changziying from press reports 2024-2025; focus from the E-Town Cluster overview (2024)"
 SRC_NEWTOWN = "Yizhuang New Town, 225 km2 since 2019 (press reports)"
 SRC_CARRIERS = "Beijing Municipal Government press conference, 2024-09-19: 58 spatial carriers, more than 6 million m2, six future industries"
 SRC_PARK = "Beijing Municipal Government press conference, 2024-09-19: characteristic parks"
+# Each zone's policy focus, paraphrased (zh, en) from the documents its source names.
+FOCUS_FTZ = (
+    "国际金融、文化创意、生物技术与大健康产业；科技成果转化平台，战略性新兴产业与国际高端功能机构集聚地。",
+    "International finance, culture and creativity, biotechnology and big health; a platform for commercialising research and a hub for strategic emerging industries and international institutions.",
+)
+FOCUS_DPZ = (
+    "以台湖为中心先行先试：数据基础制度综合改革试验田、数据要素集聚区、数据产业发展高地。",
+    "Trials centred on Taihu: a reform test field for the basic rules of data, a gathering place for data as a factor of production, and a highland for the data industry.",
+)
+FOCUS_BONDED = (
+    "服务高端制造业、供应链管理与保税服务，建设对外开放新枢纽。",
+    "Services for high-end manufacturing, supply-chain management and bonded services: a new hub for opening up.",
+)
 
 
 # --- the layout -------------------------------------------------------------------------------
@@ -462,13 +475,17 @@ def main():
     required += [pt for r in park_rings.values() for pt in r] + ftz + dpz + bonded
     newtown = new_town_ring(required)
 
-    def zone(fid, zh, en, ring, source, extra=None):
-        props = {"name_zh": zh, "name_en": en, "official_area_km2": extra, "schematic": True, "source": source}
+    def zone(fid, zh, en, ring, source, extra=None, focus=None):
+        props = {"name_zh": zh, "name_en": en, "official_area_km2": extra}
+        if focus:
+            # The zone's policy focus, paraphrased from the document its source names.
+            props["focus_zh"], props["focus_en"] = focus
+        props.update({"schematic": True, "source": source})
         return collection([feature(fid, props, ring)])
 
-    files["ftz-etown-cluster.geojson"] = zone("ftz-etown-cluster", "中国（北京）自由贸易试验区高端产业片区亦庄组团", "E-Town Cluster, High-end Industrial Area, China (Beijing) Pilot FTZ", ftz, SRC_FTZ, 27.83)
-    files["data-pilot-zone.geojson"] = zone("data-pilot-zone", "北京数据基础制度先行区", "Beijing Data Infrastructure Pilot Zone", dpz, SRC_DPZ, 32.0)
-    files["bonded-zone.geojson"] = zone("bonded-zone", "北京亦庄综合保税区", "Beijing Yizhuang Comprehensive Bonded Zone", bonded, SRC_BONDED, 0.61)
+    files["ftz-etown-cluster.geojson"] = zone("ftz-etown-cluster", "中国（北京）自由贸易试验区高端产业片区亦庄组团", "E-Town Cluster, High-end Industrial Area, China (Beijing) Pilot FTZ", ftz, SRC_FTZ, 27.83, FOCUS_FTZ)
+    files["data-pilot-zone.geojson"] = zone("data-pilot-zone", "北京数据基础制度先行区", "Beijing Data Infrastructure Pilot Zone", dpz, SRC_DPZ, 32.0, FOCUS_DPZ)
+    files["bonded-zone.geojson"] = zone("bonded-zone", "北京亦庄综合保税区", "Beijing Yizhuang Comprehensive Bonded Zone", bonded, SRC_BONDED, 0.61, FOCUS_BONDED)
     files["new-town.geojson"] = zone("new-town", "亦庄新城", "Yizhuang New Town", newtown, SRC_NEWTOWN, 225.0)
     files["parks.geojson"] = collection(park_features)
     files["spatial-carriers.geojson"] = collection(carrier_features)

@@ -22,6 +22,7 @@ pub fn request_span(req: &Request<Body>) -> tracing::Span {
 /// Gives any error response that a lower layer produced as a bare status (405, 413, a path that
 /// does not decode) the same problem+json body as the API's own errors.
 pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
+    let lang = super::language(req.headers());
     let res = next.run(req).await;
     let status = res.status();
     let is_problem = res
@@ -30,6 +31,9 @@ pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if (status.is_client_error() || status.is_server_error()) && !is_problem {
         let mut replaced = ApiError::from_status(status).into_response();
+        if lang == "zh" {
+            replaced = super::problem_language::in_chinese(replaced).await;
+        }
         if let Some(allow) = res.headers().get(header::ALLOW) {
             replaced.headers_mut().insert(header::ALLOW, allow.clone());
         }

@@ -10,6 +10,7 @@ mod links;
 mod middleware;
 mod negotiate;
 pub mod params;
+mod problem_language;
 mod query_params;
 mod response_cache;
 pub mod routes;
@@ -42,8 +43,9 @@ pub use state::{AppState, WorkHook};
 /// 4. CORS;
 /// 5. the response cache, which keeps compressed answers;
 /// 6. compression;
-/// 7. the URL and body size limits, and 8. the request timeout, whose answers layer 3 dresses;
-/// 9. ETags; then the routes.
+/// 7. problem bodies in the reader's language (`problem_language`);
+/// 8. the URL and body size limits, and 9. the request timeout, whose answers layer 3 dresses;
+/// 10. ETags; then the routes.
 pub fn app(state: AppState) -> Router {
     let timeout: Duration = state.config.request_timeout;
     let body_limit = state.config.max_body_bytes;
@@ -80,6 +82,9 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             middleware::uri_limit(max_uri, req, next)
         }))
+        .layer(axum::middleware::from_fn(
+            problem_language::localize_problems,
+        ))
         .layer(axum::middleware::from_fn(response_cache::mark_known_length))
         .layer(compression::well())
         .layer(compression::fast())

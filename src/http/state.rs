@@ -25,6 +25,8 @@ pub struct AppState {
     pub tiles: Arc<super::tile_cache::TileCache>,
     /// Queries POSTed for filtered tilesets.
     pub tile_queries: Arc<super::tile_cache::TileQueries>,
+    /// Local basemap files (see `basemap`), opened at start.
+    pub basemaps: Arc<crate::basemap::Basemaps>,
     work: Arc<WorkLimits>,
 }
 
@@ -80,10 +82,17 @@ impl AppState {
             filters: Arc::new(FilterCache::with_capacity(config.filter_cache_bytes)),
             tiles: Arc::new(super::tile_cache::TileCache::new(config.tile_cache_bytes)),
             tile_queries: Arc::new(super::tile_cache::TileQueries::new(16 * 1024 * 1024)),
+            basemaps: Arc::new(crate::basemap::Basemaps::default()),
             config: Arc::new(config),
             started_at: SystemTime::now(),
             work,
         }
+    }
+
+    /// The state serving these local basemap files.
+    pub fn with_basemaps(mut self, basemaps: crate::basemap::Basemaps) -> Self {
+        self.basemaps = Arc::new(basemaps);
+        self
     }
 
     /// The current data version (cheap, never blocking).
@@ -129,6 +138,8 @@ impl AppState {
             if let Some(hook) = &limits.hook {
                 hook(&budget);
             }
+            // Work whose time ran out while it waited (or whose client left) never starts.
+            budget.check()?;
             work(&budget)
         })
         .await;

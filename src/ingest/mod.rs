@@ -15,6 +15,7 @@ mod columns;
 mod derive;
 mod error;
 mod geometry;
+mod presentation;
 mod source;
 mod stream;
 mod valid;
@@ -97,6 +98,7 @@ pub fn load(
     }
 
     let layers: Vec<Layer> = derive::derive_and_build(parts);
+    presentation::check(&layers, &vocabularies)?;
     Ok(Catalog::new(layers, vocabularies))
 }
 

@@ -17,25 +17,30 @@ pub fn check_layer(
         let Some(i) = layer.fields.iter().position(|f| &f.name == property) else {
             return Err(IngestError::file(file, format!("the metadata binds property {property:?} to a vocabulary, but no feature has it")));
         };
-        let Column::String(values) = &layer.columns[i] else {
-            return Err(IngestError::file(
-                file,
-                format!("property {property:?} is bound to a vocabulary but is not a string"),
-            ));
+        // Each value (or each item of an array) must be a term.
+        let values: Box<dyn Iterator<Item = (usize, &str)>> = match &layer.columns[i] {
+            Column::String(c) => Box::new(c.iter().enumerate().filter_map(|(n, v)| Some((n, v.as_deref()?)))),
+            Column::StringArray(c) => Box::new(c.iter().enumerate().flat_map(|(n, v)| {
+                v.iter().flat_map(|items| items.iter()).map(move |s| (n, s.as_ref()))
+            })),
+            _ => {
+                return Err(IngestError::file(
+                    file,
+                    format!("property {property:?} is bound to a vocabulary but is neither a string nor an array of strings"),
+                ))
+            }
         };
-        for (index, v) in values.iter().enumerate() {
-            if let Some(v) = v {
-                if vocab.term(v).is_none() {
-                    let at = super::FeatureRef {
-                        index,
-                        id: Some(layer.ids[index].to_string()),
-                    };
-                    return Err(IngestError::feature(
-                        file,
-                        at,
-                        format!("{property} {v:?} is not a term of vocabulary {vocab_id:?}"),
-                    ));
-                }
+        for (index, v) in values {
+            if vocab.term(v).is_none() {
+                let at = super::FeatureRef {
+                    index,
+                    id: Some(layer.ids[index].to_string()),
+                };
+                return Err(IngestError::feature(
+                    file,
+                    at,
+                    format!("{property} {v:?} is not a term of vocabulary {vocab_id:?}"),
+                ));
             }
         }
     }

@@ -54,6 +54,130 @@ pub struct LayerMeta {
     /// How the layer is cut into vector tiles.
     #[serde(default)]
     pub tiles: TileMeta,
+    /// How the web map presents each property, in the order the map lists them (titles,
+    /// units, which filter the find form offers, which columns the result list shows). A
+    /// property not named here is shown with its own name and gets a filter from its type.
+    #[serde(default, deserialize_with = "ordered_fields")]
+    pub fields: Vec<(String, FieldMeta)>,
+    /// How the web map draws the layer.
+    #[serde(default)]
+    pub style: StyleMeta,
+    /// A caveat the map shows while the layer is on it (e.g. that outlines are schematic).
+    pub notice: Option<Localized>,
+    /// The layer people look for space in: the map's find panel opens on it. Without one, the
+    /// map picks the largest layer that is not a zone.
+    #[serde(default)]
+    pub primary: bool,
+}
+
+impl LayerMeta {
+    /// The presentation of property `name`, if the sidecar gives one.
+    pub fn field(&self, name: &str) -> Option<&FieldMeta> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+    }
+}
+
+/// How the web map presents one property. Everything is optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMeta {
+    pub title: Option<Localized>,
+    pub description: Option<Localized>,
+    /// The unit values are in, as written after a number ("m²", "kVA").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The filter the find form offers for it; none if absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterKind>,
+    /// A column of the result list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub list: bool,
+    /// Left out of the details panel (an id, a technical column).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
+    /// The property is text in one language (`"zh"` or `"en"`), shown only to readers of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// Values are ids of features of this collection (a carrier's `park`): shown by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub references: Option<String>,
+    /// The label of the field's filter, where its title does not read well there ("Ready by"
+    /// for a delivery date).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_title: Option<Localized>,
+}
+
+/// The kinds of filter a find form offers, each checked against the property's type at load.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterKind {
+    /// One of a set of values (a string; its choices from its vocabulary or enum).
+    In,
+    /// At least a value (a number or a date).
+    Min,
+    /// At most a value (a number or a date).
+    Max,
+    /// Between two values (a number or a date).
+    Range,
+    /// An array that holds a chosen value (`zones`: inside a zone).
+    Contains,
+    /// Text that appears in the value (a string).
+    Text,
+    /// True or false (a boolean).
+    Flag,
+}
+
+impl FilterKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilterKind::In => "in",
+            FilterKind::Min => "min",
+            FilterKind::Max => "max",
+            FilterKind::Range => "range",
+            FilterKind::Contains => "contains",
+            FilterKind::Text => "text",
+            FilterKind::Flag => "flag",
+        }
+    }
+}
+
+/// How the web map draws a layer. Everything is optional: without it, a colour is picked.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StyleMeta {
+    /// Outline and fill colour, `#rrggbb`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// A vocabulary-bound property whose terms' colours fill the features.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color_by: Option<String>,
+    /// Fill opacity, 0 to 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill_opacity: Option<f64>,
+    /// Outline width in pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_width: Option<f64>,
+    /// Outline dash pattern, in line widths.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dash: Option<Vec<f64>>,
+    /// The zoom from which features are labelled with their names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_minzoom: Option<f64>,
+}
+
+/// `fields` as written: a JSON object whose key order is the display order.
+fn ordered_fields<'de, D>(d: D) -> Result<Vec<(String, FieldMeta)>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    map.into_iter()
+        .map(|(name, v)| {
+            let f = serde_json::from_value(v)
+                .map_err(|e| serde::de::Error::custom(format!("field {name:?}: {e}")))?;
+            Ok((name, f))
+        })
+        .collect()
 }
 
 /// A layer's vector tiles (see `tiles`): the zooms it has tiles at, and below which zoom its

@@ -19,6 +19,6 @@ pub use feature::Feature;
 pub use feature_id::FeatureId;
 pub use field::Field;
 pub use layer_id::{LayerId, LayerIdError};
-pub use meta::{LayerMeta, Localized, TileMeta};
+pub use meta::{FieldMeta, FilterKind, LayerMeta, Localized, StyleMeta, TileMeta};
 pub use value::{format_date, parse_date, parse_timestamp, FieldType, Value};
 pub use vocabulary::{Term, Vocabulary};

@@ -1,5 +1,7 @@
 //! Search by name: case- and accent-insensitive, over the Chinese and English names, ranked
-//! exact match, then prefix, then substring.
+//! exact match, then prefix, then substring, then close spellings ("Robto" finds "Robot",
+//! "helth" finds "Health": every typed word within one edit of a word of the name, two for
+//! words of eight letters or more, a swap of neighbours counting as one).
 
 use std::borrow::Cow;
 
@@ -16,6 +18,8 @@ pub enum MatchKind {
     Exact,
     Prefix,
     Substring,
+    /// Every word typed is a close spelling of a word (or the start of one) of the name.
+    Close,
 }
 
 impl MatchKind {
@@ -24,6 +28,7 @@ impl MatchKind {
             MatchKind::Exact => "exact",
             MatchKind::Prefix => "prefix",
             MatchKind::Substring => "substring",
+            MatchKind::Close => "close",
         }
     }
 }
@@ -108,6 +113,8 @@ pub fn search(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<NameMat
                 MatchKind::Prefix
             } else if folded.contains(query) {
                 MatchKind::Substring
+            } else if close_spelling(&folded, query) {
+                MatchKind::Close
             } else {
                 continue;
             };
@@ -125,15 +132,63 @@ pub fn search(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<NameMat
     Ok(out)
 }
 
+/// Edits a typed word of `len` characters may be off by: none for short words (where one edit
+/// makes another word), one up to seven, two from eight. Ideographs are never guessed at.
+fn tolerance(word: &str) -> usize {
+    if !word.is_ascii() {
+        return 0;
+    }
+    match word.len() {
+        0..=3 => 0,
+        4..=7 => 1,
+        _ => 2,
+    }
+}
+
+/// Whether each word of `query` is within its tolerance of a word of `name` (both folded), or
+/// of the start of one (so "robto ind" finds "robot industrial park").
+fn close_spelling(name: &str, query: &str) -> bool {
+    let words: Vec<&str> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|q| !q.is_empty())
+        .all(|q| {
+            let tol = tolerance(q);
+            words.iter().any(|w| {
+                if w.starts_with(q) {
+                    return true;
+                }
+                if tol == 0 || w.len() + tol < q.len() {
+                    return false;
+                }
+                // The whole word, or its start as long as what was typed (a word typed in part).
+                let start: String = w.chars().take(q.chars().count()).collect();
+                strsim::osa_distance(q, w) <= tol || strsim::osa_distance(q, &start) <= tol
+            })
+        })
+}
+
+/// What a name search found: the best hits and how many matched in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NameHits {
+    /// `(index into layers, match)`, best first.
+    pub hits: Vec<(usize, NameMatch)>,
+    /// Every feature that matched, before the limit.
+    pub matched: usize,
+}
+
 /// The best `limit` name matches over `layers` (in display order), for `text` as a person typed
-/// it: exact before prefix before substring, then shorter names, then layer order and slot.
-/// Each hit is `(index into layers, match)`. `None` when `text` folds to nothing to search for.
+/// it: exact before prefix before substring before close spellings, then shorter names, then
+/// layer order and slot. `None` when `text` folds to nothing to search for.
 pub fn search_layers(
     layers: &[&Layer],
     text: &str,
     limit: usize,
     budget: &Budget,
-) -> Result<Option<Vec<(usize, NameMatch)>>, Exceeded> {
+) -> Result<Option<NameHits>, Exceeded> {
     let query = normalize(text);
     if query.is_empty() {
         return Ok(None);
@@ -147,8 +202,12 @@ pub fn search_layers(
         );
     }
     found.sort_by_key(|(order, m)| (m.kind, m.name.chars().count(), *order, m.slot));
+    let matched = found.len();
     found.truncate(limit);
-    Ok(Some(found))
+    Ok(Some(NameHits {
+        hits: found,
+        matched,
+    }))
 }
 
 #[cfg(test)]
@@ -166,5 +225,18 @@ mod tests {
         assert_eq!(normalize("ＲＯＣＫＥＴ　Ｓｔｒｅｅｔ"), "rocket street");
         assert_eq!(normalize("\u{301}"), "");
         assert_eq!(normalize("e\u{301}toile"), "etoile");
+    }
+
+    #[test]
+    fn close_spellings_within_one_or_two_edits() {
+        let name = "beijing robot industrial park";
+        assert!(close_spelling(name, "robto")); // a swap
+        assert!(close_spelling(name, "robto indus")); // and a word typed in part
+        assert!(close_spelling("future health carrier 01", "helth")); // a letter missing
+        assert!(close_spelling(name, "industiral")); // a swap in a long word
+        assert!(close_spelling(name, "indsutrail")); // two edits in a long word
+        assert!(!close_spelling(name, "rocket")); // not a near word
+        assert!(!close_spelling(name, "rbt")); // short words are not guessed
+        assert!(!close_spelling("火箭大街", "火剑")); // nor ideographs
     }
 }

@@ -3,7 +3,7 @@
 //! which names the file and the import.
 //!
 //! ```text
-//! main.rs ─► http ─► {store, export, tiles, encode, query, ingest, index, config, model}
+//! main.rs ─► http ─► {store, export, tiles, encode, query, ingest, index, config, model, basemap}
 //!            store ─► {ingest, query, index, model}     export ─► {encode, query, ingest, index, model}
 //!            tiles ─► {query, index, model}
 //!            encode, query, ingest ─► {index, model}    index, config ─► model
@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let rules: &[(&str, &[&str])] = &[
         ("model", &[]),
+        ("basemap", &[]),
         ("synth", &["ingest"]),
         ("config", &["model"]),
         ("index", &["model"]),
@@ -31,7 +32,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         (
             "http",
             &[
-                "store", "export", "tiles", "encode", "query", "ingest", "index", "config", "model",
+                "store", "export", "tiles", "encode", "query", "ingest", "index", "config",
+                "model", "basemap",
             ],
         ),
     ];

@@ -7,6 +7,7 @@ mod common;
 
 mod api_contract;
 mod api_core;
+mod basemaps;
 mod cli;
 mod cql2_conformance;
 mod crs;
@@ -18,6 +19,7 @@ mod geodata;
 mod hardening;
 mod layering;
 mod limits;
+mod presentation;
 mod response_cache;
 mod security;
 mod socket;

@@ -42,11 +42,13 @@ async fn every_response_carries_a_csp_that_allows_only_this_origin() {
     config.map.basemaps.push(Basemap {
         id: "osm".into(),
         title: Localized::One("OSM".into()),
-        url: "https://tiles.example.org/{z}/{x}/{y}.png".into(),
+        url: Some("https://tiles.example.org/{z}/{x}/{y}.png".into()),
+        mbtiles: None,
         key: None,
         datum: Datum::Wgs84,
-        attribution: "©".into(),
+        attribution: Some("©".into()),
         tile_size: 256,
+        default: false,
     });
     let r = get(&app_with(config), "/").await;
     let csp = r.headers["content-security-policy"].to_str().unwrap();

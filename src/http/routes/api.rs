@@ -417,12 +417,25 @@ pub fn definition(collections: &[CollectionInfo]) -> Value {
     }
     dataset_tiles(&mut paths);
     paths.insert("/export".into(), area_export_path(collections));
-    paths.insert("/search".into(), json!({"get": {"summary": "features by name (Chinese or English), exact before prefix before substring", "operationId": "searchNames", "tags": ["Data"],
+    paths.insert("/search".into(), json!({"get": {"summary": "features by name (Chinese or English), exact before prefix before substring before close spellings; numberMatched counts every match", "operationId": "searchNames", "tags": ["Data"],
         "parameters": parameters::<SearchParams>(None),
         "responses": {"200": geojson_ok("matching features with their collection and match kind"), "400": problem("a malformed parameter"), "404": problem("no such collection"), "503": busy()}}}));
     paths.insert("/whats-here".into(), json!({"get": {"summary": "every feature of every layer at a point", "operationId": "whatsHere", "tags": ["Data"],
         "parameters": parameters::<WhatsHereParams>(None),
         "responses": {"200": geojson_ok("the features at the point, top-most layer first"), "400": problem("a malformed parameter"), "503": busy()}}}));
+    let basemap_params: Vec<Value> = ["basemapId", "z", "x", "y"]
+        .iter()
+        .map(|n| json!({"name": n, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .chain(parameters::<NoParams>(None))
+        .collect();
+    paths.insert("/map-config".into(), json!({"get": {"summary": "what the web map shows besides the data: basemaps, review number, attribution", "operationId": "getMapConfig", "tags": ["Capabilities"],
+        "parameters": parameters::<JsonOnly>(None),
+        "responses": json_ok("the map settings", any_object.clone())}}));
+    paths.insert("/basemaps/{basemapId}/{z}/{x}/{y}".into(), json!({"get": {"summary": "a tile of a local basemap file (MBTiles) the operator configured", "operationId": "getBasemapTile", "tags": ["Tiles"],
+        "parameters": basemap_params,
+        "responses": {"200": {"description": "the tile (an image, or a vector tile)", "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}, "application/vnd.mapbox-vector-tile": {}}},
+                      "204": {"description": "the file has no tile here"}, "304": {"description": "not modified"},
+                      "400": problem("a malformed parameter"), "404": problem("no such basemap or tile position")}}}));
     paths.insert("/vocabularies/{vocabularyId}".into(), json!({"get": {"summary": "one vocabulary", "operationId": "getVocabulary", "tags": ["Capabilities"],
         "parameters": std::iter::once(json!({"name": "vocabularyId", "in": "path", "required": true, "schema": {"type": "string"}}))
             .chain(parameters::<JsonOnly>(None))

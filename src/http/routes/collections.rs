@@ -52,6 +52,50 @@ async fn one(
     )))
 }
 
+/// How a map presents the collection, from its sidecar (see `model::LayerMeta`): every field a
+/// form or a panel may show, in display order (those the sidecar names first, then the rest),
+/// with title, unit, filter and vocabulary; the style; the notice; whether it is the primary layer.
+fn presentation(c: &CollectionInfo) -> Value {
+    let meta = &c.meta;
+    let named = meta.fields.iter().map(|(n, f)| (n.as_str(), Some(f)));
+    let rest = c
+        .fields
+        .iter()
+        .filter(|f| meta.field(&f.name).is_none())
+        .map(|f| (f.name.as_str(), None));
+    let fields: Vec<Value> = named
+        .chain(rest)
+        .filter_map(|(name, f)| {
+            let field = c.fields.iter().find(|x| x.name == name)?;
+            let mut out = match f {
+                Some(f) => serde_json::to_value(f).unwrap_or_else(|_| json!({})),
+                None => json!({}),
+            };
+            out["name"] = json!(name);
+            out["type"] = json!(field.ty.name());
+            if field.derived {
+                out["derived"] = json!(true);
+            }
+            if let Some(v) = meta.vocabularies.get(name) {
+                out["vocabulary"] = json!(v);
+            }
+            Some(out)
+        })
+        .collect();
+    let mut out = json!({
+        "primary": meta.primary,
+        "style": meta.style,
+        "fields": fields,
+    });
+    if let Some(n) = &meta.notice {
+        out["notice"] = json!(n);
+    }
+    if let Some(t) = &meta.temporal_property {
+        out["temporalProperty"] = json!(t);
+    }
+    out
+}
+
 /// A collection as OGC API - Features Part 1 (7.14) describes it, extent computed from the data;
 /// with its vector tiles, and how a map should draw it: `mapRendering.mode` is `tiles` above
 /// `tiles_above` features (sending them all as GeoJSON would freeze a browser), else `geojson`.
@@ -92,6 +136,7 @@ pub fn describe(c: &CollectionInfo, base: &BaseUrl, lang: &str, tiles_above: usi
     if c.meta.zone {
         out["zone"] = json!(true);
     }
+    out["presentation"] = presentation(c);
     let mut extent = json!({});
     if let Some(b) = c.extent {
         extent["spatial"] = json!({"bbox": [b], "crs": CRS84});

@@ -132,13 +132,13 @@ struct Found<'a> {
 
 /// The answer: `{"type":"FeatureCollection","numberReturned":n,"features":[…]}`, each feature
 /// with its `collection`, and its `distance_m` or `match` where there is one.
-fn collection_of(found: &[Found]) -> Vec<u8> {
+fn collection_of(found: &[Found], matched: Option<usize>) -> Vec<u8> {
     let mut out = Vec::with_capacity(found.len() * 2048 + 64);
-    let _ = write!(
-        out,
-        "{{\"type\":\"FeatureCollection\",\"numberReturned\":{},\"features\":[",
-        found.len()
-    );
+    out.extend_from_slice(b"{\"type\":\"FeatureCollection\",");
+    if let Some(m) = matched {
+        let _ = write!(out, "\"numberMatched\":{m},");
+    }
+    let _ = write!(out, "\"numberReturned\":{},\"features\":[", found.len());
     for (i, f) in found.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -229,7 +229,7 @@ async fn whats_here(
                     name_match: None,
                 })
                 .collect();
-            Ok(collection_of(&found))
+            Ok(collection_of(&found, None))
         })
         .await?;
     Ok(geo_response(body, GEOJSON, Crs::Crs84))
@@ -293,7 +293,9 @@ async fn search(
                     "q has nothing to search for once case, accents and marks are folded away",
                 )
             })?;
+            let matched = hits.matched;
             let found: Vec<Found> = hits
+                .hits
                 .into_iter()
                 .map(|(order, m)| Found {
                     layer: refs[order],
@@ -303,7 +305,7 @@ async fn search(
                     name_match: Some(m),
                 })
                 .collect();
-            Ok(collection_of(&found))
+            Ok(collection_of(&found, Some(matched)))
         })
         .await?;
     Ok(geo_response(body, GEOJSON, Crs::Crs84))
@@ -368,7 +370,7 @@ async fn nearest(
                     name_match: None,
                 })
                 .collect();
-            Ok(collection_of(&found))
+            Ok(collection_of(&found, None))
         })
         .await?;
     Ok(geo_response(body, GEOJSON, Crs::Crs84))

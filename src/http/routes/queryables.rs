@@ -58,7 +58,11 @@ pub fn schema(
             });
         }
         if let Some(ids) = c.meta.vocabularies.get(&f.name).and_then(|v| vocab_ids(v)) {
-            s["enum"] = json!(ids);
+            if f.ty == FieldType::StringArray {
+                s["items"]["enum"] = json!(ids);
+            } else {
+                s["enum"] = json!(ids);
+            }
         }
         props.insert(f.name.clone(), s);
     }

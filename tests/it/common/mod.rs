@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -181,17 +182,25 @@ pub fn cea_area_m2(ring: &[(f64, f64)]) -> f64 {
 }
 
 /// The Python that runs the real Python clients (OWSLib): `$ETOWN_ATLAS_PYTHON`, else the venv
-/// the test command makes (`target/venv`), else `python3`.
+/// in `target/venv`, made by `scripts/venv.sh` (once per test run) if it is missing or stale.
 pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("ETOWN_ATLAS_PYTHON") {
         return PathBuf::from(p);
     }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/python3");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let status = Command::new("bash")
+            .arg(root.join("scripts/venv.sh"))
+            .status()
+            .expect("bash runs scripts/venv.sh");
+        assert!(
+            status.success(),
+            "scripts/venv.sh could not make target/venv (it needs python3-venv and PyPI)"
+        );
+        root.join("target/venv/bin/python3")
+    })
+    .clone()
 }
 
 /// Serves the app on 127.0.0.1 through the server's own connection handling (timeouts, the
