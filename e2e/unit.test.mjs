@@ -2,7 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { wgs84ToGcj02, gcj02ToWgs84, outOfChina, mapPositions } from '../web/js/gcj02.js';
-import { buildFilter, emptyFilters } from '../web/js/cql.js';
+import { toCql, chips, isActive, readValue, fromLegacy } from '../web/js/core/filters.js';
+import { toHash, fromHash, defaults } from '../web/js/core/permalink.js';
+import { buildCatalog, fieldsOf, featureName, chooseSubject } from '../web/js/core/catalog.js';
+import * as format from '../web/js/core/format.js';
+import zh from '../web/js/i18n/zh.js';
+import en from '../web/js/i18n/en.js';
 
 // Published test vectors of the eviltransform project (googollee/eviltransform, test.py):
 // [wgsLat, wgsLon, gcjLat, gcjLon].
@@ -35,14 +40,88 @@ test('outside China nothing moves', () => {
   assert.deepEqual(fc.features[0].geometry.coordinates[0][0], [116.5, 39.8], 'the input is not mutated');
 });
 
-test('an empty form is no filter; each field adds one condition', () => {
-  assert.equal(buildFilter(emptyFilters(), null), null);
-  const f = buildFilter({ industries: ['future_health'], minAvailable: 3000, minClearHeight: 8, readyBy: '2027-12-31', inside: 'ftz-etown-cluster' }, null);
+// A layer as the server describes it (the shape of /collections/{id}), and its queryables.
+const carriers = {
+  id: 'spatial-carriers', title: 'Carriers', titles: { zh: '载体', en: 'Carriers' }, numberOfFeatures: 58, zone: undefined,
+  displayProperty: { zh: 'name_zh', en: 'name_en' }, mapRendering: { mode: 'geojson' },
+  presentation: { primary: true, style: { color: '#333333', color_by: 'industry' }, fields: [
+    { name: 'name_zh', type: 'string', hidden: true, title: { zh: '中文名称', en: 'Chinese name' } },
+    { name: 'name_en', type: 'string', hidden: true },
+    { name: 'industry', type: 'string', filter: 'in', vocabulary: 'industries', title: { zh: '产业', en: 'Industry' } },
+    { name: 'available_floor_area_m2', type: 'integer', filter: 'min', unit: 'm²', list: true },
+    { name: 'delivery_date', type: 'date', filter: 'max', list: true },
+    { name: 'zones', type: 'string array', filter: 'contains', derived: true },
+    { name: 'note', type: 'string', filter: 'text' },
+    { name: 'open', type: 'boolean', filter: 'flag' },
+    { name: 'height', type: 'number', filter: 'range' },
+  ] },
+};
+const fields = fieldsOf(carriers, { properties: { industry: { enum: ['a', 'b'] } } });
+const area = { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] };
+
+test('an empty form is no filter; each kind of filter adds its CQL2 condition', () => {
+  assert.equal(toCql(fields, {}, null), null);
+  const f = toCql(fields, { industry: ['future_health'], available_floor_area_m2: '3,000', delivery_date: '2027-12-31', zones: ['ftz'], note: '50%_off', open: true, height: { from: '4', to: '' } }, area);
   assert.equal(f.op, 'and');
   assert.deepEqual(f.args[0], { op: 'in', args: [{ property: 'industry' }, ['future_health']] });
-  assert.deepEqual(f.args.at(-1), { op: 'a_contains', args: [{ property: 'zones' }, ['ftz-etown-cluster']] });
-  assert.ok(f.args.some((a) => a.op === '<=' && a.args[1].date === '2027-12-31'));
-  const area = { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] };
-  assert.deepEqual(buildFilter(emptyFilters(), area), { op: 's_intersects', args: [{ property: 'geometry' }, area] });
-  assert.equal(buildFilter({ minAvailable: 'abc', readyBy: 'soon' }, null), null, 'malformed inputs add nothing');
+  assert.deepEqual(f.args[1], { op: '>=', args: [{ property: 'available_floor_area_m2' }, 3000] });
+  assert.deepEqual(f.args[2], { op: '<=', args: [{ property: 'delivery_date' }, { date: '2027-12-31' }] });
+  assert.deepEqual(f.args[3], { op: 'a_contains', args: [{ property: 'zones' }, ['ftz']] });
+  // LIKE's own characters in typed text are taken literally.
+  assert.deepEqual(f.args[4], { op: 'like', args: [{ op: 'casei', args: [{ property: 'note' }] }, { op: 'casei', args: ['%50\\%\\_off%'] }] });
+  assert.deepEqual(f.args[5], { op: '=', args: [{ property: 'open' }, true] });
+  assert.deepEqual(f.args[6], { op: '>=', args: [{ property: 'height' }, 4] });
+  assert.deepEqual(f.args.at(-1), { op: 's_intersects', args: [{ property: 'geometry' }, area] });
+  // Several zones: any of them.
+  assert.equal(toCql(fields, { zones: ['a', 'b'] }, null).op, 'a_overlaps');
+  // Half-typed or malformed values add nothing (and stay in the state as typed).
+  assert.equal(toCql(fields, { available_floor_area_m2: 'abc', delivery_date: '2027-1', industry: [] }, null), null);
+  assert.equal(readValue('integer', ' 12 000 '), 12000);
+  assert.ok(!isActive(fields.find((x) => x.name === 'height'), { from: '', to: '' }));
+});
+
+test('chips say each active filter in words', () => {
+  const t = (k, v = {}) => ({ chipIn: `${v.label}: ${v.values}`, chipMin: `${v.label} ≥ ${v.value}`, chipArea: 'area' }[k] || k);
+  const list = chips(fields, { industry: ['a', 'b'], available_floor_area_m2: '3000' }, area, { label: (f) => (typeof f.title === 'string' ? f.title : f.title.en), valueLabel: (f, v) => `<${v}>`, t, join: (x) => x.join(', ') });
+  assert.deepEqual(list, [{ key: 'industry', text: 'Industry: <a>, <b>' }, { key: 'available_floor_area_m2', text: 'available floor area m2 ≥ <3000>' }, { key: 'area', text: 'area' }]);
+});
+
+test('a permalink round-trips, and malformed links are ignored, old ones understood', () => {
+  const s = { ...defaults(), lang: 'en', view: { center: [116.6, 39.8], zoom: 13.25 }, hidden: ['parks'], subject: 'spatial-carriers', filters: { industry: ['a'], available_floor_area_m2: '30' }, area, sort: { field: 'power_kva', desc: true }, basemap: '', tab: 'stats', groupBy: 'zones', selected: { collection: 'parks', id: 'a/b' } };
+  const back = fromHash(toHash(s));
+  for (const k of Object.keys(s)) if (k !== 'area') assert.deepEqual(back[k], s[k], k);
+  assert.deepEqual(back.area.coordinates, area.coordinates);
+  assert.deepEqual(fromHash('#map=x/1/2&f={bad&area=[1]&sort=a b'), {});
+  assert.deepEqual(fromHash('#filters={"industries":["x"],"minAvailable":3000,"inside":"ftz"}').filters, { industry: ['x'], available_floor_area_m2: '3000', zones: ['ftz'] });
+});
+
+test('a layer with no sidecar gets filters from its types, and names never read "null"', () => {
+  const plain = { id: 'plots', title: 'plots', numberOfFeatures: 3, presentation: { fields: [
+    { name: 'name', type: 'string' }, { name: 'area_ha', type: 'number' }, { name: 'owner', type: 'string' },
+    { name: 'opened', type: 'date' }, { name: 'open', type: 'boolean' }, { name: 'geodesic_area_m2', type: 'number', derived: true },
+  ] } };
+  const catalog = buildCatalog([plain], { plots: { properties: { owner: { enum: ['city', 'state'] } } } });
+  const f = Object.fromEntries(catalog.layers[0].fields.map((x) => [x.name, x.filter]));
+  assert.deepEqual(f, { name: undefined, area_ha: 'range', owner: 'in', opened: 'range', open: 'flag', geodesic_area_m2: undefined });
+  assert.equal(catalog.subject, 'plots');
+  assert.equal(catalog.layers[0].fields.find((x) => x.name === 'geodesic_area_m2').unit, 'm²');
+  assert.equal(featureName(catalog.layers[0], { name: null }, 7, 'zh'), '7');
+  assert.equal(featureName(catalog.layers[0], { name: 'Plot A' }, 7, 'zh'), 'Plot A');
+  assert.equal(chooseSubject([{ id: 'z', zone: true, count: 9 }, { id: 'a', count: 2 }]), 'a');
+});
+
+test('Chinese readers get 万㎡, dates and lists as Chinese writes them', () => {
+  assert.equal(format.squareMetres(3312700, 'zh'), '331 万㎡');
+  assert.equal(format.squareMetres(73600, 'zh'), '7.4 万㎡');
+  assert.equal(format.squareMetres(3600, 'zh'), '3,600 ㎡');
+  assert.equal(format.squareMetres(3312700, 'en'), '3,312,700 m²');
+  assert.equal(format.squareKilometres(27.83, 'zh'), '27.83 平方公里');
+  assert.equal(format.date('2025-03-31', 'zh'), '2025年3月31日');
+  assert.equal(format.date('2025-03-31', 'en'), '31 Mar 2025');
+  assert.equal(format.list(['a', 'b'], 'zh'), 'a、b');
+});
+
+test('every interface string exists in both languages', () => {
+  assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort());
+  for (const [k, v] of Object.entries(zh)) assert.ok(v.trim() !== '', k);
 });

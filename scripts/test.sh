@@ -9,7 +9,7 @@
 #     tests), python3-venv, and nodejs/npm if there is no node;
 #   - a Python venv in target/venv with the pinned clients of scripts/requirements-test.txt
 #     (OWSLib), never the system Python (Debian refuses pip there, PEP 668);
-#   - the npm packages of e2e/ (playwright-core), from its lock file;
+#   - the npm packages of e2e/ (playwright-core, axe-core), from its lock file;
 #   - schemathesis (its own venv under target/) and cargo-fuzz, by their scripts.
 # Then: format and lints, the Rust tests, the web map in headless Chromium, and bounded runs of
 # schemathesis, the attack replay and the fuzzers.
@@ -50,11 +50,13 @@ cargo clippy --locked --all-targets -- -D warnings
 echo "== Rust tests (in-process, real sockets, GDAL, OWSLib, the OGC CQL2 suite, property tests)"
 cargo test --locked --all-targets
 
-echo "== web map tests (node unit tests; headless Chromium end to end)"
+echo "== release build (the browser tests at scale and the hardening runs use it)"
+cargo build --release --quiet --locked
+
+echo "== web map tests (node unit tests; headless Chromium end to end, at scale on 200,000 and 1,000,000 carriers)"
 (cd e2e && npm ci --no-audit --no-fund --silent && npm test)
 
 echo "== hardening: schemathesis against /api, the attack replay, a short fuzz run of every target"
-cargo build --release --quiet --locked
 ST_EXAMPLES=20 ST_MAX_TIME=90 scripts/schemathesis.sh
 ATTACK_QUICK=1 ATTACK_COUNT=20000 ETOWN_ATLAS_BIN=target/release/etown-atlas scripts/attack.sh
 FUZZ_SEED=${FUZZ_SEED:-1} FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh

@@ -354,3 +354,22 @@ impl StatsSpec {
         )
     }
 }
+
+/// The `[west, south, east, north]` of the envelopes of `slots`; `None` if there are none.
+pub fn extent(
+    layer: &Layer,
+    slots: &[usize],
+    budget: &Budget,
+) -> Result<Option<[f64; 4]>, Exceeded> {
+    let mut out: Option<[f64; 4]> = None;
+    for (i, &slot) in slots.iter().enumerate() {
+        budget.check_every(i)?;
+        let e = layer.envelope(slot);
+        let (lo, hi) = (e.min(), e.max());
+        out = Some(match out {
+            None => [lo.x, lo.y, hi.x, hi.y],
+            Some([w, s, e, n]) => [w.min(lo.x), s.min(lo.y), e.max(hi.x), n.max(hi.y)],
+        });
+    }
+    Ok(out)
+}

@@ -454,3 +454,62 @@ async fn gcj02_and_other_crs_outputs() {
         .unwrap();
     assert!((x - 6_378_137.0 * 116.377817f64.to_radians()).abs() < 1e-3);
 }
+
+/// An area export with the find panel's filter holds what the map shows: for the filtered
+/// layer, exactly what a search with the area and the filter finds; the others, the area only.
+#[tokio::test]
+async fn an_area_export_applies_each_layers_own_filter() {
+    let app = shipped_app();
+    let area = serde_json::json!({"type": "Polygon", "coordinates": [[[116.45, 39.70], [116.70, 39.70], [116.70, 39.86], [116.45, 39.86], [116.45, 39.70]]]});
+    let find =
+        serde_json::json!({"op": ">=", "args": [{"property": "available_floor_area_m2"}, 50000]});
+    let within =
+        serde_json::json!({"op": "s_intersects", "args": [{"property": "geometry"}, area]});
+    let ids = |doc: &Value, layer: Option<&str>| -> Vec<String> {
+        let mut v: Vec<String> = doc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| layer.is_none_or(|l| f["properties"]["layer"] == l))
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let search = |layer: &str, filter: Value| {
+        let body = serde_json::json!({"filter": filter, "limit": 10000}).to_string();
+        let uri = format!("/collections/{layer}/search");
+        let app = app.clone();
+        async move { request(&app, post_json(&uri, body)).await.json() }
+    };
+    let body = serde_json::json!({"layers": ["spatial-carriers", "parks"], "area": area, "filters": {"spatial-carriers": find}});
+    let doc = request(&app, post_json("/export", body.to_string()))
+        .await
+        .json();
+    let carriers = ids(
+        &search(
+            "spatial-carriers",
+            serde_json::json!({"op": "and", "args": [within, find]}),
+        )
+        .await,
+        None,
+    );
+    assert!(!carriers.is_empty() && carriers.len() < 58);
+    assert_eq!(ids(&doc, Some("spatial-carriers")), carriers);
+    assert_eq!(
+        ids(&doc, Some("parks")),
+        ids(&search("parks", within.clone()).await, None)
+    );
+    // A filter for a layer not exported, or one that does not compile: 400, naming `filters`.
+    for filters in [
+        serde_json::json!({"parks": find}),
+        serde_json::json!({"spatial-carriers": {"op": ">=", "args": [{"property": "nope"}, 1]}}),
+    ] {
+        let body =
+            serde_json::json!({"layers": ["spatial-carriers"], "area": area, "filters": filters});
+        let p = request(&app, post_json("/export", body.to_string()))
+            .await
+            .problem(400);
+        assert_eq!(p["parameter"], "filters", "{p}");
+    }
+}

@@ -1,5 +1,7 @@
 // The only module that talks to the server. It uses the same public API as every other client:
-// OGC API - Features with CQL2, plus /stats, /search, /whats-here and /map-config.
+// OGC API - Features with CQL2 and Tiles, plus /stats, /search, /whats-here and /map-config.
+// Every request says the reader's language, so problems come back in it.
+import { language, t } from './i18n/index.js';
 
 /** An error the server explained (problem+json), or a network failure. */
 export class ApiError extends Error {
@@ -10,70 +12,104 @@ export class ApiError extends Error {
   }
 }
 
+const headers = (extra = {}) => ({ Accept: 'application/json', 'Accept-Language': language() === 'zh' ? 'zh-CN' : 'en', ...extra });
+
+async function problem(res) {
+  const p = await res.json().catch(() => null);
+  return new ApiError(p && p.detail ? p.detail : `${res.status} ${res.statusText}`, res.status, p && p.code);
+}
+
 async function request(path, options = {}) {
   let res;
   try {
-    res = await fetch(path, { ...options, headers: { Accept: 'application/json', ...(options.headers || {}) } });
+    res = await fetch(path, { ...options, headers: headers(options.headers) });
   } catch (e) {
-    throw new ApiError(e.message || 'network error', 0, 'network');
+    if (e && e.name === 'AbortError') throw e;
+    throw new ApiError(t('networkError'), 0, 'network');
   }
-  const body = await res.json().catch(() => null);
-  if (!res.ok) {
-    throw new ApiError(body && body.detail ? body.detail : `${res.status} ${res.statusText}`, res.status, body && body.code);
-  }
-  return body;
+  if (!res.ok) throw await problem(res);
+  return res.json();
 }
 
 const post = (path, body) => request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 const enc = encodeURIComponent;
 
 export const getCollections = async () => (await request('/collections')).collections;
+export const getQueryables = (id) => request(`/collections/${enc(id)}/queryables`);
+export const getVocabularies = async () => (await request('/vocabularies')).vocabularies;
 export const getVocabulary = (id) => request(`/vocabularies/${enc(id)}`);
 export const getMapConfig = () => request('/map-config');
+export const getFeature = (collection, id) => request(`/collections/${enc(collection)}/items/${enc(id)}`);
 
-/** Every feature of a collection, page by page along the `next` links. */
-export async function getAllItems(collection) {
+/** A same-origin path and query from a link the server wrote (absolute, with its host). */
+const local = (href) => {
+  const u = new URL(href, location.href);
+  return u.pathname + u.search;
+};
+
+/** Every feature of a collection matching `filter`, page by page along the `next` links. */
+export async function allFeatures(collection, filter, signal) {
   const features = [];
-  let url = `/collections/${enc(collection)}/items?limit=10000`;
-  while (url) {
-    const page = await request(url);
+  let page = await request(`/collections/${enc(collection)}/search`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(filter ? { filter, limit: 10000 } : { limit: 10000 }), signal,
+  });
+  for (;;) {
     features.push(...page.features);
     const next = (page.links || []).find((l) => l.rel === 'next');
-    url = next ? new URL(next.href, location.href).pathname + new URL(next.href, location.href).search : null;
+    if (!next || page.features.length === 0) break;
+    // A POSTed search's next link carries its body.
+    page = next.method === 'POST'
+      ? await request(local(next.href), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(next.body), signal })
+      : await request(local(next.href), { signal });
   }
   return { type: 'FeatureCollection', features };
 }
 
-/** Features matching a CQL2 JSON filter (POST, so a drawn polygon never makes a giant URL). */
-export async function searchItems(collection, { filter, sortby, limit = 10000 } = {}) {
-  const body = { limit };
+/** One page of features matching a CQL2 JSON filter (POST, so a drawn polygon never makes a giant URL). */
+export function searchItems(collection, { filter, sortby, limit = 100, offset = 0 } = {}, signal) {
+  const body = { limit, offset };
   if (filter) body.filter = filter;
   if (sortby) body.sortby = sortby;
-  return post(`/collections/${enc(collection)}/search`, body);
+  return request(`/collections/${enc(collection)}/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal });
 }
 
-export function getStats(collection, { filter, groupBy } = {}) {
+export function getStats(collection, { filter, groupBy } = {}, signal) {
   const body = {};
   if (filter) body.filter = filter;
   if (groupBy) body['group-by'] = groupBy;
-  return post(`/collections/${enc(collection)}/stats`, body);
+  return request(`/collections/${enc(collection)}/stats`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal });
+}
+
+/** A tileset of `collection` for `filter`: TileJSON whose tile URLs carry the stored query. */
+export function filteredTileJson(collection, filter) {
+  return post(`/collections/${enc(collection)}/tiles`, { filter });
+}
+
+export const getTileJson = (href) => request(local(href));
+
+/** The CSV download of a layer's matches, as a link (the server writes a BOM for Excel). */
+export function csvLink(collection, filter, sortby) {
+  const q = new URLSearchParams({ f: 'csv', bom: 'true' });
+  if (filter) {
+    q.set('filter', JSON.stringify(filter));
+    q.set('filter-lang', 'cql2-json');
+  }
+  if (sortby) q.set('sortby', sortby);
+  return `/collections/${enc(collection)}/export?${q}`;
 }
 
 /** An area export (POST /export): the file as a Blob, and the name the server gave it. */
 export async function exportArea(body) {
   let res;
   try {
-    res = await fetch('/export', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  } catch (e) {
-    throw new ApiError(e.message || 'network error', 0, 'network');
+    res = await fetch('/export', { method: 'POST', headers: headers({ 'Content-Type': 'application/json' }), body: JSON.stringify(body) });
+  } catch {
+    throw new ApiError(t('networkError'), 0, 'network');
   }
-  if (!res.ok) {
-    const p = await res.json().catch(() => null);
-    throw new ApiError(p && p.detail ? p.detail : `${res.status} ${res.statusText}`, res.status, p && p.code);
-  }
+  if (!res.ok) throw await problem(res);
   const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '');
   return { blob: await res.blob(), name: name ? name[1] : 'etown-atlas-area' };
 }
 
 export const searchNames = (q, limit = 10) => request(`/search?q=${enc(q)}&limit=${limit}`);
-export const whatsHere = (lon, lat, tolerance = 0) => request(`/whats-here?lon=${lon}&lat=${lat}&tolerance=${tolerance}`);
+export const whatsHere = (lon, lat) => request(`/whats-here?lon=${lon}&lat=${lat}`);

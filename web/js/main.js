@@ -1,207 +1,340 @@
-// Wiring only: reads the state (and the permalink), builds the map and the panels, and connects
-// them to the public API. Each piece lives in its own module.
+// Wiring only: reads the data's description from the API, builds the map, its controls and the
+// panels, and connects them through the store. Each piece lives in its own module; none of
+// them knows the shipped data's field names: they come from the API (see core/catalog.js).
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import * as api from './api.js';
-import { t, setLanguage, browserLanguage, language, onLanguageChange, translatePage } from './i18n/index.js';
-import { state, update, subscribe, fromHash, isWritingHash } from './state.js';
-import { buildFilter } from './cql.js';
+import { t, local, setLanguage, browserLanguage, language, onLanguageChange, translatePage, maplibreLocale } from './i18n/index.js';
+import { Store } from './core/store.js';
+import { fromHash } from './core/permalink.js';
+import { buildCatalog, featureName, nameProperty } from './core/catalog.js';
+import { toCql } from './core/filters.js';
+import { Values } from './core/values.js';
+import * as format from './core/format.js';
 import { wgs84ToGcj02, gcj02ToWgs84, mapPositions } from './gcj02.js';
-import { baseStyle, build, styleLayerIds } from './map/style.js';
-import { Labels } from './map/labels.js';
-import { ZONE_IDS } from './map/layers/zones.js';
-import { h, featureName } from './controls/dom.js';
-import { LayersPanel } from './controls/layers.js';
-import { FindPanel } from './controls/find.js';
-import { StatsPanel } from './controls/stats.js';
-import { AreaPanel } from './controls/area.js';
-import { DetailsPanel } from './controls/details.js';
-import { SearchBox } from './controls/search.js';
+import { baseStyle } from './map/style.js';
+import { DataLayers } from './map/data.js';
+import { Interaction } from './map/interaction.js';
+import { LegendControl, InfoControl, ThinnedControl } from './map/controls.js';
+import { h, fill } from './dom.js';
+import { FindPanel, PAGE } from './panels/find.js';
+import { StatsPanel } from './panels/stats.js';
+import { AreaPanel } from './panels/area.js';
+import { LayersPanel } from './panels/layers.js';
+import { DetailsPanel } from './panels/details.js';
+import { SearchBox } from './panels/search.js';
 
-const CARRIERS = 'spatial-carriers';
-const SORTS = { available_desc: () => '-available_floor_area_m2,name_en', name: () => (language() === 'zh' ? 'name_zh' : 'name_en'), delivery: () => 'delivery_date,name_en' };
-
-Object.assign(state, fromHash(location.hash));
-setLanguage(state.lang || browserLanguage());
+const store = new Store(fromHash(location.hash));
+setLanguage(store.state.lang || browserLanguage());
 
 const statusEl = document.getElementById('status');
 const errorEl = document.getElementById('error');
 
-/** Server errors become a readable message, never a silent failure. */
+/** Server errors become a readable message (in the reader's language), never a silent failure. */
 function showError(e) {
-  errorEl.replaceChildren(h('span', {}, t('error', { message: e.message })), h('button', { type: 'button', onclick: () => { errorEl.hidden = true; } }, t('dismiss')));
+  fill(errorEl, h('span', {}, t('error', { message: e.message })), h('button', { type: 'button', onclick: () => { errorEl.hidden = true; } }, t('dismiss')));
   errorEl.hidden = false;
   console.warn('etown-atlas:', e);
 }
 
-function setBusy(busy) {
-  document.body.setAttribute('aria-busy', String(busy));
-  statusEl.textContent = busy ? t('loading') : t('ready');
+let busy = 0;
+function setBusy(delta) {
+  busy = Math.max(0, busy + delta);
+  document.body.setAttribute('aria-busy', String(busy > 0));
+  statusEl.textContent = busy > 0 ? t('loading') : t('ready');
 }
 
-// --- data in WGS84, shown in the basemap's datum ---------------------------------------------
-const data = {}; // collection id -> FeatureCollection (WGS84), carriers = the current result
-let basemaps = [];
-const datum = () => (basemaps.find((b) => b.id === state.basemap) || {}).datum || 'wgs84';
-const display = (geojson) => (datum() === 'gcj02' ? mapPositions(geojson, wgs84ToGcj02) : geojson);
-const toWgs84 = (geojson) => (datum() === 'gcj02' ? mapPositions(geojson, gcj02ToWgs84) : geojson);
-const withFid = (fc) => ({ ...fc, features: fc.features.map((f) => ({ ...f, properties: { ...f.properties, fid: f.id } })) });
-
 async function main() {
-  setBusy(true);
-  const [config, collections, industries, clusters, buildingTypes, statuses] = await Promise.all([
-    api.getMapConfig(), api.getCollections(), api.getVocabulary('industries'),
-    api.getVocabulary('clusters'), api.getVocabulary('building-types'), api.getVocabulary('statuses'),
+  setBusy(1);
+  const [config, collections, vocabularyList] = await Promise.all([api.getMapConfig(), api.getCollections(), api.getVocabularies()]);
+  const [queryables, vocabs] = await Promise.all([
+    Promise.all(collections.map((c) => api.getQueryables(c.id))),
+    Promise.all(vocabularyList.map((v) => api.getVocabulary(v.id))),
   ]);
-  basemaps = config.basemaps || [];
-  const vocabularies = { industries, clusters, buildingTypes, statuses };
-  const byId = Object.fromEntries(collections.map((c) => [c.id, c]));
-  const titleOf = (id) => {
-    const zone = byId[id];
-    if (zone) return (zone.titles && zone.titles[language()]) || zone.title;
-    const park = (data.parks?.features || []).find((f) => f.id === id);
-    return park ? featureName(park, language()) : id;
-  };
+  const vocabularies = Object.fromEntries(vocabs.map((v) => [v.id, v]));
+  const catalog = buildCatalog(collections, Object.fromEntries(collections.map((c, i) => [c.id, queryables[i]])));
+  const layerOf = (id) => catalog.layers.find((l) => l.id === id);
+  if (!layerOf(store.state.subject)) store.state.subject = catalog.subject;
+  const subject = () => layerOf(store.state.subject);
 
+  // Basemaps, and the datum overlays are shown in (GCJ-02 only under such a basemap).
+  const basemaps = config.basemaps || [];
+  const chosenBasemap = () => {
+    const b = store.state.basemap;
+    if (b === null || b === undefined) return (basemaps.find((x) => x.default) || {}).id || '';
+    return b;
+  };
+  const datum = () => (basemaps.find((b) => b.id === chosenBasemap()) || {}).datum || 'wgs84';
+  const display = (g) => (datum() === 'gcj02' ? mapPositions(g, wgs84ToGcj02) : g);
+  const toWgs84 = (g) => (datum() === 'gcj02' ? mapPositions(g, gcj02ToWgs84) : g);
+
+  const start = store.state.view;
+  const bounds = (catalog.layers.find((l) => l.zone && l.bbox && l.count === 1 && !l.primary) || subject() || {}).bbox;
   const map = new maplibregl.Map({
     container: 'map',
     style: baseStyle(basemaps),
-    center: state.view ? state.view.center : [116.56, 39.78],
-    zoom: state.view ? state.view.zoom : 11,
+    center: start ? start.center : [116.56, 39.78],
+    zoom: start ? start.zoom : 11,
+    bounds: !start && bounds ? [[bounds[0], bounds[1]], [bounds[2], bounds[3]]] : undefined,
+    fitBoundsOptions: { padding: 20 },
     attributionControl: false,
     dragRotate: false,
+    pitchWithRotate: false,
   });
-  window.__atlas = { map, state };
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-  map.addControl(new maplibregl.ScaleControl(), 'bottom-right');
-  map.addControl(new maplibregl.AttributionControl({ compact: true }), 'bottom-right');
+  // MapLibre's own texts: its English ones, with the reader's language over them.
+  const englishUi = { ...map._locale };
+  map.touchZoomRotate.disableRotation();
+  window.__atlas = { map, store, catalog };
   await new Promise((resolve) => map.on('load', resolve));
 
-  const ids = build(map, collections.map((c) => c.id), industries);
-  map.addSource('area', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-  map.addLayer({ id: 'area-line', type: 'line', source: 'area', paint: { 'line-color': '#e67e22', 'line-width': 2.5, 'line-dasharray': [2, 1] } });
-  const labels = new Labels(map);
+  const data = new DataLayers(map, catalog, vocabularies, { display });
+  await data.add(language());
+
+  // Names of features other features point to (a carrier's park, the zones it lies in).
+  const nameOf = (collection, id, lang, props) => {
+    if (collection !== null) {
+      const layer = layerOf(collection);
+      if (!layer) return null;
+      const f = props ? { properties: props } : data.feature(collection, id);
+      return f ? featureName(layer, f.properties, id, lang) : null;
+    }
+    for (const layer of catalog.layers.filter((l) => l.zone)) {
+      const f = data.feature(layer.id, id);
+      if (f) return featureName(layer, f.properties, id, lang);
+    }
+    return null;
+  };
+  const values = new Values(vocabularies, nameOf, t);
+
+  // Controls on the map.
+  const isVisible = (id) => !store.state.hidden.includes(id);
+  const legend = new LegendControl({ catalog, vocabularies, isVisible, subject: store.state.subject });
+  const info = new InfoControl({ catalog, config, isVisible });
+  const thinned = new ThinnedControl();
+  let nav = null;
+  let scale = null;
+  function addMapLibreControls() {
+    if (nav) map.removeControl(nav);
+    if (scale) map.removeControl(scale);
+    map._locale = { ...englishUi, ...maplibreLocale() };
+    nav = new maplibregl.NavigationControl({ showCompass: false });
+    scale = new maplibregl.ScaleControl();
+    map.addControl(nav, 'top-right');
+    map.addControl(scale, 'bottom-right');
+  }
+  addMapLibreControls();
+  map.addControl(new maplibregl.AttributionControl({ compact: true }), 'bottom-right');
+  map.addControl(legend, 'bottom-left');
+  map.addControl(info, 'bottom-left');
+  map.addControl(thinned, 'top-left');
 
   // Panels.
-  const zoneChoices = [...ZONE_IDS.filter((z) => z !== 'new-town' && byId[z]).map((z) => ({ id: z, title: byId[z].titles || { en: byId[z].title, zh: byId[z].title } }))];
-  const details = new DetailsPanel({ vocabularies, titleOf, onClose: () => select(null) });
-  const pick = (f) => { flyTo(f); openFeature(f.collection || CARRIERS, f.id); };
-  const layersPanel = new LayersPanel({ collections: ids.map((id) => byId[id]), industries, basemaps });
-  const findPanel = new FindPanel({ vocabularies, zoneChoices, onPick: pick });
-  const statsPanel = new StatsPanel({ industries });
-  const areaPanel = new AreaPanel({ map, maplibregl, collections: ids.map((id) => byId[id]), toWgs84, exportArea });
-  const search = new SearchBox({ search: (q) => api.searchNames(q), onPick: pick, onError: showError });
-  document.getElementById('search-slot').append(search.element);
-  document.body.append(details.element);
-  const sections = { layers: layersPanel, find: findPanel, stats: statsPanel, area: areaPanel };
-  const panelBody = document.getElementById('panel-body');
-  panelBody.append(...Object.values(sections).map((s) => s.element));
+  const choicesOf = (field, lang) => {
+    if (field.vocabulary && vocabularies[field.vocabulary]) {
+      return vocabularies[field.vocabulary].terms.map((x) => ({ value: x.id, label: x[lang] || x.en, color: x.color }));
+    }
+    const fromLayers = (layers) => layers.flatMap((l) => (data.features[l.id]?.features || []).map((f) => ({ value: String(f.id), label: featureName(l, f.properties, f.id, lang) })));
+    if (field.references) return fromLayers([layerOf(field.references)].filter(Boolean));
+    if (field.name === 'zones' && field.derived) return fromLayers(catalog.layers.filter((l) => l.zone));
+    if (field.enum) return field.enum.map((v) => ({ value: v, label: String(v) }));
+    return null;
+  };
+  const sortFields = (layer) => {
+    const name = nameProperty(layer, language());
+    const out = name ? [{ value: name, label: t('sortName'), desc: false }] : [];
+    for (const f of layer.fields.filter((x) => x.list && ['integer', 'number', 'date', 'string'].includes(x.type))) {
+      out.push({ value: f.name, label: local(f.title, f.name), desc: f.type !== 'string' && f.type !== 'date' });
+    }
+    return out.length ? out : [{ value: 'id', label: 'id', desc: false }];
+  };
+  const sortby = () => {
+    const options = sortFields(subject());
+    const first = options.find((o) => o.desc) || options[0];
+    const s = store.state.sort && options.some((o) => o.value === store.state.sort.field) ? store.state.sort : { field: first.value, desc: first.desc };
+    const name = nameProperty(subject(), language());
+    return `${s.desc ? '-' : ''}${s.field}${name && name !== s.field ? `,${name}` : ''}`;
+  };
+  const cql = () => toCql(subject().fields, store.state.filters, store.state.area);
 
+  const details = new DetailsPanel({ catalog, values, onClose: () => store.update({ selected: null }) });
+  const find = new FindPanel({
+    store, catalog, values, choicesOf, sortFields,
+    onPickRow: (f) => openAndFly(store.state.subject, String(f.id)),
+    onZoom: () => zoomToResults(),
+    csvHref: () => api.csvLink(store.state.subject, cql(), sortby()),
+  });
+  const stats = new StatsPanel({ store, catalog, values, onGroupBy: (g) => store.update({ groupBy: g }) });
+  const area = new AreaPanel({ map, maplibregl, store, catalog, toWgs84, exportArea });
+  const layersPanel = new LayersPanel({ store, catalog, basemaps });
+  const search = new SearchBox({ search: (q) => api.searchNames(q), catalog, nameOf, onPick: (c, id) => openAndFly(c, id), onError: showError });
+  document.getElementById('search-slot').append(search.element);
+  document.getElementById('map').after(details.element);
+  const sections = { find, layers: layersPanel, stats, area };
+  document.getElementById('panel-body').append(...Object.values(sections).map((s) => s.element));
+
+  // Tabs: on a wide screen they switch panels; on a phone they also open and close the sheet.
+  const tabs = [...document.querySelectorAll('[role=tab]')];
   function showTab() {
-    for (const [name, s] of Object.entries(sections)) s.element.hidden = name !== state.tab;
-    document.querySelectorAll('[role=tab]').forEach((b) => {
-      const on = b.dataset.tab === state.tab;
+    for (const [name, s] of Object.entries(sections)) s.element.hidden = name !== store.state.tab;
+    tabs.forEach((b) => {
+      const on = b.dataset.tab === store.state.tab;
       b.setAttribute('aria-selected', String(on));
       b.tabIndex = on ? 0 : -1;
     });
   }
-  document.querySelectorAll('[role=tab]').forEach((b) => b.addEventListener('click', () => update({ tab: b.dataset.tab })));
+  tabs.forEach((b) => b.addEventListener('click', () => {
+    const same = b.dataset.tab === store.state.tab;
+    const open = document.body.classList.contains('panel-open');
+    document.body.classList.toggle('panel-open', !(same && open));
+    store.update({ tab: b.dataset.tab });
+  }));
   document.getElementById('tabs').addEventListener('keydown', (e) => {
-    const tabs = [...document.querySelectorAll('[role=tab]')];
-    const i = tabs.findIndex((b) => b.dataset.tab === state.tab);
+    const i = tabs.findIndex((b) => b.dataset.tab === store.state.tab);
     const next = e.key === 'ArrowRight' ? tabs[(i + 1) % tabs.length] : e.key === 'ArrowLeft' ? tabs[(i + tabs.length - 1) % tabs.length] : null;
-    if (next) { update({ tab: next.dataset.tab }); next.focus(); }
+    if (next) { store.update({ tab: next.dataset.tab }); next.focus(); }
   });
+  document.getElementById('panel-close').addEventListener('click', () => document.body.classList.remove('panel-open'));
 
-  // Attribution line, bottom-left: the schematic notice, the review number, the attribution.
-  const info = document.getElementById('info');
-  function renderInfo() {
-    const parts = [t('schematicNotice')];
-    if (config.reviewNumber) parts.push(t('reviewNumber', { number: config.reviewNumber }));
-    if (config.attribution) parts.push(config.attribution);
-    info.textContent = parts.join(' · ');
-  }
-
-  // Map content.
-  function setSource(id) {
-    if (!data[id]) return;
-    map.getSource(id).setData(display(withFid(data[id])));
-  }
-  function setArea() {
-    map.getSource('area').setData(state.area ? display({ type: 'Feature', geometry: state.area, properties: {} }) : { type: 'FeatureCollection', features: [] });
-  }
-  function setLabels() {
-    const lang = language();
-    if (data.parks) labels.set('parks', display(data.parks).features, (f) => featureName(f, lang), { minZoom: 11, className: 'park-label' });
-    if (data[CARRIERS]) labels.set(CARRIERS, display(data[CARRIERS]).features, (f) => featureName(f, lang), { minZoom: 13.5, className: 'carrier-label' });
-    labels.show('parks', !state.hidden.includes('parks'));
-    labels.show(CARRIERS, !state.hidden.includes(CARRIERS));
-  }
-  function applyVisibility() {
-    for (const id of ids) {
-      const v = state.hidden.includes(id) ? 'none' : 'visible';
-      styleLayerIds(map, id).forEach((l) => map.setLayoutProperty(l, 'visibility', v));
+  // The subject layer's matches: statistics (count and totals), the first page of the list and
+  // the map, together; a newer query cancels an older one.
+  let inflight = null;
+  async function refresh({ zoom = false } = {}) {
+    inflight?.abort();
+    const ctrl = new AbortController();
+    inflight = ctrl;
+    const layer = subject();
+    const filter = cql();
+    find.setLoading(true);
+    setBusy(1);
+    try {
+      const [s, page] = await Promise.all([
+        api.getStats(layer.id, { filter, groupBy: stats.groupBy() }, ctrl.signal),
+        api.searchItems(layer.id, { filter, sortby: sortby(), limit: PAGE }, ctrl.signal),
+        data.applyFilter(layer.id, filter, ctrl.signal),
+      ]);
+      if (ctrl.signal.aborted) return;
+      find.setStats(s);
+      stats.setStats(s);
+      find.setPage(page, false);
+      find.renderTools();
+      lastStats = s;
+      if (zoom) zoomToResults();
+      checkThinned();
+    } catch (e) {
+      if (e.name !== 'AbortError' && !ctrl.signal.aborted) showError(e);
+    } finally {
+      setBusy(-1);
+      if (inflight === ctrl) find.setLoading(false);
     }
-    labels.show('parks', !state.hidden.includes('parks'));
-    labels.show(CARRIERS, !state.hidden.includes(CARRIERS));
   }
-  function applyBasemap() {
-    for (const b of basemaps) map.setLayoutProperty(`basemap-${b.id}`, 'visibility', b.id === state.basemap ? 'visible' : 'none');
-    ids.forEach(setSource);
-    setArea();
-    setLabels();
+  find.onMore = async () => {
+    try {
+      setBusy(1);
+      const page = await api.searchItems(store.state.subject, { filter: cql(), sortby: sortby(), limit: PAGE, offset: find.result.features.length });
+      find.setPage(page, true);
+    } catch (e) {
+      showError(e);
+    } finally {
+      setBusy(-1);
+    }
+  };
+  async function refreshStats() {
+    try {
+      const s = await api.getStats(store.state.subject, { filter: cql(), groupBy: stats.groupBy() });
+      stats.setStats(s);
+    } catch (e) {
+      showError(e);
+    }
+  }
+  let lastStats = null;
+  function zoomToResults() {
+    const b = lastStats && lastStats.numberMatched > 0 && lastStats.total.bbox;
+    if (!b) return;
+    const [w, s] = display({ type: 'Point', coordinates: [b[0], b[1]] }).coordinates;
+    const [e, n] = display({ type: 'Point', coordinates: [b[2], b[3]] }).coordinates;
+    map.fitBounds([[w, s], [e, n]], { padding: 60, maxZoom: 15.5, duration: 500 });
   }
 
-  // Hover, click, selection.
-  const fills = ids.map((id) => `${id}-fill`);
-  let hovered = null;
-  let selected = null;
-  function setHover(f) {
-    if (hovered) map.setFeatureState(hovered, { hover: false });
-    hovered = f ? { source: f.source, id: f.id } : null;
-    if (hovered) map.setFeatureState(hovered, { hover: true });
-    map.getCanvas().style.cursor = f ? 'pointer' : '';
+  /** Says so when tiles on screen sum or thin the subject's matches (their tile_info layer). */
+  function checkThinned() {
+    const layer = subject();
+    if (layer.mode !== 'tiles' || !map.getSource(layer.id)) { thinned.set(null); return; }
+    const infos = map.querySourceFeatures(layer.id, { sourceLayer: 'tile_info' });
+    const incomplete = infos.some((f) => f.properties.collection === layer.id && f.properties.complete === false);
+    thinned.set(incomplete && lastStats ? format.number(lastStats.numberMatched, language()) : null);
   }
-  function select(target) {
-    if (selected) map.setFeatureState(selected, { selected: false });
-    selected = target;
-    if (selected) map.setFeatureState(selected, { selected: true });
+  map.on('idle', checkThinned);
+
+  // Selection: a click, a search result or a list row opens a feature's details.
+  let flyNext = false;
+  function openAndFly(collection, id) {
+    flyNext = true;
+    if (store.state.selected && store.state.selected.collection === collection && store.state.selected.id === id) openSelected();
+    else store.update({ selected: { collection, id } });
   }
-  function openFeature(collection, id) {
-    const f = (data[collection]?.features || []).find((x) => x.id === id);
-    if (!f) return;
-    select({ source: collection, id });
-    details.open(f);
+  let opening = 0;
+  async function openSelected() {
+    const sel = store.state.selected;
+    const mine = ++opening;
+    if (!sel) {
+      details.close();
+      data.setSelection(null);
+      return;
+    }
+    const layer = layerOf(sel.collection);
+    if (!layer) return;
+    try {
+      let feature = data.feature(sel.collection, sel.id);
+      if (!feature) feature = await api.getFeature(sel.collection, sel.id);
+      if (mine !== opening) return;
+      const filtered = sel.collection === store.state.subject && cql() !== null && layer.mode !== 'tiles';
+      const hidden = filtered && !data.feature(sel.collection, sel.id);
+      details.open(layer, feature, { hidden });
+      data.setSelection(feature);
+      if (flyNext) {
+        flyNext = false;
+        const b = new maplibregl.LngLatBounds();
+        const walk = (c) => (typeof c[0] === 'number' ? b.extend(c) : c.forEach(walk));
+        walk(display(feature).geometry.coordinates);
+        map.fitBounds(b, { padding: 80, maxZoom: 16, duration: 600 });
+      }
+    } catch (e) {
+      details.close();
+      showError(e);
+    }
   }
-  map.on('mousemove', (e) => {
-    const top = map.queryRenderedFeatures(e.point, { layers: fills.filter((l) => map.getLayer(l)) })[0];
-    setHover(top || null);
+
+  const interaction = new Interaction(map, data, catalog, {
+    subject: store.state.subject,
+    isBlocked: () => area.drawing(),
+    onPick: (collection, id) => store.update({ selected: { collection, id } }),
+    onNothing: () => store.update({ selected: null }),
+    describe: (layer, props, id) => {
+      const lang = language();
+      const lines = [featureName(layer, props, id, lang)];
+      if (layer.zone) {
+        const km2 = typeof props.official_area_km2 === 'number' ? props.official_area_km2 : typeof props.geodesic_area_m2 === 'number' ? props.geodesic_area_m2 / 1e6 : null;
+        if (km2 !== null) lines.push(format.squareKilometres(km2, lang));
+      } else {
+        const f = layer.fields.find((x) => x.list && props[x.name] !== undefined && props[x.name] !== null);
+        if (f) lines.push(`${local(f.title, f.name)}${t('colon')}${values.format(f, props[f.name], lang)}`);
+      }
+      return lines;
+    },
   });
-  map.on('mouseout', () => setHover(null));
-  map.on('click', (e) => {
-    if (drawing()) return;
-    const top = map.queryRenderedFeatures(e.point, { layers: fills })[0];
-    if (top) openFeature(top.source, top.id);
-  });
-  const drawing = () => areaPanel.draw.getMode() !== 'static';
 
-  function flyTo(f) {
-    const g = display(f).geometry;
-    const b = new maplibregl.LngLatBounds();
-    const walk = (c) => (typeof c[0] === 'number' ? b.extend(c) : c.forEach(walk));
-    walk(g.coordinates);
-    map.fitBounds(b, { padding: 80, maxZoom: 16, duration: 600 });
-  }
-
-  // What's here: right-click, or a long press on touch screens.
+  // What's here: right-click, or a long press on a touch screen.
   let popup = null;
   async function whatsHere(lngLat) {
     const [lon, lat] = toWgs84({ type: 'Point', coordinates: [lngLat.lng, lngLat.lat] }).coordinates;
     try {
-      const r = await api.whatsHere(lon.toFixed(6), lat.toFixed(6), 0);
+      const r = await api.whatsHere(lon.toFixed(6), lat.toFixed(6));
       const lang = language();
       const list = r.features.length
-        ? h('ul', { class: 'whats-here' }, r.features.map((f) => h('li', {}, h('button', { type: 'button', onclick: () => { popup?.remove(); openFeature(f.collection, f.id); } },
-          h('span', { class: 'muted' }, `${titleOf(f.collection)}: `), featureName(f, lang)))))
+        ? h('ul', { class: 'whats-here' }, r.features.map((f) => {
+          const layer = layerOf(f.collection);
+          return h('li', {}, h('button', { type: 'button', onclick: () => { popup?.remove(); store.update({ selected: { collection: f.collection, id: String(f.id) } }); } },
+            h('span', { class: 'muted' }, `${layer ? local(layer.title, layer.id) : f.collection}${t('colon')}`), layer ? featureName(layer, f.properties, f.id, lang) : String(f.id)));
+        }))
         : h('p', {}, t('whatsHereNone'));
       popup?.remove();
       popup = new maplibregl.Popup({ closeButton: true, maxWidth: '320px' }).setLngLat(lngLat).setDOMContent(h('div', { id: 'whats-here' }, h('h3', {}, t('whatsHere')), list)).addTo(map);
@@ -212,109 +345,108 @@ async function main() {
   map.on('touchstart', (e) => { if (e.points && e.points.length === 1) pressTimer = setTimeout(() => whatsHere(e.lngLat), 600); });
   ['touchend', 'touchmove', 'touchcancel'].forEach((ev) => map.on(ev, () => clearTimeout(pressTimer)));
 
-  // Export: the drawn area's features from each chosen layer, through the server (POST /export).
-  async function exportArea({ layers, format, clip }) {
-    if (!state.area) return null;
+  // Export: the drawn area's features from each chosen layer, through the server (POST /export),
+  // with the find filter on the subject layer when asked, so the file holds what the map shows.
+  async function exportArea({ layers, format: f, clip, filtered }) {
+    if (!store.state.area || layers.length === 0) return null;
+    const own = toCql(subject().fields, store.state.filters, null);
+    const body = { layers, area: store.state.area, clip, f };
+    if (filtered && own && layers.includes(store.state.subject)) body.filters = { [store.state.subject]: own };
     try {
-      setBusy(true);
-      const { blob, name } = await api.exportArea({ layers, area: state.area, clip, f: format });
+      setBusy(1);
+      const { blob, name } = await api.exportArea(body);
       const a = h('a', { href: URL.createObjectURL(blob), download: name });
       document.body.append(a);
       a.click();
       a.remove();
-      if (format !== 'geojson') return null;
+      if (f !== 'geojson') return null;
       return JSON.parse(await blob.text()).features.length;
     } catch (e) {
       showError(e);
       return null;
     } finally {
-      setBusy(false);
+      setBusy(-1);
     }
   }
 
-  // The query: one CQL2 request updates the map and the list together; statistics follow.
-  let generation = 0;
-  async function refresh() {
-    const mine = ++generation;
-    const filter = buildFilter(state.filters, state.area);
-    findPanel.setLoading(true);
-    setBusy(true);
-    try {
-      const result = await api.searchItems(CARRIERS, { filter, sortby: SORTS[state.sort] ? SORTS[state.sort]() : SORTS.available_desc() });
-      if (mine !== generation) return;
-      data[CARRIERS] = result;
-      setSource(CARRIERS);
-      setLabels();
-      findPanel.setResult(result);
-      const stats = await api.getStats(CARRIERS, { filter, groupBy: 'industry' });
-      if (mine !== generation) return;
-      statsPanel.setStats(stats);
-    } catch (e) {
-      if (mine === generation) showError(e);
-    } finally {
-      if (mine === generation) {
-        findPanel.setLoading(false);
-        setBusy(false);
-      }
-    }
+  // Layers, basemap, language.
+  function applyVisibility() {
+    for (const l of catalog.layers) data.setVisible(l.id, isVisible(l.id));
+    legend.render();
+    info.render();
   }
-  let refreshTimer = null;
-  const scheduleRefresh = () => { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); };
-
-  function renderAll() {
+  function applyBasemap() {
+    const chosen = chosenBasemap();
+    for (const l of map.getStyle().layers) {
+      const owner = l.id.startsWith('basemap-') ? basemaps.find((b) => l.id === `basemap-${b.id}` || l.id.startsWith(`basemap-${b.id}-`)) : null;
+      if (owner) map.setLayoutProperty(l.id, 'visibility', owner.id === chosen ? 'visible' : 'none');
+    }
+    data.redrawAll();
+    data.setArea(store.state.area);
+  }
+  function renderTexts() {
     translatePage();
-    statusEl.textContent = document.body.getAttribute('aria-busy') === 'true' ? t('loading') : t('ready');
-    renderInfo();
-    Object.values(sections).forEach((s) => s.render());
-    details.render();
-    setLabels();
     document.title = t('title');
+    document.getElementById('map').setAttribute('aria-label', t('mapLabel', { title: t('appName') }));
+    statusEl.textContent = busy > 0 ? t('loading') : t('ready');
   }
 
-  subscribe((s, patch) => {
-    if ('filters' in patch || 'area' in patch || 'sort' in patch) scheduleRefresh();
-    if ('filters' in patch || 'sort' in patch) findPanel.render();
-    if ('area' in patch) { setArea(); areaPanel.render(); }
-    if ('hidden' in patch) { applyVisibility(); layersPanel.render(); }
-    if ('basemap' in patch) applyBasemap();
-    if ('tab' in patch) showTab();
+  store.on(['filters', 'area'], () => { find.sync(); refresh({ zoom: true }); });
+  store.on(['area'], (s) => { data.setArea(s.area); area.render(); });
+  store.on(['sort'], () => refresh());
+  store.on(['subject'], (s) => {
+    interaction.subject = s.subject;
+    legend.setSubject(s.subject);
+    find.build();
+    Promise.all(catalog.layers.filter((l) => l.mode !== 'tiles' && l.id !== s.subject && !data.features[l.id]).map((l) => data.setFeatures(l.id, null))).catch(showError);
+    refresh({ zoom: true });
   });
-  onLanguageChange(() => { renderAll(); if (state.sort === 'name') scheduleRefresh(); });
-  document.getElementById('lang').addEventListener('click', () => {
-    const lang = language() === 'zh' ? 'en' : 'zh';
-    setLanguage(lang);
-    update({ lang });
+  store.on(['groupBy'], () => refreshStats());
+  store.on(['hidden'], () => { applyVisibility(); layersPanel.render(); });
+  store.on(['basemap'], () => { applyBasemap(); layersPanel.render(); });
+  store.on(['tab'], () => showTab());
+  store.on(['selected'], () => openSelected());
+  store.on(['lang'], (s) => setLanguage(s.lang));
+  onLanguageChange((lang) => {
+    renderTexts();
+    addMapLibreControls();
+    data.setLanguage(lang);
+    find.build();
+    stats.render();
+    area.render();
+    layersPanel.render();
+    legend.render();
+    info.render();
+    thinned.render();
+    details.render();
+    search.render();
+    if (store.state.sort === null || /^name/.test(store.state.sort?.field || '')) refresh();
   });
-  document.getElementById('panel-toggle').addEventListener('click', (e) => {
-    const open = document.body.classList.toggle('panel-open');
-    e.currentTarget.setAttribute('aria-expanded', String(open));
-  });
-  map.on('moveend', () => update({ view: { center: [map.getCenter().lng, map.getCenter().lat], zoom: map.getZoom() } }));
+  document.getElementById('lang').addEventListener('click', () => store.update({ lang: language() === 'zh' ? 'en' : 'zh' }));
+  map.on('moveend', () => store.update({ view: { center: [map.getCenter().lng, map.getCenter().lat], zoom: map.getZoom() } }));
   window.addEventListener('hashchange', () => {
-    if (isWritingHash()) return;
+    if (store.writingHash) return;
     const next = fromHash(location.hash);
     if (next.view) map.jumpTo({ center: next.view.center, zoom: next.view.zoom });
-    update(next);
-    if (next.lang && next.lang !== language()) setLanguage(next.lang);
+    store.update(next);
   });
 
-  // First load: every layer, then the query.
-  renderAll();
+  // First view: the context layers, then the subject's matches.
+  renderTexts();
+  find.build();
+  stats.render();
+  area.render();
+  layersPanel.render();
   showTab();
-  await Promise.all(ids.filter((id) => id !== CARRIERS).map(async (id) => {
-    data[id] = await api.getAllItems(id);
-    setSource(id);
-  }));
+  await data.loadContext(store.state.subject);
+  find.build(); // choices from the layers just loaded (parks, zones)
   applyVisibility();
   applyBasemap();
-  if (!state.view) {
-    const b = byId['new-town']?.extent?.spatial?.bbox?.[0];
-    if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, duration: 0 });
-  }
   await refresh();
-  renderAll();
+  if (store.state.selected) openSelected();
+  setBusy(-1);
   map.once('idle', () => { document.body.dataset.ready = 'true'; });
   map.triggerRepaint();
 }
 
-main().catch((e) => { showError(e); setBusy(false); });
+main().catch((e) => { showError(e); setBusy(-1); });

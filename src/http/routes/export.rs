@@ -187,6 +187,10 @@ struct AreaExport {
     /// `geojson` (default) or `gpkg`.
     f: Option<String>,
     crs: Option<String>,
+    /// A CQL2 JSON filter per collection, applied with the area (the web map's find filters,
+    /// so the file holds what the map shows).
+    #[serde(default)]
+    filters: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The layers of an area export: each named once, each a collection of the snapshot. Asking for
@@ -260,25 +264,54 @@ async fn export_area(
     // The area is checked (its validity, and as a filter: too many vertices, say) before the
     // download starts, so that a refusal is a 400 and not a file that breaks at its first
     // layer; the check is CPU work, so it runs on the compute boundary.
+    for id in req.filters.keys() {
+        if !layers.contains(id) {
+            return Err(ApiError::parameter(
+                "filters",
+                format!(
+                    "{:?} has a filter but is not one of the layers exported",
+                    shorten(id)
+                ),
+            ));
+        }
+    }
     let filters = Arc::clone(&state.filters);
-    let (area, filter) = {
-        let first = Arc::clone(snapshot.layer(&layers[0]).expect("checked above"));
-        let filters = Arc::clone(&filters);
+    let (area, layer_filters) = {
+        let (snapshot, layers) = (Arc::clone(&snapshot), layers.clone());
+        let (filters, extra) = (Arc::clone(&filters), req.filters);
         state
             .compute(move |_| {
                 let area = area_polygon(&area_json)?;
-                let filter = FilterSpec {
-                    text:
-                        json!({"op": "s_intersects", "args": [{"property": "geometry"}, area_json]})
-                            .to_string(),
-                    lang: FilterLang::Cql2Json,
-                };
-                let q = FeatureQuery {
-                    filter: Some(filter.clone()),
-                    ..FeatureQuery::default()
-                };
-                compile_cached(&first, &q, &filters)?;
-                Ok((area, filter))
+                let within =
+                    json!({"op": "s_intersects", "args": [{"property": "geometry"}, area_json]});
+                // Each layer's filter: the area, and the layer's own filter if it has one;
+                // each compiled now so a bad one is a 400 before the download starts.
+                let mut per_layer = Vec::with_capacity(layers.len());
+                for id in &layers {
+                    let text = match extra.get(id) {
+                        Some(f) => json!({"op": "and", "args": [within, f]}),
+                        None => within.clone(),
+                    };
+                    let filter = FilterSpec {
+                        text: text.to_string(),
+                        lang: FilterLang::Cql2Json,
+                    };
+                    let q = FeatureQuery {
+                        filter: Some(filter.clone()),
+                        ..FeatureQuery::default()
+                    };
+                    let layer = snapshot.layer(id).expect("checked above");
+                    compile_cached(layer, &q, &filters).map_err(|e| {
+                        let mut err = ApiError::from(e);
+                        if extra.contains_key(id) {
+                            err.parameter = Some("filters".into());
+                            err.detail = format!("{id}: {}", err.detail);
+                        }
+                        err
+                    })?;
+                    per_layer.push(filter);
+                }
+                Ok((area, per_layer))
             })
             .await?
     };
@@ -289,9 +322,10 @@ async fn export_area(
     // time limit, and only one layer's are held at a time.
     let sources: Vec<ExportSource> = layers
         .into_iter()
-        .map(|id| {
+        .zip(layer_filters)
+        .map(|(id, filter)| {
             let layer = Arc::clone(snapshot.layer(&id).expect("checked above"));
-            let (filter, filters, area) = (filter.clone(), Arc::clone(&filters), area.clone());
+            let (filters, area) = (Arc::clone(&filters), area.clone());
             let source = ExportSource::deferred(id, layer.fields.clone(), move || {
                 area_source(layer, &filter, &filters, Budget::within(limit))
             });

@@ -136,8 +136,10 @@ async fn run(
             let plan = compile_cached(&layer, &p.query, &filters)?;
             let slots = exec::matching(&layer, &plan, budget)?;
             let stats = spec.tally(&layer, &slots, budget)?;
+            let bbox = crate::query::stats::extent(&layer, &slots, budget)?;
             Ok(document(
                 &stats,
+                bbox,
                 &spec,
                 p.group_by.as_deref(),
                 &request.id,
@@ -158,6 +160,7 @@ fn sums_json(sums: &std::collections::BTreeMap<String, f64>) -> Value {
 
 fn document(
     r: &Stats,
+    bbox: Option<[f64; 4]>,
     spec: &StatsSpec,
     group_by: Option<&str>,
     collection: &str,
@@ -186,7 +189,7 @@ fn document(
         "collection": collection,
         "groupBy": group_by,
         "numberMatched": r.total.count,
-        "total": {"count": r.total.count, "sums": sums_json(&r.total.sums)},
+        "total": {"count": r.total.count, "sums": sums_json(&r.total.sums), "bbox": bbox},
         "groups": groups,
         "links": [link(base.at(&format!("/collections/{}", path_segment(collection))), "collection", JSON, "the collection")],
     })

@@ -1,4 +1,4 @@
-// Small DOM helpers shared by the panels.
+// Small DOM helpers shared by the panels and controls.
 
 /** Creates an element: h('button', {class: 'x', onclick}, 'text', child...). */
 export function h(tag, attrs = {}, ...children) {
@@ -8,6 +8,9 @@ export function h(tag, attrs = {}, ...children) {
     if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.className = v;
     else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'value') el.value = v;
+    else if (k === 'checked') el.checked = Boolean(v);
+    else if (k === 'selected') el.selected = Boolean(v);
     else if (v === true) el.setAttribute(k, '');
     else el.setAttribute(k, v);
   }
@@ -18,14 +21,12 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** The label of a vocabulary term in the current language (the id if unknown). */
-export function termLabel(vocab, id, lang) {
-  const term = vocab && vocab.terms.find((t) => t.id === id);
-  return term ? term[lang] : id;
+/** A unique id for a form control built from data (field names may hold any character). */
+export function domId(...parts) {
+  return parts.map((p) => String(p).replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.codePointAt(0).toString(16)}`)).join('-');
 }
 
-/** A feature's name in the current language, falling back to the other one, then the id. */
-export function featureName(f, lang) {
-  const p = f.properties || {};
-  return (lang === 'zh' ? p.name_zh || p.name_en : p.name_en || p.name_zh) || p.name || p.NAME || String(f.id);
+/** Replaces an element's children, leaving out the null, undefined and false that conditions give. */
+export function fill(el, ...children) {
+  el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }

@@ -1,0 +1,98 @@
+// Draw an area (polygon or rectangle, with terra-draw) that filters the map, the list and the
+// statistics, and export that area's features from chosen layers through the server. The drawn
+// shape is kept as an outline only, so it never tints what lies beneath; the click that
+// finishes a shape never also opens a feature.
+import { TerraDraw, TerraDrawPolygonMode, TerraDrawRectangleMode } from '/vendor/terra-draw/terra-draw.module.js';
+import { TerraDrawMapLibreGLAdapter } from '/vendor/terra-draw/terra-draw-maplibre-gl-adapter.module.js';
+import { h, fill } from '../dom.js';
+import { t, local, language } from '../i18n/index.js';
+import * as format from '../core/format.js';
+
+export class AreaPanel {
+  /** `toWgs84` turns a drawn (display) geometry into WGS84; `exportArea(options)` downloads. */
+  constructor({ map, maplibregl, store, catalog, toWgs84, exportArea }) {
+    this.store = store;
+    this.catalog = catalog;
+    this.toWgs84 = toWgs84;
+    this.exportArea = exportArea;
+    this.message = '';
+    this.format = 'geojson';
+    this.clip = false;
+    this.filtered = true;
+    this.chosen = new Set(catalog.layers.map((l) => l.id));
+    this.finishedAt = 0;
+    this.element = h('section', { class: 'panel-section area', 'aria-labelledby': 'area-heading' });
+    this.draw = new TerraDraw({
+      adapter: new TerraDrawMapLibreGLAdapter({ map, lib: maplibregl }),
+      modes: [new TerraDrawPolygonMode(), new TerraDrawRectangleMode()],
+    });
+    this.draw.start();
+    this.draw.on('finish', (id) => {
+      const f = this.draw.getSnapshot().find((x) => x.id === id);
+      if (!f || f.geometry.type !== 'Polygon') return;
+      this.finishedAt = Date.now();
+      // Our own outline replaces terra-draw's filled shape.
+      this.draw.clear();
+      this.draw.setMode('static');
+      this.store.update({ area: this.toWgs84(f.geometry) });
+      this.render();
+    });
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && this.drawing()) this.cancel();
+    });
+  }
+
+  /** Whether the map's clicks belong to drawing (while drawing, and just after finishing). */
+  drawing() {
+    return this.draw.getMode() !== 'static' || Date.now() - this.finishedAt < 400;
+  }
+
+  start(mode) {
+    this.draw.clear();
+    this.draw.setMode(mode);
+    this.render();
+  }
+
+  cancel() {
+    this.draw.clear();
+    this.draw.setMode('static');
+    this.render();
+  }
+
+  render() {
+    const lang = language();
+    const a = this.store.state.area;
+    const mode = this.draw.getMode();
+    const subject = this.catalog.layers.find((l) => l.id === this.store.state.subject);
+    const status = a ? t('areaSet', { area: format.squareKilometres(format.ringAreaKm2(a.coordinates[0]), lang) }) : t('areaNone');
+    const formats = [['geojson', 'GeoJSON'], ['gpkg', 'GeoPackage']];
+    fill(this.element, 
+      h('h2', { id: 'area-heading' }, t('tabArea')),
+      h('div', { class: 'buttons' },
+        h('button', { type: 'button', id: 'draw-polygon', 'aria-pressed': String(mode === 'polygon'), onclick: () => this.start('polygon') }, t('drawPolygon')),
+        h('button', { type: 'button', id: 'draw-rectangle', 'aria-pressed': String(mode === 'rectangle'), onclick: () => this.start('rectangle') }, t('drawRectangle')),
+        h('button', { type: 'button', id: 'clear-area', onclick: () => { this.cancel(); this.store.update({ area: null }); }, disabled: !a }, t('clearArea'))),
+      mode !== 'static' ? h('p', { class: 'hint' }, t('drawHint')) : null,
+      h('p', { id: 'area-status', 'aria-live': 'polite' }, status),
+      h('fieldset', { class: 'checks' }, h('legend', {}, t('exportLayers')),
+        this.catalog.layers.map((l) => {
+          const id = `export-${l.id}`;
+          return h('span', { class: 'check' },
+            h('input', { type: 'checkbox', id, checked: this.chosen.has(l.id), onchange: (e) => (e.target.checked ? this.chosen.add(l.id) : this.chosen.delete(l.id)) }),
+            h('label', { for: id }, local(l.title, l.id)));
+        })),
+      subject ? h('span', { class: 'check' }, h('input', { type: 'checkbox', id: 'export-filtered', checked: this.filtered, onchange: (e) => { this.filtered = e.target.checked; } }),
+        h('label', { for: 'export-filtered' }, t('exportFiltered', { layer: local(subject.title, subject.id) }))) : null,
+      h('div', { class: 'field inline' }, h('label', { for: 'export-format' }, t('exportFormat')),
+        h('select', { id: 'export-format', onchange: (e) => { this.format = e.target.value; } },
+          formats.map(([v, label]) => h('option', { value: v, selected: this.format === v }, label)))),
+      h('span', { class: 'check' }, h('input', { type: 'checkbox', id: 'export-clip', checked: this.clip, onchange: (e) => { this.clip = e.target.checked; } }),
+        h('label', { for: 'export-clip' }, t('exportClip'))),
+      h('button', { type: 'button', id: 'export-area', disabled: !a, onclick: async () => {
+        const n = await this.exportArea({ layers: this.catalog.layers.map((l) => l.id).filter((id) => this.chosen.has(id)), format: this.format, clip: this.clip, filtered: this.filtered });
+        this.message = n === null ? '' : t('exported', { count: format.number(n, language()) });
+        this.render();
+      } }, t('exportArea')),
+      h('p', { id: 'export-status', 'aria-live': 'polite' }, this.message));
+  }
+}
