@@ -57,6 +57,10 @@ pub struct ServerConfig {
     /// Collections with more features than this are drawn by the web map from vector tiles,
     /// the others as GeoJSON (the collection description says which). Default 20,000.
     pub tiles_above: usize,
+    /// Reads need a token too (default false: reads are anonymous, writes need a token).
+    pub require_token_for_reads: bool,
+    /// Days after which the web map marks a feature's figures as stale (default 90).
+    pub stale_after_days: u32,
     /// Longest a download may take to write, clipping included; past it the transfer is cut
     /// (visibly: no last chunk, or a short body against its length). Default 600 s: a million
     /// carriers as GeoJSON take under a minute on the reference machine.
@@ -113,6 +117,8 @@ impl Default for ServerConfig {
             download_timeout: Duration::from_secs(600),
             tile_cache_bytes: 64 * 1024 * 1024,
             tiles_above: 20_000,
+            require_token_for_reads: false,
+            stale_after_days: 90,
             shutdown_grace: Duration::from_secs(10),
             response_cache_bytes: 64 * 1024 * 1024,
         }
@@ -239,6 +245,10 @@ pub struct FileConfig {
     pub tile_cache_mb: Option<u64>,
     /// Features above which the web map draws a collection from tiles (default 20,000).
     pub tiles_above: Option<usize>,
+    /// Reads need a token too (default false).
+    pub require_token_for_reads: Option<bool>,
+    /// Days after which the web map marks figures as stale (default 90).
+    pub stale_after_days: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -368,6 +378,12 @@ impl FileConfig {
         }
         if let Some(n) = self.tiles_above {
             c.tiles_above = n;
+        }
+        if let Some(b) = self.require_token_for_reads {
+            c.require_token_for_reads = b;
+        }
+        if let Some(d) = self.stale_after_days {
+            c.stale_after_days = d;
         }
         if let Some(s) = self.shutdown_grace_s {
             c.shutdown_grace = Duration::from_secs(s);

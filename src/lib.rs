@@ -8,18 +8,19 @@
 //!                                                              │ one Catalog per data version
 //! store: a FeatureStore hands out Arc<Snapshot>s (readers never wait) ◄──┘
 //!
-//! HTTP ──► http (extract typed parameters, negotiate, errors)
+//! HTTP ──► http (extract typed parameters, negotiate, errors, problems in the reader's language)
 //!            │  AppState::compute: the one boundary to CPU-bound work (permits, Budget)
 //!            ▼
 //!          query (FeatureQuery ─► Plan ─► exec / stats / nearest / names / whats_here)
 //!            ▼
-//!          encode (the one GeoJSON writer) · export (download writers)
+//!          encode (the one GeoJSON writer) · export (download writers) · tiles (MVT)
+//!          basemap (local MBTiles files, read-only)
 //! web/ (MapLibre app, ES modules) ──► the same public HTTP API every other client uses
 //! ```
 //!
-//! Dependencies point one way: `http → {store, export} → {encode, query, ingest} → index →
-//! model`; `model`, `index`, `ingest`, `query`, `encode` and `export` are synchronous and know
-//! nothing of HTTP; only `http` knows axum, hyper or tokio. `tests/it/layering.rs` checks it.
+//! Dependencies point one way: `http → {store, export, tiles} → {encode, query, ingest} → index →
+//! model`, and `http → basemap`; everything below `http` is synchronous and knows nothing of
+//! HTTP; only `http` knows axum, hyper or tokio. `tests/it/layering.rs` checks it.
 
 pub mod basemap;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod export;
 pub mod http;
 pub mod index;
 pub mod ingest;
+pub mod journal;
 pub mod model;
 pub mod query;
 pub mod store;

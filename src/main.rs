@@ -11,8 +11,10 @@ use etown_atlas::config::{FileConfig, ServerConfig};
 use etown_atlas::http::server::{self, ConnectionLimits};
 use etown_atlas::index::Catalog;
 use etown_atlas::ingest::{self, IngestError, LoadOptions};
-use etown_atlas::store::MemoryStore;
+use etown_atlas::store::{FeatureStore, JournaledStore, MemoryStore};
 use etown_atlas::{app, AppState};
+
+mod commands;
 
 /// mimalloc: ingest makes millions of small allocations (strings, coordinate vectors), where it is
 /// markedly faster than glibc's allocator, and it returns freed memory to the system.
@@ -46,6 +48,12 @@ enum Command {
     /// Export a query or an area to a file without a server (the same writers as the API).
     Export(ExportArgs),
     /// Write N deterministic synthetic carriers over Beijing (for benchmarks and load tests).
+    /// API tokens for editing (kept, hashed, in the state store).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The state store: what edits have made of the seed data.
+    #[command(subcommand)]
+    State(StateCommand),
     Synth {
         /// How many carriers.
         #[arg(long, default_value_t = 100_000)]
@@ -56,6 +64,58 @@ enum Command {
         /// The seed; the same count and seed always give the same file.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token; it is printed once, and only its hash is kept.
+    Create {
+        /// The state directory (as `serve --state`).
+        #[arg(long, env = "ETOWN_ATLAS_STATE")]
+        state: PathBuf,
+        /// Who it is for; recorded with every change it makes.
+        #[arg(long)]
+        name: String,
+        /// reader (history, the change feed, reads where they need a token), editor, or admin.
+        #[arg(long, default_value = "editor")]
+        role: String,
+        /// The collections an editor may change, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        collections: Option<Vec<String>>,
+        /// When it stops working: a date, an RFC 3339 instant, or days (90d). Default: never.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List the tokens (names, roles, dates; never the secrets).
+    List {
+        #[arg(long, env = "ETOWN_ATLAS_STATE")]
+        state: PathBuf,
+    },
+    /// Revoke a token: refused from the next request on.
+    Revoke {
+        #[arg(long, env = "ETOWN_ATLAS_STATE")]
+        state: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Write the current data (the seed with every edit) as a data directory, atomically: it
+    /// can become the next seed.
+    Export {
+        #[arg(long, env = "ETOWN_ATLAS_STATE")]
+        state: PathBuf,
+        /// The seed the server runs with (default: the shipped geodata).
+        #[arg(long, env = "ETOWN_ATLAS_DATA")]
+        data: Option<PathBuf>,
+        /// A directory that does not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
     },
 }
 
@@ -127,13 +187,54 @@ struct ServeArgs {
     /// A TOML settings file (basemaps, review number, attribution, limits); see README.
     #[arg(long, env = "ETOWN_ATLAS_CONFIG")]
     config: Option<PathBuf>,
+    /// Keep edits in this directory (created if needed): the editable collections then take
+    /// OGC API - Features Part 4 edits from token holders, and every acknowledged edit is on
+    /// disk. Without it the server is read-only.
+    #[arg(long, env = "ETOWN_ATLAS_STATE")]
+    state: Option<PathBuf>,
 }
 
 fn load(dir: Option<&PathBuf>, options: LoadOptions) -> Result<Catalog, IngestError> {
+    let files = seed_files(dir)?;
+    load_files(dir, files, options)
+}
+
+fn seed_files(dir: Option<&PathBuf>) -> Result<Vec<ingest::SourceFile>, IngestError> {
     match dir {
-        Some(dir) => ingest::load(ingest::read_dir(dir)?, &dir.display().to_string(), options),
-        None => ingest::load(ingest::embedded_files(), "the embedded geodata", options),
+        Some(dir) => ingest::read_dir(dir),
+        None => Ok(ingest::embedded_files()),
     }
+}
+
+fn load_files(
+    dir: Option<&PathBuf>,
+    files: Vec<ingest::SourceFile>,
+    options: LoadOptions,
+) -> Result<Catalog, IngestError> {
+    let origin = dir.map_or_else(
+        || "the embedded geodata".to_owned(),
+        |d| d.display().to_string(),
+    );
+    ingest::load(files, &origin, options)
+}
+
+/// Each collection's seed fingerprint: SHA-256 of its GeoJSON and its sidecar.
+fn fingerprints(files: &[ingest::SourceFile]) -> Vec<(String, String)> {
+    use sha2::Digest;
+    let mut out: std::collections::BTreeMap<String, sha2::Sha256> =
+        std::collections::BTreeMap::new();
+    for f in files {
+        let stem = f
+            .name
+            .strip_suffix(".geojson")
+            .or_else(|| f.name.strip_suffix(".meta.json"));
+        if let Some(stem) = stem {
+            out.entry(stem.to_owned()).or_default().update(&f.bytes);
+        }
+    }
+    out.into_iter()
+        .map(|(k, h)| (k, h.finalize().iter().map(|b| format!("{b:02x}")).collect()))
+        .collect()
 }
 
 fn init_tracing(json: bool) {
@@ -166,6 +267,25 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Token(t) => done(match t {
+            TokenCommand::Create {
+                state,
+                name,
+                role,
+                collections,
+                expires,
+            } => {
+                commands::state::create_token(&state, &name, &role, collections, expires.as_deref())
+            }
+            TokenCommand::List { state } => commands::state::list_tokens(&state),
+            TokenCommand::Revoke { state, name } => commands::state::revoke_token(&state, &name),
+        }),
+        Command::State(StateCommand::Export {
+            state,
+            data,
+            out,
+            load,
+        }) => done(export_state(&state, data.as_ref(), &out, load.options())),
         Command::Synth { count, out, seed } => match synth(count, &out, seed) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -174,6 +294,42 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn done(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `etown-atlas state export`: the seed with the state store's edits, as a data directory.
+fn export_state(
+    state: &std::path::Path,
+    data: Option<&PathBuf>,
+    out: &std::path::Path,
+    options: LoadOptions,
+) -> Result<(), String> {
+    let files = seed_files(data).map_err(|e| e.to_string())?;
+    let seeds = fingerprints(&files);
+    let catalog = load_files(data, files.clone(), options).map_err(|e| e.to_string())?;
+    let (store, report) =
+        JournaledStore::open(catalog, state, &seeds).map_err(|e| e.to_string())?;
+    for s in &report.skipped {
+        tracing::warn!(edit = %s, "a stored edit does not fit the seed and was not applied");
+    }
+    let snapshot = store.snapshot();
+    let n = commands::state::export_state(snapshot.catalog(), &files, out)?;
+    eprintln!(
+        "wrote {n} features in {} collections to {} ({} edits applied over the seed)",
+        snapshot.catalog().layers().len(),
+        out.display(),
+        report.applied
+    );
+    Ok(())
 }
 
 /// Prints one line per valid layer on stdout: the report is the command's output.
@@ -312,7 +468,15 @@ fn synth(count: usize, out: &std::path::Path, seed: u64) -> std::io::Result<()> 
 
 fn serve(args: ServeArgs) -> ExitCode {
     let started = Instant::now();
-    let catalog = match load(args.data.as_ref(), args.load.options()) {
+    let files = match seed_files(args.data.as_ref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let seeds = fingerprints(&files);
+    let catalog = match load_files(args.data.as_ref(), files, args.load.options()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -350,7 +514,26 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let state = AppState::new(Arc::new(MemoryStore::new(catalog)), config).with_basemaps(basemaps);
+    let store: Arc<dyn FeatureStore> = match &args.state {
+        None => Arc::new(MemoryStore::new(catalog)),
+        Some(dir) => match JournaledStore::open(catalog, dir, &seeds) {
+            Ok((store, report)) => {
+                for c in &report.seeds_changed {
+                    tracing::warn!(collection = %c, "the seed file changed since the state store first saw it; stored edits are laid over the new seed by feature id");
+                }
+                for s in &report.skipped {
+                    tracing::warn!(edit = %s, "a stored edit does not fit the seed and was not applied");
+                }
+                tracing::info!(state = %dir.display(), edits_applied = report.applied, last_change = report.last_seq, "state store opened");
+                Arc::new(store)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let state = AppState::new(store, config).with_basemaps(basemaps);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

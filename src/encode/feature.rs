@@ -102,3 +102,31 @@ pub mod erased {
         }
     }
 }
+
+/// A feature of a layer as the API serves it alone (CRS84, no links): what edits record and
+/// what its ETag covers.
+pub fn feature_bytes(layer: &Layer, slot: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    write_feature(
+        &mut out,
+        &layer.ids[slot],
+        &layer.geometries[slot],
+        Properties::Slot {
+            layer,
+            slot,
+            only: None,
+        },
+        Crs::Crs84,
+        &[],
+    );
+    out
+}
+
+/// The strong ETag of a feature: a digest of its id, geometry and every property, so it
+/// changes exactly when the feature does, and is the same on every server and after restarts.
+pub fn feature_etag(layer: &Layer, slot: usize) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(feature_bytes(layer, slot));
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}

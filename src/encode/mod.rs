@@ -7,7 +7,7 @@ mod geometry;
 mod page;
 mod value;
 
-pub use feature::{erased::Member, write_feature, Properties};
+pub use feature::{erased::Member, feature_bytes, feature_etag, write_feature, Properties};
 pub use geometry::GeometryOut;
 pub use page::{page_body, write_slots, PageBody};
 pub use value::{write_column_value, write_slot_properties};

@@ -87,14 +87,14 @@ mod tests {
     #[test]
     fn every_type_writes_what_serde_json_writes() {
         let cols = [
-            Column::Boolean(vec![Some(true), None]),
-            Column::Integer(vec![Some(-7), None]),
-            Column::Number(vec![Some(2.5), None]),
-            Column::String(vec![Some("火箭\"大街".into()), None]),
-            Column::Date(vec![parse_date("2026-09-30"), None]),
-            Column::Timestamp(vec![Some((0, "1970-01-01T00:00:00Z".into())), None]),
-            Column::StringArray(vec![Some(vec!["a".into()].into_boxed_slice()), None]),
-            Column::Json(vec![Some(json!({"a": 1})), None]),
+            Column::Boolean(vec![Some(true), None].into()),
+            Column::Integer(vec![Some(-7), None].into()),
+            Column::Number(vec![Some(2.5), None].into()),
+            Column::String(vec![Some("火箭\"大街".into()), None].into()),
+            Column::Date(vec![parse_date("2026-09-30"), None].into()),
+            Column::Timestamp(vec![Some((0, "1970-01-01T00:00:00Z".into())), None].into()),
+            Column::StringArray(vec![Some(vec!["a".into()].into_boxed_slice()), None].into()),
+            Column::Json(vec![Some(json!({"a": 1})), None].into()),
         ];
         for c in cols {
             assert_eq!(c.json_at(1), Json::Null);

@@ -1,6 +1,7 @@
 //! The HTTP face of the server: routing, content negotiation, errors and cross-cutting layers.
 //! Only this module knows axum and tower.
 
+mod auth;
 mod body;
 mod compression;
 mod download;
@@ -53,9 +54,15 @@ pub fn app(state: AppState) -> Router {
     let csp = HeaderValue::from_str(&state.config.content_security_policy())
         .unwrap_or(HeaderValue::from_static("default-src 'self'"));
     let cors = cors_layer(&state.config.cors_origins);
+    // With reads behind tokens, a shared cache would hand answers to whoever asks: off.
     let responses = Arc::new(response_cache::ResponseCache::new(
-        state.config.response_cache_bytes,
+        if state.config.require_token_for_reads {
+            0
+        } else {
+            state.config.response_cache_bytes
+        },
     ));
+    let versions = state.clone();
     Router::new()
         .merge(routes::landing::router())
         .merge(routes::conformance::router())
@@ -71,6 +78,10 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::map_config::router())
         .merge(routes::tiles::router())
         .fallback(routes::web::static_asset)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::reads_need_a_token,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::etag))
         .layer(axum::middleware::from_fn(move |req, next| {
@@ -89,7 +100,12 @@ pub fn app(state: AppState) -> Router {
         .layer(compression::well())
         .layer(compression::fast())
         .layer(axum::middleware::from_fn(move |req, next| {
-            response_cache::response_cache(Arc::clone(&responses), req, next)
+            response_cache::response_cache(
+                Arc::clone(&responses),
+                versions.snapshot().version(),
+                req,
+                next,
+            )
         }))
         .layer(cors)
         .layer(axum::middleware::from_fn(

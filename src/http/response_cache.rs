@@ -105,8 +105,12 @@ const MAX_KEY_HEADER: usize = 256;
 /// the form the answer depends on: the language as the answer uses it (`zh` or `en`), the
 /// encodings as the set of those the server can send, so that a client cannot multiply one
 /// answer into thousands of entries by varying what does not change it.
-fn key(req: &Request) -> Option<String> {
-    if req.method() != Method::GET || req.uri().path() == "/health" {
+fn key(req: &Request, version: u64) -> Option<String> {
+    // Answers for a principal (history, the change feed) are never shared.
+    if req.method() != Method::GET
+        || req.uri().path() == "/health"
+        || req.headers().contains_key(header::AUTHORIZATION)
+    {
         return None;
     }
     let h = req.headers();
@@ -117,6 +121,9 @@ fn key(req: &Request) -> Option<String> {
         return None;
     }
     let mut key = String::with_capacity(128);
+    // The data version: no answer outlives an edit.
+    key.push_str(&version.to_string());
+    key.push('|');
     key.push_str(&req.uri().to_string());
     key.push('\n');
     key.push_str(&String::from_utf8_lossy(host));
@@ -174,8 +181,13 @@ fn not_modified(req_headers: &HeaderMap, stored: &HeaderMap) -> bool {
         })
 }
 
-pub async fn response_cache(cache: Arc<ResponseCache>, req: Request, next: Next) -> Response {
-    let (Some(store), Some(key)) = (cache.cache.as_ref(), key(&req)) else {
+pub async fn response_cache(
+    cache: Arc<ResponseCache>,
+    version: u64,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (Some(store), Some(key)) = (cache.cache.as_ref(), key(&req, version)) else {
         return next.run(req).await;
     };
     if let Some(hit) = store.get(&key) {
@@ -198,7 +210,11 @@ pub async fn response_cache(cache: Arc<ResponseCache>, req: Request, next: Next)
     // The plain length bounds the compressed one (give or take a few framing bytes), so the
     // per-entry cap holds for what is kept.
     let plain = res.extensions().get::<KnownLength>().map(|k| k.0);
-    let elsewhere = res.extensions().get::<NotKept>().is_some();
+    let elsewhere = res.extensions().get::<NotKept>().is_some()
+        || res
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .is_some_and(|v| v.as_bytes().windows(8).any(|w| w == b"no-store"));
     if res.status() != StatusCode::OK || elsewhere || plain.is_none_or(|n| n > cache.max_entry) {
         return res;
     }

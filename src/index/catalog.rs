@@ -4,10 +4,11 @@ use std::sync::Arc;
 use super::Layer;
 use crate::model::Vocabulary;
 
-/// Every loaded layer and vocabulary: one immutable snapshot, shared by all requests.
+/// Every loaded layer and vocabulary: one immutable version, shared by all requests.
+#[derive(Clone)]
 pub struct Catalog {
     layers: Vec<Arc<Layer>>,
-    vocabularies: BTreeMap<String, Vocabulary>,
+    vocabularies: Arc<BTreeMap<String, Vocabulary>>,
 }
 
 impl Catalog {
@@ -16,8 +17,21 @@ impl Catalog {
         layers.sort_by(|a, b| (a.meta.order, &a.id).cmp(&(b.meta.order, &b.id)));
         Catalog {
             layers: layers.into_iter().map(Arc::new).collect(),
-            vocabularies,
+            vocabularies: Arc::new(vocabularies),
         }
+    }
+
+    /// This catalog with `layer` in place of the layer of the same id (the others shared).
+    pub fn with_layer(&self, layer: Layer) -> Catalog {
+        let mut next = self.clone();
+        if let Some(slot) = next.layers.iter_mut().find(|l| l.id == layer.id) {
+            *slot = Arc::new(layer);
+        }
+        next
+    }
+
+    pub fn vocabulary(&self, id: &str) -> Option<&Vocabulary> {
+        self.vocabularies.get(id)
     }
 
     pub fn layers(&self) -> &[Arc<Layer>] {
@@ -33,6 +47,6 @@ impl Catalog {
     }
 
     pub fn feature_count(&self) -> usize {
-        self.layers.iter().map(|l| l.len()).sum()
+        self.layers.iter().map(|l| l.live_count()).sum()
     }
 }

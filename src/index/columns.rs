@@ -3,38 +3,120 @@
 //! Storing attributes column-wise (instead of one JSON map per feature) keeps a million features
 //! small in memory and lets a compiled filter read a typed value with one index operation.
 
+use super::Chunked;
 #[cfg(test)]
 use crate::model::parse_date;
 use crate::model::{format_date, FieldType, Value};
 use serde_json::Value as Json;
 
 /// One property's values for every feature of a layer; `None` is null (or absent).
+///
+/// Values are [`Chunked`]: the next version of a layer after an edit copies only the chunk the
+/// edit touched.
 #[derive(Debug, Clone)]
 pub enum Column {
-    Boolean(Vec<Option<bool>>),
-    Integer(Vec<Option<i64>>),
-    Number(Vec<Option<f64>>),
+    Boolean(Chunked<Option<bool>>),
+    Integer(Chunked<Option<i64>>),
+    Number(Chunked<Option<f64>>),
     /// Shared strings: ingest interns them, so repeated values cost one allocation.
-    String(Vec<Option<std::sync::Arc<str>>>),
-    Date(Vec<Option<i32>>),
+    String(Chunked<Option<std::sync::Arc<str>>>),
+    Date(Chunked<Option<i32>>),
     /// The instant in milliseconds, plus the text as written so output loses nothing.
-    Timestamp(Vec<Option<(i64, Box<str>)>>),
-    StringArray(Vec<Option<Box<[Box<str>]>>>),
-    Json(Vec<Option<Json>>),
+    Timestamp(Chunked<Option<(i64, Box<str>)>>),
+    StringArray(Chunked<Option<Box<[Box<str>]>>>),
+    Json(Chunked<Option<Json>>),
+}
+
+/// One typed value for a column (what an edit writes); `Null` fits every column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Boolean(bool),
+    Integer(i64),
+    Number(f64),
+    String(std::sync::Arc<str>),
+    Date(i32),
+    Timestamp(i64, Box<str>),
+    StringArray(Box<[Box<str>]>),
+    Json(Json),
+}
+
+/// A cell whose type is not its column's: a bug in the caller, which checks types first.
+#[derive(Debug, thiserror::Error)]
+#[error("a {cell} value cannot go in a {column} column")]
+pub struct CellMismatch {
+    pub cell: &'static str,
+    pub column: &'static str,
 }
 
 impl Column {
-    pub fn with_capacity(ty: FieldType, n: usize) -> Self {
+    /// An empty column of `ty`.
+    pub fn empty(ty: FieldType) -> Self {
         match ty {
-            FieldType::Boolean => Column::Boolean(Vec::with_capacity(n)),
-            FieldType::Integer => Column::Integer(Vec::with_capacity(n)),
-            FieldType::Number => Column::Number(Vec::with_capacity(n)),
-            FieldType::String => Column::String(Vec::with_capacity(n)),
-            FieldType::Date => Column::Date(Vec::with_capacity(n)),
-            FieldType::Timestamp => Column::Timestamp(Vec::with_capacity(n)),
-            FieldType::StringArray => Column::StringArray(Vec::with_capacity(n)),
-            FieldType::Json => Column::Json(Vec::with_capacity(n)),
+            FieldType::Boolean => Column::Boolean(Chunked::default()),
+            FieldType::Integer => Column::Integer(Chunked::default()),
+            FieldType::Number => Column::Number(Chunked::default()),
+            FieldType::String => Column::String(Chunked::default()),
+            FieldType::Date => Column::Date(Chunked::default()),
+            FieldType::Timestamp => Column::Timestamp(Chunked::default()),
+            FieldType::StringArray => Column::StringArray(Chunked::default()),
+            FieldType::Json => Column::Json(Chunked::default()),
         }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Boolean(c) => c.len(),
+            Column::Integer(c) => c.len(),
+            Column::Number(c) => c.len(),
+            Column::String(c) => c.len(),
+            Column::Date(c) => c.len(),
+            Column::Timestamp(c) => c.len(),
+            Column::StringArray(c) => c.len(),
+            Column::Json(c) => c.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes `cell` at `slot`, or appends it when `slot` is the column's length.
+    pub fn put(&mut self, slot: usize, cell: Cell) -> Result<(), CellMismatch> {
+        fn put<T: Clone>(c: &mut Chunked<Option<T>>, slot: usize, v: Option<T>) {
+            if slot == c.len() {
+                c.push(v);
+            } else {
+                c.set(slot, v);
+            }
+        }
+        let column = self.field_type().name();
+        match (self, cell) {
+            (Column::Boolean(c), Cell::Null) => put(c, slot, None),
+            (Column::Integer(c), Cell::Null) => put(c, slot, None),
+            (Column::Number(c), Cell::Null) => put(c, slot, None),
+            (Column::String(c), Cell::Null) => put(c, slot, None),
+            (Column::Date(c), Cell::Null) => put(c, slot, None),
+            (Column::Timestamp(c), Cell::Null) => put(c, slot, None),
+            (Column::StringArray(c), Cell::Null) => put(c, slot, None),
+            (Column::Json(c), Cell::Null) => put(c, slot, None),
+            (Column::Boolean(c), Cell::Boolean(v)) => put(c, slot, Some(v)),
+            (Column::Integer(c), Cell::Integer(v)) => put(c, slot, Some(v)),
+            (Column::Number(c), Cell::Number(v)) => put(c, slot, Some(v)),
+            (Column::Number(c), Cell::Integer(v)) => put(c, slot, Some(v as f64)),
+            (Column::String(c), Cell::String(v)) => put(c, slot, Some(v)),
+            (Column::Date(c), Cell::Date(v)) => put(c, slot, Some(v)),
+            (Column::Timestamp(c), Cell::Timestamp(t, s)) => put(c, slot, Some((t, s))),
+            (Column::StringArray(c), Cell::StringArray(v)) => put(c, slot, Some(v)),
+            (Column::Json(c), Cell::Json(v)) => put(c, slot, Some(v)),
+            (_, cell) => {
+                return Err(CellMismatch {
+                    cell: cell.kind(),
+                    column,
+                })
+            }
+        }
+        Ok(())
     }
 
     pub fn field_type(&self) -> FieldType {
@@ -103,6 +185,22 @@ impl Column {
     }
 }
 
+impl Cell {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Cell::Null => "null",
+            Cell::Boolean(_) => "boolean",
+            Cell::Integer(_) => "integer",
+            Cell::Number(_) => "number",
+            Cell::String(_) => "string",
+            Cell::Date(_) => "date",
+            Cell::Timestamp(..) => "timestamp",
+            Cell::StringArray(_) => "string array",
+            Cell::Json(_) => "json",
+        }
+    }
+}
+
 impl Column {
     /// Orders two slots by this column's value, nulls last; `Equal` for unsortable columns.
     pub fn cmp_slots(&self, a: usize, b: usize) -> std::cmp::Ordering {
@@ -135,27 +233,27 @@ mod tests {
     #[test]
     fn serves_every_type_as_json() {
         let cols = [
-            (Column::Boolean(vec![Some(true), None]), json!(true)),
-            (Column::Integer(vec![Some(-7), None]), json!(-7)),
-            (Column::Number(vec![Some(2.5), None]), json!(2.5)),
+            (Column::Boolean(vec![Some(true), None].into()), json!(true)),
+            (Column::Integer(vec![Some(-7), None].into()), json!(-7)),
+            (Column::Number(vec![Some(2.5), None].into()), json!(2.5)),
             (
-                Column::String(vec![Some("火箭大街".into()), None]),
+                Column::String(vec![Some("火箭大街".into()), None].into()),
                 json!("火箭大街"),
             ),
             (
-                Column::Date(vec![parse_date("2026-09-30"), None]),
+                Column::Date(vec![parse_date("2026-09-30"), None].into()),
                 json!("2026-09-30"),
             ),
             (
-                Column::Timestamp(vec![Some((0, "1970-01-01T00:00:00Z".into())), None]),
+                Column::Timestamp(vec![Some((0, "1970-01-01T00:00:00Z".into())), None].into()),
                 json!("1970-01-01T00:00:00Z"),
             ),
             (
-                Column::StringArray(vec![Some(vec!["a".into()].into_boxed_slice()), None]),
+                Column::StringArray(vec![Some(vec!["a".into()].into_boxed_slice()), None].into()),
                 json!(["a"]),
             ),
             (
-                Column::Json(vec![Some(json!({"a": 1})), None]),
+                Column::Json(vec![Some(json!({"a": 1})), None].into()),
                 json!({"a": 1}),
             ),
         ];
@@ -167,7 +265,7 @@ mod tests {
 
     #[test]
     fn sorts_nulls_last() {
-        let c = Column::Number(vec![None, Some(2.0), Some(1.0)]);
+        let c = Column::Number(vec![None, Some(2.0), Some(1.0)].into());
         assert_eq!(c.cmp_slots(1, 2), std::cmp::Ordering::Greater);
         assert_eq!(c.cmp_slots(0, 2), std::cmp::Ordering::Greater);
     }

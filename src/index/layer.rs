@@ -1,4 +1,5 @@
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use geo::{BoundingRect, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -7,11 +8,14 @@ use serde_json::{Map, Value as Json};
 
 use crate::model::Feature;
 
-use super::Column;
+use super::{Cell, CellMismatch, Chunked, Column};
 use crate::model::{Bbox, FeatureId, Field, LayerId, LayerMeta};
 
 /// An R-tree entry: a feature's envelope and its slot in the layer's vectors.
 pub type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+
+/// Edited slots past which an edit rebuilds the main R-tree instead of growing the side one.
+const MERGE_AT: usize = 8_192;
 
 /// What ingest hands over to build a layer; every vector is indexed by slot.
 pub struct LayerParts {
@@ -23,22 +27,81 @@ pub struct LayerParts {
     pub columns: Vec<Column>,
 }
 
-/// A loaded, indexed layer. Slots are the features' positions in the source file, which is the
-/// layer's natural, stable order.
+/// A loaded, indexed layer. Slots are the features' positions in the source file (then, for
+/// features an edit creates, in the order they were created): the layer's natural, stable order.
+///
+/// A layer is never mutated; an edit makes the next version with [`Layer::apply`], which shares
+/// every chunk of every column that the edit did not touch (see [`Chunked`]). A deleted feature
+/// keeps its slot, marked dead, so slot numbers stay stable. The R-tree built at load stays as it
+/// is: entries of edited slots are marked stale there, and the slots' new envelopes go into a
+/// small side tree, until enough edits call for rebuilding the main one.
+#[derive(Clone)]
 pub struct Layer {
     pub id: LayerId,
     pub meta: LayerMeta,
-    pub ids: Vec<FeatureId>,
-    pub geometries: Vec<geo::Geometry<f64>>,
+    pub ids: Chunked<FeatureId>,
+    pub geometries: Chunked<geo::Geometry<f64>>,
     pub fields: Vec<Field>,
     pub columns: Vec<Column>,
-    envelopes: Vec<Rect<f64>>,
-    rtree: RTree<Entry>,
-    by_id: HashMap<String, u32>,
-    /// The union of every envelope; `None` for an empty layer.
+    envelopes: Chunked<Rect<f64>>,
+    /// Slots whose feature was deleted.
+    dead: Chunked<bool>,
+    live: usize,
+    /// Built at load, or at the last merge.
+    rtree: Arc<RTree<Entry>>,
+    /// Slots edited since `rtree` was built: their entries there (if any) are out of date.
+    edited: Arc<imbl::HashSet<u32>>,
+    /// The current envelopes of the live edited slots.
+    side: Arc<RTree<Entry>>,
+    by_id: imbl::HashMap<String, u32>,
+    /// The union of every envelope; `None` for an empty layer. After deletes it may be larger
+    /// than the data until the next merge.
     pub extent: Option<Rect<f64>>,
     /// The GeoJSON geometry types present, for the collection description.
     pub geometry_types: BTreeSet<&'static str>,
+}
+
+/// One change to a layer, already checked against its schema.
+#[derive(Debug, Clone)]
+pub enum LayerEdit {
+    /// Creates the feature, or replaces the one with this id: its geometry, and a cell for
+    /// every field (in field order).
+    Put {
+        id: FeatureId,
+        geometry: geo::Geometry<f64>,
+        cells: Vec<Cell>,
+    },
+    Delete {
+        id: FeatureId,
+    },
+}
+
+/// An edit that does not fit the layer: a bug in the caller, which checks first.
+#[derive(Debug, thiserror::Error)]
+pub enum EditMismatch {
+    #[error("{expected} cells expected, {got} given")]
+    Cells { expected: usize, got: usize },
+    #[error("field {field}: {source}")]
+    Cell { field: String, source: CellMismatch },
+    #[error("there is no feature {0} to delete")]
+    NoSuchFeature(String),
+}
+
+fn rect_of(g: &geo::Geometry<f64>) -> Rect<f64> {
+    g.bounding_rect()
+        .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0)))
+}
+
+fn entry(slot: usize, r: &Rect<f64>) -> Entry {
+    let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+    GeomWithData::new(rect, slot as u32)
+}
+
+fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
+    Rect::new(
+        (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+        (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+    )
 }
 
 impl Layer {
@@ -54,58 +117,71 @@ impl Layer {
             fields,
             columns,
         } = parts;
-        let envelopes: Vec<Rect<f64>> = geometries
-            .iter()
-            .map(|g| {
-                g.bounding_rect()
-                    .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0)))
-            })
-            .collect();
-        let entries = envelopes
-            .iter()
-            .enumerate()
-            .map(|(slot, r)| {
-                let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
-                GeomWithData::new(rect, slot as u32)
-            })
-            .collect();
-        let rtree = RTree::bulk_load(entries);
+        let envelopes: Chunked<Rect<f64>> = geometries.iter().map(rect_of).collect();
+        let rtree = RTree::bulk_load(
+            envelopes
+                .iter()
+                .enumerate()
+                .map(|(slot, r)| entry(slot, r))
+                .collect(),
+        );
         let by_id = ids
             .iter()
             .enumerate()
             .map(|(slot, id)| (id.to_string(), slot as u32))
             .collect();
-        let extent = envelopes.iter().copied().reduce(|a, b| {
-            Rect::new(
-                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-            )
-        });
+        let extent = envelopes.iter().copied().reduce(union);
         let geometry_types = geometries.iter().map(geometry_type_name).collect();
+        let n = ids.len();
         Layer {
             id,
             meta,
-            ids,
-            geometries,
+            ids: ids.into(),
+            geometries: geometries.into(),
             fields,
             columns,
             envelopes,
-            rtree,
+            dead: std::iter::repeat_n(false, n).collect(),
+            live: n,
+            rtree: Arc::new(rtree),
+            edited: Arc::new(imbl::HashSet::new()),
+            side: Arc::new(RTree::new()),
             by_id,
             extent,
             geometry_types,
         }
     }
 
+    /// Slots, live and dead: the bound of every slot loop (skip dead ones with `is_live`).
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.live == 0
     }
 
-    /// The slot of the feature whose id reads `id` in a URL.
+    /// Features that exist (slots minus deleted ones).
+    pub fn live_count(&self) -> usize {
+        self.live
+    }
+
+    /// Whether the feature in `slot` exists (was not deleted).
+    pub fn is_live(&self, slot: usize) -> bool {
+        !self.dead[slot]
+    }
+
+    /// Whether any feature was ever deleted (a slot loop must then skip dead slots).
+    pub fn has_dead(&self) -> bool {
+        self.live != self.len()
+    }
+
+    /// The live slots, in order.
+    pub fn live_slots(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len()).filter(|&s| self.is_live(s))
+    }
+
+    /// The slot of the live feature whose id reads `id` in a URL.
     pub fn slot_of(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).map(|s| *s as usize)
     }
@@ -123,15 +199,28 @@ impl Layer {
         self.envelopes[slot]
     }
 
+    /// Live slots whose envelope intersects the box `min`–`max`, in no order.
+    fn intersecting(&self, aabb: AABB<[f64; 2]>) -> impl Iterator<Item = u32> + '_ {
+        let edited = &self.edited;
+        self.rtree
+            .locate_in_envelope_intersecting(&aabb)
+            .map(|e| e.data)
+            .filter(move |s| !edited.contains(s))
+            .chain(
+                self.side
+                    .locate_in_envelope_intersecting(&aabb)
+                    .map(|e| e.data),
+            )
+    }
+
     /// Slots whose envelope intersects `bbox`, in ascending slot order (the layer's order).
     pub fn slots_in_bbox(&self, bbox: &Bbox) -> Vec<u32> {
         let mut slots: Vec<u32> = bbox
             .rects()
             .into_iter()
             .flat_map(|(min, max)| {
-                self.rtree
-                    .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
-                    .map(|e| e.data)
+                self.intersecting(AABB::from_corners(min, max))
+                    .collect::<Vec<_>>()
             })
             .collect();
         slots.sort_unstable();
@@ -141,21 +230,35 @@ impl Layer {
 
     /// Slots whose envelope intersects the rectangle, in R-tree order (unsorted).
     pub fn slots_intersecting_rect(&self, rect: Rect<f64>) -> impl Iterator<Item = u32> + '_ {
-        let aabb = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
-        self.rtree
-            .locate_in_envelope_intersecting(&aabb)
-            .map(|e| e.data)
+        self.intersecting(AABB::from_corners(
+            [rect.min().x, rect.min().y],
+            [rect.max().x, rect.max().y],
+        ))
     }
 
-    /// Every slot with the squared distance (in degrees) from `point` to its envelope, nearest
-    /// first.
+    /// Every live slot with the squared distance (in degrees) from `point` to its envelope,
+    /// nearest first: the main tree's and the side tree's streams merged.
     pub fn slots_by_envelope_distance(
         &self,
         point: [f64; 2],
     ) -> impl Iterator<Item = (usize, f64)> + '_ {
-        self.rtree
+        let edited = &self.edited;
+        let mut main = self
+            .rtree
             .nearest_neighbor_iter_with_distance_2(&point)
-            .map(|(e, d2)| (e.data as usize, d2))
+            .filter(move |(e, _)| !edited.contains(&e.data))
+            .map(|(e, d)| (e.data as usize, d))
+            .peekable();
+        let mut side = self
+            .side
+            .nearest_neighbor_iter_with_distance_2(&point)
+            .map(|(e, d)| (e.data as usize, d))
+            .peekable();
+        std::iter::from_fn(move || match (main.peek(), side.peek()) {
+            (Some(a), Some(b)) if b.1 < a.1 => side.next(),
+            (Some(_), _) => main.next(),
+            (None, _) => side.next(),
+        })
     }
 
     /// The feature's properties as a JSON object, in field order, limited to `only` if given.
@@ -169,6 +272,100 @@ impl Layer {
             None => (0..self.fields.len()).for_each(&mut put),
         }
         props
+    }
+
+    /// The next version of the layer, with `edits` applied in order. Shares everything the
+    /// edits did not touch; leaves `self` as it was.
+    pub fn apply(&self, edits: &[LayerEdit]) -> Result<Layer, EditMismatch> {
+        let mut next = self.clone();
+        let mut edited = (*next.edited).clone();
+        // The side tree changes by an entry per edit: a copy of a small tree, not a rebuild.
+        let mut side = (*next.side).clone();
+        for edit in edits {
+            match edit {
+                LayerEdit::Put {
+                    id,
+                    geometry,
+                    cells,
+                } => {
+                    if cells.len() != next.columns.len() {
+                        return Err(EditMismatch::Cells {
+                            expected: next.columns.len(),
+                            got: cells.len(),
+                        });
+                    }
+                    let key = id.to_string();
+                    let r = rect_of(geometry);
+                    let slot = match next.by_id.get(&key) {
+                        Some(s) => {
+                            let s = *s as usize;
+                            if edited.contains(&(s as u32)) {
+                                side.remove(&entry(s, &next.envelopes[s]));
+                            }
+                            next.geometries.set(s, geometry.clone());
+                            next.envelopes.set(s, r);
+                            s
+                        }
+                        None => {
+                            let s = next.len();
+                            next.ids.push(id.clone());
+                            next.geometries.push(geometry.clone());
+                            next.envelopes.push(r);
+                            next.dead.push(false);
+                            next.live += 1;
+                            next.by_id.insert(key, s as u32);
+                            s
+                        }
+                    };
+                    for ((column, field), cell) in
+                        next.columns.iter_mut().zip(&next.fields).zip(cells)
+                    {
+                        column
+                            .put(slot, cell.clone())
+                            .map_err(|source| EditMismatch::Cell {
+                                field: field.name.clone(),
+                                source,
+                            })?;
+                    }
+                    side.insert(entry(slot, &r));
+                    next.geometry_types.insert(geometry_type_name(geometry));
+                    next.extent = Some(next.extent.map_or(r, |e| union(e, r)));
+                    edited.insert(slot as u32);
+                }
+                LayerEdit::Delete { id } => {
+                    let key = id.to_string();
+                    let slot = next
+                        .by_id
+                        .remove(&key)
+                        .ok_or_else(|| EditMismatch::NoSuchFeature(key.clone()))?
+                        as usize;
+                    if edited.contains(&(slot as u32)) {
+                        side.remove(&entry(slot, &next.envelopes[slot]));
+                    }
+                    next.dead.set(slot, true);
+                    next.live -= 1;
+                    edited.insert(slot as u32);
+                }
+            }
+        }
+        next.side = Arc::new(side);
+        next.edited = Arc::new(edited);
+        if next.edited.len() >= MERGE_AT {
+            next.merge();
+        }
+        Ok(next)
+    }
+
+    /// Rebuilds the main R-tree and the extent from every live slot.
+    fn merge(&mut self) {
+        let entries = self
+            .live_slots()
+            .map(|s| entry(s, &self.envelopes[s]))
+            .collect();
+        self.rtree = Arc::new(RTree::bulk_load(entries));
+        self.side = Arc::new(RTree::new());
+        self.edited = Arc::new(imbl::HashSet::new());
+        self.extent = self.live_slots().map(|s| self.envelopes[s]).reduce(union);
     }
 }
 

@@ -1,11 +1,14 @@
 //! The in-memory index: per layer, geometries, an R-tree over their envelopes, typed attribute
 //! columns and an id lookup; a [`Catalog`] holds every layer and vocabulary of one data version.
-//! Built once and never mutated, so requests share it freely.
+//! Never mutated: an edit makes the next version, sharing what it did not touch, so requests
+//! share every version freely.
 
 mod catalog;
+mod chunked;
 mod columns;
 mod layer;
 
 pub use catalog::Catalog;
-pub use columns::Column;
-pub use layer::{geometry_type_name, Layer, LayerParts};
+pub use chunked::{Chunked, CHUNK};
+pub use columns::{Cell, CellMismatch, Column};
+pub use layer::{geometry_type_name, EditMismatch, Layer, LayerEdit, LayerParts};

@@ -193,12 +193,18 @@ impl Builder {
             nulls_only,
         };
         match self.values {
-            Values::Unset(n) => (field(FieldType::String, true), Column::String(nones(n))),
-            Values::Bool(v) => (field(FieldType::Boolean, false), Column::Boolean(v)),
-            Values::Int(v) => (field(FieldType::Integer, false), Column::Integer(v)),
-            Values::Num(v) => (field(FieldType::Number, false), Column::Number(v)),
-            Values::StrArray(v) => (field(FieldType::StringArray, false), Column::StringArray(v)),
-            Values::Json(v) => (field(FieldType::Json, false), Column::Json(v)),
+            Values::Unset(n) => (
+                field(FieldType::String, true),
+                Column::String(nones(n).into()),
+            ),
+            Values::Bool(v) => (field(FieldType::Boolean, false), Column::Boolean(v.into())),
+            Values::Int(v) => (field(FieldType::Integer, false), Column::Integer(v.into())),
+            Values::Num(v) => (field(FieldType::Number, false), Column::Number(v.into())),
+            Values::StrArray(v) => (
+                field(FieldType::StringArray, false),
+                Column::StringArray(v.into()),
+            ),
+            Values::Json(v) => (field(FieldType::Json, false), Column::Json(v.into())),
             Values::Str(v) => {
                 let all = |ok: fn(&str) -> bool| v.iter().flatten().all(|s| ok(s));
                 if all(|s| parse_date(s).is_some()) {
@@ -217,7 +223,7 @@ impl Builder {
                         .collect();
                     (field(FieldType::Timestamp, false), Column::Timestamp(ts))
                 } else {
-                    (field(FieldType::String, false), Column::String(v))
+                    (field(FieldType::String, false), Column::String(v.into()))
                 }
             }
         }

@@ -14,6 +14,40 @@ pub const AREA_FIELD: &str = "geodesic_area_m2";
 /// The ids of the zone features (features of layers whose metadata says `"zone": true`) that
 /// contain the feature.
 pub const ZONES_FIELD: &str = "zones";
+/// When the feature last changed: the sidecar's `as_of` for seed features, the edit's time
+/// after an edit. Only in editable layers.
+pub const UPDATED_FIELD: &str = "updated_at";
+
+/// The derived fields, which a body may not set.
+pub const DERIVED: [&str; 3] = [AREA_FIELD, ZONES_FIELD, UPDATED_FIELD];
+
+/// The geodesic area of a (multi)polygon in m²; `None` for other geometries.
+pub fn area_of(g: &geo::Geometry<f64>) -> Option<f64> {
+    match g {
+        geo::Geometry::Polygon(poly) => Some(poly.geodesic_area_unsigned()),
+        geo::Geometry::MultiPolygon(mp) => Some(mp.geodesic_area_unsigned()),
+        _ => None,
+    }
+}
+
+/// The ids of the features of `zones` that contain `g`, in layer order then slot order.
+pub fn zones_of(g: &geo::Geometry<f64>, zones: &[&Layer]) -> Box<[Box<str>]> {
+    use geo::BoundingRect;
+    let Some(env) = g.bounding_rect() else {
+        return Box::default();
+    };
+    let mut ids: Vec<Box<str>> = Vec::new();
+    for zone in zones {
+        let mut slots: Vec<u32> = zone.slots_intersecting_rect(env).collect();
+        slots.sort_unstable();
+        for slot in slots {
+            if zone.is_live(slot as usize) && zone.geometries[slot as usize].contains(g) {
+                ids.push(zone.ids[slot as usize].to_string().into());
+            }
+        }
+    }
+    ids.into_boxed_slice()
+}
 
 /// Adds derived columns and builds every layer's index.
 ///
@@ -26,6 +60,7 @@ pub fn derive_and_build(parts: Vec<LayerParts>) -> Vec<Layer> {
         .into_iter()
         .map(|mut p| {
             add_area(&mut p);
+            add_updated(&mut p);
             Layer::build(p)
         })
         .collect();
@@ -36,10 +71,29 @@ pub fn derive_and_build(parts: Vec<LayerParts>) -> Vec<Layer> {
             if !zones.is_empty() {
                 add_zones(&mut p, &zones);
             }
+            add_updated(&mut p);
             Layer::build(p)
         })
         .collect();
     zones.into_iter().chain(others).collect()
+}
+
+/// `updated_at` for an editable layer: every seed feature as of the sidecar's `as_of` (null
+/// without one).
+fn add_updated(p: &mut LayerParts) {
+    if !p.meta.editable || has_field(p, UPDATED_FIELD) {
+        return;
+    }
+    let seed = p.meta.as_of.as_deref().map(|d| format!("{d}T00:00:00Z"));
+    let value = seed.and_then(|s| Some((crate::model::parse_timestamp(&s)?, Box::<str>::from(s))));
+    let values: Vec<Option<(i64, Box<str>)>> = std::iter::repeat_n(value, p.ids.len()).collect();
+    p.fields.push(Field {
+        name: UPDATED_FIELD.to_owned(),
+        ty: FieldType::Timestamp,
+        derived: true,
+        nulls_only: false,
+    });
+    p.columns.push(Column::Timestamp(values.into()));
 }
 
 fn has_field(p: &LayerParts, name: &str) -> bool {
@@ -60,48 +114,25 @@ fn add_area(p: &mut LayerParts) {
     if !p.geometries.iter().any(polygonal) || has_field(p, AREA_FIELD) {
         return;
     }
-    let values = p
-        .geometries
-        .par_iter()
-        .map(|g| match g {
-            geo::Geometry::Polygon(poly) => Some(poly.geodesic_area_unsigned()),
-            geo::Geometry::MultiPolygon(mp) => Some(mp.geodesic_area_unsigned()),
-            _ => None,
-        })
-        .collect();
+    let values: Vec<Option<f64>> = p.geometries.par_iter().map(area_of).collect();
     p.fields.push(Field {
         name: AREA_FIELD.to_owned(),
         ty: FieldType::Number,
         derived: true,
         nulls_only: false,
     });
-    p.columns.push(Column::Number(values));
+    p.columns.push(Column::Number(values.into()));
 }
 
 fn add_zones(p: &mut LayerParts, zones: &[Layer]) {
-    use geo::BoundingRect;
     if has_field(p, ZONES_FIELD) {
         return;
     }
-    let values = p
+    let zones: Vec<&Layer> = zones.iter().collect();
+    let values: Vec<Option<Box<[Box<str>]>>> = p
         .geometries
         .par_iter()
-        .map(|g| {
-            let Some(env) = g.bounding_rect() else {
-                return Some(Box::default());
-            };
-            let mut ids: Vec<Box<str>> = Vec::new();
-            for zone in zones {
-                let mut slots: Vec<u32> = zone.slots_intersecting_rect(env).collect();
-                slots.sort_unstable();
-                for slot in slots {
-                    if zone.geometries[slot as usize].contains(g) {
-                        ids.push(zone.ids[slot as usize].to_string().into());
-                    }
-                }
-            }
-            Some(ids.into_boxed_slice())
-        })
+        .map(|g| Some(zones_of(g, &zones)))
         .collect();
     p.fields.push(Field {
         name: ZONES_FIELD.to_owned(),
@@ -109,5 +140,5 @@ fn add_zones(p: &mut LayerParts, zones: &[Layer]) {
         derived: true,
         nulls_only: false,
     });
-    p.columns.push(Column::StringArray(values));
+    p.columns.push(Column::StringArray(values.into()));
 }

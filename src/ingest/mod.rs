@@ -13,6 +13,7 @@
 
 mod columns;
 mod derive;
+mod edit;
 mod error;
 mod geometry;
 mod presentation;
@@ -25,7 +26,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
 
-pub use derive::{AREA_FIELD, ZONES_FIELD};
+pub use derive::{area_of, zones_of, AREA_FIELD, DERIVED, UPDATED_FIELD, ZONES_FIELD};
+pub use edit::{check_feature, to_crs84, BodyError, CheckedFeature};
 pub use error::{FeatureRef, IngestError};
 pub use geometry::parse_geometry;
 

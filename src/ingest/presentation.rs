@@ -74,6 +74,11 @@ fn check_layer(
             }
         }
     }
+    if let Some(d) = &meta.as_of {
+        if crate::model::parse_date(d).is_none() {
+            return Err(format!("as_of {d:?} is not a date (YYYY-MM-DD)"));
+        }
+    }
     let style = &meta.style;
     if let Some(c) = &style.color {
         if !is_hex_colour(c) {

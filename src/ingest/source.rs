@@ -4,6 +4,7 @@ use std::path::Path;
 use super::IngestError;
 
 /// One data file by name (relative to its directory), from disk or embedded in the binary.
+#[derive(Clone)]
 pub struct SourceFile {
     pub name: String,
     pub bytes: Cow<'static, [u8]>,

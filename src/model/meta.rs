@@ -68,6 +68,13 @@ pub struct LayerMeta {
     /// map picks the largest layer that is not a zone.
     #[serde(default)]
     pub primary: bool,
+    /// Authorised clients may create, replace, update and delete its features (OGC API -
+    /// Features Part 4), when the server keeps a state store.
+    #[serde(default)]
+    pub editable: bool,
+    /// The date the seed file's figures describe (`YYYY-MM-DD`): the `updated_at` of features
+    /// no edit has touched.
+    pub as_of: Option<String>,
 }
 
 impl LayerMeta {

@@ -62,7 +62,8 @@ fn filter_candidates(
 ///    allows it and there are many;
 /// 3. the survivors are sorted, stably, when the query asks for an order.
 pub fn matching(layer: &Layer, plan: &Plan, budget: &Budget) -> Result<Vec<usize>, Exceeded> {
-    let keep = |slot: usize| plan.matches(layer, slot);
+    // Deleted features keep their slots (see `Layer`); a scan of every slot skips them.
+    let keep = |slot: usize| layer.is_live(slot) && plan.matches(layer, slot);
     let mut matched = match plan.candidates() {
         Candidates::All => filter_candidates(layer.len(), |i| i, keep, budget)?,
         Candidates::Rects(rects) => {
@@ -91,7 +92,7 @@ pub fn page(
     limit: usize,
     budget: &Budget,
 ) -> Result<Page, Exceeded> {
-    if plan.is_everything_in_order() {
+    if plan.is_everything_in_order() && !layer.has_dead() {
         // The first page of a million features need not list the million first.
         let end = offset.saturating_add(limit).min(layer.len());
         return Ok(Page {

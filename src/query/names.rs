@@ -101,6 +101,9 @@ pub fn search(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<NameMat
     let mut out = Vec::new();
     for slot in 0..layer.len() {
         budget.check_every(slot)?;
+        if !layer.is_live(slot) {
+            continue;
+        }
         let mut best: Option<NameMatch> = None;
         for &c in &columns {
             let Some(name) = layer.columns[c].str_at(slot) else {

@@ -6,13 +6,18 @@
 //! function over a snapshot's layers in `query`, the same for every backend; a backend only
 //! provides snapshots (and, where it keeps edits, applies them).
 //!
-//! The in-memory [`MemoryStore`] serves the files it was loaded from.
+//! The in-memory [`MemoryStore`] serves the files it was loaded from; the [`JournaledStore`]
+//! serves them with the edits of a state store laid over them, and takes new edits.
 
+mod edit;
+mod journaled;
 mod memory;
 mod snapshot;
 
 use std::sync::Arc;
 
+pub use edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited};
+pub use journaled::{JournaledStore, OpenReport, BATCH};
 pub use memory::MemoryStore;
 pub use snapshot::{CollectionInfo, Snapshot};
 
@@ -20,4 +25,9 @@ pub trait FeatureStore: Send + Sync {
     /// The current version of the data. Cheap (an `Arc` clone) and never blocking: handlers
     /// call it on the async workers.
     fn snapshot(&self) -> Arc<Snapshot>;
+
+    /// The store's editor, if it keeps edits (see [`JournaledStore`]); read-only otherwise.
+    fn editor(&self) -> Option<&JournaledStore> {
+        None
+    }
 }

@@ -26,7 +26,14 @@ pub struct Snapshot {
     catalog: Catalog,
     infos: Vec<CollectionInfo>,
     version: u64,
+    /// Where recent versions changed things: `(version, collection, area)`, oldest first, at
+    /// most [`TOUCH_LOG`] entries; for caches that keep answers per area (tiles).
+    touched: Arc<std::collections::VecDeque<(u64, String, geo::Rect<f64>)>>,
 }
+
+/// Changed areas a snapshot remembers; a cache older than the oldest treats everything as
+/// changed.
+pub const TOUCH_LOG: usize = 65_536;
 
 impl Snapshot {
     pub fn new(catalog: Catalog, version: u64) -> Self {
@@ -35,6 +42,41 @@ impl Snapshot {
             catalog,
             infos,
             version,
+            touched: Arc::default(),
+        }
+    }
+
+    /// The next version: `changed` layers replace those of the same id, each collection
+    /// description is carried over or updated (its temporal extent widened by the edits, never
+    /// rescanned), and `touched` says where.
+    pub fn next(&self, changed: Vec<Layer>, touched: Vec<(String, geo::Rect<f64>)>) -> Snapshot {
+        let version = self.version + 1;
+        let mut catalog = self.catalog.clone();
+        let mut infos = self.infos.clone();
+        for layer in changed {
+            if let Some(i) = infos.iter().position(|c| c.id == layer.id.as_str()) {
+                let old = &infos[i];
+                let mut fresh = CollectionInfo {
+                    temporal_extent: None,
+                    ..info_without_scan(&layer)
+                };
+                fresh.temporal_extent = widen_temporal(&old.temporal_extent, &layer, &touched);
+                infos[i] = fresh;
+            }
+            catalog = catalog.with_layer(layer);
+        }
+        let mut log = (*self.touched).clone();
+        for (c, r) in touched {
+            if log.len() == TOUCH_LOG {
+                log.pop_front();
+            }
+            log.push_back((version, c, r));
+        }
+        Snapshot {
+            catalog,
+            infos,
+            version,
+            touched: Arc::new(log),
         }
     }
 
@@ -75,9 +117,80 @@ impl Snapshot {
     /// Whether a change after `since` (up to this version) touched `collection` within `area`:
     /// what a cached tile built at `since` asks before it is served again.
     pub fn changed_since(&self, collection: &str, since: u64, area: geo::Rect<f64>) -> bool {
-        let _ = (collection, area);
-        since < self.version
+        use geo::Intersects;
+        if since >= self.version {
+            return false;
+        }
+        // Versions before the log's oldest are unknown: changed, to be safe.
+        match self.touched.front() {
+            Some((first, _, _)) if *first <= since + 1 => {}
+            _ => return true,
+        }
+        self.touched
+            .iter()
+            .any(|(v, c, r)| *v > since && c == collection && r.intersects(&area))
     }
+}
+
+/// A collection's description without the pass over every feature (the temporal extent).
+fn info_without_scan(layer: &Layer) -> CollectionInfo {
+    CollectionInfo {
+        id: layer.id.to_string(),
+        meta: layer.meta.clone(),
+        fields: layer.fields.clone(),
+        extent: layer
+            .extent
+            .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]),
+        temporal_extent: None,
+        count: layer.live_count(),
+        geometry_types: layer.geometry_types.iter().copied().collect(),
+        sample_id: layer.live_slots().next().map(|s| layer.ids[s].to_string()),
+    }
+}
+
+/// The temporal extent after edits: the old one widened by the temporal values of the features
+/// the edits touched (a delete never narrows it; a restart recomputes it exactly).
+fn widen_temporal(
+    old: &Option<[String; 2]>,
+    layer: &Layer,
+    touched: &[(String, geo::Rect<f64>)],
+) -> Option<[String; 2]> {
+    let name = layer.meta.temporal_property.as_deref()?;
+    let i = layer.field_index(name)?;
+    let col = &layer.columns[i];
+    let key = |s: &str| {
+        crate::model::parse_date(s)
+            .map(|d| i64::from(d) * 86_400_000)
+            .or_else(|| crate::model::parse_timestamp(s))
+    };
+    let mut out = old.clone();
+    for (c, r) in touched {
+        if c != layer.id.as_str() {
+            continue;
+        }
+        for slot in layer.slots_intersecting_rect(*r) {
+            let v = col.json_at(slot as usize);
+            let Some(text) = v.as_str() else { continue };
+            let Some(k) = key(text) else { continue };
+            out = Some(match out {
+                None => [text.to_owned(), text.to_owned()],
+                Some([first, last]) => {
+                    let first = if key(&first).is_none_or(|f| k < f) {
+                        text.to_owned()
+                    } else {
+                        first
+                    };
+                    let last = if key(&last).is_none_or(|l| k > l) {
+                        text.to_owned()
+                    } else {
+                        last
+                    };
+                    [first, last]
+                }
+            });
+        }
+    }
+    out
 }
 
 fn info(layer: &Layer) -> CollectionInfo {
@@ -89,9 +202,9 @@ fn info(layer: &Layer) -> CollectionInfo {
             .extent
             .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]),
         temporal_extent: temporal_extent(layer),
-        count: layer.len(),
+        count: layer.live_count(),
         geometry_types: layer.geometry_types.iter().copied().collect(),
-        sample_id: layer.ids.first().map(ToString::to_string),
+        sample_id: layer.live_slots().next().map(|s| layer.ids[s].to_string()),
     }
 }
 
@@ -108,9 +221,9 @@ fn temporal_extent(layer: &Layer) -> Option<[String; 2]> {
         Column::Timestamp(c) => c[slot].as_ref().map(|(t, _)| *t),
         _ => None,
     };
-    let slots = (0..layer.len()).filter(|s| key(*s).is_some());
-    let first = slots.clone().min_by_key(|s| key(*s))?;
-    let last = slots.max_by_key(|s| key(*s))?;
+    let slots: Vec<usize> = layer.live_slots().filter(|s| key(*s).is_some()).collect();
+    let first = *slots.iter().min_by_key(|s| key(**s))?;
+    let last = *slots.iter().max_by_key(|s| key(**s))?;
     let text = |slot: usize| col.json_at(slot).as_str().unwrap_or_default().to_owned();
     Some([text(first), text(last)])
 }

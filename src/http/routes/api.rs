@@ -170,6 +170,13 @@ fn feature_collection_schema() -> Value {
     })
 }
 
+/// GeoJSON, or with `f=json` the same document as plain JSON.
+fn geojson_or_json_ok(description: &str) -> Value {
+    json!({"description": description, "content": {
+        "application/geo+json": {"schema": feature_collection_schema()},
+        "application/json": {"schema": feature_collection_schema()}}})
+}
+
 fn geojson_ok(description: &str) -> Value {
     json!({"description": description, "content": {"application/geo+json": {"schema": feature_collection_schema()}}})
 }
@@ -210,7 +217,7 @@ fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
         "responses": {"200": geojson_ok("the nearest features, nearest first"), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection"), "503": busy()}}}));
     paths.insert(format!("{base}/search"), json!({"post": {"summary": format!("query {} with the parameters in a JSON body (large geometries)", c.id), "operationId": format!("postSearch_{}", c.id), "tags": ["Data"],
         "requestBody": query_body::<ItemsParams>(c),
-        "responses": {"200": geojson_ok("a page of features"), "400": problem("a malformed parameter"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
+        "responses": {"200": geojson_or_json_ok("a page of features (f=json: the same document as plain JSON)"), "400": problem("a malformed parameter"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
 }
 
 /// The path parameters of a tile.
@@ -376,6 +383,84 @@ fn item_path(c: &CollectionInfo) -> Value {
     }})
 }
 
+/// The answers every edit may get besides its success.
+fn edit_errors() -> Value {
+    json!({
+        "400": problem("a body that is not a valid feature of this collection (a type, a vocabulary term, a geometry, a derived or unknown property), or a malformed header"),
+        "401": problem("no API token, or one that is not valid (see WWW-Authenticate)"),
+        "403": problem("a token whose role may not edit this collection"),
+        "404": problem("no such collection or feature"),
+        "405": problem("the collection is read-only, or the server keeps no edits (no --state)"),
+        "409": problem("a feature with the body's id exists"),
+        "412": problem("the feature changed since the version in If-Match or If-Unmodified-Since"),
+        "413": problem("body too large"),
+        "415": problem("a body that is not GeoJSON (or a merge patch)"),
+        "428": problem("an edit of an existing feature without If-Match or If-Unmodified-Since"),
+        "503": problem("the edit could not be stored; nothing changed")
+    })
+}
+
+/// Part 4 on a collection's items and one item, and the history of an item.
+fn edit_operations(c: &CollectionInfo, items: &mut Value, item: &mut Value) -> Value {
+    let feature_body = |types: &[&str]| {
+        let content: Map<String, Value> = types
+            .iter()
+            .map(|t| (t.to_string(), json!({"schema": {"type": "object"}})))
+            .collect();
+        json!({"required": true, "content": content})
+    };
+    let header = |name: &str, description: &str| json!({"name": name, "in": "header", "required": false, "description": description, "schema": {"type": "string"}});
+    let id = json!({"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}, "example": c.sample_id});
+    let crs = header(
+        "Content-Crs",
+        "the CRS of the body's geometry, as <URI> (default CRS84)",
+    );
+    let preconditions = [
+        header("If-Match", "the feature's ETag, from GET"),
+        header("If-Unmodified-Since", "an HTTP date"),
+    ];
+    let with = |base: Value, extra: Value| {
+        let mut r = edit_errors();
+        if let (Some(r), Some(e)) = (r.as_object_mut(), extra.as_object()) {
+            r.extend(e.clone());
+        }
+        let mut op = base;
+        op["responses"] = r;
+        op["tags"] = json!(["Edit"]);
+        op["security"] = json!([{"bearer": []}]);
+        op
+    };
+    let feature_ok = json!({"description": "the feature as stored", "headers": {"ETag": {"schema": {"type": "string"}}}, "content": {"application/geo+json": {"schema": feature_schema()}}});
+    items["post"] = with(
+        json!({"summary": format!("add a feature to {}", c.id), "operationId": format!("createItem_{}", c.id), "parameters": [crs.clone()], "requestBody": feature_body(&["application/geo+json", "application/json"])}),
+        json!({"201": {"description": "created", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/geo+json": {"schema": feature_schema()}}}}),
+    );
+    items["options"] = json!({"summary": "the methods allowed here", "operationId": format!("optionsItems_{}", c.id), "tags": ["Edit"], "responses": {"204": {"description": "Allow lists them"}, "404": problem("no such collection")}});
+    let with_id = |mut extra: Vec<Value>| {
+        let mut v = vec![id.clone()];
+        v.append(&mut extra);
+        v
+    };
+    item["put"] = with(
+        json!({"summary": format!("replace a feature of {}", c.id), "operationId": format!("replaceItem_{}", c.id), "parameters": with_id(vec![crs.clone(), preconditions[0].clone(), preconditions[1].clone()]), "requestBody": feature_body(&["application/geo+json", "application/json"])}),
+        json!({"200": feature_ok.clone()}),
+    );
+    item["patch"] = with(
+        json!({"summary": format!("change part of a feature of {} (JSON Merge Patch)", c.id), "operationId": format!("updateItem_{}", c.id), "parameters": with_id(vec![crs, preconditions[0].clone(), preconditions[1].clone()]), "requestBody": feature_body(&["application/merge-patch+json", "application/json", "application/geo+json"])}),
+        json!({"200": feature_ok}),
+    );
+    item["delete"] = with(
+        json!({"summary": format!("delete a feature of {}", c.id), "operationId": format!("deleteItem_{}", c.id), "parameters": with_id(vec![preconditions[0].clone(), preconditions[1].clone()])}),
+        json!({"204": {"description": "deleted"}}),
+    );
+    item["options"] = json!({"summary": "the methods allowed here", "operationId": format!("optionsItem_{}", c.id), "tags": ["Edit"], "parameters": [id.clone()], "responses": {"204": {"description": "Allow lists them"}, "404": problem("no such feature")}});
+    json!({"get": {"summary": format!("every change of a feature of {}, oldest first", c.id), "operationId": format!("itemHistory_{}", c.id), "tags": ["Edit"],
+        "security": [{"bearer": []}],
+        "parameters": std::iter::once(id).chain(parameters::<NoParams>(None)).collect::<Vec<_>>(),
+        "responses": {"200": {"description": "the changes", "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "400": problem("a malformed parameter"), "401": problem("no valid API token"), "404": problem("no such feature, now or ever")}}})
+}
+
 /// Builds the whole OpenAPI document for the loaded collections.
 pub fn definition(collections: &[CollectionInfo]) -> Value {
     let any_object = json!({"type": "object"});
@@ -409,8 +494,11 @@ pub fn definition(collections: &[CollectionInfo]) -> Value {
         paths.insert(base.clone(), json!({"get": {"summary": format!("the collection {}", c.id), "operationId": format!("describeCollection_{}", c.id), "tags": ["Capabilities"],
             "parameters": parameters::<JsonOnly>(None),
             "responses": json_ok("the collection", json!({"type": "object", "required": ["id", "links"], "properties": {"id": {"type": "string"}, "links": {"type": "array", "items": link_schema()}}}))}}));
-        paths.insert(format!("{base}/items"), items_path(c));
-        paths.insert(format!("{base}/items/{{featureId}}"), item_path(c));
+        let (mut items, mut item) = (items_path(c), item_path(c));
+        let history = edit_operations(c, &mut items, &mut item);
+        paths.insert(format!("{base}/items"), items);
+        paths.insert(format!("{base}/items/{{featureId}}"), item);
+        paths.insert(format!("{base}/items/{{featureId}}/history"), history);
         paths.insert(format!("{base}/export"), export_path(c));
         collection_extras(c, &mut paths);
         collection_tiles(c, &mut paths);
@@ -428,6 +516,11 @@ pub fn definition(collections: &[CollectionInfo]) -> Value {
         .map(|n| json!({"name": n, "in": "path", "required": true, "schema": {"type": "string"}}))
         .chain(parameters::<NoParams>(None))
         .collect();
+    paths.insert("/changes".into(), json!({"get": {"summary": "the change feed: every change after `since`, oldest first", "operationId": "getChanges", "tags": ["Edit"],
+        "security": [{"bearer": []}],
+        "parameters": parameters::<super::edit::ChangesParams>(None),
+        "responses": {"200": {"description": "the changes and a next link", "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "400": problem("a malformed parameter"), "401": problem("no valid API token")}}}));
     paths.insert("/map-config".into(), json!({"get": {"summary": "what the web map shows besides the data: basemaps, review number, attribution", "operationId": "getMapConfig", "tags": ["Capabilities"],
         "parameters": parameters::<JsonOnly>(None),
         "responses": json_ok("the map settings", any_object.clone())}}));
@@ -451,7 +544,8 @@ pub fn definition(collections: &[CollectionInfo]) -> Value {
             "license": {"name": "Apache-2.0"}
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Tiles"}, {"name": "Operations"}],
+        "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Tiles"}, {"name": "Edit"}, {"name": "Operations"}],
         "paths": paths,
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "an API token made with `etown-atlas token create`"}}},
     })
 }

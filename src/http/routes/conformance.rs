@@ -35,14 +35,32 @@ pub const CLASSES: &[&str] = &[
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ];
 
+/// OGC API - Features Part 4 (draft 1.0.0-draft.2), claimed when the server keeps edits (a
+/// state store); exercised by tests/it/edit.rs and the OWSLib test.
+pub const EDIT_CLASSES: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-timestamps",
+];
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/conformance", get(conformance))
 }
 
-async fn conformance(Query(JsonOnly): Query<JsonOnly>) -> Result<Json<Value>, ApiError> {
+async fn conformance(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Query(JsonOnly): Query<JsonOnly>,
+) -> Result<Json<Value>, ApiError> {
+    let edits: &[&str] = if state.store.editor().is_some() {
+        EDIT_CLASSES
+    } else {
+        &[]
+    };
     let classes: Vec<&str> = CLASSES
         .iter()
         .chain(super::tiles::CLASSES)
+        .chain(edits)
         .copied()
         .collect();
     Ok(Json(json!({ "conformsTo": classes })))

@@ -26,8 +26,25 @@ use crate::query::{compile_cached, exec, FeatureQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/collections/{collection}/items", get(items))
-        .route("/collections/{collection}/items/{feature}", get(item))
+        .route(
+            "/collections/{collection}/items",
+            get(items)
+                .post(super::edit::create)
+                .options(super::edit::options_items),
+        )
+        .route(
+            "/collections/{collection}/items/{feature}",
+            get(item)
+                .put(super::edit::replace)
+                .patch(super::edit::update)
+                .delete(super::edit::remove)
+                .options(super::edit::options_item),
+        )
+        .route(
+            "/collections/{collection}/items/{feature}/history",
+            get(super::edit::history),
+        )
+        .route("/changes", get(super::edit::changes))
         .route("/collections/{collection}/search", post(search))
 }
 
@@ -392,7 +409,35 @@ async fn item(
         crs,
         &[("links", &links)],
     );
-    Ok(geo_response(out, media_type, crs))
+    // The feature's own strong ETag (Part 4 compares it in If-Match), one per CRS; and when it
+    // last changed.
+    let tag = crate::encode::feature_etag(layer, slot);
+    let tag = if crs == Crs::Crs84 {
+        tag
+    } else {
+        format!("{}-{}\"", tag.trim_end_matches('"'), crs.epsg())
+    };
+    let mut res = geo_response(
+        GeoBody {
+            bytes: out,
+            etag: Some(tag),
+        },
+        media_type,
+        crs,
+    );
+    let modified = layer
+        .field_index(crate::ingest::UPDATED_FIELD)
+        .and_then(|i| match &layer.columns[i] {
+            crate::index::Column::Timestamp(c) => c[slot].as_ref().map(|(t, _)| t.div_euclid(1000)),
+            _ => None,
+        });
+    if let Some(v) = modified
+        .and_then(super::edit::http_date)
+        .and_then(|d| HeaderValue::from_str(&d).ok())
+    {
+        res.headers_mut().insert(header::LAST_MODIFIED, v);
+    }
+    Ok(res)
 }
 
 /// A GeoJSON document with its media type and the CRS header of OGC API - Features Part 2.

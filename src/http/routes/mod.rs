@@ -2,6 +2,7 @@ pub mod api;
 pub mod collections;
 pub mod conformance;
 pub mod discover;
+pub mod edit;
 pub mod export;
 pub mod health;
 pub mod items;

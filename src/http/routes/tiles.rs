@@ -598,8 +598,17 @@ async fn collection_tileset(
     let snapshot = state.snapshot();
     let info = AppState::collection(&snapshot, &collection)?;
     let TilesetParams(p) = TilesetParams::from_params(Params::parse(raw.as_deref())?, Some(info))?;
-    // A stored query must exist.
-    resolve_query(&state, &collection, p.stored.as_deref(), &p.query)?;
+    // A stored query must exist; an inline one must compile (a bad value is a 400 here).
+    let q = resolve_query(&state, &collection, p.stored.as_deref(), &p.query)?;
+    if let Some(layer) = snapshot.layer(&collection).cloned() {
+        let filters = Arc::clone(&state.filters);
+        state
+            .compute(move |_| {
+                crate::query::compile_cached(&layer, &q, &filters)?;
+                Ok(())
+            })
+            .await?;
+    }
     let t = Tileset {
         tms,
         title: collection_title(info, language(&headers)),
@@ -688,6 +697,7 @@ async fn create_filtered_tileset(
     AppState::collection(&snapshot, &collection)?;
     let (query, title) = {
         let (snapshot, collection) = (Arc::clone(&snapshot), collection.clone());
+        let filters = Arc::clone(&state.filters);
         let lang = language(&headers);
         state
             .compute(move |_| {
@@ -700,6 +710,11 @@ async fn create_filtered_tileset(
                         "a posted query takes neither f nor query",
                     ));
                 }
+                // Compiled now, so a query that cannot run is a 400 here, not at every tile.
+                let layer = snapshot
+                    .layer(&collection)
+                    .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+                crate::query::compile_cached(layer, &p.query, &filters)?;
                 Ok((p.query, collection_title(info, lang)))
             })
             .await?

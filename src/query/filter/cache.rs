@@ -94,7 +94,7 @@ mod tests {
                 derived: false,
                 nulls_only: false,
             }],
-            columns: vec![Column::Number(vec![Some(10.0)])],
+            columns: vec![Column::Number(vec![Some(10.0)].into())],
         })
     }
 

@@ -1,0 +1,205 @@
+//! `etown-atlas token …` and `etown-atlas state export`: managing who may edit, and writing the
+//! current state back out as GeoJSON files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use etown_atlas::encode::{write_feature, Properties};
+use etown_atlas::index::Catalog;
+use etown_atlas::journal::{Journal, NewToken};
+use etown_atlas::model::Crs;
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// An expiry as given: a date, an RFC 3339 instant, or a number of days (`90d`).
+pub fn parse_expiry(s: &str) -> Result<String, String> {
+    if let Some(days) = s.strip_suffix('d') {
+        let n: i64 = days
+            .parse()
+            .map_err(|_| format!("--expires {s:?}: a number of days is written like 90d"))?;
+        return Ok((chrono::Utc::now() + chrono::Duration::days(n))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    }
+    if etown_atlas::model::parse_date(s).is_some() {
+        return Ok(format!("{s}T00:00:00Z"));
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| {
+            t.to_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+        .map_err(|_| {
+            format!("--expires {s:?} is not a date, an RFC 3339 instant or a number of days")
+        })
+}
+
+/// Makes a token and prints it (only it, on stdout: the one time it is shown).
+#[allow(clippy::print_stdout)]
+pub fn create_token(
+    state: &Path,
+    name: &str,
+    role: &str,
+    collections: Option<Vec<String>>,
+    expires: Option<&str>,
+) -> Result<(), String> {
+    if !["reader", "editor", "admin"].contains(&role) {
+        return Err(format!("--role {role:?}: reader, editor or admin"));
+    }
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.@".contains(c))
+    {
+        return Err(format!(
+            "--name {name:?}: 1 to 64 letters, digits, - _ . or @"
+        ));
+    }
+    let expires_at = expires.map(parse_expiry).transpose()?;
+    let mut journal = Journal::open(state).map_err(|e| e.to_string())?;
+    let (token, rec) = journal
+        .create_token(
+            &NewToken {
+                name: name.to_owned(),
+                role: role.to_owned(),
+                collections,
+                expires_at,
+            },
+            &now(),
+        )
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "token {:?} ({}{}{}) made; it is shown once, below, and stored only as a hash:",
+        rec.name,
+        rec.role,
+        rec.collections
+            .map(|c| format!(", for {}", c.join(", ")))
+            .unwrap_or_default(),
+        rec.expires_at
+            .map(|e| format!(", until {e}"))
+            .unwrap_or_default()
+    );
+    println!("{token}");
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+pub fn list_tokens(state: &Path) -> Result<(), String> {
+    let journal = Journal::open(state).map_err(|e| e.to_string())?;
+    println!(
+        "{:<24} {:<7} {:<28} {:<21} {:<21} revoked",
+        "name", "role", "collections", "created", "expires"
+    );
+    for t in journal.list_tokens().map_err(|e| e.to_string())? {
+        println!(
+            "{:<24} {:<7} {:<28} {:<21} {:<21} {}",
+            t.name,
+            t.role,
+            t.collections
+                .map_or_else(|| "(all)".to_owned(), |c| c.join(",")),
+            t.created_at,
+            t.expires_at.unwrap_or_else(|| "never".into()),
+            t.revoked_at.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+pub fn revoke_token(state: &Path, name: &str) -> Result<(), String> {
+    let mut journal = Journal::open(state).map_err(|e| e.to_string())?;
+    if journal
+        .revoke_token(name, &now())
+        .map_err(|e| e.to_string())?
+    {
+        eprintln!("token {name:?} revoked: it is refused from the next request on");
+        Ok(())
+    } else {
+        Err(format!("there is no active token named {name:?}"))
+    }
+}
+
+/// Writes every layer of `catalog` (the seed with the state store's edits) into `out` as a
+/// data directory: GeoJSON without the derived properties (the server derives them again), the
+/// seed's sidecars with `as_of` set to today for editable layers, and the vocabularies. Written
+/// into a temporary directory beside `out`, each file synced, then renamed into place: `out`
+/// appears whole or not at all.
+pub fn export_state(
+    catalog: &Catalog,
+    seed_files: &[etown_atlas::ingest::SourceFile],
+    out: &Path,
+) -> Result<usize, String> {
+    if out.exists() {
+        return Err(format!("{} exists; name a new directory", out.display()));
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp: PathBuf = parent.join(format!(
+        ".{}.partial-{}",
+        out.file_name().and_then(|n| n.to_str()).unwrap_or("export"),
+        std::process::id()
+    ));
+    let fail = |e: std::io::Error, p: &Path| format!("{}: {e}", p.display());
+    std::fs::create_dir_all(&tmp).map_err(|e| fail(e, &tmp))?;
+    let write = |name: &str, bytes: &[u8]| -> Result<(), String> {
+        let p = tmp.join(name);
+        let mut f = std::fs::File::create(&p).map_err(|e| fail(e, &p))?;
+        f.write_all(bytes).map_err(|e| fail(e, &p))?;
+        f.sync_all().map_err(|e| fail(e, &p))
+    };
+    let mut features = 0;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    for layer in catalog.layers() {
+        let own: Vec<usize> = (0..layer.fields.len())
+            .filter(|&i| !layer.fields[i].derived)
+            .collect();
+        let mut buf = Vec::with_capacity(layer.live_count() * 600 + 64);
+        buf.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[\n");
+        let mut first = true;
+        for slot in layer.live_slots() {
+            if !first {
+                buf.extend_from_slice(b",\n");
+            }
+            first = false;
+            write_feature(
+                &mut buf,
+                &layer.ids[slot],
+                &layer.geometries[slot],
+                Properties::Slot {
+                    layer,
+                    slot,
+                    only: Some(&own),
+                },
+                Crs::Crs84,
+                &[],
+            );
+            features += 1;
+        }
+        buf.extend_from_slice(b"\n]}\n");
+        write(&format!("{}.geojson", layer.id), &buf)?;
+    }
+    for f in seed_files {
+        if f.name.ends_with(".vocab.json") {
+            write(&f.name, &f.bytes)?;
+        } else if let Some(stem) = f.name.strip_suffix(".meta.json") {
+            let mut meta: serde_json::Value =
+                serde_json::from_slice(&f.bytes).map_err(|e| format!("{}: {e}", f.name))?;
+            if catalog.layer(stem).is_some_and(|l| l.meta.editable) {
+                meta["as_of"] = serde_json::Value::from(today.clone());
+            }
+            let text = serde_json::to_vec_pretty(&meta).map_err(|e| e.to_string())?;
+            write(&f.name, &text)?;
+        }
+    }
+    std::fs::File::open(&tmp)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| fail(e, &tmp))?;
+    std::fs::rename(&tmp, out).map_err(|e| fail(e, out))?;
+    std::fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| fail(e, parent))?;
+    Ok(features)
+}

@@ -1,0 +1,207 @@
+//! Who is asking: a principal from `Authorization: Bearer …`, an API token of the state store.
+//!
+//! Reads are anonymous unless the settings require a token for them; writes need a principal
+//! whose role allows the collection. A missing or bad credential is a 401 with
+//! `WWW-Authenticate`; a good one without the right is a 403. Failures are logged with the reason,
+//! never the credential.
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::AppState;
+
+/// What a principal may do, in increasing order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Reads (where reads need a token), history and the change feed.
+    Reader,
+    /// And edits, of the collections the token names (all if it names none).
+    Editor,
+    /// Everything, every collection.
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "reader" => Role::Reader,
+            "editor" => Role::Editor,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Recorded with every change it makes.
+    pub name: String,
+    pub role: Role,
+    pub collections: Option<Vec<String>>,
+}
+
+impl Principal {
+    pub fn may_edit(&self, collection: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Editor => self
+                .collections
+                .as_ref()
+                .is_none_or(|c| c.iter().any(|x| x == collection)),
+            Role::Reader => false,
+        }
+    }
+}
+
+/// 401: no credential, or one that is not (or no longer) valid.
+pub fn unauthorized(detail: &str, invalid: bool) -> Response {
+    let mut res =
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail.to_owned()).into_response();
+    let challenge = if invalid {
+        "Bearer realm=\"etown-atlas\", error=\"invalid_token\""
+    } else {
+        "Bearer realm=\"etown-atlas\""
+    };
+    res.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    res
+}
+
+/// 403: a valid principal without the right.
+pub fn forbidden(detail: String) -> Response {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail).into_response()
+}
+
+/// The principal the request's credential names; `Ok(None)` when it carries none.
+pub async fn principal(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    let Some(token) = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .map(str::trim)
+    else {
+        tracing::warn!(reason = "not a Bearer credential", "authentication failed");
+        return Err(unauthorized(
+            "send an API token as Authorization: Bearer <token>",
+            true,
+        ));
+    };
+    if token.is_empty() || token.len() > 512 {
+        tracing::warn!(reason = "malformed token", "authentication failed");
+        return Err(unauthorized("the token is not valid", true));
+    }
+    let store = std::sync::Arc::clone(&state.store);
+    let presented = token.to_owned();
+    let found = tokio::task::spawn_blocking(move || store.editor().map(|e| e.token(&presented)))
+        .await
+        .map_err(|_| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response())?;
+    let record = match found {
+        None => {
+            tracing::warn!(
+                reason = "no state store: tokens are unknown",
+                "authentication failed"
+            );
+            return Err(unauthorized(
+                "this server keeps no tokens (it runs without --state)",
+                true,
+            ));
+        }
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "cannot read the tokens");
+            return Err(ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response());
+        }
+        Some(Ok(None)) => {
+            tracing::warn!(reason = "unknown token", "authentication failed");
+            return Err(unauthorized("the token is not valid", true));
+        }
+        Some(Ok(Some(r))) => r,
+    };
+    if record.revoked_at.is_some() {
+        tracing::warn!(reason = "revoked token", token = %record.name, "authentication failed");
+        return Err(unauthorized("the token has been revoked", true));
+    }
+    if let Some(exp) = &record.expires_at {
+        let expired =
+            chrono::DateTime::parse_from_rfc3339(exp).map_or(true, |t| t < chrono::Utc::now());
+        if expired {
+            tracing::warn!(reason = "expired token", token = %record.name, "authentication failed");
+            return Err(unauthorized("the token has expired", true));
+        }
+    }
+    let Some(role) = Role::parse(&record.role) else {
+        tracing::warn!(reason = "unknown role", token = %record.name, "authentication failed");
+        return Err(unauthorized(
+            "the token's role is not known to this server",
+            true,
+        ));
+    };
+    Ok(Some(Principal {
+        name: record.name,
+        role,
+        collections: record.collections,
+    }))
+}
+
+/// The principal, which must exist (401 otherwise).
+pub async fn required(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
+    match principal(state, headers).await? {
+        Some(p) => Ok(p),
+        None => {
+            tracing::warn!(reason = "no credential", "authentication failed");
+            Err(unauthorized(
+                "this needs an API token: Authorization: Bearer <token>",
+                false,
+            ))
+        }
+    }
+}
+
+/// A principal allowed to edit `collection` (401 without one, 403 without the right).
+pub async fn editor_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    collection: &str,
+) -> Result<Principal, Response> {
+    let p = required(state, headers).await?;
+    if p.may_edit(collection) {
+        Ok(p)
+    } else {
+        tracing::warn!(principal = %p.name, collection, "edit refused: the role does not allow it");
+        Err(forbidden(format!("{} may not edit {collection:?}", p.name)))
+    }
+}
+
+/// When the settings require a token for reads: every request but the web app's files and
+/// `/health` needs a valid one.
+pub async fn reads_need_a_token(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !state.config.require_token_for_reads {
+        return next.run(req).await;
+    }
+    let path = req.uri().path();
+    let open = path == "/health"
+        || path == "/"
+        || path == "/index.html"
+        || ["/js/", "/css/", "/vendor/"]
+            .iter()
+            .any(|p| path.starts_with(p));
+    if open {
+        return next.run(req).await;
+    }
+    match required(&state, req.headers()).await {
+        Ok(_) => next.run(req).await,
+        Err(res) => res,
+    }
+}

@@ -1,0 +1,523 @@
+//! OGC API - Features Part 4 (create, replace, update, delete, optimistic locking with ETags and
+//! timestamps) on the collections whose sidecar says `editable`, when the server keeps a state
+//! store; the history of a feature and the change feed.
+//!
+//! Bodies are read strictly (exact media types, no repeated members), geometries arrive in the
+//! CRS `Content-Crs` names, and the store checks every edit as ingest checks a file (see
+//! `ingest::check_feature`). A 2xx means the edit is on disk.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::http::auth;
+use crate::http::body::{require_media_type, strict_json};
+use crate::http::error::ApiError;
+use crate::http::extract::RouteParams;
+use crate::http::extract::{NoParams, Query};
+use crate::http::links::{path_segment, BaseUrl};
+use crate::http::params::{ParamSpec, Params};
+use crate::http::AppState;
+use crate::ingest::to_crs84;
+use crate::journal::Change;
+use crate::model::Crs;
+use crate::store::{Condition, EditAction, EditError, EditRequest, Edited};
+
+/// Media types a feature body may declare.
+const FEATURE_TYPES: &[&str] = &["application/geo+json", "application/json"];
+/// And a merge patch.
+const PATCH_TYPES: &[&str] = &[
+    "application/merge-patch+json",
+    "application/json",
+    "application/geo+json",
+];
+
+/// Whether `collection` of the current data can be edited here, and why not.
+fn editable(state: &AppState, collection: &str) -> Result<(), ApiError> {
+    let snapshot = state.snapshot();
+    let layer = snapshot
+        .layer(collection)
+        .ok_or_else(|| ApiError::no_such_collection(collection))?;
+    if state.store.editor().is_none() {
+        return Err(not_allowed(
+            "this server keeps no edits: start it with --state DIR",
+        ));
+    }
+    if !layer.meta.editable {
+        return Err(not_allowed(
+            "this collection is read-only (its sidecar does not say \"editable\")",
+        ));
+    }
+    Ok(())
+}
+
+fn not_allowed(detail: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        detail.to_owned(),
+    )
+}
+
+/// The CRS of a body's geometry: `Content-Crs` (a URI in angle brackets, as Part 2 writes it),
+/// CRS84 by default.
+fn content_crs(headers: &HeaderMap) -> Result<Crs, ApiError> {
+    let Some(v) = headers.get("content-crs") else {
+        return Ok(Crs::Crs84);
+    };
+    let text = v.to_str().unwrap_or_default().trim();
+    let uri = text.trim_start_matches('<').trim_end_matches('>');
+    Crs::parse(uri).map_err(|e| {
+        let mut err = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            format!("Content-Crs: {e}"),
+        );
+        err.parameter = Some("Content-Crs".into());
+        err
+    })
+}
+
+/// The precondition of an edit of an existing feature.
+fn condition(headers: &HeaderMap) -> Result<Condition, ApiError> {
+    if let Some(v) = headers.get(header::IF_MATCH) {
+        let tags: Vec<String> = v
+            .to_str()
+            .unwrap_or_default()
+            .split(',')
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if tags.iter().any(|t| t.starts_with("W/")) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                "If-Match needs strong ETags (edits compare versions exactly)".to_owned(),
+            ));
+        }
+        return Ok(Condition::IfMatch(tags));
+    }
+    if let Some(v) = headers.get(header::IF_UNMODIFIED_SINCE) {
+        let text = v.to_str().unwrap_or_default();
+        let t = chrono::DateTime::parse_from_rfc2822(text).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                format!(
+                    "If-Unmodified-Since {:?} is not an HTTP date",
+                    crate::http::params::shorten(text)
+                ),
+            )
+        })?;
+        return Ok(Condition::IfUnmodifiedSince(t.timestamp()));
+    }
+    Ok(Condition::Missing)
+}
+
+/// A body that must be a JSON object.
+fn object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match strict_json(body)? {
+        Value::Object(o) => Ok(o),
+        _ => Err(ApiError::invalid_body(
+            "the body must be a JSON object (a GeoJSON Feature)",
+        )),
+    }
+}
+
+/// The body's geometry moved into CRS84.
+fn in_crs84(
+    mut feature: serde_json::Map<String, Value>,
+    crs: Crs,
+) -> serde_json::Map<String, Value> {
+    if let Some(g) = feature.get_mut("geometry") {
+        *g = to_crs84(g, crs);
+    }
+    feature
+}
+
+impl From<EditError> for ApiError {
+    fn from(e: EditError) -> Self {
+        let (status, code) = match &e {
+            EditError::NoSuchCollection(_) => (StatusCode::NOT_FOUND, "collection_not_found"),
+            EditError::NotEditable(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            EditError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            EditError::Exists(_) => (StatusCode::CONFLICT, "conflict"),
+            EditError::PreconditionRequired => {
+                (StatusCode::PRECONDITION_REQUIRED, "precondition_required")
+            }
+            EditError::PreconditionFailed { .. } => {
+                (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+            }
+            EditError::Body(_) => (StatusCode::BAD_REQUEST, "invalid_feature"),
+            EditError::IdChange(_) => (StatusCode::BAD_REQUEST, "invalid_feature"),
+            EditError::Storage(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_failed"),
+        };
+        let mut err = ApiError::new(status, code, e.to_string());
+        if let EditError::Body(b) = &e {
+            err.parameter = b.property().map(str::to_owned);
+        }
+        err
+    }
+}
+
+/// Runs an edit on the store's writer, off the async workers; the answer once it is on disk.
+async fn submit(state: &AppState, request: EditRequest) -> Result<Edited, Response> {
+    let store = std::sync::Arc::clone(&state.store);
+    let outcome = tokio::task::spawn_blocking(move || match store.editor() {
+        Some(e) => e.edit(request),
+        None => Err(EditError::Storage("no state store".into())),
+    })
+    .await
+    .map_err(|_| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response())?;
+    outcome.map_err(|e| {
+        // A conflict says what the feature is now, so the client can show it and retry.
+        if let EditError::PreconditionFailed { etag, current } = &e {
+            let mut res = ApiError::from(e.clone()).into_response();
+            if let Ok(v) = HeaderValue::from_str(etag) {
+                res.headers_mut().insert(header::ETAG, v);
+            }
+            let _ = current;
+            return res;
+        }
+        ApiError::from(e).into_response()
+    })
+}
+
+/// The answer to a stored edit: the feature (200, or 201 with Location), or 204 for a delete.
+fn answer(edited: Edited, base: &BaseUrl, collection: &str) -> Response {
+    let location = base.at(&format!(
+        "/collections/{}/items/{}",
+        path_segment(collection),
+        path_segment(&edited.id)
+    ));
+    let mut res = match &edited.feature {
+        None => StatusCode::NO_CONTENT.into_response(),
+        Some(f) => {
+            let status = if edited.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (status, f.to_string()).into_response()
+        }
+    };
+    let h = res.headers_mut();
+    if edited.feature.is_some() {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/geo+json"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("<{}>", Crs::Crs84.uri())) {
+            h.insert("content-crs", v);
+        }
+    }
+    if edited.created {
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            h.insert(header::LOCATION, v);
+        }
+    }
+    if let Some(v) = edited
+        .etag
+        .as_deref()
+        .and_then(|e| HeaderValue::from_str(e).ok())
+    {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(t) = edited.last_modified.and_then(http_date) {
+        if let Ok(v) = HeaderValue::from_str(&t) {
+            h.insert(header::LAST_MODIFIED, v);
+        }
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Seconds since the epoch as an HTTP date.
+pub fn http_date(secs: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path(collection): Path<String>,
+    Query(NoParams): Query<NoParams>,
+    body: Bytes,
+) -> Result<Response, Response> {
+    editable(&state, &collection).map_err(IntoResponse::into_response)?;
+    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    require_media_type(&headers, FEATURE_TYPES).map_err(IntoResponse::into_response)?;
+    let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
+    let feature = in_crs84(object(&body).map_err(IntoResponse::into_response)?, crs);
+    let edited = submit(
+        &state,
+        EditRequest {
+            collection: collection.clone(),
+            action: EditAction::Create(feature),
+            principal: principal.name,
+            condition: Condition::NotApplicable,
+        },
+    )
+    .await?;
+    Ok(answer(edited, &base, &collection))
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path((collection, id)): Path<(String, String)>,
+    Query(NoParams): Query<NoParams>,
+    body: Bytes,
+) -> Result<Response, Response> {
+    editable(&state, &collection).map_err(IntoResponse::into_response)?;
+    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    require_media_type(&headers, FEATURE_TYPES).map_err(IntoResponse::into_response)?;
+    let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
+    let cond = condition(&headers).map_err(IntoResponse::into_response)?;
+    let mut feature = in_crs84(object(&body).map_err(IntoResponse::into_response)?, crs);
+    // The URL names the feature; an id in the body is ignored (Part 4).
+    feature.remove("id");
+    let edited = submit(
+        &state,
+        EditRequest {
+            collection: collection.clone(),
+            action: EditAction::Replace(id, feature),
+            principal: principal.name,
+            condition: cond,
+        },
+    )
+    .await?;
+    Ok(answer(edited, &base, &collection))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path((collection, id)): Path<(String, String)>,
+    Query(NoParams): Query<NoParams>,
+    body: Bytes,
+) -> Result<Response, Response> {
+    editable(&state, &collection).map_err(IntoResponse::into_response)?;
+    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    require_media_type(&headers, PATCH_TYPES).map_err(IntoResponse::into_response)?;
+    let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
+    let cond = condition(&headers).map_err(IntoResponse::into_response)?;
+    let patch = in_crs84(object(&body).map_err(IntoResponse::into_response)?, crs);
+    let edited = submit(
+        &state,
+        EditRequest {
+            collection: collection.clone(),
+            action: EditAction::Update(id, Value::Object(patch)),
+            principal: principal.name,
+            condition: cond,
+        },
+    )
+    .await?;
+    Ok(answer(edited, &base, &collection))
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path((collection, id)): Path<(String, String)>,
+    Query(NoParams): Query<NoParams>,
+) -> Result<Response, Response> {
+    editable(&state, &collection).map_err(IntoResponse::into_response)?;
+    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    let cond = condition(&headers).map_err(IntoResponse::into_response)?;
+    let edited = submit(
+        &state,
+        EditRequest {
+            collection: collection.clone(),
+            action: EditAction::Delete(id),
+            principal: principal.name,
+            condition: cond,
+        },
+    )
+    .await?;
+    Ok(answer(edited, &base, &collection))
+}
+
+/// `OPTIONS`: the methods a client may use here (QGIS discovers editing this way).
+fn allow(methods: &str) -> Response {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(
+        header::ALLOW,
+        HeaderValue::from_str(methods).unwrap_or(HeaderValue::from_static("GET, HEAD, OPTIONS")),
+    );
+    res
+}
+
+pub async fn options_items(
+    State(state): State<AppState>,
+    Path(collection): Path<String>,
+) -> Result<Response, ApiError> {
+    state
+        .snapshot()
+        .layer(&collection)
+        .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+    Ok(allow(if editable(&state, &collection).is_ok() {
+        "GET, HEAD, POST, OPTIONS"
+    } else {
+        "GET, HEAD, OPTIONS"
+    }))
+}
+
+pub async fn options_item(
+    State(state): State<AppState>,
+    Path((collection, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let snapshot = state.snapshot();
+    let layer = snapshot
+        .layer(&collection)
+        .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+    layer.slot_of(&id).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "collection {collection:?} has no feature {:?}",
+            crate::http::params::shorten(&id)
+        ))
+    })?;
+    Ok(allow(if editable(&state, &collection).is_ok() {
+        "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
+    } else {
+        "GET, HEAD, OPTIONS"
+    }))
+}
+
+fn change_json(c: &Change) -> Value {
+    json!({
+        "seq": c.seq, "collection": c.collection, "featureId": c.feature_id, "operation": c.operation.as_str(),
+        "principal": c.principal, "at": c.at, "before": c.before, "after": c.after,
+    })
+}
+
+/// `GET …/items/{id}/history`: every change of a feature, oldest first (any valid token).
+pub async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((collection, id)): Path<(String, String)>,
+    Query(NoParams): Query<NoParams>,
+) -> Result<Response, Response> {
+    state
+        .snapshot()
+        .layer(&collection)
+        .ok_or_else(|| ApiError::no_such_collection(&collection).into_response())?;
+    auth::required(&state, &headers).await?;
+    let store = std::sync::Arc::clone(&state.store);
+    let (c2, i2) = (collection.clone(), id.clone());
+    let found = tokio::task::spawn_blocking(move || store.editor().map(|e| e.history(&c2, &i2)))
+        .await
+        .map_err(|_| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response())?;
+    let changes = match found {
+        None => Vec::new(),
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "cannot read the history");
+            return Err(ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response());
+        }
+    };
+    if changes.is_empty()
+        && state
+            .snapshot()
+            .layer(&collection)
+            .and_then(|l| l.slot_of(&id))
+            .is_none()
+    {
+        return Err(ApiError::not_found(format!(
+            "collection {collection:?} has no feature {:?} and never had",
+            crate::http::params::shorten(&id)
+        ))
+        .into_response());
+    }
+    let body = json!({"collection": collection, "featureId": id, "changes": changes.iter().map(change_json).collect::<Vec<_>>()});
+    Ok(no_store(axum::Json(body).into_response()))
+}
+
+fn no_store(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+static SINCE: ParamSpec = ParamSpec {
+    name: "since",
+    description: "changes after this sequence number (0: from the first)",
+    required: false,
+    schema: |_| json!({"type": "integer", "minimum": 0}),
+    documented_for: crate::http::params::always,
+};
+static CHANGES_LIMIT: ParamSpec = ParamSpec {
+    name: "limit",
+    description: "most changes returned (1 to 1000, default 100)",
+    required: false,
+    schema: |_| json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+    documented_for: crate::http::params::always,
+};
+
+pub struct ChangesParams {
+    since: i64,
+    limit: usize,
+}
+
+impl RouteParams for ChangesParams {
+    fn specs() -> Vec<&'static ParamSpec> {
+        vec![&SINCE, &CHANGES_LIMIT]
+    }
+    fn parse(
+        params: &mut Params,
+        _: Option<&crate::store::CollectionInfo>,
+    ) -> Result<Self, ApiError> {
+        let since = params.take_usize("since")?.unwrap_or(0);
+        let since =
+            i64::try_from(since).map_err(|_| ApiError::parameter("since", "since is too large"))?;
+        let limit = params.take_usize("limit")?.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(ApiError::parameter(
+                "limit",
+                "limit must be between 1 and 1000",
+            ));
+        }
+        Ok(ChangesParams { since, limit })
+    }
+}
+
+/// `GET /changes?since=N`: the change feed, for integrations and replicas to follow.
+pub async fn changes(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Query(p): Query<ChangesParams>,
+) -> Result<Response, Response> {
+    auth::required(&state, &headers).await?;
+    let store = std::sync::Arc::clone(&state.store);
+    let (since, limit) = (p.since, p.limit);
+    let found =
+        tokio::task::spawn_blocking(move || store.editor().map(|e| e.changes(since, limit)))
+            .await
+            .map_err(|_| {
+                ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+            })?;
+    let changes = match found {
+        None => Vec::new(),
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "cannot read the change feed");
+            return Err(ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response());
+        }
+    };
+    let last = changes.last().map_or(since, |c| c.seq);
+    let next = base.at(&format!("/changes?since={last}&limit={limit}"));
+    let body = json!({
+        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
+        "last": last,
+        "links": [{"href": next, "rel": "next", "type": "application/json", "title": "the changes after these"}],
+    });
+    Ok(no_store(axum::Json(body).into_response()))
+}

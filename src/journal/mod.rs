@@ -1,0 +1,378 @@
+//! The state store: what edits have made of the seed data, kept durably in a directory.
+//!
+//! One SQLite database, `state.sqlite`, in WAL mode with `synchronous=FULL`: a transaction is
+//! on disk (fsynced) when `commit` returns, and a crash at any instant leaves either all of a
+//! transaction or none of it. SQLite is already in the tree (for GeoPackage), needs no server,
+//! and its recovery is among the most tested code there is; a hand-written log would have to
+//! earn the same trust.
+//!
+//! Tables:
+//! - `features`: the current version of every feature an edit touched (or a tombstone). At
+//!   start, the seed files are loaded and this table is laid over them: the state is the seed
+//!   plus these rows.
+//! - `changes`: every change ever made, in order: who, when, what, the feature before and
+//!   after. Its `seq` numbers the change feed.
+//! - `tokens`: API tokens, stored only as SHA-256 hashes (see `auth`).
+//! - `seeds`: the fingerprint of each collection's seed when the state store first saw it, so a
+//!   changed seed file is noticed and reported at start.
+
+pub mod tokens;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use serde_json::Value as Json;
+
+pub use tokens::{NewToken, TokenRecord};
+
+pub const DB_FILE: &str = "state.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("{path}: cannot open the state store: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("{path}: cannot create the state directory: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("state store: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("state store: a stored feature is not JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Replace,
+    Update,
+    Delete,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Replace => "replace",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, JournalError> {
+        Ok(match s {
+            "create" => Operation::Create,
+            "replace" => Operation::Replace,
+            "update" => Operation::Update,
+            "delete" => Operation::Delete,
+            other => {
+                return Err(JournalError::Invalid(format!(
+                    "unknown operation {other:?} in the change log"
+                )))
+            }
+        })
+    }
+}
+
+/// One recorded change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Its place in the change feed; assigned when recorded.
+    pub seq: i64,
+    pub collection: String,
+    pub feature_id: String,
+    pub operation: Operation,
+    /// Who made it (a token's name, or a JWT subject).
+    pub principal: String,
+    /// RFC 3339, UTC, milliseconds.
+    pub at: String,
+    /// The feature as GeoJSON before the change (`None` for a create) and after (`None` for a delete).
+    pub before: Option<Json>,
+    pub after: Option<Json>,
+}
+
+/// The current version of an edited feature (`None`: deleted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub collection: String,
+    pub feature_id: String,
+    pub feature: Option<Json>,
+}
+
+/// The open state store. One writer at a time (the store's writer thread); readers open their
+/// own connections (`reader`), which WAL lets run beside it.
+pub struct Journal {
+    path: PathBuf,
+    db: Connection,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the state store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, JournalError> {
+        std::fs::create_dir_all(dir).map_err(|source| JournalError::Dir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join(DB_FILE);
+        let db = Connection::open(&path).map_err(|source| JournalError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        // WAL: readers never block the writer. FULL: each commit fsyncs the log before it
+        // returns, so an acknowledged edit survives a crash or a power cut.
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "FULL")?;
+        db.pragma_update(None, "foreign_keys", "ON")?;
+        db.busy_timeout(std::time::Duration::from_secs(10))?;
+        db.execute_batch(
+            "CREATE TABLE IF NOT EXISTS features (
+                 collection TEXT NOT NULL,
+                 feature_id TEXT NOT NULL,
+                 feature TEXT,              -- GeoJSON; NULL: deleted
+                 seq INTEGER NOT NULL,      -- the change that made this version
+                 PRIMARY KEY (collection, feature_id)
+             ) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS changes (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 collection TEXT NOT NULL,
+                 feature_id TEXT NOT NULL,
+                 operation TEXT NOT NULL,
+                 principal TEXT NOT NULL,
+                 at TEXT NOT NULL,
+                 before TEXT,
+                 after TEXT
+             );
+             CREATE INDEX IF NOT EXISTS changes_by_feature ON changes (collection, feature_id, seq);
+             CREATE TABLE IF NOT EXISTS seeds (
+                 collection TEXT PRIMARY KEY,
+                 fingerprint TEXT NOT NULL,
+                 first_seen TEXT NOT NULL
+             );",
+        )?;
+        tokens::create_table(&db)?;
+        Ok(Journal { path, db })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A read-only connection for queries beside the writer (history, the change feed).
+    pub fn reader(&self) -> Result<Connection, JournalError> {
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| JournalError::Open {
+            path: self.path.display().to_string(),
+            source,
+        })?;
+        c.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(c)
+    }
+
+    /// Records `changes` in one transaction and returns them with their `seq`. When this
+    /// returns `Ok`, they are on disk; on `Err`, none of them is.
+    pub fn commit(&mut self, changes: Vec<Change>) -> Result<Vec<Change>, JournalError> {
+        let tx = self.db.transaction()?;
+        let mut out = Vec::with_capacity(changes.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO changes (collection, feature_id, operation, principal, at, before, after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO features (collection, feature_id, feature, seq) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (collection, feature_id) DO UPDATE SET feature = excluded.feature, seq = excluded.seq",
+            )?;
+            for mut c in changes {
+                let before = c.before.as_ref().map(Json::to_string);
+                let after = c.after.as_ref().map(Json::to_string);
+                insert.execute(params![
+                    c.collection,
+                    c.feature_id,
+                    c.operation.as_str(),
+                    c.principal,
+                    c.at,
+                    before,
+                    after
+                ])?;
+                c.seq = tx.last_insert_rowid();
+                upsert.execute(params![c.collection, c.feature_id, after, c.seq])?;
+                out.push(c);
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Every edited feature's current version, for laying over the seed at start.
+    pub fn stored(&self) -> Result<Vec<Stored>, JournalError> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT collection, feature_id, feature FROM features ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (collection, feature_id, text) = row?;
+            let feature = match text {
+                Some(t) => Some(serde_json::from_str(&t)?),
+                None => None,
+            };
+            out.push(Stored {
+                collection,
+                feature_id,
+                feature,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The last change's `seq` (0 when there is none).
+    pub fn last_seq(&self) -> Result<i64, JournalError> {
+        Ok(self
+            .db
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Records each collection's seed fingerprint the first time it is seen; returns the
+    /// collections whose seed differs from the one first seen.
+    pub fn check_seeds(
+        &mut self,
+        seeds: &[(String, String)],
+        now: &str,
+    ) -> Result<Vec<String>, JournalError> {
+        let tx = self.db.transaction()?;
+        let mut changed = Vec::new();
+        for (collection, fingerprint) in seeds {
+            let known: Option<String> = tx
+                .query_row(
+                    "SELECT fingerprint FROM seeds WHERE collection = ?1",
+                    [collection],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match known {
+                None => {
+                    tx.execute("INSERT INTO seeds (collection, fingerprint, first_seen) VALUES (?1, ?2, ?3)", params![collection, fingerprint, now])?;
+                }
+                Some(f) if &f != fingerprint => changed.push(collection.clone()),
+                Some(_) => {}
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Forgets the recorded seed fingerprints (after the state was written back as the seed).
+    pub fn reset_seeds(
+        &mut self,
+        seeds: &[(String, String)],
+        now: &str,
+    ) -> Result<(), JournalError> {
+        let tx = self.db.transaction()?;
+        tx.execute("DELETE FROM seeds", [])?;
+        for (collection, fingerprint) in seeds {
+            tx.execute(
+                "INSERT INTO seeds (collection, fingerprint, first_seen) VALUES (?1, ?2, ?3)",
+                params![collection, fingerprint, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn db(&self) -> &Connection {
+        &self.db
+    }
+
+    pub fn db_mut(&mut self) -> &mut Connection {
+        &mut self.db
+    }
+}
+
+/// A `changes` row as read, before its JSON is parsed.
+struct Row {
+    seq: i64,
+    collection: String,
+    feature_id: String,
+    operation: String,
+    principal: String,
+    at: String,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        seq: r.get(0)?,
+        collection: r.get(1)?,
+        feature_id: r.get(2)?,
+        operation: r.get(3)?,
+        principal: r.get(4)?,
+        at: r.get(5)?,
+        before: r.get(6)?,
+        after: r.get(7)?,
+    })
+}
+
+fn to_change(row: Row) -> Result<Change, JournalError> {
+    let parse = |t: Option<String>| -> Result<Option<Json>, JournalError> {
+        Ok(match t {
+            Some(t) => Some(serde_json::from_str(&t)?),
+            None => None,
+        })
+    };
+    Ok(Change {
+        seq: row.seq,
+        collection: row.collection,
+        feature_id: row.feature_id,
+        operation: Operation::parse(&row.operation)?,
+        principal: row.principal,
+        at: row.at,
+        before: parse(row.before)?,
+        after: parse(row.after)?,
+    })
+}
+
+/// Changes after `since`, oldest first, at most `limit`.
+pub fn changes_since(
+    db: &Connection,
+    since: i64,
+    limit: usize,
+) -> Result<Vec<Change>, JournalError> {
+    let mut stmt = db.prepare_cached(
+        "SELECT seq, collection, feature_id, operation, principal, at, before, after FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![since, limit as i64], change_from_row)?;
+    rows.map(|r| to_change(r?)).collect()
+}
+
+/// The changes of one feature, oldest first.
+pub fn history(
+    db: &Connection,
+    collection: &str,
+    feature_id: &str,
+) -> Result<Vec<Change>, JournalError> {
+    let mut stmt = db.prepare_cached(
+        "SELECT seq, collection, feature_id, operation, principal, at, before, after FROM changes
+         WHERE collection = ?1 AND feature_id = ?2 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![collection, feature_id], change_from_row)?;
+    rows.map(|r| to_change(r?)).collect()
+}

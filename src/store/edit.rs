@@ -1,0 +1,117 @@
+//! What an edit asks and what it gets: the store's side of OGC API - Features Part 4.
+
+use serde_json::{Map, Value as Json};
+
+use crate::ingest::BodyError;
+use crate::journal::Change;
+
+/// One edit, as the HTTP layer hands it over (bodies already parsed, geometry in CRS84).
+#[derive(Debug, Clone)]
+pub struct EditRequest {
+    pub collection: String,
+    pub action: EditAction,
+    /// Who asks (a token's name, or a JWT subject): recorded with the change.
+    pub principal: String,
+    pub condition: Condition,
+}
+
+#[derive(Debug, Clone)]
+pub enum EditAction {
+    /// POST: a new feature (its `id`, if the body has one, is kept unless taken).
+    Create(Map<String, Json>),
+    /// PUT: the whole feature (a body `id` is ignored: the URL's wins).
+    Replace(String, Map<String, Json>),
+    /// PATCH: a JSON Merge Patch (RFC 7396) of the feature.
+    Update(String, Json),
+    Delete(String),
+}
+
+/// The precondition an edit of an existing feature carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// None was given: refused (428) for PUT, PATCH and DELETE, so no edit overwrites a change
+    /// its author never saw.
+    Missing,
+    /// `If-Match`: one of these ETags (or `*`).
+    IfMatch(Vec<String>),
+    /// `If-Unmodified-Since`, in seconds since the epoch.
+    IfUnmodifiedSince(i64),
+    /// For a create: nothing to compare with.
+    NotApplicable,
+}
+
+/// What a stored edit gives back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edited {
+    pub id: String,
+    /// The feature after the edit (`None` after a delete).
+    pub feature: Option<Json>,
+    pub etag: Option<String>,
+    /// `updated_at`, in seconds since the epoch.
+    pub last_modified: Option<i64>,
+    pub created: bool,
+    /// The change as recorded (its `seq` numbers the change feed).
+    pub change: Change,
+}
+
+/// Why an edit was refused. A refused edit changes nothing.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EditError {
+    #[error("there is no collection {0:?}")]
+    NoSuchCollection(String),
+    #[error("collection {0:?} cannot be edited")]
+    NotEditable(String),
+    #[error("there is no feature {0:?} in this collection")]
+    NotFound(String),
+    #[error("a feature {0:?} exists already; replace it with PUT, or leave the id out")]
+    Exists(String),
+    #[error("this edit needs If-Match (the feature's ETag) or If-Unmodified-Since, so it cannot overwrite a change its author has not seen")]
+    PreconditionRequired,
+    #[error("the feature has changed since that version (its ETag is now {etag})")]
+    PreconditionFailed { etag: String, current: Json },
+    #[error("{0}")]
+    Body(BodyError),
+    #[error("the body's id {0:?} differs from the URL's; an id cannot change")]
+    IdChange(String),
+    #[error("the edit could not be stored ({0}); nothing changed")]
+    Storage(String),
+}
+
+/// Applies a JSON Merge Patch (RFC 7396) to `target`.
+pub fn merge_patch(target: &mut Json, patch: &Json) {
+    match patch {
+        Json::Object(p) => {
+            if !target.is_object() {
+                *target = Json::Object(Map::new());
+            }
+            if let Json::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(Json::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        // The RFC's own example (section 3).
+        let mut target = json!({"title": "Goodbye!", "author": {"givenName": "John", "familyName": "Doe"}, "tags": ["example", "sample"], "content": "This will be unchanged"});
+        let patch = json!({"title": "Hello!", "phoneNumber": "+01-123-456-7890", "author": {"familyName": null}, "tags": ["example"]});
+        merge_patch(&mut target, &patch);
+        assert_eq!(
+            target,
+            json!({"title": "Hello!", "author": {"givenName": "John"}, "tags": ["example"], "content": "This will be unchanged", "phoneNumber": "+01-123-456-7890"})
+        );
+    }
+}
