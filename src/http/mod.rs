@@ -63,7 +63,7 @@ pub fn app(state: AppState) -> Router {
         },
     ));
     let versions = state.clone();
-    Router::new()
+    let inner = Router::new()
         .merge(routes::landing::router())
         .merge(routes::conformance::router())
         .merge(routes::api::router())
@@ -106,8 +106,34 @@ pub fn app(state: AppState) -> Router {
                 req,
                 next,
             )
-        }))
-        .layer(cors)
+        }));
+    // CORS (when configured) answers preflights, but a plain OPTIONS (QGIS asking which methods
+    // a resource allows) must reach the routes: tower-http's layer takes every OPTIONS.
+    let inner = match cors {
+        None => inner,
+        Some(cors) => {
+            let with_cors = inner.clone().layer(cors);
+            Router::new().fallback(move |req: axum::extract::Request| {
+                use tower::ServiceExt;
+                let plain_options = req.method() == Method::OPTIONS
+                    && !req
+                        .headers()
+                        .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+                let target = if plain_options {
+                    inner.clone()
+                } else {
+                    with_cors.clone()
+                };
+                async move {
+                    match target.oneshot(req).await {
+                        Ok(res) => res,
+                        Err(never) => match never {},
+                    }
+                }
+            })
+        }
+    };
+    inner
         .layer(axum::middleware::from_fn(
             middleware::problem_for_bare_errors,
         ))
@@ -118,26 +144,28 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// CORS: off unless origins are configured; then only those, for reading (GET, POST queries).
-fn cors_layer(origins: &[String]) -> CorsLayer {
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     let allowed: Vec<HeaderValue> = origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     if allowed.is_empty() {
-        return CorsLayer::new();
+        return None;
     }
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(allowed))
-        .allow_methods([Method::GET, Method::POST, Method::HEAD])
-        .allow_headers([
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            header::ACCEPT_LANGUAGE,
-        ])
-        .expose_headers([
-            header::CONTENT_DISPOSITION,
-            HeaderName::from_static("content-crs"),
-        ])
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allowed))
+            .allow_methods([Method::GET, Method::POST, Method::HEAD])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                header::ACCEPT_LANGUAGE,
+            ])
+            .expose_headers([
+                header::CONTENT_DISPOSITION,
+                HeaderName::from_static("content-crs"),
+            ]),
+    )
 }
 
 /// The language the client prefers for titles: `zh` if `Accept-Language` starts with Chinese.

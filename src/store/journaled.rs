@@ -52,7 +52,13 @@ pub struct JournaledStore {
     current: Arc<RwLock<Arc<Snapshot>>>,
     jobs: Mutex<Sender<Job>>,
     reads: Mutex<Connection>,
+    /// Held for the store's life: one server per state directory (two would each keep their
+    /// own idea of the data).
+    _lock: std::fs::File,
 }
+
+/// The lock file of a state directory.
+const LOCK_FILE: &str = "server.lock";
 
 fn now() -> (i64, String) {
     let t = chrono::Utc::now();
@@ -71,6 +77,22 @@ impl JournaledStore {
         seeds: &[(String, String)],
     ) -> Result<(Self, OpenReport), JournalError> {
         let mut journal = Journal::open(dir)?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| JournalError::Dir {
+                path: lock_path.display().to_string(),
+                source,
+            })?;
+        if lock.try_lock().is_err() {
+            return Err(JournalError::Invalid(format!(
+                "{}: another server is using this state directory",
+                dir.display()
+            )));
+        }
         let (_, stamp) = now();
         let mut report = OpenReport {
             seeds_changed: journal.check_seeds(seeds, &stamp)?,
@@ -92,6 +114,7 @@ impl JournaledStore {
                 current,
                 jobs: Mutex::new(tx),
                 reads,
+                _lock: lock,
             },
             report,
         ))

@@ -12,6 +12,7 @@ mod cli;
 mod cql2_conformance;
 mod crs;
 mod discover;
+mod edit;
 mod export;
 mod filter;
 mod filter_proptest;
