@@ -66,7 +66,7 @@ impl Budget {
     /// [`Budget::check`] every [`CHECK_EVERY`]-th item.
     #[inline]
     pub fn check_every(&self, i: usize) -> Result<(), Exceeded> {
-        if i % CHECK_EVERY == 0 {
+        if i.is_multiple_of(CHECK_EVERY) {
             self.check()
         } else {
             Ok(())

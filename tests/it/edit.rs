@@ -326,19 +326,12 @@ async fn every_refusal_has_its_status_and_changes_nothing() {
         f
     };
     let bowtie = json!({"type": "Polygon", "coordinates": [[[116.5, 39.78], [116.51, 39.79], [116.51, 39.78], [116.5, 39.79], [116.5, 39.78]]]});
-    let mut geometry = |g: Value| {
+    let geometry = |g: Value| {
         let mut f = good.clone();
         f["geometry"] = g;
         f
     };
-    let cases: Vec<(
-        &str,
-        &str,
-        Vec<(&str, String)>,
-        Option<Value>,
-        u16,
-        Option<&str>,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         // (method, path, headers, body, status, the parameter or property named)
         (
             "PUT",
@@ -677,6 +670,16 @@ async fn every_refusal_has_its_status_and_changes_nothing() {
     .json();
     assert_eq!(feed["changes"].as_array().unwrap().len(), 0);
 }
+
+/// (method, path, headers, body, status, the parameter or property the problem names)
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Vec<(&'a str, String)>,
+    Option<Value>,
+    u16,
+    Option<&'a str>,
+);
 
 fn gj_h(h: (&'static str, &'static str)) -> (&'static str, String) {
     (h.0, h.1.to_owned())
