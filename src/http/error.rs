@@ -25,6 +25,8 @@ pub struct ApiError {
     pub position: Option<usize>,
     /// For a 503, when to come back (the Retry-After header).
     pub retry_after: Option<u32>,
+    /// For a 405, the methods the resource does take (the Allow header RFC 9110 requires).
+    pub allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -36,6 +38,7 @@ impl ApiError {
             parameter: None,
             position: None,
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -165,6 +168,10 @@ impl IntoResponse for ApiError {
         if let Some(s) = self.retry_after {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if let Some(methods) = self.allow {
+            res.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(methods));
         }
         res
     }

@@ -637,6 +637,10 @@ async fn every_refusal_has_its_status_and_changes_nothing() {
                 "case {i}"
             );
         }
+        if status == 405 {
+            // RFC 9110: a 405 lists what the resource does take.
+            assert_eq!(allow(&r), "GET, HEAD, OPTIONS", "case {i}");
+        }
     }
     // A JSON object naming a member twice is refused too.
     let raw = r#"{"type":"Feature","type":"Feature","geometry":null,"properties":{}}"#;
@@ -728,7 +732,6 @@ async fn expired_and_revoked_tokens_are_refused() {
 #[tokio::test]
 async fn options_say_which_methods_each_resource_allows() {
     let e = editing();
-    let allow = |r: &Reply| r.headers["allow"].to_str().unwrap().to_owned();
     let r = request(
         &e.app,
         req("OPTIONS", "/collections/spatial-carriers/items", &[], None),
@@ -771,7 +774,7 @@ async fn options_say_which_methods_each_resource_allows() {
     )
     .await;
     assert_eq!(allow(&r), "GET, HEAD, OPTIONS");
-    let p = request(
+    let r = request(
         &read_only,
         req(
             "POST",
@@ -780,8 +783,9 @@ async fn options_say_which_methods_each_resource_allows() {
             Some(&carrier(116.5, 39.8, 1)),
         ),
     )
-    .await
-    .problem(405);
+    .await;
+    assert_eq!(allow(&r), "GET, HEAD, OPTIONS");
+    let p = r.problem(405);
     assert!(p["detail"].as_str().unwrap().contains("--state"));
     // Part 4's classes are claimed only where edits are kept.
     let claims = |app: &axum::Router| {
@@ -1188,4 +1192,12 @@ print(json.dumps({"one": one, "two": two}))
         "{}",
         String::from_utf8_lossy(&count.stdout)
     );
+}
+
+/// The methods a response says the resource takes.
+fn allow(r: &Reply) -> String {
+    r.headers
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }

@@ -37,7 +37,10 @@ async fn api(
     State(state): State<AppState>,
     Query(JsonOnly): Query<JsonOnly>,
 ) -> Result<Response, ApiError> {
-    let doc = definition(state.snapshot().collections());
+    let doc = definition(
+        state.snapshot().collections(),
+        state.store.editor().is_some(),
+    );
     let mut res = doc.to_string().into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(OPENAPI_JSON));
@@ -462,7 +465,7 @@ fn edit_operations(c: &CollectionInfo, items: &mut Value, item: &mut Value) -> V
 }
 
 /// Builds the whole OpenAPI document for the loaded collections.
-pub fn definition(collections: &[CollectionInfo]) -> Value {
+pub fn definition(collections: &[CollectionInfo], edits: bool) -> Value {
     let any_object = json!({"type": "object"});
     let mut paths = Map::new();
     paths.insert("/".into(), json!({"get": {"summary": "landing page", "operationId": "getLandingPage", "tags": ["Capabilities"],
@@ -495,10 +498,14 @@ pub fn definition(collections: &[CollectionInfo]) -> Value {
             "parameters": parameters::<JsonOnly>(None),
             "responses": json_ok("the collection", json!({"type": "object", "required": ["id", "links"], "properties": {"id": {"type": "string"}, "links": {"type": "array", "items": link_schema()}}}))}}));
         let (mut items, mut item) = (items_path(c), item_path(c));
-        let history = edit_operations(c, &mut items, &mut item);
+        // Edits are documented where they can happen: an editable collection of a server that
+        // keeps a state store.
+        if edits && c.meta.editable {
+            let history = edit_operations(c, &mut items, &mut item);
+            paths.insert(format!("{base}/items/{{featureId}}/history"), history);
+        }
         paths.insert(format!("{base}/items"), items);
         paths.insert(format!("{base}/items/{{featureId}}"), item);
-        paths.insert(format!("{base}/items/{{featureId}}/history"), history);
         paths.insert(format!("{base}/export"), export_path(c));
         collection_extras(c, &mut paths);
         collection_tiles(c, &mut paths);
@@ -516,11 +523,13 @@ pub fn definition(collections: &[CollectionInfo]) -> Value {
         .map(|n| json!({"name": n, "in": "path", "required": true, "schema": {"type": "string"}}))
         .chain(parameters::<NoParams>(None))
         .collect();
-    paths.insert("/changes".into(), json!({"get": {"summary": "the change feed: every change after `since`, oldest first", "operationId": "getChanges", "tags": ["Edit"],
+    if edits {
+        paths.insert("/changes".into(), json!({"get": {"summary": "the change feed: every change after `since`, oldest first", "operationId": "getChanges", "tags": ["Edit"],
         "security": [{"bearer": []}],
         "parameters": parameters::<super::edit::ChangesParams>(None),
         "responses": {"200": {"description": "the changes and a next link", "content": {"application/json": {"schema": {"type": "object"}}}},
                       "400": problem("a malformed parameter"), "401": problem("no valid API token")}}}));
+    }
     paths.insert("/map-config".into(), json!({"get": {"summary": "what the web map shows besides the data: basemaps, review number, attribution", "operationId": "getMapConfig", "tags": ["Capabilities"],
         "parameters": parameters::<JsonOnly>(None),
         "responses": json_ok("the map settings", any_object.clone())}}));

@@ -7,7 +7,7 @@
 //! `ingest::check_feature`). A 2xx means the edit is on disk.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -34,6 +34,11 @@ const PATCH_TYPES: &[&str] = &[
     "application/geo+json",
 ];
 
+/// Edits take no query parameter.
+fn no_params(raw: Option<&str>) -> Result<(), ApiError> {
+    NoParams::from_params(Params::parse(raw)?, None).map(|_| ())
+}
+
 /// Whether `collection` of the current data can be edited here, and why not.
 fn editable(state: &AppState, collection: &str) -> Result<(), ApiError> {
     let snapshot = state.snapshot();
@@ -53,12 +58,18 @@ fn editable(state: &AppState, collection: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// What a client may do with a collection's items that cannot be edited here.
+const READ_METHODS: &str = "GET, HEAD, OPTIONS";
+
 fn not_allowed(detail: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        detail.to_owned(),
-    )
+    ApiError {
+        allow: Some(READ_METHODS),
+        ..ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            detail.to_owned(),
+        )
+    }
 }
 
 /// The CRS of a body's geometry: `Content-Crs` (a URI in angle brackets, as Part 2 writes it),
@@ -245,10 +256,12 @@ pub async fn create(
     base: BaseUrl,
     headers: HeaderMap,
     Path(collection): Path<String>,
-    Query(NoParams): Query<NoParams>,
+    RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, Response> {
     editable(&state, &collection).map_err(IntoResponse::into_response)?;
+    // A method the resource does not take is a 405 before anything else is looked at.
+    no_params(raw.as_deref()).map_err(IntoResponse::into_response)?;
     let principal = auth::editor_of(&state, &headers, &collection).await?;
     require_media_type(&headers, FEATURE_TYPES).map_err(IntoResponse::into_response)?;
     let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
@@ -271,10 +284,12 @@ pub async fn replace(
     base: BaseUrl,
     headers: HeaderMap,
     Path((collection, id)): Path<(String, String)>,
-    Query(NoParams): Query<NoParams>,
+    RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, Response> {
     editable(&state, &collection).map_err(IntoResponse::into_response)?;
+    // A method the resource does not take is a 405 before anything else is looked at.
+    no_params(raw.as_deref()).map_err(IntoResponse::into_response)?;
     let principal = auth::editor_of(&state, &headers, &collection).await?;
     require_media_type(&headers, FEATURE_TYPES).map_err(IntoResponse::into_response)?;
     let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
@@ -300,10 +315,12 @@ pub async fn update(
     base: BaseUrl,
     headers: HeaderMap,
     Path((collection, id)): Path<(String, String)>,
-    Query(NoParams): Query<NoParams>,
+    RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, Response> {
     editable(&state, &collection).map_err(IntoResponse::into_response)?;
+    // A method the resource does not take is a 405 before anything else is looked at.
+    no_params(raw.as_deref()).map_err(IntoResponse::into_response)?;
     let principal = auth::editor_of(&state, &headers, &collection).await?;
     require_media_type(&headers, PATCH_TYPES).map_err(IntoResponse::into_response)?;
     let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
@@ -327,9 +344,11 @@ pub async fn remove(
     base: BaseUrl,
     headers: HeaderMap,
     Path((collection, id)): Path<(String, String)>,
-    Query(NoParams): Query<NoParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Response> {
     editable(&state, &collection).map_err(IntoResponse::into_response)?;
+    // A method the resource does not take is a 405 before anything else is looked at.
+    no_params(raw.as_deref()).map_err(IntoResponse::into_response)?;
     let principal = auth::editor_of(&state, &headers, &collection).await?;
     let cond = condition(&headers).map_err(IntoResponse::into_response)?;
     let edited = submit(
@@ -350,7 +369,7 @@ fn allow(methods: &str) -> Response {
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(
         header::ALLOW,
-        HeaderValue::from_str(methods).unwrap_or(HeaderValue::from_static("GET, HEAD, OPTIONS")),
+        HeaderValue::from_str(methods).unwrap_or(HeaderValue::from_static(READ_METHODS)),
     );
     res
 }
@@ -366,7 +385,7 @@ pub async fn options_items(
     Ok(allow(if editable(&state, &collection).is_ok() {
         "GET, HEAD, POST, OPTIONS"
     } else {
-        "GET, HEAD, OPTIONS"
+        READ_METHODS
     }))
 }
 
@@ -387,7 +406,7 @@ pub async fn options_item(
     Ok(allow(if editable(&state, &collection).is_ok() {
         "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
     } else {
-        "GET, HEAD, OPTIONS"
+        READ_METHODS
     }))
 }
 
