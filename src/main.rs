@@ -47,13 +47,13 @@ enum Command {
     },
     /// Export a query or an area to a file without a server (the same writers as the API).
     Export(ExportArgs),
-    /// Write N deterministic synthetic carriers over Beijing (for benchmarks and load tests).
     /// API tokens for editing (kept, hashed, in the state store).
     #[command(subcommand)]
     Token(TokenCommand),
     /// The state store: what edits have made of the seed data.
     #[command(subcommand)]
     State(StateCommand),
+    /// Write N deterministic synthetic carriers over Beijing (for benchmarks and load tests).
     Synth {
         /// How many carriers.
         #[arg(long, default_value_t = 100_000)]

@@ -21,6 +21,8 @@ pub enum BodyError {
     Derived(String),
     #[error("property {name:?} is not in the collection's schema; its properties are: {known}")]
     Unknown { name: String, known: String },
+    #[error("member {0:?} is not part of a feature (type, id, geometry, properties, bbox, links); properties go under \"properties\"")]
+    Member(String),
 }
 
 impl BodyError {
@@ -28,7 +30,7 @@ impl BodyError {
     pub fn property(&self) -> Option<&str> {
         match self {
             BodyError::Property { name, .. } | BodyError::Unknown { name, .. } => Some(name),
-            BodyError::Derived(n) => Some(n),
+            BodyError::Derived(n) | BodyError::Member(n) => Some(n),
             _ => None,
         }
     }
@@ -91,6 +93,9 @@ fn fits(types: &std::collections::BTreeSet<&'static str>, ty: &str) -> bool {
     })
 }
 
+/// The members an edited feature may have.
+const FEATURE_MEMBERS: &[&str] = &["type", "id", "geometry", "properties", "bbox", "links"];
+
 /// Checks `feature` (a GeoJSON Feature, geometry already in CRS84) for `layer`.
 pub fn check_feature<'v>(
     layer: &Layer,
@@ -101,6 +106,15 @@ pub fn check_feature<'v>(
         return Err(BodyError::NotAFeature(
             "the body must be a GeoJSON Feature (\"type\": \"Feature\")".into(),
         ));
+    }
+    // A member the store would drop is refused, not ignored: a merge patch that sends
+    // properties at the top level would otherwise be acknowledged and change nothing.
+    // `bbox` and `links` are what a client sends back from a GET; the server makes its own.
+    if let Some(member) = feature
+        .keys()
+        .find(|k| !FEATURE_MEMBERS.contains(&k.as_str()))
+    {
+        return Err(BodyError::Member(member.clone()));
     }
     let geometry = match feature.get("geometry") {
         None | Some(Json::Null) => {

@@ -505,6 +505,27 @@ async fn every_refusal_has_its_status_and_changes_nothing() {
             400,
             Some("colour"),
         ),
+        // Properties sent at the top level of a patch would change nothing: refused, named.
+        (
+            "PATCH",
+            path,
+            vec![gj_h(mp), auth_h(&auth), ("if-match", etag.clone())],
+            Some(json!({"available_floor_area_m2": 10})),
+            400,
+            Some("available_floor_area_m2"),
+        ),
+        (
+            "POST",
+            "/collections/spatial-carriers/items",
+            vec![gj_h(gj), auth_h(&auth)],
+            Some({
+                let mut f = good.clone();
+                f["status"] = json!("let");
+                f
+            }),
+            400,
+            Some("status"),
+        ),
         (
             "POST",
             "/collections/spatial-carriers/items",
