@@ -45,6 +45,7 @@ test('first view: every layer drawn, zone names and a legend, the data\'s notice
   const notice = collections.find((c) => c.id === 'spatial-carriers').presentation.notice.zh;
   assert.equal((await page.textContent('#info')).trim(), notice);
   assert.ok(!(await page.textContent('body')).includes('null'), 'no "null" anywhere');
+  assert.equal(await page.$('#signin'), null, 'a server without a state store offers no sign-in');
   await shot(page, 'desktop-zh.png');
   await context.close();
 });

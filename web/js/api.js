@@ -5,10 +5,11 @@ import { language, t } from './i18n/index.js';
 
 /** An error the server explained (problem+json), or a network failure. */
 export class ApiError extends Error {
-  constructor(message, status, code) {
+  constructor(message, status, code, parameter) {
     super(message);
     this.status = status;
     this.code = code;
+    this.parameter = parameter; // the parameter or property at fault, when the server names one
   }
 }
 
@@ -16,7 +17,7 @@ const headers = (extra = {}) => ({ Accept: 'application/json', 'Accept-Language'
 
 async function problem(res) {
   const p = await res.json().catch(() => null);
-  return new ApiError(p && p.detail ? p.detail : `${res.status} ${res.statusText}`, res.status, p && p.code);
+  return new ApiError(p && p.detail ? p.detail : `${res.status} ${res.statusText}`, res.status, p && p.code, p && p.parameter);
 }
 
 async function request(path, options = {}) {
@@ -113,3 +114,46 @@ export async function exportArea(body) {
 
 export const searchNames = (q, limit = 10) => request(`/search?q=${enc(q)}&limit=${limit}`);
 export const whatsHere = (lon, lat) => request(`/whats-here?lon=${lon}&lat=${lat}`);
+
+// Editing (OGC API - Features Part 4). The token goes only to this server, in the
+// Authorization header; it is never put in a URL.
+const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+
+/** Whether `token` is valid here: the change feed answers any valid token. */
+export async function checkToken(token) {
+  await request('/changes?limit=1', { headers: bearer(token), cache: 'no-store' });
+}
+
+/** A feature as stored now, with its ETag (the precondition of an edit). */
+export async function featureForEdit(collection, id, token) {
+  let res;
+  try {
+    res = await fetch(`/collections/${enc(collection)}/items/${enc(id)}`, { headers: headers(bearer(token)), cache: 'no-store' });
+  } catch {
+    throw new ApiError(t('networkError'), 0, 'network');
+  }
+  if (!res.ok) throw await problem(res);
+  return { feature: await res.json(), etag: res.headers.get('etag') };
+}
+
+/** Changes the properties in `changes` (null removes one), only if the feature is still `etag`. */
+export async function patchFeature(collection, id, changes, etag, token) {
+  let res;
+  try {
+    res = await fetch(`/collections/${enc(collection)}/items/${enc(id)}`, {
+      method: 'PATCH',
+      headers: headers({ ...bearer(token), 'Content-Type': 'application/merge-patch+json', 'If-Match': etag }),
+      body: JSON.stringify({ properties: changes }),
+    });
+  } catch {
+    throw new ApiError(t('networkError'), 0, 'network');
+  }
+  if (!res.ok) throw await problem(res);
+  return { feature: await res.json(), etag: res.headers.get('etag') };
+}
+
+/** Who changed a feature last, and when (needs a token; null when it was never edited). */
+export async function lastChange(collection, id, token) {
+  const h = await request(`/collections/${enc(collection)}/items/${enc(id)}/history`, { headers: bearer(token), cache: 'no-store' });
+  return h.changes.length ? h.changes[h.changes.length - 1] : null;
+}

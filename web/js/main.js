@@ -22,6 +22,8 @@ import { AreaPanel } from './panels/area.js';
 import { LayersPanel } from './panels/layers.js';
 import { DetailsPanel } from './panels/details.js';
 import { SearchBox } from './panels/search.js';
+import { SignIn } from './panels/signin.js';
+import { Session } from './core/session.js';
 
 const store = new Store(fromHash(location.hash));
 setLanguage(store.state.lang || browserLanguage());
@@ -155,7 +157,29 @@ async function main() {
   };
   const cql = () => toCql(subject().fields, store.state.filters, store.state.area);
 
-  const details = new DetailsPanel({ catalog, values, onClose: () => store.update({ selected: null }) });
+  // Editing, where the server keeps edits: a token in this tab, the edit form in the details.
+  const session = new Session();
+  const editing = config.editing ? {
+    session,
+    vocabularies,
+    choicesOf,
+    onError: showError,
+    onEdited: async (layer) => {
+      try {
+        await data.invalidate(layer.id, store.state.subject);
+        if (layer.id === store.state.subject) await refresh();
+      } catch (e) {
+        showError(e);
+      }
+    },
+  } : null;
+  const details = new DetailsPanel({ catalog, values, editing, staleAfterDays: config.staleAfterDays ?? 90, onClose: () => store.update({ selected: null }) });
+  if (editing) {
+    const signIn = new SignIn({ session });
+    document.getElementById('lang').before(signIn.element);
+    session.onChange(() => { signIn.render(); details.render(); details.loadChangedBy(); });
+    onLanguageChange(() => signIn.render());
+  }
   const find = new FindPanel({
     store, catalog, values, choicesOf, sortFields,
     onPickRow: (f) => openAndFly(store.state.subject, String(f.id)),

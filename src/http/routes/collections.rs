@@ -93,6 +93,13 @@ fn presentation(c: &CollectionInfo) -> Value {
     if let Some(t) = &meta.temporal_property {
         out["temporalProperty"] = json!(t);
     }
+    // Whether the data may take edits; the server says in /map-config whether it keeps them.
+    if meta.editable {
+        out["editable"] = json!(true);
+    }
+    if let Some(d) = &meta.as_of {
+        out["asOf"] = json!(d);
+    }
     out
 }
 

@@ -110,6 +110,8 @@ export function buildCatalog(collections, queryablesById) {
       tileJson: c.mapRendering && c.mapRendering.tileJson,
       zone: Boolean(c.zone),
       primary: Boolean(p.primary),
+      editable: Boolean(p.editable),
+      asOf: p.asOf,
       notice: p.notice,
       style,
       displayProperty: c.displayProperty,

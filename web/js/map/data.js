@@ -120,6 +120,22 @@ export class DataLayers {
     }
   }
 
+  /**
+   * After an edit of `id`: a tiled layer fetches its tiles again (they revalidate by ETag, so
+   * only changed ones come back whole); a GeoJSON layer that is not the subject reloads (the
+   * subject reloads with its filter through applyFilter).
+   */
+  async invalidate(id, subject) {
+    const layer = this.catalog.layers.find((l) => l.id === id);
+    if (!layer) return;
+    if (this.isTiled(layer)) {
+      delete this.tileFilter[id];
+      if (id !== subject && this.map.getSource(id)) this.map.refreshTiles(id);
+    } else if (id !== subject && this.features[id]) {
+      await this.setFeatures(id, null);
+    }
+  }
+
   /** A feature of a GeoJSON layer by id (null for a tiled layer or an unknown id). */
   feature(collection, id) {
     return this.byId[collection]?.get(String(id)) || null;

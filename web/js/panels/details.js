@@ -6,15 +6,33 @@ import { h, fill } from '../dom.js';
 import { t, local, language } from '../i18n/index.js';
 import { visibleFields } from '../core/catalog.js';
 import * as format from '../core/format.js';
+import { EditForm } from './editor.js';
+import * as api from '../api.js';
 
 /** Fields shown apart from the table. */
-const APART = new Set(['zones', 'source', 'schematic']);
+const APART = new Set(['zones', 'source', 'schematic', 'updated_at']);
+
+const DAY_MS = 86_400_000;
+
+/** Whole days from an RFC 3339 instant (or a date) to `now`; null for no date. */
+export function daysSince(instant, now = Date.now()) {
+  const ms = Date.parse(instant);
+  return Number.isFinite(ms) ? Math.floor((now - ms) / DAY_MS) : null;
+}
 
 export class DetailsPanel {
-  constructor({ catalog, values, onClose }) {
+  /**
+   * `editing`: null on a read-only server, else `{ session, vocabularies, staleAfterDays,
+   * onEdited(layer, feature) }`.
+   */
+  constructor({ catalog, values, onClose, editing = null, staleAfterDays = 90 }) {
     this.catalog = catalog;
     this.values = values;
     this.onClose = onClose;
+    this.editing = editing;
+    this.staleAfterDays = staleAfterDays;
+    this.form = null;
+    this.changedBy = null; // { id, principal } of the open feature, when a token could read it
     this.current = null; // { layer, feature, hidden }
     this.element = h('aside', { id: 'details', class: 'details', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'details-title', hidden: true });
     this.element.addEventListener('keydown', (e) => { if (e.key === 'Escape') this.onClose(); });
@@ -22,8 +40,15 @@ export class DetailsPanel {
 
   /** Shows `feature` of `layer`; `hidden` says the find filters hide it. */
   open(layer, feature, { hidden = false } = {}) {
+    const same = this.current && this.current.layer.id === layer.id && String(this.current.feature.id) === String(feature.id);
+    if (!same) {
+      this.form = null;
+      this.changedBy = null;
+      this.saved = false;
+    }
     this.current = { layer, feature, hidden };
     this.render();
+    this.loadChangedBy();
     this.element.hidden = false;
     document.body.classList.add('details-open');
     this.element.querySelector('h2')?.focus({ preventScroll: true });
@@ -31,6 +56,7 @@ export class DetailsPanel {
 
   close() {
     this.current = null;
+    this.form = null;
     this.element.hidden = true;
     document.body.classList.remove('details-open');
   }
@@ -65,7 +91,87 @@ export class DetailsPanel {
       area,
       paragraphs,
       rows.length ? h('table', { class: 'attributes' }, h('tbody', {}, rows)) : null,
+      this.freshness(layer, p, lang),
+      this.editArea(layer, feature),
       zones.length ? h('div', { class: 'lies-in' }, h('h3', {}, local(zonesField.title, t('lies_in'))), h('ul', { class: 'zones' }, zones.map((z) => h('li', {}, this.values.nameOf(null, z, lang) ?? z)))) : null,
       p.source ? h('p', { class: 'source' }, h('strong', {}, `${local(sourceField && sourceField.title, t('source'))}${t('colon')}`), p.source) : null);
+  }
+
+  /** When the figures were last true, by whom if known, and a warning when that is long ago. */
+  freshness(layer, p, lang) {
+    if (typeof p.updated_at !== 'string') return null;
+    const days = daysSince(p.updated_at);
+    const who = this.changedBy && this.changedBy.principal;
+    const line = h('p', { class: 'updated' }, who
+      ? t('updatedOnBy', { date: format.date(p.updated_at, lang), who })
+      : t('updatedOn', { date: format.date(p.updated_at, lang) }));
+    const stale = days !== null && days > this.staleAfterDays
+      ? h('p', { class: 'badge stale' }, t('stale', { days: format.number(days, lang) }))
+      : null;
+    return [line, stale];
+  }
+
+  /** Who changed the open feature last (the history needs a token, so only when signed in). */
+  async loadChangedBy() {
+    const cur = this.current;
+    if (!cur || !this.editing || !this.editing.session.signedIn || !cur.layer.editable) return;
+    const key = `${cur.layer.id}/${cur.feature.id}`;
+    if (this.changedBy && this.changedBy.key === key) return;
+    try {
+      const last = await api.lastChange(cur.layer.id, cur.feature.id, this.editing.session.token);
+      if (this.current !== cur) return;
+      this.changedBy = { key, principal: last ? last.principal : null };
+      this.render();
+    } catch { /* the history is a nicety; the details stand without it */ }
+  }
+
+  /** The Edit button for a signed-in editor, or the open form. */
+  editArea(layer, feature) {
+    if (!this.editing || !layer.editable || !this.editing.session.signedIn) return null;
+    if (this.form) return this.form.element;
+    return [
+      this.saved ? h('p', { class: 'note saved', role: 'status' }, t('editSaved')) : null,
+      h('button', { type: 'button', class: 'edit-open', onclick: () => this.startEditing() }, t('edit')),
+    ];
+  }
+
+  async startEditing() {
+    const { layer, feature } = this.current;
+    const e = this.editing;
+    this.form = new EditForm({
+      layer, id: feature.id, session: e.session, vocabularies: e.vocabularies, choicesOf: e.choicesOf,
+      onSaved: (saved) => {
+        this.form = null;
+        this.changedBy = null;
+        this.current.feature = saved;
+        this.saved = true;
+        this.render();
+        this.loadChangedBy();
+        this.element.querySelector('.edit-open')?.focus();
+        e.onEdited(layer, saved);
+      },
+      onConflict: (latest) => {
+        // The form keeps what was typed; the details around it show the other version.
+        this.current.feature = latest;
+        this.changedBy = null;
+        this.render();
+        this.loadChangedBy();
+        e.onEdited(layer, latest);
+      },
+      onCancel: () => {
+        this.form = null;
+        this.render();
+        this.element.querySelector('.edit-open')?.focus();
+      },
+    });
+    this.saved = false;
+    this.render();
+    try {
+      await this.form.open();
+    } catch (err) {
+      this.form = null;
+      this.render();
+      e.onError(err);
+    }
   }
 }

@@ -1,0 +1,170 @@
+// The edit form of one feature, inside its details: every property the data lets a person set
+// (not the ones the server derives), typed as the field is, prefilled with the stored values.
+// Saving sends only what changed, as a merge patch with the ETag read when the form opened; a
+// refusal keeps what was typed and says why, next to the field the server names; a conflict (412)
+// shows the other person's version and keeps the form, so Save applies these values over it.
+import { h, fill, domId } from '../dom.js';
+import { t, local, language } from '../i18n/index.js';
+import * as api from '../api.js';
+
+/** Fields a form can set: stored, scalar (or a vocabulary list), not derived. */
+export function editableFields(layer) {
+  return layer.fields.filter((f) => !f.derived && ['integer', 'number', 'string', 'date', 'boolean'].includes(f.type)
+    || (!f.derived && f.type === 'string array' && f.vocabulary));
+}
+
+export class EditForm {
+  /**
+   * `layer`, `id`: what is edited; `session`: the signed-in token; `values`: labels of terms;
+   * `onSaved(feature)`: the stored feature after a save; `onCancel()`.
+   */
+  constructor({ layer, id, session, vocabularies, choicesOf, onSaved, onConflict, onCancel }) {
+    Object.assign(this, { layer, id, session, vocabularies, choicesOf, onSaved, onConflict, onCancel });
+    this.element = h('form', { class: 'edit-form', novalidate: true });
+    this.element.addEventListener('submit', (e) => { e.preventDefault(); this.save(); });
+    this.etag = null;
+    this.stored = {};
+  }
+
+  /** Reads the feature as stored now (its values and ETag) and shows the form. */
+  async open() {
+    fill(this.element, h('p', { class: 'status' }, t('loading')));
+    const { feature, etag } = await api.featureForEdit(this.layer.id, this.id, this.session.token);
+    this.etag = etag;
+    this.stored = feature.properties || {};
+    this.render();
+    this.element.querySelector('input, select')?.focus();
+    return feature;
+  }
+
+  inputOf(f) {
+    const id = domId('edit', f.name);
+    const v = this.stored[f.name];
+    const label = h('label', { for: id }, local(f.title, f.name), f.unit ? ` (${f.unit})` : '');
+    let input;
+    if (f.type === 'boolean') {
+      input = h('input', { id, type: 'checkbox', name: f.name, checked: v === true });
+      return h('div', { class: 'edit-field check', dataset: { field: f.name } }, input, label);
+    }
+    const terms = f.vocabulary && this.vocabularies[f.vocabulary]?.terms;
+    if (f.type === 'string array') {
+      const chosen = new Set(Array.isArray(v) ? v : []);
+      return h('fieldset', { class: 'edit-field', dataset: { field: f.name } }, h('legend', {}, local(f.title, f.name)),
+        terms.map((x) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: f.name, value: x.id, checked: chosen.has(x.id) }), x[language()] || x.en)));
+    }
+    // A reference to another layer's feature (a carrier's park) is picked by name.
+    const picks = terms
+      ? terms.map((x) => ({ value: x.id, label: x[language()] || x.en }))
+      : f.references && this.choicesOf ? this.choicesOf(f, language()) : null;
+    if (picks && picks.length) {
+      if (v !== null && v !== undefined && v !== '' && !picks.some((x) => x.value === v)) picks.push({ value: v, label: String(v) });
+      input = h('select', { id, name: f.name },
+        h('option', { value: '' }, '—'),
+        picks.map((x) => h('option', { value: x.value, selected: x.value === v }, x.label)));
+    } else if (f.type === 'date') {
+      input = h('input', { id, name: f.name, type: 'date', value: typeof v === 'string' ? v.slice(0, 10) : '' });
+    } else if (f.type === 'integer' || f.type === 'number') {
+      // Text, not type=number: what was typed stays as typed until the server has judged it.
+      input = h('input', { id, name: f.name, type: 'text', inputmode: 'decimal', autocomplete: 'off', value: v ?? '' });
+    } else {
+      input = h('input', { id, name: f.name, type: 'text', autocomplete: 'off', value: v ?? '' });
+    }
+    return h('div', { class: 'edit-field', dataset: { field: f.name } }, label, input);
+  }
+
+  render() {
+    fill(this.element,
+      h('h3', {}, t('editTitle')),
+      editableFields(this.layer).map((f) => this.inputOf(f)),
+      h('p', { class: 'edit-message', role: 'alert', hidden: true }),
+      h('div', { class: 'edit-actions' },
+        h('button', { type: 'submit', class: 'primary' }, t('editSave')),
+        h('button', { type: 'button', onclick: () => this.onCancel() }, t('editCancel'))));
+  }
+
+  /** The value a field's control holds, as the API takes it; throws a message for a bad number. */
+  valueOf(f) {
+    const controls = [...this.element.querySelectorAll(`[name="${CSS.escape(f.name)}"]`)];
+    if (f.type === 'boolean') return controls[0].checked;
+    if (f.type === 'string array') return controls.filter((c) => c.checked).map((c) => c.value);
+    const raw = controls[0].value.trim();
+    if (raw === '') return null;
+    if (f.type === 'integer' || f.type === 'number') {
+      const n = Number(raw.replace(/[,，\s]/g, ''));
+      if (!Number.isFinite(n)) throw new FieldError(f.name, t('editNotNumber', { value: raw }));
+      if (f.type === 'integer' && !Number.isInteger(n)) throw new FieldError(f.name, t('editNotInteger', { value: raw }));
+      return n;
+    }
+    return raw;
+  }
+
+  /** Only what differs from the stored feature; `null` removes a property. */
+  changes() {
+    const out = {};
+    for (const f of editableFields(this.layer)) {
+      const v = this.valueOf(f);
+      const was = this.stored[f.name] ?? null;
+      const same = Array.isArray(v) ? JSON.stringify(v) === JSON.stringify(was ?? []) : v === was || (v === false && was === null);
+      if (!same) out[f.name] = v;
+    }
+    return out;
+  }
+
+  say(text, field) {
+    const m = this.element.querySelector('.edit-message');
+    m.textContent = text;
+    m.hidden = !text;
+    this.element.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+    if (field) {
+      const control = this.element.querySelector(`[name="${CSS.escape(field)}"]`);
+      if (control) {
+        control.setAttribute('aria-invalid', 'true');
+        control.focus();
+      }
+    }
+  }
+
+  async save() {
+    let changes;
+    try {
+      changes = this.changes();
+    } catch (e) {
+      if (e instanceof FieldError) { this.say(e.message, e.field); return; }
+      throw e;
+    }
+    if (Object.keys(changes).length === 0) { this.say(t('editNothing')); return; }
+    const button = this.element.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      const { feature, etag } = await api.patchFeature(this.layer.id, this.id, changes, this.etag, this.session.token);
+      this.etag = etag;
+      this.stored = feature.properties || {};
+      this.onSaved(feature);
+    } catch (e) {
+      if (e.status === 412) {
+        // Someone saved first: show their version, keep what was typed, take their ETag.
+        const latest = await api.featureForEdit(this.layer.id, this.id, this.session.token).catch(() => null);
+        if (latest) {
+          this.etag = latest.etag;
+          this.stored = latest.feature.properties || {};
+          this.onConflict(latest.feature);
+        }
+        this.say(t('editConflict'));
+      } else if (e.status === 401) {
+        this.session.signOut();
+        this.say(t('editSignedOut'));
+      } else {
+        this.say(e.message, e.parameter);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+}
+
+class FieldError extends Error {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
