@@ -138,6 +138,18 @@ pub struct MapConfig {
     pub review_number: Option<String>,
     /// An attribution line for the data, printed bottom-left beside the schematic notice.
     pub attribution: Option<String>,
+    /// Whom a company asks about space: shown in a feature's details and on a shortlist's
+    /// printed dossier.
+    pub contact: Option<Contact>,
+}
+
+/// The investment-promotion office's inquiry contact, in both languages.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub office: crate::model::Localized,
+    pub phone: Option<String>,
+    pub email: Option<String>,
 }
 
 /// The datum a basemap's tiles are drawn in.

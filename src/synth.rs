@@ -167,6 +167,15 @@ pub fn write_carriers(out: &mut impl Write, count: usize, seed: u64) -> io::Resu
             _ => 2028 + (rng.unit() * 3.0) as i32,
         };
         let month = 1 + (rng.unit() * 12.0) as u32;
+        // From a stream of the carrier's own, so adding rents moved nothing else.
+        let mut own = SplitMix64::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let rent = match *btype {
+            "standard_factory" => own.range(1.5, 3.0),
+            "laboratory" => own.range(4.0, 7.0),
+            "rnd_office" => own.range(3.0, 5.5),
+            "warehouse_logistics" => own.range(1.0, 2.0),
+            _ => own.range(2.5, 4.5),
+        };
         let aspect = rng.range(1.0, 1.6);
         let w = (land * aspect).sqrt() / m_lon / 2.0;
         let h = (land / aspect).sqrt() / m_lat / 2.0;
@@ -174,7 +183,7 @@ pub fn write_carriers(out: &mut impl Write, count: usize, seed: u64) -> io::Resu
         let sep = if i + 1 < count { "," } else { "" };
         writeln!(
             out,
-            "{{\"type\":\"Feature\",\"id\":{id},\"properties\":{{\"name_zh\":\"合成载体 {id}\",\"name_en\":\"Synthetic Carrier {id}\",\"industry\":\"{industry}\",\"floor_area_m2\":{floor},\"available_floor_area_m2\":{available},\"building_type\":\"{btype}\",\"status\":\"{status}\",\"delivery_date\":\"{year:04}-{month:02}-28\",\"floor_load_kn_m2\":{load:.1},\"clear_height_m\":{height:.1},\"power_kva\":{power:.0},\"schematic\":true,\"source\":\"synthetic\"}},\"geometry\":{{\"type\":\"Polygon\",\"coordinates\":[[[{x0:.6},{y0:.6}],[{x1:.6},{y0:.6}],[{x1:.6},{y1:.6}],[{x0:.6},{y1:.6}],[{x0:.6},{y0:.6}]]]}}}}{sep}",
+            "{{\"type\":\"Feature\",\"id\":{id},\"properties\":{{\"name_zh\":\"合成载体 {id}\",\"name_en\":\"Synthetic Carrier {id}\",\"industry\":\"{industry}\",\"floor_area_m2\":{floor},\"available_floor_area_m2\":{available},\"building_type\":\"{btype}\",\"status\":\"{status}\",\"delivery_date\":\"{year:04}-{month:02}-28\",\"floor_load_kn_m2\":{load:.1},\"clear_height_m\":{height:.1},\"power_kva\":{power:.0},\"rent_cny_m2_day\":{rent:.1},\"schematic\":true,\"source\":\"synthetic\"}},\"geometry\":{{\"type\":\"Polygon\",\"coordinates\":[[[{x0:.6},{y0:.6}],[{x1:.6},{y0:.6}],[{x1:.6},{y1:.6}],[{x0:.6},{y1:.6}],[{x0:.6},{y0:.6}]]]}}}}{sep}",
             id = i + 1
         )?;
     }
@@ -220,6 +229,7 @@ const SYNTHETIC_FIELDS: &[&str] = &[
     "floor_load_kn_m2",
     "clear_height_m",
     "power_kva",
+    "rent_cny_m2_day",
     "schematic",
     "source",
     "geodesic_area_m2",

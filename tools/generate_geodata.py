@@ -226,6 +226,15 @@ TYPES = {
     "warehouse_logistics": dict(floor=(30_000, 80_000), ratio=(0.8, 1.2), load=(25, 50), height=(9.0, 14.0), power=(400, 1_500)),
     "mixed":               dict(floor=(80_000, 200_000), ratio=(1.6, 3.0), load=(5, 15), height=(5.0, 8.0), power=(1_200, 5_000)),
 }
+# Illustrative asking rents, CNY per m2 per day, by building type: the bands Beijing E-Town
+# listings quote for each kind of space (schematic, like every carrier attribute).
+RENT_CNY_M2_DAY = {
+    "standard_factory": (1.5, 3.0),
+    "laboratory": (4.0, 7.0),
+    "rnd_office": (3.0, 5.5),
+    "warehouse_logistics": (1.0, 2.0),
+    "mixed": (2.5, 4.5),
+}
 ROCKET_STREET_FLOOR = 145_000  # m2, public record
 ROBOT_PARK_SITE = 250_000      # m2, public record
 TOTAL_FLOOR_TARGET = 6_150_000  # "more than 6 million m2"
@@ -263,6 +272,13 @@ def carrier_attributes(rng, plan):
     for c in others:
         c["floor"] = round(c["floor"] * k / 100) * 100
     return carriers
+
+
+def rent(idx, building_type):
+    """A carrier's illustrative rent, from a stream of its own so the other attributes (drawn
+    from the main stream) stay as they were before rents existed."""
+    lo, hi = RENT_CNY_M2_DAY[building_type]
+    return round(random.Random(f"rent-{idx}").uniform(lo, hi), 1)
 
 
 def status_and_dates(rng, c):
@@ -467,6 +483,7 @@ def main():
             "floor_load_kn_m2": c["load"],
             "clear_height_m": c["height"],
             "power_kva": c["power"],
+            "rent_cny_m2_day": rent(idx, c["building_type"]),
             "schematic": True,
             "source": SRC_CARRIERS + "; parcel, name and attributes illustrative",
         }, ring))

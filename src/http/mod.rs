@@ -71,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::items::router())
         .merge(routes::queryables::router())
         .merge(routes::stats::router())
+        .merge(routes::matching::router())
         .merge(routes::discover::router())
         .merge(routes::export::router())
         .merge(routes::vocabularies::router())

@@ -90,9 +90,9 @@ impl LayerMeta {
 pub struct FieldMeta {
     pub title: Option<Localized>,
     pub description: Option<Localized>,
-    /// The unit values are in, as written after a number ("m²", "kVA").
+    /// The unit values are in, as written after a number ("m²", "kVA"; or per language).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
+    pub unit: Option<Localized>,
     /// The filter the find form offers for it; none if absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<FilterKind>,

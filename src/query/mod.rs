@@ -13,6 +13,7 @@ pub mod budget;
 mod datetime;
 pub mod exec;
 pub mod filter;
+pub mod matching;
 pub mod names;
 pub mod nearest;
 pub mod plan;

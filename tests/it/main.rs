@@ -20,6 +20,7 @@ mod geodata;
 mod hardening;
 mod layering;
 mod limits;
+mod matching;
 mod presentation;
 mod response_cache;
 mod security;

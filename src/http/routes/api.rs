@@ -215,6 +215,18 @@ fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
         "post": {"summary": format!("statistics of {} (parameters in the body)", c.id), "operationId": format!("postStats_{}", c.id), "tags": ["Data"], "requestBody": query_body::<StatsParams>(c),
                 "responses": {"200": stats_ok, "400": problem("a malformed parameter"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}
     }));
+    let match_body = json!({"type": "object", "additionalProperties": false, "properties": {
+        "criteria": {"type": "object", "description": "per property: {min, max, margin} for numbers and dates, {in: [...]} for text and lists, {equals} for booleans",
+                     "additionalProperties": {"type": "object"}},
+        "area": {"type": "object", "description": "a GeoJSON Polygon or MultiPolygon the feature must intersect"},
+        "preferences": {"type": "array", "items": {"type": "object", "description": "one of near, near_feature, close_to, sooner, in; and weight"}},
+        "margin": {"type": "number", "minimum": 0, "maximum": 1, "description": "near misses: the fraction of a violated bound allowed (default 0.1)"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "nearMissLimit": {"type": "integer", "minimum": 1, "maximum": 1000}}});
+    paths.insert(format!("{base}/match"), json!({"post": {"summary": format!("features of {} that meet a requirement, ranked, and the near misses (README § Matching)", c.id), "operationId": format!("postMatch_{}", c.id), "tags": ["Data"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": match_body}}},
+        "responses": {"200": {"description": "ranked matches and near misses with their reasons", "content": {"application/json": {"schema": {"type": "object", "required": ["numberMatched", "numberNearMisses", "matches", "nearMisses"]}}}},
+                      "400": problem("a malformed requirement: the member at fault is in `parameter`"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
     paths.insert(format!("{base}/nearest"), json!({"get": {"summary": format!("the features of {} nearest to a point, with geodesic distances", c.id), "operationId": format!("getNearest_{}", c.id), "tags": ["Data"],
         "parameters": parameters::<NearestParams>(Some(c)),
         "responses": {"200": geojson_ok("the nearest features, nearest first"), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection"), "503": busy()}}}));

@@ -73,6 +73,7 @@ async fn map_config(
         "basemaps": basemaps,
         "reviewNumber": m.review_number,
         "attribution": m.attribution,
+        "contact": m.contact,
         // Whether this server keeps edits (`--state`): the map offers sign-in and editing then.
         "editing": state.store.editor().is_some(),
         "staleAfterDays": state.config.stale_after_days,

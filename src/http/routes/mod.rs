@@ -8,6 +8,7 @@ pub mod health;
 pub mod items;
 pub mod landing;
 pub mod map_config;
+pub mod matching;
 pub mod queryables;
 pub mod stats;
 pub mod tiles;

@@ -27,8 +27,15 @@ export function squareKilometres(km2, lang) {
   return `${number(km2, lang, digits)} ${lang === 'zh' ? '平方公里' : 'km²'}`;
 }
 
+/** A unit as the reader writes it: one string for both languages, or `{zh, en}`. */
+export function unitText(unit, lang) {
+  if (unit && typeof unit === 'object') return unit[lang] || unit.en || unit.zh || '';
+  return unit || '';
+}
+
 /** A measured value with its unit (`m²` and `km²` get the forms above). */
-export function withUnit(v, unit, lang) {
+export function withUnit(v, anyUnit, lang) {
+  const unit = unitText(anyUnit, lang);
   if (unit === 'm²') return squareMetres(v, lang);
   if (unit === 'km²') return squareKilometres(v, lang);
   const digits = Number.isInteger(v) ? 0 : 2;

@@ -6,6 +6,7 @@
 import { h, fill, domId } from '../dom.js';
 import { t, local, language } from '../i18n/index.js';
 import * as api from '../api.js';
+import { unitText } from '../core/format.js';
 
 /** Fields a form can set: stored, scalar (or a vocabulary list), not derived. */
 export function editableFields(layer) {
@@ -40,7 +41,7 @@ export class EditForm {
   inputOf(f) {
     const id = domId('edit', f.name);
     const v = this.stored[f.name];
-    const label = h('label', { for: id }, local(f.title, f.name), f.unit ? ` (${f.unit})` : '');
+    const label = h('label', { for: id }, local(f.title, f.name), f.unit ? ` (${unitText(f.unit, language())})` : '');
     let input;
     if (f.type === 'boolean') {
       input = h('input', { id, type: 'checkbox', name: f.name, checked: v === true });

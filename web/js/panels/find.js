@@ -94,7 +94,7 @@ export class FindPanel {
 
   label(field) {
     const title = local(field.filterTitle || field.title, field.name);
-    return field.unit && !field.filterTitle ? `${title} (${field.unit})` : title;
+    return field.unit && !field.filterTitle ? `${title} (${format.unitText(field.unit, language())})` : title;
   }
 
   control(field, lang) {

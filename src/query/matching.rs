@@ -1,0 +1,981 @@
+//! Matching a company's requirement to a layer's features: the ones that meet every hard
+//! criterion, ranked by soft preferences, and the near misses that fail hard criteria by no
+//! more than a margin, each with its reasons.
+//!
+//! The rule, which README § Matching states for people:
+//!
+//! - **Hard criteria** are tests on one property each (`min`/`max` on a number or a date, `in` on
+//!   a string or an array, `equals` on a boolean) and an optional drawn `area` the feature must
+//!   intersect. A null value fails. A feature that passes all is a *match*.
+//! - **`by`**, per range criterion: for a pass, the slack to the nearest bound (≥ 0); for a fail,
+//!   minus the shortfall. In the property's unit; days for dates.
+//! - **Near misses** fail at least one criterion, and each failed one is a range criterion whose
+//!   shortfall is at most its margin: the criterion's own `margin` (absolute; days for dates),
+//!   else the requirement's relative `margin` (default 0.1) times the violated bound's absolute
+//!   value for numbers, else 30 days for dates. `in`, `equals` and `area` have no margin.
+//! - **Score** = 100 × Σ wᵢ·sᵢ / Σ wᵢ over the preferences, rounded to one decimal (100 when there
+//!   are none), each sᵢ in [0, 1] and 0 for a null value:
+//!   `near` a point: 1 − d / within (d: haversine distance in metres from the feature's centroid,
+//!   sphere of radius 6,371,008.8 m), at least 0; `near_feature`: the same with d to the nearest
+//!   point of that feature (0 when the centroid lies in it); `close_to` a target t:
+//!   1 − |v − t| / |t|, at least 0; `sooner` from F to T: (T − date) / (T − F) clamped to [0, 1];
+//!   `in` a list: 1 when the value (or an item of the array) is in it, else 0.
+//! - **Order**: matches by score, highest first, then by id; near misses by their total miss
+//!   (Σ shortfall / margin over the failed criteria), smallest first, then score, then id. Ids
+//!   order numbers numerically, before text ids in text order.
+
+use std::cmp::Ordering;
+
+use geo::{Centroid, Closest, ClosestPoint, Contains, Distance, Haversine, MapCoords, Point};
+use rayon::prelude::*;
+use serde_json::{json, Map, Value as Json};
+
+use super::budget::{Budget, Exceeded};
+use super::plan::{Candidates, Plan};
+use crate::index::{Column, Layer};
+use crate::model::{format_date, parse_date, FieldType};
+
+/// Default relative margin of a near miss (10 % of the violated bound).
+pub const DEFAULT_MARGIN: f64 = 0.1;
+/// Default margin of a date criterion, in days.
+pub const DEFAULT_MARGIN_DAYS: f64 = 30.0;
+/// Default distance at which a `near` preference scores 0, in metres.
+pub const DEFAULT_WITHIN_M: f64 = 5_000.0;
+pub const DEFAULT_LIMIT: usize = 50;
+pub const DEFAULT_NEAR_MISS_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 1_000;
+/// Criteria and preferences in one requirement.
+pub const MAX_TERMS: usize = 64;
+/// Values in one `in` list.
+pub const MAX_VALUES: usize = 256;
+
+/// An input the requirement cannot be read as; `member` is its JSON path (`criteria.power_kva.min`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{member}: {reason}")]
+pub struct RequirementError {
+    pub member: String,
+    pub reason: String,
+}
+
+fn bad(member: impl Into<String>, reason: impl Into<String>) -> RequirementError {
+    RequirementError {
+        member: member.into(),
+        reason: reason.into(),
+    }
+}
+
+/// One hard criterion on one property.
+#[derive(Debug, Clone)]
+pub struct Criterion {
+    pub property: String,
+    column: usize,
+    test: Test,
+    /// Absolute margin (the property's unit; days for dates), if the requirement gives one.
+    margin: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+enum Test {
+    /// Numbers, and dates as days since 1970-01-01.
+    Range {
+        min: Option<f64>,
+        max: Option<f64>,
+        date: bool,
+    },
+    OneOf(Vec<String>),
+    Equals(bool),
+}
+
+/// One soft preference with its weight.
+#[derive(Debug, Clone)]
+pub struct Preference {
+    weight: f64,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Near {
+        point: Point<f64>,
+        within_m: f64,
+    },
+    NearFeature {
+        label: String,
+        geometry: geo::Geometry<f64>,
+        within_m: f64,
+    },
+    CloseTo {
+        property: String,
+        column: usize,
+        target: f64,
+    },
+    Sooner {
+        property: String,
+        column: usize,
+        from: i32,
+        to: i32,
+    },
+    In {
+        property: String,
+        column: usize,
+        values: Vec<String>,
+    },
+}
+
+/// A checked requirement for one layer.
+#[derive(Debug)]
+pub struct Requirement {
+    pub criteria: Vec<Criterion>,
+    /// The drawn area, compiled as a CQL2 `S_INTERSECTS` (its limits and checks apply).
+    pub area: Option<Plan>,
+    pub preferences: Vec<Preference>,
+    pub margin: f64,
+    pub limit: usize,
+    pub near_miss_limit: usize,
+}
+
+/// How the caller resolves what the requirement names outside the layer.
+pub trait Resolve {
+    /// The geometry of feature `id` of `collection`, for `near_feature`.
+    fn feature_geometry(&self, collection: &str, id: &str) -> Option<geo::Geometry<f64>>;
+    /// The drawn area (a GeoJSON geometry) compiled against the layer as `S_INTERSECTS`.
+    fn area(&self, layer: &Layer, geometry: &Json) -> Result<Plan, String>;
+}
+
+const TOP_MEMBERS: &[&str] = &[
+    "criteria",
+    "area",
+    "preferences",
+    "margin",
+    "limit",
+    "nearMissLimit",
+];
+
+fn number(v: &Json, member: &str) -> Result<f64, RequirementError> {
+    v.as_f64()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| bad(member, "must be a number"))
+}
+
+fn positive(v: &Json, member: &str) -> Result<f64, RequirementError> {
+    let n = number(v, member)?;
+    if n > 0.0 {
+        Ok(n)
+    } else {
+        Err(bad(member, "must be greater than 0"))
+    }
+}
+
+fn count(v: Option<&Json>, member: &str, default: usize) -> Result<usize, RequirementError> {
+    match v {
+        None => Ok(default),
+        Some(v) => match v.as_u64() {
+            Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => Ok(n as usize),
+            _ => Err(bad(
+                member,
+                format!("must be a whole number from 1 to {MAX_LIMIT}"),
+            )),
+        },
+    }
+}
+
+fn object<'a>(v: &'a Json, member: &str) -> Result<&'a Map<String, Json>, RequirementError> {
+    v.as_object()
+        .ok_or_else(|| bad(member, "must be a JSON object"))
+}
+
+/// Refuses members other than `known`: a misspelt one would otherwise be silently ignored.
+fn only(map: &Map<String, Json>, known: &[&str], at: &str) -> Result<(), RequirementError> {
+    match map.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(bad(
+            join(at, k),
+            format!("unknown member; expected one of: {}", known.join(", ")),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn join(at: &str, k: &str) -> String {
+    if at.is_empty() {
+        k.to_owned()
+    } else {
+        format!("{at}.{k}")
+    }
+}
+
+fn column_of(layer: &Layer, property: &str, member: &str) -> Result<usize, RequirementError> {
+    layer.field_index(property).ok_or_else(|| {
+        let known: Vec<&str> = layer.fields.iter().map(|f| f.name.as_str()).collect();
+        bad(
+            member,
+            format!(
+                "the collection has no property {property:?}; it has: {}",
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+fn strings(v: &Json, member: &str) -> Result<Vec<String>, RequirementError> {
+    let items = v
+        .as_array()
+        .filter(|a| !a.is_empty() && a.len() <= MAX_VALUES)
+        .ok_or_else(|| {
+            bad(
+                member,
+                format!("must be a list of 1 to {MAX_VALUES} values"),
+            )
+        })?;
+    items
+        .iter()
+        .map(|x| match x {
+            Json::String(s) => Ok(s.clone()),
+            Json::Number(n) => Ok(n.to_string()),
+            _ => Err(bad(member, "must hold strings")),
+        })
+        .collect()
+}
+
+/// A bound of a range criterion: a number, or a date (YYYY-MM-DD) for a date property.
+fn bound(v: &Json, date: bool, member: &str) -> Result<f64, RequirementError> {
+    if date {
+        v.as_str()
+            .and_then(parse_date)
+            .map(f64::from)
+            .ok_or_else(|| bad(member, "must be a date, YYYY-MM-DD"))
+    } else {
+        number(v, member)
+    }
+}
+
+fn criterion(layer: &Layer, property: &str, spec: &Json) -> Result<Criterion, RequirementError> {
+    let at = format!("criteria.{property}");
+    let column = column_of(layer, property, &at)?;
+    let spec = object(spec, &at)?;
+    let ty = layer.fields[column].ty;
+    let test = match ty {
+        FieldType::Integer | FieldType::Number | FieldType::Date => {
+            only(spec, &["min", "max", "margin"], &at)?;
+            let date = ty == FieldType::Date;
+            let min = spec
+                .get("min")
+                .map(|v| bound(v, date, &join(&at, "min")))
+                .transpose()?;
+            let max = spec
+                .get("max")
+                .map(|v| bound(v, date, &join(&at, "max")))
+                .transpose()?;
+            match (min, max) {
+                (None, None) => return Err(bad(at, "give min, max or both")),
+                (Some(a), Some(b)) if a > b => {
+                    return Err(bad(
+                        join(&at, "min"),
+                        "min is above max: no feature can meet this",
+                    ))
+                }
+                _ => {}
+            }
+            Test::Range { min, max, date }
+        }
+        FieldType::String | FieldType::StringArray => {
+            only(spec, &["in"], &at)?;
+            let values = spec
+                .get("in")
+                .ok_or_else(|| bad(&at, "give the allowed values as \"in\": [...]"))?;
+            Test::OneOf(strings(values, &join(&at, "in"))?)
+        }
+        FieldType::Boolean => {
+            only(spec, &["equals"], &at)?;
+            match spec.get("equals") {
+                Some(Json::Bool(b)) => Test::Equals(*b),
+                _ => return Err(bad(join(&at, "equals"), "must be true or false")),
+            }
+        }
+        FieldType::Timestamp | FieldType::Json => {
+            return Err(bad(
+                at,
+                format!("a {} property cannot be a criterion", ty.name()),
+            ))
+        }
+    };
+    let margin = match spec.get("margin") {
+        None => None,
+        Some(v) => {
+            let m = number(v, &join(&at, "margin"))?;
+            if m < 0.0 {
+                return Err(bad(join(&at, "margin"), "must be 0 or more"));
+            }
+            Some(m)
+        }
+    };
+    Ok(Criterion {
+        property: property.to_owned(),
+        column,
+        test,
+        margin,
+    })
+}
+
+fn preference(
+    layer: &Layer,
+    at: &str,
+    spec: &Json,
+    resolve: &dyn Resolve,
+) -> Result<Preference, RequirementError> {
+    let spec = object(spec, at)?;
+    let weight = match spec.get("weight") {
+        None => 1.0,
+        Some(w) => positive(w, &join(at, "weight"))?,
+    };
+    let within = |spec: &Map<String, Json>| -> Result<f64, RequirementError> {
+        spec.get("within_m")
+            .map_or(Ok(DEFAULT_WITHIN_M), |v| positive(v, &join(at, "within_m")))
+    };
+    let kinds = ["near", "near_feature", "close_to", "sooner", "in"];
+    let named: Vec<&str> = kinds
+        .iter()
+        .copied()
+        .filter(|k| spec.contains_key(*k))
+        .collect();
+    let [kind] = named[..] else {
+        return Err(bad(
+            at,
+            format!("give exactly one of: {}", kinds.join(", ")),
+        ));
+    };
+    let m = join(at, kind);
+    let v = &spec[kind];
+    let kind = match kind {
+        "near" => {
+            only(spec, &["near", "within_m", "weight"], at)?;
+            let xy = v
+                .as_array()
+                .filter(|a| a.len() == 2)
+                .ok_or_else(|| bad(&m, "must be [longitude, latitude]"))?;
+            let (x, y) = (number(&xy[0], &m)?, number(&xy[1], &m)?);
+            if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
+                return Err(bad(m, "longitude -180..180, latitude -90..90"));
+            }
+            Kind::Near {
+                point: Point::new(x, y),
+                within_m: within(spec)?,
+            }
+        }
+        "near_feature" => {
+            only(spec, &["near_feature", "within_m", "weight"], at)?;
+            let f = object(v, &m)?;
+            only(f, &["collection", "id"], &m)?;
+            let (Some(c), Some(id)) = (
+                f.get("collection").and_then(Json::as_str),
+                f.get("id").and_then(|x| match x {
+                    Json::String(s) => Some(s.clone()),
+                    Json::Number(n) => Some(n.to_string()),
+                    _ => None,
+                }),
+            ) else {
+                return Err(bad(m, "give {\"collection\": ..., \"id\": ...}"));
+            };
+            let geometry = resolve
+                .feature_geometry(c, &id)
+                .ok_or_else(|| bad(&m, format!("there is no feature {id:?} in {c:?}")))?;
+            Kind::NearFeature {
+                label: format!("{c}/{id}"),
+                geometry,
+                within_m: within(spec)?,
+            }
+        }
+        "close_to" => {
+            only(spec, &["close_to", "weight"], at)?;
+            let f = object(v, &m)?;
+            let [(property, target)] = f.iter().collect::<Vec<_>>()[..] else {
+                return Err(bad(
+                    m,
+                    "give one property and its target: {\"power_kva\": 2000}",
+                ));
+            };
+            let pm = join(&m, property);
+            let column = column_of(layer, property, &pm)?;
+            if !matches!(
+                layer.fields[column].ty,
+                FieldType::Integer | FieldType::Number
+            ) {
+                return Err(bad(pm, "must be a numeric property"));
+            }
+            let target = number(target, &pm)?;
+            if target == 0.0 {
+                return Err(bad(
+                    pm,
+                    "the target must not be 0 (closeness is relative to it)",
+                ));
+            }
+            Kind::CloseTo {
+                property: property.clone(),
+                column,
+                target,
+            }
+        }
+        "sooner" => {
+            only(spec, &["sooner", "from", "to", "weight"], at)?;
+            let property = v
+                .as_str()
+                .ok_or_else(|| bad(&m, "must name a date property"))?;
+            let column = column_of(layer, property, &m)?;
+            if layer.fields[column].ty != FieldType::Date {
+                return Err(bad(m, "must name a date property"));
+            }
+            let date = |k: &str| -> Result<i32, RequirementError> {
+                spec.get(k)
+                    .and_then(Json::as_str)
+                    .and_then(parse_date)
+                    .ok_or_else(|| bad(join(at, k), "must be a date, YYYY-MM-DD"))
+            };
+            let (from, to) = (date("from")?, date("to")?);
+            if to <= from {
+                return Err(bad(join(at, "to"), "must be after from"));
+            }
+            Kind::Sooner {
+                property: property.to_owned(),
+                column,
+                from,
+                to,
+            }
+        }
+        _ => {
+            only(spec, &["in", "weight"], at)?;
+            let f = object(v, &m)?;
+            let [(property, values)] = f.iter().collect::<Vec<_>>()[..] else {
+                return Err(bad(
+                    m,
+                    "give one property and its values: {\"zones\": [\"...\"]}",
+                ));
+            };
+            let pm = join(&m, property);
+            let column = column_of(layer, property, &pm)?;
+            if !matches!(
+                layer.fields[column].ty,
+                FieldType::String | FieldType::StringArray
+            ) {
+                return Err(bad(pm, "must be a text or list property"));
+            }
+            Kind::In {
+                property: property.clone(),
+                column,
+                values: strings(values, &pm)?,
+            }
+        }
+    };
+    Ok(Preference { weight, kind })
+}
+
+impl Requirement {
+    /// Reads and checks a requirement document against `layer`.
+    pub fn parse(
+        layer: &Layer,
+        doc: &Json,
+        resolve: &dyn Resolve,
+    ) -> Result<Requirement, RequirementError> {
+        let doc = object(doc, "requirement")?;
+        only(doc, TOP_MEMBERS, "")?;
+        let mut criteria = Vec::new();
+        if let Some(c) = doc.get("criteria") {
+            for (property, spec) in object(c, "criteria")? {
+                criteria.push(criterion(layer, property, spec)?);
+            }
+        }
+        let mut preferences = Vec::new();
+        if let Some(p) = doc.get("preferences") {
+            let list = p
+                .as_array()
+                .ok_or_else(|| bad("preferences", "must be a list"))?;
+            for (i, spec) in list.iter().enumerate() {
+                preferences.push(preference(
+                    layer,
+                    &format!("preferences[{i}]"),
+                    spec,
+                    resolve,
+                )?);
+            }
+        }
+        if criteria.len() + preferences.len() > MAX_TERMS {
+            return Err(bad(
+                "criteria",
+                format!("at most {MAX_TERMS} criteria and preferences together"),
+            ));
+        }
+        let area = match doc.get("area") {
+            None | Some(Json::Null) => None,
+            Some(g) => Some(resolve.area(layer, g).map_err(|e| bad("area", e))?),
+        };
+        let margin = match doc.get("margin") {
+            None => DEFAULT_MARGIN,
+            Some(v) => {
+                let m = number(v, "margin")?;
+                if !(0.0..=1.0).contains(&m) {
+                    return Err(bad(
+                        "margin",
+                        "must be from 0 to 1 (a fraction of the bound)",
+                    ));
+                }
+                m
+            }
+        };
+        Ok(Requirement {
+            criteria,
+            area,
+            preferences,
+            margin,
+            limit: count(doc.get("limit"), "limit", DEFAULT_LIMIT)?,
+            near_miss_limit: count(
+                doc.get("nearMissLimit"),
+                "nearMissLimit",
+                DEFAULT_NEAR_MISS_LIMIT,
+            )?,
+        })
+    }
+}
+
+/// How one feature fares on one criterion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub met: bool,
+    /// Range criteria: slack (≥ 0) when met, minus the shortfall when not.
+    pub by: Option<f64>,
+    /// A failed range criterion: the margin it was allowed (absolute).
+    pub margin: Option<f64>,
+}
+
+impl Verdict {
+    /// Whether a failed criterion is within its margin.
+    fn near(&self) -> bool {
+        matches!((self.by, self.margin), (Some(by), Some(m)) if -by <= m + 1e-9)
+    }
+}
+
+fn number_or_date(col: &Column, slot: usize) -> Option<f64> {
+    match col {
+        Column::Date(c) => c[slot].map(f64::from),
+        _ => col.number_at(slot),
+    }
+}
+
+impl Criterion {
+    pub fn judge(&self, layer: &Layer, slot: usize, relative: f64) -> Verdict {
+        let col = &layer.columns[self.column];
+        let failed = Verdict {
+            met: false,
+            by: None,
+            margin: None,
+        };
+        match &self.test {
+            Test::Range { min, max, date } => {
+                let Some(v) = number_or_date(col, slot) else {
+                    return failed;
+                };
+                let below = min.map(|m| v - m);
+                let above = max.map(|m| m - v);
+                let slack = match (below, above) {
+                    (Some(a), Some(b)) => a.min(b),
+                    (Some(a), None) | (None, Some(a)) => a,
+                    (None, None) => 0.0,
+                };
+                if slack >= 0.0 {
+                    return Verdict {
+                        met: true,
+                        by: Some(slack),
+                        margin: None,
+                    };
+                }
+                // The violated bound decides the default margin.
+                let violated = match (below, min, max) {
+                    (Some(b), Some(m), _) if b < 0.0 => *m,
+                    (_, _, Some(m)) => *m,
+                    (_, Some(m), None) => *m,
+                    (_, None, None) => 0.0,
+                };
+                let margin = self.margin.unwrap_or(if *date {
+                    DEFAULT_MARGIN_DAYS
+                } else {
+                    relative * violated.abs()
+                });
+                Verdict {
+                    met: false,
+                    by: Some(slack),
+                    margin: Some(margin),
+                }
+            }
+            Test::OneOf(values) => {
+                let met = match col {
+                    Column::StringArray(c) => c[slot].as_ref().is_some_and(|items| {
+                        items.iter().any(|i| values.iter().any(|v| **i == **v))
+                    }),
+                    _ => col
+                        .str_at(slot)
+                        .is_some_and(|s| values.iter().any(|v| v == s)),
+                };
+                Verdict {
+                    met,
+                    by: None,
+                    margin: None,
+                }
+            }
+            Test::Equals(b) => Verdict {
+                met: matches!(col, Column::Boolean(c) if c[slot] == Some(*b)),
+                by: None,
+                margin: None,
+            },
+        }
+    }
+
+    /// The criterion as given, for the answer.
+    fn describe(&self) -> Json {
+        let mut out = json!({"property": self.property});
+        match &self.test {
+            Test::Range { min, max, date } => {
+                let show = |v: f64| {
+                    if *date {
+                        json!(format_date(v as i32))
+                    } else {
+                        json!(v)
+                    }
+                };
+                if let Some(m) = min {
+                    out["min"] = show(*m);
+                }
+                if let Some(m) = max {
+                    out["max"] = show(*m);
+                }
+                if *date {
+                    out["unit"] = json!("days");
+                }
+            }
+            Test::OneOf(v) => out["in"] = json!(v),
+            Test::Equals(b) => out["equals"] = json!(b),
+        }
+        out
+    }
+}
+
+/// The haversine distance in metres from `p` to the nearest point of `g` (0 inside it).
+fn distance_to(p: Point<f64>, g: &geo::Geometry<f64>) -> f64 {
+    if g.contains(&p) {
+        return 0.0;
+    }
+    // The nearest point in a local frame with longitudes scaled by cos(latitude), as in
+    // `nearest::geodesic_distance`.
+    let k = p.y().to_radians().cos().max(1e-9);
+    let local = g.map_coords(|c| geo::coord! { x: (c.x - p.x()) * k, y: c.y - p.y() });
+    match local.closest_point(&Point::new(0.0, 0.0)) {
+        Closest::Intersection(q) | Closest::SinglePoint(q) => {
+            Haversine.distance(p, Point::new(q.x() / k + p.x(), q.y() + p.y()))
+        }
+        Closest::Indeterminate => f64::INFINITY,
+    }
+}
+
+impl Preference {
+    /// This preference's sᵢ in [0, 1] for `slot`, and the measured value shown with it.
+    fn score(&self, layer: &Layer, slot: usize, centroid: Option<Point<f64>>) -> (f64, Json) {
+        let clamp = |x: f64| x.clamp(0.0, 1.0);
+        match &self.kind {
+            Kind::Near { point, within_m } => match centroid {
+                Some(c) => {
+                    let d = Haversine.distance(c, *point);
+                    (clamp(1.0 - d / within_m), json!(d.round()))
+                }
+                None => (0.0, Json::Null),
+            },
+            Kind::NearFeature {
+                geometry, within_m, ..
+            } => match centroid {
+                Some(c) => {
+                    let d = distance_to(c, geometry);
+                    (clamp(1.0 - d / within_m), json!(d.round()))
+                }
+                None => (0.0, Json::Null),
+            },
+            Kind::CloseTo { column, target, .. } => match layer.columns[*column].number_at(slot) {
+                Some(v) => (clamp(1.0 - (v - target).abs() / target.abs()), json!(v)),
+                None => (0.0, Json::Null),
+            },
+            Kind::Sooner {
+                column, from, to, ..
+            } => match &layer.columns[*column] {
+                Column::Date(c) => match c[slot] {
+                    Some(d) => (
+                        clamp(f64::from(to - d) / f64::from(to - from)),
+                        json!(format_date(d)),
+                    ),
+                    None => (0.0, Json::Null),
+                },
+                _ => (0.0, Json::Null),
+            },
+            Kind::In { column, values, .. } => {
+                let col = &layer.columns[*column];
+                let hit = match col {
+                    Column::StringArray(c) => c[slot].as_ref().is_some_and(|items| {
+                        items.iter().any(|i| values.iter().any(|v| **i == **v))
+                    }),
+                    _ => col
+                        .str_at(slot)
+                        .is_some_and(|s| values.iter().any(|v| v == s)),
+                };
+                (if hit { 1.0 } else { 0.0 }, col.json_at(slot))
+            }
+        }
+    }
+
+    fn describe(&self) -> Json {
+        let mut out = match &self.kind {
+            Kind::Near { point, within_m } => {
+                json!({"near": [point.x(), point.y()], "within_m": within_m})
+            }
+            Kind::NearFeature {
+                label, within_m, ..
+            } => json!({"near_feature": label, "within_m": within_m}),
+            Kind::CloseTo {
+                property, target, ..
+            } => json!({"close_to": {property.as_str(): target}}),
+            Kind::Sooner {
+                property, from, to, ..
+            } => json!({"sooner": property, "from": format_date(*from), "to": format_date(*to)}),
+            Kind::In {
+                property, values, ..
+            } => json!({"in": {property.as_str(): values}}),
+        };
+        out["weight"] = json!(self.weight);
+        out
+    }
+}
+
+/// One feature in the answer.
+#[derive(Debug, Clone)]
+pub struct Ranked {
+    pub slot: usize,
+    /// 0 to 100, one decimal.
+    pub score: f64,
+    pub verdicts: Vec<Verdict>,
+    /// (sᵢ, measured value) per preference.
+    pub preferences: Vec<(f64, Json)>,
+    /// Near misses: Σ shortfall / margin over the failed criteria.
+    pub miss: f64,
+}
+
+/// The answer: matches and near misses, each ordered, and how many there were in all.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub matched: usize,
+    pub near_missed: usize,
+    pub matches: Vec<Ranked>,
+    pub near_misses: Vec<Ranked>,
+}
+
+/// Rounds to one decimal, halves away from zero (as people round by hand).
+fn one_decimal(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// What a slot is for a requirement: a match, a near miss, or neither.
+enum Fate {
+    Match(Vec<Verdict>),
+    NearMiss(Vec<Verdict>),
+    Out,
+}
+
+fn fate(req: &Requirement, layer: &Layer, slot: usize) -> Fate {
+    if !layer.is_live(slot) {
+        return Fate::Out;
+    }
+    let mut verdicts = Vec::with_capacity(req.criteria.len());
+    let mut all_met = true;
+    for c in &req.criteria {
+        let v = c.judge(layer, slot, req.margin);
+        if !v.met {
+            if !v.near() {
+                return Fate::Out;
+            }
+            all_met = false;
+        }
+        verdicts.push(v);
+    }
+    if let Some(area) = &req.area {
+        if !area.matches(layer, slot) {
+            return Fate::Out;
+        }
+    }
+    if all_met {
+        Fate::Match(verdicts)
+    } else {
+        Fate::NearMiss(verdicts)
+    }
+}
+
+fn rank(req: &Requirement, layer: &Layer, slot: usize, verdicts: Vec<Verdict>) -> Ranked {
+    let centroid = if req
+        .preferences
+        .iter()
+        .any(|p| matches!(p.kind, Kind::Near { .. } | Kind::NearFeature { .. }))
+    {
+        layer.geometries[slot].centroid()
+    } else {
+        None
+    };
+    let preferences: Vec<(f64, Json)> = req
+        .preferences
+        .iter()
+        .map(|p| p.score(layer, slot, centroid))
+        .collect();
+    let total: f64 = req.preferences.iter().map(|p| p.weight).sum();
+    let score = if total > 0.0 {
+        one_decimal(
+            100.0
+                * req
+                    .preferences
+                    .iter()
+                    .zip(&preferences)
+                    .map(|(p, (s, _))| p.weight * s)
+                    .sum::<f64>()
+                / total,
+        )
+    } else {
+        100.0
+    };
+    let miss = verdicts
+        .iter()
+        .filter(|v| !v.met)
+        .map(|v| match (v.by, v.margin) {
+            (Some(by), Some(m)) if m > 0.0 => -by / m,
+            _ => 0.0,
+        })
+        .sum();
+    Ranked {
+        slot,
+        score,
+        verdicts,
+        preferences,
+        miss,
+    }
+}
+
+/// Matches `req` over `layer`: every live feature is judged (the drawn area, when there is one,
+/// narrows the candidates through the R-tree first), then matches and near misses are scored and
+/// ordered as the module documentation says.
+pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome, Exceeded> {
+    let candidates: Vec<usize> = match req.area.as_ref().map(Plan::candidates) {
+        Some(Candidates::Rects(rects)) => {
+            let mut slots: Vec<usize> = rects
+                .iter()
+                .flat_map(|r| layer.slots_intersecting_rect(*r).map(|s| s as usize))
+                .collect();
+            slots.sort_unstable();
+            slots.dedup();
+            slots
+        }
+        _ => (0..layer.len()).collect(),
+    };
+    const CHUNK: usize = 4096;
+    let judge = |chunk: &[usize]| -> Result<(Vec<Ranked>, Vec<Ranked>), Exceeded> {
+        budget.check()?;
+        let (mut m, mut n) = (Vec::new(), Vec::new());
+        for &slot in chunk {
+            match fate(req, layer, slot) {
+                Fate::Match(v) => m.push(rank(req, layer, slot, v)),
+                Fate::NearMiss(v) => n.push(rank(req, layer, slot, v)),
+                Fate::Out => {}
+            }
+        }
+        Ok((m, n))
+    };
+    let parts: Vec<(Vec<Ranked>, Vec<Ranked>)> = if budget.parallel {
+        candidates
+            .par_chunks(CHUNK)
+            .map(judge)
+            .collect::<Result<_, _>>()?
+    } else {
+        candidates
+            .chunks(CHUNK)
+            .map(judge)
+            .collect::<Result<_, _>>()?
+    };
+    let (mut matches, mut near): (Vec<Ranked>, Vec<Ranked>) = (Vec::new(), Vec::new());
+    for (m, n) in parts {
+        matches.extend(m);
+        near.extend(n);
+    }
+    budget.check()?;
+    let by_id = |a: &Ranked, b: &Ranked| layer.ids[a.slot].cmp(&layer.ids[b.slot]);
+    let by_score =
+        |a: &Ranked, b: &Ranked| b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal);
+    let (matched, near_missed) = (matches.len(), near.len());
+    let top = |v: &mut Vec<Ranked>, k: usize, cmp: &dyn Fn(&Ranked, &Ranked) -> Ordering| {
+        if v.len() > k {
+            v.select_nth_unstable_by(k, cmp);
+            v.truncate(k);
+        }
+        v.sort_by(cmp);
+    };
+    top(&mut matches, req.limit, &|a, b| {
+        by_score(a, b).then_with(|| by_id(a, b))
+    });
+    top(&mut near, req.near_miss_limit, &|a, b| {
+        a.miss
+            .partial_cmp(&b.miss)
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| by_score(a, b))
+            .then_with(|| by_id(a, b))
+    });
+    Ok(Outcome {
+        matched,
+        near_missed,
+        matches,
+        near_misses: near,
+    })
+}
+
+impl Requirement {
+    /// The requirement as understood (defaults filled in), echoed in the answer.
+    pub fn describe(&self) -> Json {
+        json!({
+            "criteria": self.criteria.iter().map(Criterion::describe).collect::<Vec<_>>(),
+            "area": self.area.is_some(),
+            "preferences": self.preferences.iter().map(Preference::describe).collect::<Vec<_>>(),
+            "margin": self.margin,
+            "limit": self.limit,
+            "nearMissLimit": self.near_miss_limit,
+        })
+    }
+
+    /// One ranked feature's reasons: per criterion its value, met, by, and margin when failed;
+    /// per preference its measured value, sᵢ and weight.
+    pub fn reasons(&self, layer: &Layer, r: &Ranked) -> (Vec<Json>, Vec<Json>) {
+        let criteria = self
+            .criteria
+            .iter()
+            .zip(&r.verdicts)
+            .map(|(c, v)| {
+                let mut out = c.describe();
+                out["value"] = layer.columns[c.column].json_at(r.slot);
+                out["met"] = json!(v.met);
+                if let Some(by) = v.by {
+                    // Binary fractions (8.5 − 7.3) print as people wrote them.
+                    out["by"] = json!((by * 1e6).round() / 1e6);
+                }
+                if let Some(m) = v.margin {
+                    out["margin"] = json!(m);
+                }
+                out
+            })
+            .collect();
+        let preferences = self
+            .preferences
+            .iter()
+            .zip(&r.preferences)
+            .map(|(p, (s, value))| {
+                let mut out = p.describe();
+                out["value"] = value.clone();
+                out["score"] = json!((s * 1000.0).round() / 1000.0);
+                out
+            })
+            .collect();
+        (criteria, preferences)
+    }
+}
