@@ -323,5 +323,17 @@ test('no serious accessibility violation (axe-core), in both languages', async (
   await page.click('[data-tab=stats]');
   await settled(page);
   assert.deepEqual(await seriousViolations(page), []);
+  // The match panel with an answer and its comparison dialog.
+  await page.click('[data-tab=match]');
+  await page.fill('#m-available_floor_area_m2-min', '3000');
+  await page.click('#match-run');
+  await page.waitForSelector('#match-list');
+  assert.deepEqual(await seriousViolations(page), []);
+  const rows = await page.$$('#match-list .match-row input[type=checkbox]');
+  await rows[0].check();
+  await rows[1].check();
+  await page.click('#compare');
+  await page.waitForSelector('#compare-dialog');
+  assert.deepEqual(await seriousViolations(page), []);
   await context.close();
 });

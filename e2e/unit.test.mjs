@@ -6,6 +6,8 @@ import { toCql, chips, isActive, readValue, fromLegacy } from '../web/js/core/fi
 import { toHash, fromHash, defaults } from '../web/js/core/permalink.js';
 import { buildCatalog, fieldsOf, featureName, chooseSubject } from '../web/js/core/catalog.js';
 import * as format from '../web/js/core/format.js';
+import { toRequirement, toForm, shortfall } from '../web/js/core/requirement.js';
+import { toCsv } from '../web/js/core/csv.js';
 import zh from '../web/js/i18n/zh.js';
 import en from '../web/js/i18n/en.js';
 
@@ -87,11 +89,12 @@ test('chips say each active filter in words', () => {
 });
 
 test('a permalink round-trips, and malformed links are ignored, old ones understood', () => {
-  const s = { ...defaults(), lang: 'en', view: { center: [116.6, 39.8], zoom: 13.25 }, hidden: ['parks'], subject: 'spatial-carriers', filters: { industry: ['a'], available_floor_area_m2: '30' }, area, sort: { field: 'power_kva', desc: true }, basemap: '', tab: 'stats', groupBy: 'zones', selected: { collection: 'parks', id: 'a/b' } };
+  const s = { ...defaults(), lang: 'en', view: { center: [116.6, 39.8], zoom: 13.25 }, hidden: ['parks'], subject: 'spatial-carriers', filters: { industry: ['a'], available_floor_area_m2: '30' }, area, sort: { field: 'power_kva', desc: true }, basemap: '', tab: 'stats', groupBy: 'zones', selected: { collection: 'parks', id: 'a/b' },
+    requirement: { criteria: { power_kva: { min: 2000 } }, preferences: [{ sooner: 'delivery_date', from: '2026-12-01', to: '2027-06-30', weight: 2 }] }, shortlist: ['carrier-07', '12'] };
   const back = fromHash(toHash(s));
   for (const k of Object.keys(s)) if (k !== 'area') assert.deepEqual(back[k], s[k], k);
   assert.deepEqual(back.area.coordinates, area.coordinates);
-  assert.deepEqual(fromHash('#map=x/1/2&f={bad&area=[1]&sort=a b'), {});
+  assert.deepEqual(fromHash('#map=x/1/2&f={bad&area=[1]&sort=a b&req={x&short=[1'), {});
   assert.deepEqual(fromHash('#filters={"industries":["x"],"minAvailable":3000,"inside":"ftz"}').filters, { industry: ['x'], available_floor_area_m2: '3000', zones: ['ftz'] });
 });
 
@@ -124,4 +127,64 @@ test('Chinese readers get 万㎡, dates and lists as Chinese writes them', () =>
 test('every interface string exists in both languages', () => {
   assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort());
   for (const [k, v] of Object.entries(zh)) assert.ok(v.trim() !== '', k);
+});
+
+test('the match form becomes the requirement README § Matching describes, and back', () => {
+  const form = {
+    criteria: {
+      available_floor_area_m2: { min: '3,000', max: '5000' },
+      clear_height_m: { min: '8', max: '' },
+      delivery_date: { max: '2027-06-30', date: true },
+      industry: { in: ['future_health'] },
+      zones: { in: [] },
+    },
+    prefs: {
+      zone: { id: 'ftz-etown-cluster', weight: 2 },
+      park: { collection: 'parks', id: 'biomedicine-park', weight: 1 },
+      size: { field: 'available_floor_area_m2', value: '4000', weight: 1 },
+      sooner: { field: 'delivery_date', weight: 3 },
+    },
+    margin: '15',
+  };
+  const req = toRequirement(form, { today: '2026-11-30' });
+  assert.deepEqual(req, {
+    criteria: {
+      available_floor_area_m2: { min: 3000, max: 5000 },
+      clear_height_m: { min: 8 },
+      delivery_date: { max: '2027-06-30' },
+      industry: { in: ['future_health'] },
+    },
+    preferences: [
+      { in: { zones: ['ftz-etown-cluster'] }, weight: 2 },
+      { near_feature: { collection: 'parks', id: 'biomedicine-park' }, within_m: 5000, weight: 1 },
+      { close_to: { available_floor_area_m2: 4000 }, weight: 1 },
+      { sooner: 'delivery_date', from: '2026-11-30', to: '2027-06-30', weight: 3 },
+    ],
+    margin: 0.15,
+  });
+  const again = toForm(req);
+  assert.equal(again.criteria.available_floor_area_m2.min, 3000);
+  assert.deepEqual(again.criteria.industry, { in: ['future_health'] });
+  assert.equal(again.prefs.park.id, 'biomedicine-park');
+  assert.equal(again.prefs.sooner.weight, 3);
+  assert.equal(again.margin, '15');
+  // A typo is named by its control; an impossible margin too.
+  assert.throws(() => toRequirement({ criteria: { power_kva: { min: '2千' } } }, { today: '2026-11-30' }), (e) => e.field === 'power_kva-min' && e.reason === 'notNumber');
+  assert.throws(() => toRequirement({ criteria: {}, margin: '150' }, { today: '2026-11-30' }), (e) => e.field === 'margin');
+  // Shortfalls in words: below a minimum, above a maximum, days late.
+  assert.deepEqual(shortfall({ min: 8, value: 7.5, by: -0.5 }), { key: 'missShort', amount: 0.5 });
+  assert.deepEqual(shortfall({ min: 1000, max: 2000, value: 2150, by: -150 }), { key: 'missOver', amount: 150 });
+  assert.deepEqual(shortfall({ max: '2027-06-30', value: '2027-07-20', by: -20, unit: 'days' }), { key: 'missLate', amount: 20 });
+  assert.equal(shortfall({ min: 8, value: 9, by: 1 }), null);
+});
+
+test('a shortlist CSV opens in Excel and cannot run formulas', () => {
+  const csv = toCsv([{ name: 'name', title: '名称' }, { name: 'area', title: 'Area, m²' }, { name: 'note', title: 'Note' }],
+    [{ id: 'a', properties: { name: '载体 "A"', area: 3000, note: '=HYPERLINK("x")' } }, { id: 7, properties: { name: 'B', area: null, note: ['x', 'y'] } }]);
+  assert.ok(csv.startsWith('\ufeff'));
+  assert.deepEqual(csv.slice(1).trimEnd().split('\r\n'), [
+    'id,名称,"Area, m²",Note',
+    'a,"载体 ""A""",3000,"\'=HYPERLINK(""x"")"',
+    '7,B,,x; y',
+  ]);
 });

@@ -6,7 +6,7 @@
 # It installs what the tests drive as real clients, so its first run on a fresh Debian 12
 # machine needs root (or sudo) and reaches Debian's, PyPI's and npm's registries:
 #   - Debian packages: gdal-bin (GDAL's OGC API driver), chromium and a CJK font (the browser
-#     tests), python3-venv, and nodejs/npm if there is no node;
+#     tests), poppler-utils (pdftotext reads the printed dossier), python3-venv, and nodejs/npm if there is no node;
 #   - a Python venv in target/venv with the pinned clients of scripts/requirements-test.txt
 #     (OWSLib), never the system Python (Debian refuses pip there, PEP 668);
 #   - the npm packages of e2e/ (playwright-core, axe-core), from its lock file;
@@ -26,6 +26,7 @@ python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}"
   as_root apt-get update -qq

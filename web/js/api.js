@@ -157,3 +157,8 @@ export async function lastChange(collection, id, token) {
   const h = await request(`/collections/${enc(collection)}/items/${enc(id)}/history`, { headers: bearer(token), cache: 'no-store' });
   return h.changes.length ? h.changes[h.changes.length - 1] : null;
 }
+
+/** Ranked matches and near misses of a requirement (README § Matching). */
+export const matchRequirement = (collection, requirement, signal) => request(`/collections/${enc(collection)}/match`, {
+  method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(requirement), signal,
+});

@@ -23,6 +23,11 @@ import { LayersPanel } from './panels/layers.js';
 import { DetailsPanel } from './panels/details.js';
 import { SearchBox } from './panels/search.js';
 import { SignIn } from './panels/signin.js';
+import { MatchPanel } from './panels/match.js';
+import { openCompare } from './panels/compare.js';
+import { openDossier, snapshot } from './panels/dossier.js';
+import { toCsv } from './core/csv.js';
+import { visibleFields } from './core/catalog.js';
 import { Session } from './core/session.js';
 
 const store = new Store(fromHash(location.hash));
@@ -173,7 +178,7 @@ async function main() {
       }
     },
   } : null;
-  const details = new DetailsPanel({ catalog, values, editing, staleAfterDays: config.staleAfterDays ?? 90, onClose: () => store.update({ selected: null }) });
+  const details = new DetailsPanel({ catalog, values, editing, contact: config.contact, staleAfterDays: config.staleAfterDays ?? 90, onClose: () => store.update({ selected: null }) });
   if (editing) {
     const signIn = new SignIn({ session });
     document.getElementById('lang').before(signIn.element);
@@ -186,13 +191,52 @@ async function main() {
     onZoom: () => zoomToResults(),
     csvHref: () => api.csvLink(store.state.subject, cql(), sortby()),
   });
+  // Matching: the subject layer's features for a requirement, and the shortlist made of them.
+  const shortlisted = async (ids) => Promise.all(ids.map((id) => api.getFeature(store.state.subject, id)));
+  let highlighted = null;
+  const nameIn = (f, lang = language()) => featureName(subject(), f.properties, f.id, lang);
+  const match = new MatchPanel({
+    store, catalog, values, choicesOf,
+    run: (req) => api.matchRequirement(store.state.subject, req),
+    onPick: (c, id) => openAndFly(c, id),
+    onAnswer: (a) => {
+      // The map shows one answer at a time, on the layer it is for.
+      if (highlighted) data.highlight(highlighted, null);
+      highlighted = a ? store.state.subject : null;
+      if (a) data.highlight(highlighted, Object.fromEntries(a.matches.map((m) => [String(m.id), m.score])), a.nearMisses.map((m) => String(m.id)));
+    },
+    onCompare: async (ids) => {
+      try {
+        openCompare({ layer: subject(), features: await shortlisted(ids), answer: match.answer, values, nameOf: (f) => nameIn(f) });
+      } catch (e) { showError(e); }
+    },
+    onCsv: async (ids) => {
+      try {
+        const columns = visibleFields(subject(), language()).map((f) => ({ name: f.name, title: local(f.title, f.name) }));
+        const blob = new Blob([toCsv(columns, await shortlisted(ids))], { type: 'text/csv;charset=utf-8' });
+        const a = h('a', { href: URL.createObjectURL(blob), download: `${store.state.subject}-shortlist.csv` });
+        document.body.append(a);
+        a.click();
+        a.remove();
+      } catch (e) { showError(e); }
+    },
+    onDossier: async (ids) => {
+      try {
+        setBusy(1);
+        const features = await shortlisted(ids);
+        const image = await snapshot(map, features, display);
+        openDossier({ layer: subject(), features, answer: match.answer, values, nameOf: nameIn, contact: config.contact, image });
+      } catch (e) { showError(e); } finally { setBusy(-1); }
+    },
+    onError: showError,
+  });
   const stats = new StatsPanel({ store, catalog, values, onGroupBy: (g) => store.update({ groupBy: g }) });
   const area = new AreaPanel({ map, maplibregl, store, catalog, toWgs84, exportArea });
   const layersPanel = new LayersPanel({ store, catalog, basemaps });
   const search = new SearchBox({ search: (q) => api.searchNames(q), catalog, nameOf, onPick: (c, id) => openAndFly(c, id), onError: showError });
   document.getElementById('search-slot').append(search.element);
   document.getElementById('map').after(details.element);
-  const sections = { find, layers: layersPanel, stats, area };
+  const sections = { find, layers: layersPanel, match, stats, area };
   document.getElementById('panel-body').append(...Object.values(sections).map((s) => s.element));
 
   // Tabs: on a wide screen they switch panels; on a phone they also open and close the sheet.
@@ -422,6 +466,7 @@ async function main() {
     interaction.subject = s.subject;
     legend.setSubject(s.subject);
     find.build();
+    match.clear(); // a requirement names one layer's properties
     Promise.all(catalog.layers.filter((l) => l.mode !== 'tiles' && l.id !== s.subject && !data.features[l.id]).map((l) => data.setFeatures(l.id, null))).catch(showError);
     refresh({ zoom: true });
   });
@@ -436,6 +481,7 @@ async function main() {
     addMapLibreControls();
     data.setLanguage(lang);
     find.build();
+    match.build();
     stats.render();
     area.render();
     layersPanel.render();
@@ -464,6 +510,8 @@ async function main() {
   showTab();
   await data.loadContext(store.state.subject);
   find.build(); // choices from the layers just loaded (parks, zones)
+  match.build();
+  if (store.state.requirement) await match.refresh();
   applyVisibility();
   applyBasemap();
   await refresh();

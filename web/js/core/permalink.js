@@ -1,6 +1,6 @@
 // The page's state in the URL hash, so a shared link or a reload restores the view, the
 // layers, the find filters, the drawn area, the sort, the statistics grouping, the language and
-// the open feature. Pure: tested by the node unit tests.
+// the open feature, the match requirement and the shortlist. Pure: tested by the node unit tests.
 import { fromLegacy } from './filters.js';
 
 const round = (v, d) => Math.round(v * 10 ** d) / 10 ** d;
@@ -19,6 +19,8 @@ export function defaults() {
     tab: 'find',
     groupBy: null,
     selected: null, // { collection, id }
+    requirement: null, // the match requirement (README § Matching)
+    shortlist: [], // ids of shortlisted features of the subject layer
   };
 }
 
@@ -36,6 +38,8 @@ export function toHash(s) {
   if (s.tab && s.tab !== 'find') p.set('tab', s.tab);
   if (s.groupBy) p.set('group', s.groupBy);
   if (s.selected) p.set('sel', `${s.selected.collection}/${s.selected.id}`);
+  if (s.requirement) p.set('req', JSON.stringify(s.requirement));
+  if (s.shortlist && s.shortlist.length) p.set('short', JSON.stringify(s.shortlist));
   return '#' + p.toString();
 }
 
@@ -67,6 +71,12 @@ export function fromHash(hash) {
   if (p.has('basemap')) out.basemap = p.get('basemap');
   if (p.get('tab')) out.tab = p.get('tab');
   if (p.get('group')) out.groupBy = p.get('group');
+  try {
+    const req = p.get('req') && JSON.parse(p.get('req'));
+    if (req && typeof req === 'object' && !Array.isArray(req)) out.requirement = req;
+    const short = p.get('short') && JSON.parse(p.get('short'));
+    if (Array.isArray(short)) out.shortlist = short.map(String).slice(0, 100);
+  } catch { /* a hand-edited link: keep the defaults */ }
   const sel = p.get('sel');
   if (sel && sel.includes('/')) {
     const i = sel.indexOf('/');

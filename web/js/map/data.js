@@ -136,6 +136,30 @@ export class DataLayers {
     }
   }
 
+  /**
+   * Colours a layer's features by match score (`scores`: id → 0..100; `near`: ids of near
+   * misses), the rest grey; `null` restores the layer's own colours. Works the same on GeoJSON
+   * and tiles: both carry the feature id as `fid`.
+   */
+  highlight(id, scores, near = []) {
+    const fill = layerIds(id).fill;
+    if (!this.map.getLayer(fill)) return;
+    this.ownFill = this.ownFill || {};
+    if (!(id in this.ownFill)) this.ownFill[id] = this.map.getPaintProperty(fill, 'fill-color');
+    if (!scores) {
+      this.map.setPaintProperty(fill, 'fill-color', this.ownFill[id]);
+      return;
+    }
+    const byId = [];
+    for (const [fid, score] of Object.entries(scores)) byId.push(fid, score);
+    const score = byId.length ? ['match', ['to-string', ['get', 'fid']], ...byId, -1] : -1;
+    const nearSet = near.length ? ['in', ['to-string', ['get', 'fid']], ['literal', near]] : false;
+    this.map.setPaintProperty(fill, 'fill-color', ['case',
+      ['>=', score, 0], ['interpolate', ['linear'], score, 0, '#c7e9c0', 50, '#41ab5d', 100, '#00441b'],
+      nearSet, '#f39c12',
+      '#d5d8dc']);
+  }
+
   /** A feature of a GeoJSON layer by id (null for a tiled layer or an unknown id). */
   feature(collection, id) {
     return this.byId[collection]?.get(String(id)) || null;

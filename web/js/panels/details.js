@@ -25,8 +25,9 @@ export class DetailsPanel {
    * `editing`: null on a read-only server, else `{ session, vocabularies, staleAfterDays,
    * onEdited(layer, feature) }`.
    */
-  constructor({ catalog, values, onClose, editing = null, staleAfterDays = 90 }) {
+  constructor({ catalog, values, onClose, editing = null, contact = null, staleAfterDays = 90 }) {
     this.catalog = catalog;
+    this.contact = contact; // the inquiry contact of the settings, shown for features that are not zones
     this.values = values;
     this.onClose = onClose;
     this.editing = editing;
@@ -92,6 +93,10 @@ export class DetailsPanel {
       paragraphs,
       rows.length ? h('table', { class: 'attributes' }, h('tbody', {}, rows)) : null,
       this.freshness(layer, p, lang),
+      this.contact && !layer.zone ? h('div', { class: 'contact' }, h('h3', {}, t('contactTitle')),
+        h('p', {}, local(this.contact.office, '')),
+        this.contact.phone ? h('p', {}, `${t('contactPhone')}${t('colon')}`, h('a', { href: `tel:${this.contact.phone.replace(/[^\d+]/g, '')}` }, this.contact.phone)) : null,
+        this.contact.email ? h('p', {}, `${t('contactEmail')}${t('colon')}`, h('a', { href: `mailto:${this.contact.email}` }, this.contact.email)) : null) : null,
       this.editArea(layer, feature),
       zones.length ? h('div', { class: 'lies-in' }, h('h3', {}, local(zonesField.title, t('lies_in'))), h('ul', { class: 'zones' }, zones.map((z) => h('li', {}, this.values.nameOf(null, z, lang) ?? z)))) : null,
       p.source ? h('p', { class: 'source' }, h('strong', {}, `${local(sourceField && sourceField.title, t('source'))}${t('colon')}`), p.source) : null);
