@@ -1,7 +1,7 @@
 //! What users wait for: loading (timed apart, at 10k, 100k and, under `cargo bench`, 1M
 //! carriers), compiling a CQL2 filter and evaluating it per feature, the queries of issue 7 on
 //! 100,000 deterministic synthetic carriers, statistics over 100,000 matches, and serialising
-//! 100 and 10,000 features to GeoJSON.
+//! 100 and 10,000 features to GeoJSON; matching a requirement over 1M carriers.
 //!
 //!     cargo bench --bench query
 //!     cargo bench --bench query -- load      # one group
@@ -20,7 +20,7 @@ use etown_atlas::ingest::{self, LoadOptions, SourceFile};
 use etown_atlas::model::{Bbox, Crs};
 use etown_atlas::query::filter::compile;
 use etown_atlas::query::stats::StatsSpec;
-use etown_atlas::query::{exec, Budget, FeatureQuery, FilterLang, FilterSpec};
+use etown_atlas::query::{exec, matching, Budget, FeatureQuery, FilterLang, FilterSpec};
 
 const N: usize = 100_000;
 const ATTRIBUTE: &str = "industry = 'future_health' AND available_floor_area_m2 >= 3000";
@@ -211,5 +211,47 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(query, benches);
+/// Nothing outside the layer: the benchmark's requirement names no other feature and no area.
+struct NoOutside;
+
+impl matching::Resolve for NoOutside {
+    fn feature_geometry(&self, _: &str, _: &str) -> Option<geo::Geometry<f64>> {
+        None
+    }
+    fn area(&self, _: &Layer, _: &serde_json::Value) -> Result<etown_atlas::query::Plan, String> {
+        Err("no area here".into())
+    }
+}
+
+/// Issue 16's target: five hard criteria and two soft preferences over 1M carriers (10k under
+/// `cargo test --benches`), the whole of `POST /match` but parsing the body and writing JSON.
+fn match_bench(c: &mut Criterion) {
+    let full = std::env::args().any(|a| a == "--bench");
+    let n = if full { 1_000_000 } else { 10_000 };
+    let catalog = catalog(n);
+    let layer = catalog.layers().first().expect("one layer");
+    let doc = serde_json::json!({
+        "criteria": {
+            "available_floor_area_m2": {"min": 3000, "max": 5000},
+            "clear_height_m": {"min": 8},
+            "power_kva": {"min": 2000},
+            "delivery_date": {"max": "2027-06-30"},
+            "industry": {"in": ["future_health"]}
+        },
+        "preferences": [
+            {"near": [116.5, 39.8], "within_m": 10000, "weight": 2},
+            {"close_to": {"available_floor_area_m2": 4000}}
+        ]
+    });
+    let req = matching::Requirement::parse(layer, &doc, &NoOutside).expect("requirement");
+    let mut g = c.benchmark_group("match");
+    g.sample_size(20);
+    g.bench_function(
+        format!("5 criteria, 2 preferences, {}k carriers", n / 1000),
+        |b| b.iter(|| matching::run(black_box(&req), layer, &Budget::unlimited()).expect("runs")),
+    );
+    g.finish();
+}
+
+criterion_group!(query, benches, match_bench);
 criterion_main!(query);
