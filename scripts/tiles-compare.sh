@@ -7,7 +7,7 @@
 #   scripts/tiles-compare.sh                    # 1,000,000 carriers, 3 timed runs per tile
 #   COUNT=100000 RUNS=5 scripts/tiles-compare.sh
 #
-# martin is built from crates.io into target/tools on first use (about ten minutes).
+# martin is built from crates.io into target/tools on first use (about fifteen minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-1000000}
@@ -16,7 +16,23 @@ SYNTH=${SYNTH:-target/synth-$COUNT}
 PG_PORT=${PG_PORT:-55433}
 MARTIN_PORT=${MARTIN_PORT:-53001}
 martin=target/tools/bin/martin
-[ -x "$martin" ] || cargo install martin@1.3.1 --locked --no-default-features --features postgres --root target/tools
+if [ ! -x "$martin" ]; then
+  # martin 1.3.1 with only its PostgreSQL source does not build: its tokio::main needs tokio's
+  # rt-multi-thread, which only other default features enable. Its crate is fetched from
+  # crates.io and that one feature added before building.
+  src=$(mktemp -d)
+  curl -sfL https://static.crates.io/crates/martin/martin-1.3.1.crate | tar xz -C "$src"
+  python3 - "$src/martin-1.3.1/Cargo.toml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+old = '[dependencies.tokio]\nversion = "1"\nfeatures = [\n'
+assert old in s, "martin's manifest changed"
+open(p, "w").write(s.replace(old, old + '    "rt-multi-thread",\n', 1))
+PY
+  cargo install --path "$src/martin-1.3.1" --locked --no-default-features --features postgres --root target/tools
+  rm -rf "$src"
+fi
 cargo build --release --quiet --locked
 bin=target/release/etown-atlas
 [ -f "$SYNTH/spatial-carriers.geojson" ] || "$bin" synth --count "$COUNT" --out "$SYNTH" 2>/dev/null
