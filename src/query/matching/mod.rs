@@ -128,6 +128,8 @@ enum Kind {
 #[derive(Debug)]
 pub struct Requirement {
     pub criteria: Vec<Criterion>,
+    /// The criteria's positions in the order they are tried (see `fate`).
+    order: Vec<usize>,
     /// The drawn area, compiled as a CQL2 `S_INTERSECTS` (its limits and checks apply).
     pub area: Option<Plan>,
     pub preferences: Vec<Preference>,
@@ -169,6 +171,14 @@ fn number_or_date(col: &Column, slot: usize) -> Option<f64> {
 }
 
 impl Criterion {
+    /// Value lists and flags first: cheap, usually selective, and never within a margin.
+    fn cost(&self) -> u8 {
+        match self.test {
+            Test::OneOf(_) | Test::Equals(_) => 0,
+            Test::Range { .. } => 1,
+        }
+    }
+
     pub fn judge(&self, layer: &Layer, slot: usize, relative: f64) -> Verdict {
         let col = &layer.columns[self.column];
         let failed = Verdict {
@@ -395,23 +405,29 @@ fn fate(req: &Requirement, layer: &Layer, slot: usize) -> Fate {
     if !layer.is_live(slot) {
         return Fate::Out;
     }
-    let mut verdicts = Vec::with_capacity(req.criteria.len());
+    // Most features fail a criterion outright: find that out first, in the order that rules
+    // out most for least (value lists before ranges), without allocating.
     let mut all_met = true;
-    for c in &req.criteria {
-        let v = c.judge(layer, slot, req.margin);
+    for &i in &req.order {
+        let v = req.criteria[i].judge(layer, slot, req.margin);
         if !v.met {
             if !v.near() {
                 return Fate::Out;
             }
             all_met = false;
         }
-        verdicts.push(v);
     }
     if let Some(area) = &req.area {
         if !area.matches(layer, slot) {
             return Fate::Out;
         }
     }
+    // A match or a near miss (few): its verdicts, in the requirement's order, for the answer.
+    let verdicts = req
+        .criteria
+        .iter()
+        .map(|c| c.judge(layer, slot, req.margin))
+        .collect();
     if all_met {
         Fate::Match(verdicts)
     } else {
@@ -470,7 +486,9 @@ fn rank(req: &Requirement, layer: &Layer, slot: usize, verdicts: Vec<Verdict>) -
 /// narrows the candidates through the R-tree first), then matches and near misses are scored and
 /// ordered as the module documentation says.
 pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome, Exceeded> {
-    let candidates: Vec<usize> = match req.area.as_ref().map(Plan::candidates) {
+    // The drawn area's boxes narrow the candidates through the R-tree; else every slot, in
+    // ranges (a million slots need no list of a million numbers).
+    let listed: Option<Vec<usize>> = match req.area.as_ref().map(Plan::candidates) {
         Some(Candidates::Rects(rects)) => {
             let mut slots: Vec<usize> = rects
                 .iter()
@@ -478,15 +496,17 @@ pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome,
                 .collect();
             slots.sort_unstable();
             slots.dedup();
-            slots
+            Some(slots)
         }
-        _ => (0..layer.len()).collect(),
+        _ => None,
     };
     const CHUNK: usize = 4096;
-    let judge = |chunk: &[usize]| -> Result<(Vec<Ranked>, Vec<Ranked>), Exceeded> {
+    let total = listed.as_ref().map_or(layer.len(), Vec::len);
+    let judge = |chunk: usize| -> Result<(Vec<Ranked>, Vec<Ranked>), Exceeded> {
         budget.check()?;
         let (mut m, mut n) = (Vec::new(), Vec::new());
-        for &slot in chunk {
+        for at in chunk * CHUNK..((chunk + 1) * CHUNK).min(total) {
+            let slot = listed.as_ref().map_or(at, |l| l[at]);
             match fate(req, layer, slot) {
                 Fate::Match(v) => m.push(rank(req, layer, slot, v)),
                 Fate::NearMiss(v) => n.push(rank(req, layer, slot, v)),
@@ -495,16 +515,14 @@ pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome,
         }
         Ok((m, n))
     };
+    let chunks = total.div_ceil(CHUNK);
     let parts: Vec<(Vec<Ranked>, Vec<Ranked>)> = if budget.parallel {
-        candidates
-            .par_chunks(CHUNK)
+        (0..chunks)
+            .into_par_iter()
             .map(judge)
             .collect::<Result<_, _>>()?
     } else {
-        candidates
-            .chunks(CHUNK)
-            .map(judge)
-            .collect::<Result<_, _>>()?
+        (0..chunks).map(judge).collect::<Result<_, _>>()?
     };
     let (mut matches, mut near): (Vec<Ranked>, Vec<Ranked>) = (Vec::new(), Vec::new());
     for (m, n) in parts {

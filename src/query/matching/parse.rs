@@ -389,8 +389,11 @@ impl Requirement {
                 m
             }
         };
+        let mut order: Vec<usize> = (0..criteria.len()).collect();
+        order.sort_by_key(|&i| criteria[i].cost());
         Ok(Requirement {
             criteria,
+            order,
             area,
             preferences,
             margin,
