@@ -276,6 +276,61 @@ async fn a_bad_requirement_is_a_400_naming_the_member_and_changes_nothing() {
         .problem(400);
 }
 
+#[tokio::test]
+async fn compare_puts_features_side_by_side_with_each_criterion_met_or_not() {
+    let app = fixture_app("matching");
+    let body = json!({"ids": ["s1", "s4"], "requirement": lab_requirement()});
+    let r = request(
+        &app,
+        post_json("/collections/sites/compare", body.to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.bytes));
+    let doc = r.json();
+    assert_eq!(doc["ids"], json!(["s1", "s4"]));
+    let prop = |name: &str| {
+        doc["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["property"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(prop("area_m2")["values"], json!([1500, 950]));
+    assert_eq!(prop("area_m2")["differs"], true);
+    assert_eq!(prop("use")["differs"], false);
+    // s1 meets the area with 500 m² to spare; s4 is 50 m² short. Both are labs.
+    let area = &doc["criteria"][0];
+    assert_eq!(area["property"], "area_m2");
+    assert_eq!(
+        area["features"],
+        json!([{"met": true, "by": 500.0}, {"met": false, "by": -50.0}])
+    );
+    assert_eq!(
+        doc["criteria"][2]["features"],
+        json!([{"met": true, "by": null}, {"met": true, "by": null}])
+    );
+    for (body, member) in [
+        (json!({"ids": ["s1"]}), "ids"),
+        (json!({"ids": ["s1", "s2", "s3", "s4", "s5"]}), "ids"),
+        (json!({"ids": ["s1", "nowhere"]}), "ids"),
+        (json!({"ids": ["s1", "s2"], "extra": 1}), "extra"),
+        (
+            json!({"ids": ["s1", "s2"], "requirement": {"criteria": {"colour": {"in": ["x"]}}}}),
+            "requirement.criteria.colour",
+        ),
+    ] {
+        let p = request(
+            &app,
+            post_json("/collections/sites/compare", body.to_string()),
+        )
+        .await
+        .problem(400);
+        assert_eq!(p["parameter"], member, "{body}");
+    }
+}
+
 /// A random requirement on the carriers' typed properties: (requirement, CQL2 text of its hard
 /// criteria, CQL2 text of the same widened by the margins), both CQL2 written here.
 fn requirement() -> impl Strategy<Value = (Value, String, String)> {

@@ -227,6 +227,12 @@ fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
         "requestBody": {"required": true, "content": {"application/json": {"schema": match_body}}},
         "responses": {"200": {"description": "ranked matches and near misses with their reasons", "content": {"application/json": {"schema": {"type": "object", "required": ["numberMatched", "numberNearMisses", "matches", "nearMisses"]}}}},
                       "400": problem("a malformed requirement: the member at fault is in `parameter`"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
+    paths.insert(format!("{base}/compare"), json!({"post": {"summary": format!("two to four features of {} side by side, with a requirement's criteria met or not", c.id), "operationId": format!("postCompare_{}", c.id), "tags": ["Data"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["ids"], "additionalProperties": false, "properties": {
+            "ids": {"type": "array", "minItems": 2, "maxItems": 4, "items": {"type": ["string", "integer"]}},
+            "requirement": {"type": "object", "description": "as for match"}}}}}},
+        "responses": {"200": {"description": "per property its values and whether they differ; per criterion, met and by per feature", "content": {"application/json": {"schema": {"type": "object", "required": ["ids", "properties"]}}}},
+                      "400": problem("a malformed body, or an id the collection lacks"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
     paths.insert(format!("{base}/nearest"), json!({"get": {"summary": format!("the features of {} nearest to a point, with geodesic distances", c.id), "operationId": format!("getNearest_{}", c.id), "tags": ["Data"],
         "parameters": parameters::<NearestParams>(Some(c)),
         "responses": {"200": geojson_ok("the nearest features, nearest first"), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection"), "503": busy()}}}));

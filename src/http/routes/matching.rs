@@ -21,8 +21,14 @@ use crate::query::{compile_cached, FeatureQuery, FilterCache, FilterLang, Filter
 use crate::store::Snapshot;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/collections/{collection}/match", post(match_post))
+    Router::new()
+        .route("/collections/{collection}/match", post(match_post))
+        .route("/collections/{collection}/compare", post(compare_post))
 }
+
+/// Features compared side by side at once.
+const COMPARE_MIN: usize = 2;
+const COMPARE_MAX: usize = 4;
 
 /// What a requirement names outside its layer, looked up in the snapshot being matched.
 struct InSnapshot<'a> {
@@ -143,6 +149,114 @@ async fn match_post(
                 "nearMisses": list(&outcome.near_misses),
                 "links": [link(base.at(&format!("/collections/{}", path_segment(&collection))), "collection", JSON, "the collection")],
             }))
+        })
+        .await?;
+    Ok(Json(doc))
+}
+
+/// `POST /collections/{id}/compare` with `{"ids": [...], "requirement": {...}}`: two to four
+/// features side by side, every property with its values and whether they differ, and, when a
+/// requirement is given, each criterion met or not (with `by`) per feature.
+async fn compare_post(
+    State(state): State<AppState>,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let snapshot = state.snapshot();
+    AppState::collection(&snapshot, &collection)?;
+    NoParams::from_params(Params::parse(raw.as_deref())?, None)?;
+    require_json(&headers)?;
+    let filters = std::sync::Arc::clone(&state.filters);
+    let doc = state
+        .compute(move |_| {
+            let doc = strict_json(&body)?;
+            let layer = snapshot
+                .layer(&collection)
+                .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+            let obj = doc.as_object().ok_or_else(|| {
+                ApiError::parameter(
+                    "ids",
+                    "the body must be {\"ids\": [...], \"requirement\": {...}}",
+                )
+            })?;
+            if let Some(k) = obj.keys().find(|k| *k != "ids" && *k != "requirement") {
+                return Err(ApiError::parameter(
+                    k,
+                    "unknown member; expected ids and requirement",
+                ));
+            }
+            let ids: Vec<String> = obj
+                .get("ids")
+                .and_then(Value::as_array)
+                .filter(|a| (COMPARE_MIN..=COMPARE_MAX).contains(&a.len()))
+                .ok_or_else(|| {
+                    ApiError::parameter(
+                        "ids",
+                        format!("give {COMPARE_MIN} to {COMPARE_MAX} feature ids"),
+                    )
+                })?
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    Value::Number(n) => Ok(n.to_string()),
+                    _ => Err(ApiError::parameter("ids", "ids are strings or numbers")),
+                })
+                .collect::<Result<_, _>>()?;
+            let slots: Vec<usize> = ids
+                .iter()
+                .map(|id| {
+                    layer.slot_of(id).ok_or_else(|| {
+                        ApiError::parameter(
+                            "ids",
+                            format!(
+                                "collection {collection:?} has no feature {:?}",
+                                crate::http::params::shorten(id)
+                            ),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            let fields: Vec<Value> = layer
+                .fields
+                .iter()
+                .zip(&layer.columns)
+                .map(|(f, col)| {
+                    let values: Vec<Value> = slots.iter().map(|&s| col.json_at(s)).collect();
+                    let differs = values.windows(2).any(|w| w[0] != w[1]);
+                    json!({"property": f.name, "values": values, "differs": differs})
+                })
+                .collect();
+            let mut out = json!({
+                "collection": collection,
+                "ids": slots.iter().map(|&s| layer.ids[s].to_json()).collect::<Vec<_>>(),
+                "properties": fields,
+            });
+            if let Some(r) = obj.get("requirement") {
+                let resolve = InSnapshot {
+                    snapshot: &snapshot,
+                    filters: &filters,
+                };
+                let req = Requirement::parse(layer, r, &resolve).map_err(|e| {
+                    ApiError::parameter(&format!("requirement.{}", e.member), e.to_string())
+                })?;
+                out["criteria"] = json!(req
+                    .criteria
+                    .iter()
+                    .map(|c| {
+                        let per: Vec<Value> = slots
+                            .iter()
+                            .map(|&s| {
+                                let v = c.judge(layer, s, req.margin);
+                                json!({"met": v.met, "by": v.by})
+                            })
+                            .collect();
+                        json!({"property": c.property, "features": per})
+                    })
+                    .collect::<Vec<_>>());
+            }
+            Ok(out)
         })
         .await?;
     Ok(Json(doc))
