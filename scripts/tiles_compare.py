@@ -98,7 +98,10 @@ def fetch(url):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--atlas", required=True)
-    ap.add_argument("--martin", required=True)
+    ap.add_argument("--martin", required=True, help="martin's base URL")
+    ap.add_argument("--martin-source", default="carriers", help="its PostGIS table source")
+    ap.add_argument("--martin-geojson", default=None, help="its GeoJSON file source, if any")
+    ap.add_argument("--wrk-lists", default=None, help="write z14 and z16 tile path lists here for wrk")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cap-zoom", type=int, default=9)
     ap.add_argument("--bbox", required=True, help="the data's extent: w,s,e,n")
@@ -106,7 +109,11 @@ def main():
     w, s, e, n = map(float, a.bbox.split(","))
     cx, cy = (w + e) / 2, (s + n) / 2
     ours = lambda z, x, y: f"{a.atlas}/collections/spatial-carriers/tiles/WebMercatorQuad/{z}/{y}/{x}"
-    theirs = lambda z, x, y: f"{a.martin}/carriers/{z}/{x}/{y}"
+    theirs = lambda z, x, y: f"{a.martin}/{a.martin_source}/{z}/{x}/{y}"
+    sides = [("ours", ours, None, a.runs), ("martin_postgis", theirs, None, a.runs)]
+    if a.martin_geojson:
+        # Its GeoJSON source takes seconds per tile at every zoom: the centre tile, once.
+        sides.append(("martin_geojson", lambda z, x, y: f"{a.martin}/{a.martin_geojson}/{z}/{x}/{y}", "centre", 0))
     rows = []
     for z in (8, 10, 12, 14, 16):
         x0, y0 = tile_of(cx, cy, z)
@@ -115,17 +122,23 @@ def main():
             (xa, ya), (xb, yb) = tile_of(w, n, z), tile_of(e, s, z)
             block = [(x, y) for x in range(xa, xb + 1) for y in range(ya, yb + 1)]
         result = {"zoom": z, "tiles": len(block)}
-        for side, url in (("ours", ours), ("martin", theirs)):
+        if a.wrk_lists and z in (14, 16):
+            with open(f"{a.wrk_lists}/z{z}.txt", "w") as f:
+                wide = [(x0 + dx, y0 + dy) for dx in range(-3, 4) for dy in range(-3, 4)]
+                f.write("\n".join(f"{z}/{x}/{y}" for x, y in wide) + "\n")
+        for side, url, only, runs in sides:
             times, largest, feats, complete = [], 0, 0, True
-            for run in range(a.runs + 1):  # the first run warms the OS and the servers' pools
-                for x, y in block:
+            tiles = [(x0, y0)] if only == "centre" else block
+            # The first run warms the OS and the servers' pools (not for a side fetched once).
+            for run in range(runs + 1):
+                for x, y in tiles:
                     dt, status, body, headers = fetch(url(z, x, y))
                     if status not in (200, 204):
                         sys.exit(f"{side} {z}/{x}/{y}: {status} {body[:200]!r}")
-                    if run == 0:
+                    if run == 0 and runs > 0:
                         continue
                     times.append(dt)
-                    if run == 1:
+                    if run == min(1, runs):
                         largest = max(largest, len(body))
                         counts = layers(body) if body else {}
                         feats += sum(c for name, c in counts.items() if name not in ("tile_info",))
@@ -135,7 +148,7 @@ def main():
                             "largest_kb": round(largest / 1024, 1), "features": feats}
             if side == "ours":
                 result[side]["complete"] = complete
-        result["ours_over_martin"] = round(result["ours"]["median_ms"] / max(result["martin"]["median_ms"], 1e-6), 2)
+        result["martin_postgis_over_ours"] = round(result["martin_postgis"]["median_ms"] / max(result["ours"]["median_ms"], 1e-6), 2)
         print(json.dumps(result), flush=True)
         rows.append(result)
     # Caps: every tile of zooms 0..cap_zoom over the data's extent.
