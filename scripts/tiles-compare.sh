@@ -2,7 +2,7 @@
 # Vector tiles side by side with martin (issue 17): the same synthetic carriers served by our
 # release server from its in-memory index and by martin 1.14 twice: from a throwaway PostGIS
 # cluster (GiST index, clustered) and from the GeoJSON file, every cache off; then the caps check of every tile of
-# zooms 0-9 over the data. scripts/tiles_compare.py does the requests and prints JSON lines.
+# zooms 0-11 over the data. scripts/tiles_compare.py does the requests and prints JSON lines.
 #
 #   scripts/tiles-compare.sh                    # 1,000,000 carriers, 3 timed runs per tile
 #   COUNT=100000 RUNS=5 scripts/tiles-compare.sh

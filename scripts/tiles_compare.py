@@ -103,7 +103,7 @@ def main():
     ap.add_argument("--martin-geojson", default=None, help="its GeoJSON file source, if any")
     ap.add_argument("--wrk-lists", default=None, help="write z14 and z16 tile path lists here for wrk")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--cap-zoom", type=int, default=9)
+    ap.add_argument("--cap-zoom", type=int, default=11)
     ap.add_argument("--bbox", required=True, help="the data's extent: w,s,e,n")
     a = ap.parse_args()
     w, s, e, n = map(float, a.bbox.split(","))

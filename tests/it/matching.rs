@@ -337,17 +337,18 @@ fn requirement() -> impl Strategy<Value = (Value, String, String)> {
     let area = (0u32..8, 1u32..8).prop_map(|(a, w)| (a * 2000, (a + w) * 2000));
     let height = prop::option::of(5u32..14);
     let power = prop::option::of(1u32..12);
-    let industries = prop::option::of(prop::sample::subsequence(
-        vec![
-            "future_information",
-            "future_health",
-            "future_manufacturing",
-            "future_energy",
-            "future_materials",
-            "future_space",
-        ],
-        1..4,
-    ));
+    // The industries as the shipped vocabulary lists them.
+    let vocab: Value = serde_json::from_slice(
+        &std::fs::read(geodata_dir().join("industries.vocab.json")).unwrap(),
+    )
+    .unwrap();
+    let terms: Vec<String> = vocab["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    let industries = prop::option::of(prop::sample::subsequence(terms, 1..4));
     let ready = prop::option::of(0i32..10);
     let margin = prop::sample::select(vec![0.0, 0.05, 0.1, 0.3]);
     (area, height, power, industries, ready, margin).prop_map(|(area, height, power, ind, ready, margin)| {

@@ -30,3 +30,17 @@ export function domId(...parts) {
 export function fill(el, ...children) {
   el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }
+
+/**
+ * Says `text` in a form's message element (hidden when empty) and marks the one control at fault
+ * (`control`, an element or null) invalid and focused, clearing earlier marks.
+ */
+export function sayInForm(form, message, text, control) {
+  message.textContent = text || '';
+  message.hidden = !text;
+  form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+  if (control) {
+    control.setAttribute('aria-invalid', 'true');
+    control.focus();
+  }
+}

@@ -58,6 +58,21 @@ impl Resolve for InSnapshot<'_> {
     }
 }
 
+/// What both routes check before reading a body: the collection exists, the URL has no query,
+/// the body says it is JSON. The snapshot they then work on.
+fn json_post(
+    state: &AppState,
+    collection: &str,
+    raw: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<std::sync::Arc<Snapshot>, ApiError> {
+    let snapshot = state.snapshot();
+    AppState::collection(&snapshot, collection)?;
+    NoParams::from_params(Params::parse(raw)?, None)?;
+    require_json(headers)?;
+    Ok(snapshot)
+}
+
 fn refused(e: RequirementError) -> ApiError {
     ApiError::parameter(&e.member, e.to_string())
 }
@@ -116,10 +131,7 @@ async fn match_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let snapshot = state.snapshot();
-    AppState::collection(&snapshot, &collection)?;
-    NoParams::from_params(Params::parse(raw.as_deref())?, None)?;
-    require_json(&headers)?;
+    let snapshot = json_post(&state, &collection, raw.as_deref(), &headers)?;
     let _permit = state.heavy_permit().await?;
     let filters = std::sync::Arc::clone(&state.filters);
     let doc = state
@@ -164,10 +176,7 @@ async fn compare_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let snapshot = state.snapshot();
-    AppState::collection(&snapshot, &collection)?;
-    NoParams::from_params(Params::parse(raw.as_deref())?, None)?;
-    require_json(&headers)?;
+    let snapshot = json_post(&state, &collection, raw.as_deref(), &headers)?;
     let filters = std::sync::Arc::clone(&state.filters);
     let doc = state
         .compute(move |_| {

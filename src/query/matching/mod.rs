@@ -163,6 +163,18 @@ impl Verdict {
     }
 }
 
+/// Whether the text at `slot` (or any item of a list) is one of `values`.
+fn one_of(col: &Column, slot: usize, values: &[String]) -> bool {
+    match col {
+        Column::StringArray(c) => c[slot]
+            .as_ref()
+            .is_some_and(|items| items.iter().any(|i| values.iter().any(|v| **i == **v))),
+        _ => col
+            .str_at(slot)
+            .is_some_and(|s| values.iter().any(|v| v == s)),
+    }
+}
+
 fn number_or_date(col: &Column, slot: usize) -> Option<f64> {
     match col {
         Column::Date(c) => c[slot].map(f64::from),
@@ -224,14 +236,7 @@ impl Criterion {
                 }
             }
             Test::OneOf(values) => {
-                let met = match col {
-                    Column::StringArray(c) => c[slot].as_ref().is_some_and(|items| {
-                        items.iter().any(|i| values.iter().any(|v| **i == **v))
-                    }),
-                    _ => col
-                        .str_at(slot)
-                        .is_some_and(|s| values.iter().any(|v| v == s)),
-                };
+                let met = one_of(col, slot, values);
                 Verdict {
                     met,
                     by: None,
@@ -331,14 +336,7 @@ impl Preference {
             },
             Kind::In { column, values, .. } => {
                 let col = &layer.columns[*column];
-                let hit = match col {
-                    Column::StringArray(c) => c[slot].as_ref().is_some_and(|items| {
-                        items.iter().any(|i| values.iter().any(|v| **i == **v))
-                    }),
-                    _ => col
-                        .str_at(slot)
-                        .is_some_and(|s| values.iter().any(|v| v == s)),
-                };
+                let hit = one_of(col, slot, values);
                 (if hit { 1.0 } else { 0.0 }, col.json_at(slot))
             }
         }

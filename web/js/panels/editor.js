@@ -3,7 +3,7 @@
 // Saving sends only what changed, as a merge patch with the ETag read when the form opened; a
 // refusal keeps what was typed and says why, next to the field the server names; a conflict (412)
 // shows the other person's version and keeps the form, so Save applies these values over it.
-import { h, fill, domId } from '../dom.js';
+import { h, fill, domId, sayInForm } from '../dom.js';
 import { t, local, language } from '../i18n/index.js';
 import * as api from '../api.js';
 import { unitText } from '../core/format.js';
@@ -112,17 +112,8 @@ export class EditForm {
   }
 
   say(text, field) {
-    const m = this.element.querySelector('.edit-message');
-    m.textContent = text;
-    m.hidden = !text;
-    this.element.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
-    if (field) {
-      const control = this.element.querySelector(`[name="${CSS.escape(field)}"]`);
-      if (control) {
-        control.setAttribute('aria-invalid', 'true');
-        control.focus();
-      }
-    }
+    const control = field ? this.element.querySelector(`[name="${CSS.escape(field)}"]`) : null;
+    sayInForm(this.element, this.element.querySelector('.edit-message'), text, control);
   }
 
   async save() {

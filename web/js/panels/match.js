@@ -2,7 +2,7 @@
 // soft preferences, the near-miss margin), the ranked matches and near misses with their
 // reasons, and the shortlist built from them (compare, CSV, printable dossier). The requirement
 // and the shortlist live in the URL, so a shortlist is shared as a link; nothing is stored.
-import { h, domId, fill } from '../dom.js';
+import { h, domId, fill, sayInForm } from '../dom.js';
 import { t, local, language } from '../i18n/index.js';
 import * as format from '../core/format.js';
 import { toRequirement, toForm, shortfall } from '../core/requirement.js';
@@ -137,14 +137,8 @@ export class MatchPanel {
   }
 
   say(text, controlId) {
-    this.messageEl.textContent = text || '';
-    this.messageEl.hidden = !text;
-    this.formEl.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
-    const el = controlId && this.formEl.querySelector(`#${CSS.escape(controlId)}`);
-    if (el) {
-      el.setAttribute('aria-invalid', 'true');
-      el.focus();
-    }
+    const control = controlId ? this.formEl.querySelector(`#${CSS.escape(controlId)}`) : null;
+    sayInForm(this.formEl, this.messageEl, text, control);
   }
 
   async submit() {
