@@ -126,7 +126,7 @@ test('an editor signs in, changes availability, and the map, the details and the
 test('English: the sign-in, the form and its messages', async () => {
   const { page, context } = await open(browser, server.base, { options: { locale: 'en-GB' } });
   await page.evaluate(() => window.__atlas.store.update({ lang: 'en' }));
-  assert.equal((await page.textContent('#signin')).trim(), 'Sign in to edit');
+  assert.equal((await page.textContent('#signin')).trim(), 'Sign in');
   await page.click('#signin');
   assert.match(await page.textContent('.signin-dialog'), /API token/);
   await page.fill('#token', token);

@@ -101,7 +101,7 @@ export default {
   searchMore: '{more} more match; type more to narrow it down',
   searchClose: 'close spelling',
   // Editing.
-  signIn: 'Sign in to edit',
+  signIn: 'Sign in',
   signOut: 'Sign out',
   signInTitle: 'Sign in to edit',
   signInHint: 'Paste the API token your administrator made for you. It is kept in this tab only, until you close it.',

@@ -94,7 +94,7 @@ export default {
   searchMore: '还有 {more} 个结果，请输入更多文字缩小范围',
   searchClose: '相近拼写',
   // 编辑。
-  signIn: '登录以编辑',
+  signIn: '登录',
   signOut: '退出登录',
   signInTitle: '登录以编辑',
   signInHint: '粘贴管理员为您生成的 API 令牌。令牌只保存在本标签页中，关闭即清除。',

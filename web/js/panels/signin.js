@@ -14,7 +14,7 @@ export class SignIn {
   render() {
     const button = this.session.signedIn
       ? h('button', { type: 'button', id: 'signin', onclick: () => { this.session.signOut(); this.element.querySelector('button')?.focus(); } }, t('signOut'))
-      : h('button', { type: 'button', id: 'signin', onclick: () => this.open() }, t('signIn'));
+      : h('button', { type: 'button', id: 'signin', title: t('signInTitle'), onclick: () => this.open() }, t('signIn'));
     fill(this.element, button);
   }
 
