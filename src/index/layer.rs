@@ -318,7 +318,7 @@ impl Layer {
                         }
                     };
                     for ((column, field), cell) in
-                        next.columns.iter_mut().zip(&next.fields).zip(cells)
+                        next.columns.iter_mut().zip(&mut next.fields).zip(cells)
                     {
                         column
                             .put(slot, cell.clone())
@@ -326,6 +326,11 @@ impl Layer {
                                 field: field.name.clone(),
                                 source,
                             })?;
+                        // A property every seed feature left null now has a value: filters
+                        // must compare it as text from here on (see `FilterCache`).
+                        if field.nulls_only && *cell != Cell::Null {
+                            field.nulls_only = false;
+                        }
                     }
                     side.insert(entry(slot, &r));
                     next.geometry_types.insert(geometry_type_name(geometry));

@@ -1222,3 +1222,54 @@ fn allow(r: &Reply) -> String {
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default()
 }
+
+/// A property null in every seed feature is typed by its first edited value: a filter on it
+/// (compiled, and cached, while it was all null) finds the edited feature at once.
+#[tokio::test]
+async fn a_filter_finds_a_value_edited_into_a_property_the_seed_left_null() {
+    let data = tempfile::tempdir().unwrap();
+    let square = |x: f64| json!({"type": "Polygon", "coordinates": [[[x, 39.8], [x + 0.001, 39.8], [x + 0.001, 39.801], [x, 39.801], [x, 39.8]]]});
+    let fc = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "a", "geometry": square(116.5), "properties": {"name": "A", "note": null}},
+        {"type": "Feature", "id": "b", "geometry": square(116.51), "properties": {"name": "B", "note": null}}]});
+    std::fs::write(data.path().join("plots.geojson"), fc.to_string()).unwrap();
+    std::fs::write(data.path().join("plots.meta.json"), r#"{"editable": true}"#).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let auth = bearer(&token(state.path(), "alice", "editor", None, None));
+    let (store, _) = JournaledStore::open(
+        catalog_for(data.path(), etown_atlas::ingest::LoadOptions::default()),
+        state.path(),
+        &[],
+    )
+    .unwrap();
+    let app = app(AppState::new(
+        Arc::new(store),
+        etown_atlas::config::ServerConfig::default(),
+    ));
+    let find = "/collections/plots/items?filter=note%20%3D%20%27let%27";
+    assert_eq!(get(&app, find).await.json()["numberMatched"], 0);
+    // While all null, the property compares with anything; once it holds text, as text only.
+    let numeric = "/collections/plots/items?filter=note%20%3E%205";
+    assert_eq!(get(&app, numeric).await.status, 200);
+    let etag = etag_of(&app, "/collections/plots/items/a").await;
+    let r = request(
+        &app,
+        req(
+            "PATCH",
+            "/collections/plots/items/a",
+            &[
+                ("content-type", "application/merge-patch+json"),
+                ("authorization", &auth),
+                ("if-match", &etag),
+            ],
+            Some(&json!({"properties": {"note": "let"}})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.bytes));
+    let doc = get(&app, find).await.json();
+    assert_eq!(doc["numberMatched"], 1, "{doc}");
+    assert_eq!(doc["features"][0]["id"], "a");
+    let p = get(&app, numeric).await.problem(400);
+    assert_eq!(p["code"], "filter_type_mismatch", "{p}");
+}

@@ -1,7 +1,9 @@
 //! Compiled filters kept by their text, so a filter repeated across requests (the pages, the
 //! statistics and the download of one drawn area; every visitor's copy of a shared link) is
 //! parsed and compiled once. Parsing a 64-vertex polygon literal took about a third of such a
-//! request. The layers never change while the server runs, so an entry never goes stale.
+//! request. A compiled filter depends only on the layer's schema, which edits leave alone but
+//! for one thing: a property null in every seed feature compiles as null until an edit gives it
+//! a value. The key holds how many such properties the layer has, so that edit makes a new key.
 //!
 //! Refusals are kept too: a filter that spends the parser's whole budget before its 400 does so
 //! once, not on every retry.
@@ -58,7 +60,12 @@ impl FilterCache {
 
     /// The filter `spec` compiled against `layer`, from the cache when it was seen before.
     pub fn compile(&self, layer: &Layer, spec: &FilterSpec) -> Compiled {
-        let key = (layer.id.to_string(), spec.lang, spec.text.clone());
+        let nulls_only = layer.fields.iter().filter(|f| f.nulls_only).count();
+        let key = (
+            format!("{}#{nulls_only}", layer.id),
+            spec.lang,
+            spec.text.clone(),
+        );
         if let Some(hit) = self.cache.get(&key) {
             return hit;
         }
