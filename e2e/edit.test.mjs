@@ -54,6 +54,11 @@ test('an editor signs in, changes availability, and the map, the details and the
   const days = Math.floor((Date.now() - Date.parse('2026-11-01T00:00:00Z')) / 86_400_000);
   assert.match(await page.textContent('#details .stale'), new RegExp(`已 ${days.toLocaleString('zh-CN')} 天未更新`));
   assert.equal(await page.$('#details .edit-open'), null, 'no Edit button before signing in');
+  // The results list marks the stale rows too.
+  assert.match(await page.textContent(`#results .result[data-id="${CARRIER}"]`), new RegExp(`${days.toLocaleString('zh-CN')} 天未更新`));
+  const totalOf = async () => (await (await fetch(`${server.base}/collections/spatial-carriers/stats`)).json()).total.sums.available_floor_area_m2;
+  const wan = (m2) => `${Math.round(m2 / 10000).toLocaleString('zh-CN')} 万㎡`;
+  assert.ok((await page.textContent('#summary')).includes(wan(await totalOf())));
   // A wrong token is refused in words; the right one is kept for this tab.
   await page.click('#signin');
   await page.fill('#token', 'eta_not-a-token');
@@ -92,25 +97,41 @@ test('an editor signs in, changes availability, and the map, the details and the
   assert.match(await page.textContent('#details [data-field=available_floor_area_m2]'), /4,500|4500|0\.45/);
   await page.waitForFunction((id) => window.__atlas.map.querySourceFeatures('spatial-carriers').some((x) => String(x.properties.fid) === id && x.properties.available_floor_area_m2 === 4500), CARRIER);
   assert.equal(await drawnValue(page), 4500);
-  // Someone else saves while the form is open: their version is shown, ours kept, then applied.
+  // The list row and the totals follow: the row is fresh and shows 4,500 m², the summary the
+  // new total the statistics endpoint gives.
+  const row = `#results .result[data-id="${CARRIER}"]`;
+  await page.waitForFunction((sel) => !/天未更新/.test(document.querySelector(sel)?.textContent || 'x'), row);
+  assert.match(await page.textContent(row), /4,500|4500|0\.45 万/);
+  const total = await totalOf();
+  await page.waitForFunction((text) => document.querySelector('#summary')?.textContent.includes(text), wan(total));
+  // A second browser opens the form; the first saves meanwhile; the second's save is stale.
+  const second = await open(browser, server.base);
+  const other = second.page;
+  await other.click('#signin');
+  await other.fill('#token', token);
+  await other.click('.signin-dialog button[type=submit]');
+  await other.waitForSelector('.signin-dialog', { state: 'detached' });
+  await other.evaluate((id) => window.__atlas.store.update({ selected: { collection: 'spatial-carriers', id } }), CARRIER);
+  await other.click('#details .edit-open');
+  await other.waitForSelector('#edit-available_floor_area_m2');
+  await other.fill('#edit-available_floor_area_m2', '5000');
   await page.click('#details .edit-open');
   await page.waitForSelector('#edit-available_floor_area_m2');
-  await page.fill('#edit-available_floor_area_m2', '5000');
-  const other = await fetch(`${server.base}${ITEM}`, {
-    method: 'PATCH',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/merge-patch+json', 'If-Match': after1.etag },
-    body: JSON.stringify({ properties: { available_floor_area_m2: 1234 } }),
-  });
-  assert.equal(other.status, 200);
-  await page.click('.edit-form button[type=submit]');
-  await page.waitForFunction(() => /其他人保存了此要素/.test(document.querySelector('.edit-form .edit-message')?.textContent || ''));
-  assert.equal((await stored()).feature.properties.available_floor_area_m2, 1234, 'the conflicting save changed nothing');
-  assert.match(await page.textContent('#details [data-field=available_floor_area_m2]'), /1,234|1234/);
-  assert.equal(await page.inputValue('#edit-available_floor_area_m2'), '5000', 'what was typed is kept');
-  await shot(page, 'edit-conflict.png');
+  await page.fill('#edit-available_floor_area_m2', '1234');
   await page.click('.edit-form button[type=submit]');
   await page.waitForSelector('#details .saved');
+  assert.equal((await stored()).feature.properties.available_floor_area_m2, 1234);
+  await other.click('.edit-form button[type=submit]');
+  await other.waitForFunction(() => /其他人保存了此要素/.test(document.querySelector('.edit-form .edit-message')?.textContent || ''));
+  assert.equal((await stored()).feature.properties.available_floor_area_m2, 1234, 'the stale save changed nothing');
+  assert.match(await other.textContent('#details [data-field=available_floor_area_m2]'), /1,234|1234/);
+  assert.equal(await other.inputValue('#edit-available_floor_area_m2'), '5000', 'what was typed is kept');
+  await shot(other, 'edit-conflict.png');
+  await other.click('.edit-form button[type=submit]');
+  await other.waitForSelector('#details .saved');
   assert.equal((await stored()).feature.properties.available_floor_area_m2, 5000);
+  assert.deepEqual(second.errors.filter((e) => !/status of 4\d\d/.test(e)), []);
+  await second.context.close();
   // The history records who made each change.
   const history = await (await fetch(`${server.base}${ITEM}/history`, { headers: { Authorization: `Bearer ${token}` } })).json();
   assert.deepEqual(history.changes.map((c) => [c.operation, c.principal]), [['update', 'park-office'], ['update', 'park-office'], ['update', 'park-office']]);

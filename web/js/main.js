@@ -190,6 +190,7 @@ async function main() {
     onPickRow: (f) => openAndFly(store.state.subject, String(f.id)),
     onZoom: () => zoomToResults(),
     csvHref: () => api.csvLink(store.state.subject, cql(), sortby()),
+    staleAfterDays: config.editing ? config.staleAfterDays ?? 90 : null,
   });
   // Matching: the subject layer's features for a requirement, and the shortlist made of them.
   const shortlisted = async (ids) => Promise.all(ids.map((id) => api.getFeature(store.state.subject, id)));

@@ -68,3 +68,11 @@ export function ringAreaKm2(ring) {
   }
   return Math.abs((s * R * R) / 2);
 }
+
+const DAY_MS = 86_400_000;
+
+/** Whole days from an RFC 3339 instant (or a date) to `now`; null for no date. */
+export function daysSince(instant, now = Date.now()) {
+  const ms = Date.parse(instant);
+  return Number.isFinite(ms) ? Math.floor((now - ms) / DAY_MS) : null;
+}

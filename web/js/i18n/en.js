@@ -170,4 +170,5 @@ export default {
   contactTitle: 'Ask about this space',
   contactPhone: 'Phone',
   contactEmail: 'E-mail',
+  staleShort: 'not updated for {days} days',
 };

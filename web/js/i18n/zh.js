@@ -163,4 +163,5 @@ export default {
   contactTitle: '咨询此空间',
   contactPhone: '电话',
   contactEmail: '电子邮件',
+  staleShort: '{days} 天未更新',
 };

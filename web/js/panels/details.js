@@ -12,13 +12,6 @@ import * as api from '../api.js';
 /** Fields shown apart from the table. */
 const APART = new Set(['zones', 'source', 'schematic', 'updated_at']);
 
-const DAY_MS = 86_400_000;
-
-/** Whole days from an RFC 3339 instant (or a date) to `now`; null for no date. */
-export function daysSince(instant, now = Date.now()) {
-  const ms = Date.parse(instant);
-  return Number.isFinite(ms) ? Math.floor((now - ms) / DAY_MS) : null;
-}
 
 export class DetailsPanel {
   /**
@@ -105,7 +98,7 @@ export class DetailsPanel {
   /** When the figures were last true, by whom if known, and a warning when that is long ago. */
   freshness(layer, p, lang) {
     if (typeof p.updated_at !== 'string') return null;
-    const days = daysSince(p.updated_at);
+    const days = format.daysSince(p.updated_at);
     const who = this.changedBy && this.changedBy.principal;
     const line = h('p', { class: 'updated' }, who
       ? t('updatedOnBy', { date: format.date(p.updated_at, lang), who })

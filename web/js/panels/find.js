@@ -16,8 +16,9 @@ const MAX_CHECKS = 14;
 export const PAGE = 100;
 
 export class FindPanel {
-  constructor({ store, catalog, values, choicesOf, onPickRow, onZoom, csvHref, sortFields }) {
+  constructor({ store, catalog, values, choicesOf, onPickRow, onZoom, csvHref, sortFields, staleAfterDays = null }) {
     this.store = store;
+    this.staleAfterDays = staleAfterDays; // rows older than this say so (editing servers only)
     this.catalog = catalog;
     this.values = values;
     this.choicesOf = choicesOf; // field -> [{ value, label, color? }] or null
@@ -269,7 +270,7 @@ export class FindPanel {
       const colour = colorField ? this.values.vocabularies[colorField.vocabulary]?.terms.find((x) => x.id === p[colorField.name])?.color : layer.style.color;
       return h('li', {}, h('button', { type: 'button', class: 'result', dataset: { id: f.id }, onclick: () => this.onPickRow(f) },
         h('span', { class: 'swatch', style: `background:${colour || layer.style.color};border-color:${colour || layer.style.color}`, 'aria-hidden': 'true' }),
-        h('span', { class: 'result-name' }, this.values.nameOf(layer.id, f.id, lang, p)),
+        h('span', { class: 'result-name' }, this.values.nameOf(layer.id, f.id, lang, p), this.staleMark(p, lang)),
         h('span', { class: 'result-facts' }, facts.map((x) => h('span', { class: 'fact', dataset: { field: x.name } },
           h('span', { class: 'fact-label' }, local(x.title, x.name)), ' ', this.values.format(x, p[x.name], lang))))));
     }));
@@ -278,6 +279,15 @@ export class FindPanel {
     fill(this.moreEl, 
       h('span', { class: 'muted', id: 'showing' }, t('showing', { shown: format.number(shown, lang), count: format.number(r.numberMatched, lang) })),
       rest > 0 ? h('button', { type: 'button', id: 'show-more', onclick: () => this.onMore() }, t('showMore', { n: format.number(Math.min(PAGE, rest), lang) })) : null);
+  }
+
+  /** "Not updated for N days" on a row whose figures are older than the stale age. */
+  staleMark(p, lang) {
+    if (this.staleAfterDays === null || typeof p.updated_at !== 'string') return null;
+    const days = format.daysSince(p.updated_at);
+    return days !== null && days > this.staleAfterDays
+      ? h('span', { class: 'badge stale' }, t('staleShort', { days: format.number(days, lang) }))
+      : null;
   }
 
   /** Set by main: fetches the next page. */
