@@ -132,12 +132,24 @@ test('an editor signs in, changes availability, and the map, the details and the
   assert.equal((await stored()).feature.properties.available_floor_area_m2, 5000);
   assert.deepEqual(second.errors.filter((e) => !/status of 4\d\d/.test(e)), []);
   await second.context.close();
+  // Deleting takes two clicks, then the carrier is gone from the API and the map.
+  await page.click('#details .edit-open');
+  await page.waitForSelector('#edit-delete');
+  await page.click('#edit-delete');
+  assert.match(await page.textContent('#edit-delete'), /再次点击/);
+  assert.equal((await fetch(`${server.base}${ITEM}`)).status, 200, 'one click deletes nothing');
+  await page.click('#edit-delete');
+  await page.waitForSelector('#details', { state: 'hidden' });
+  assert.equal((await fetch(`${server.base}${ITEM}`)).status, 404);
+  await page.waitForFunction((id) => !window.__atlas.map.querySourceFeatures('spatial-carriers').some((x) => String(x.properties.fid) === id), CARRIER);
   // The history records who made each change.
   const history = await (await fetch(`${server.base}${ITEM}/history`, { headers: { Authorization: `Bearer ${token}` } })).json();
-  assert.deepEqual(history.changes.map((c) => [c.operation, c.principal]), [['update', 'park-office'], ['update', 'park-office'], ['update', 'park-office']]);
+  assert.deepEqual(history.changes.map((c) => [c.operation, c.principal]), [['update', 'park-office'], ['update', 'park-office'], ['update', 'park-office'], ['delete', 'park-office']]);
   // Signing out removes the token and the Edit button.
   await page.click('#signin');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('etown-atlas-token')), null);
+  await page.evaluate(() => window.__atlas.store.update({ selected: { collection: 'spatial-carriers', id: 'carrier-03' } }));
+  await page.waitForFunction(() => /03/.test(document.querySelector('#details-title')?.textContent || ''));
   assert.equal(await page.$('#details .edit-open'), null);
   assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
   assert.deepEqual(outside(requests, server.base), []);
@@ -153,7 +165,8 @@ test('English: the sign-in, the form and its messages', async () => {
   await page.fill('#token', token);
   await page.click('.signin-dialog button[type=submit]');
   await page.waitForSelector('.signin-dialog', { state: 'detached' });
-  await page.evaluate((id) => window.__atlas.store.update({ selected: { collection: 'spatial-carriers', id } }), CARRIER);
+  // (carrier-20 was deleted by the test above.)
+  await page.evaluate(() => window.__atlas.store.update({ selected: { collection: 'spatial-carriers', id: 'carrier-03' } }));
   await page.waitForSelector('#details .edit-open');
   assert.equal((await page.textContent('#details .edit-open')).trim(), 'Edit');
   await page.click('#details .edit-open');

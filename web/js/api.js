@@ -162,3 +162,16 @@ export async function lastChange(collection, id, token) {
 export const matchRequirement = (collection, requirement, signal) => request(`/collections/${enc(collection)}/match`, {
   method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(requirement), signal,
 });
+
+/** Deletes a feature, only if it is still `etag`. */
+export async function deleteFeature(collection, id, etag, token) {
+  let res;
+  try {
+    res = await fetch(`/collections/${enc(collection)}/items/${enc(id)}`, {
+      method: 'DELETE', headers: headers({ ...bearer(token), 'If-Match': etag }),
+    });
+  } catch {
+    throw new ApiError(t('networkError'), 0, 'network');
+  }
+  if (!res.ok) throw await problem(res);
+}

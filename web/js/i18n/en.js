@@ -171,4 +171,6 @@ export default {
   contactPhone: 'Phone',
   contactEmail: 'E-mail',
   staleShort: 'not updated for {days} days',
+  editDelete: 'Delete…',
+  editDeleteConfirm: 'Click again to delete it for everyone',
 };

@@ -164,4 +164,6 @@ export default {
   contactPhone: '电话',
   contactEmail: '电子邮件',
   staleShort: '{days} 天未更新',
+  editDelete: '删除…',
+  editDeleteConfirm: '再次点击，为所有人删除',
 };

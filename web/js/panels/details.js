@@ -156,6 +156,10 @@ export class DetailsPanel {
         this.loadChangedBy();
         e.onEdited(layer, latest);
       },
+      onDeleted: () => {
+        e.onEdited(layer, null);
+        this.onClose();
+      },
       onCancel: () => {
         this.form = null;
         this.render();

@@ -19,8 +19,8 @@ export class EditForm {
    * `layer`, `id`: what is edited; `session`: the signed-in token; `values`: labels of terms;
    * `onSaved(feature)`: the stored feature after a save; `onCancel()`.
    */
-  constructor({ layer, id, session, vocabularies, choicesOf, onSaved, onConflict, onCancel }) {
-    Object.assign(this, { layer, id, session, vocabularies, choicesOf, onSaved, onConflict, onCancel });
+  constructor({ layer, id, session, vocabularies, choicesOf, onSaved, onConflict, onCancel, onDeleted }) {
+    Object.assign(this, { layer, id, session, vocabularies, choicesOf, onSaved, onConflict, onCancel, onDeleted });
     this.element = h('form', { class: 'edit-form', novalidate: true });
     this.element.addEventListener('submit', (e) => { e.preventDefault(); this.save(); });
     this.etag = null;
@@ -80,7 +80,8 @@ export class EditForm {
       h('p', { class: 'edit-message', role: 'alert', hidden: true }),
       h('div', { class: 'edit-actions' },
         h('button', { type: 'submit', class: 'primary' }, t('editSave')),
-        h('button', { type: 'button', onclick: () => this.onCancel() }, t('editCancel'))));
+        h('button', { type: 'button', onclick: () => this.onCancel() }, t('editCancel')),
+        h('button', { type: 'button', class: 'danger', id: 'edit-delete', onclick: (e) => this.remove(e.currentTarget) }, t('editDelete'))));
   }
 
   /** The value a field's control holds, as the API takes it; throws a message for a bad number. */
@@ -153,6 +154,35 @@ export class EditForm {
     }
   }
 }
+
+/** Deletes the feature: the first click asks, the second deletes (If-Match, as for saves). */
+EditForm.prototype.remove = async function remove(button) {
+  if (!button.dataset.armed) {
+    button.dataset.armed = 'true';
+    button.textContent = t('editDeleteConfirm');
+    return;
+  }
+  button.disabled = true;
+  try {
+    await api.deleteFeature(this.layer.id, this.id, this.etag, this.session.token);
+    this.onDeleted();
+  } catch (e) {
+    button.disabled = false;
+    delete button.dataset.armed;
+    button.textContent = t('editDelete');
+    if (e.status === 412) {
+      const latest = await api.featureForEdit(this.layer.id, this.id, this.session.token).catch(() => null);
+      if (latest) {
+        this.etag = latest.etag;
+        this.stored = latest.feature.properties || {};
+        this.onConflict(latest.feature);
+      }
+      this.say(t('editConflict'));
+    } else {
+      this.say(e.message);
+    }
+  }
+};
 
 class FieldError extends Error {
   constructor(field, message) {
