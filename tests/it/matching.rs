@@ -249,6 +249,7 @@ async fn a_bad_requirement_is_a_400_naming_the_member_and_changes_nothing() {
             json!({"area": {"type": "Polygon", "coordinates": [[[0, 0], [1e200, 0], [0, 1], [0, 0]]]}}),
             "area",
         ),
+        (json!({"area": null}), "area"),
         (json!({"margin": 2}), "margin"),
         (json!({"limit": 0}), "limit"),
         (json!({"nearMissLimit": 5000}), "nearMissLimit"),

@@ -229,7 +229,7 @@ fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
                       "400": problem("a malformed requirement: the member at fault is in `parameter`"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
     paths.insert(format!("{base}/compare"), json!({"post": {"summary": format!("two to four features of {} side by side, with a requirement's criteria met or not", c.id), "operationId": format!("postCompare_{}", c.id), "tags": ["Data"],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["ids"], "additionalProperties": false, "properties": {
-            "ids": {"type": "array", "minItems": 2, "maxItems": 4, "items": {"type": ["string", "integer"]}},
+            "ids": {"type": "array", "minItems": 2, "maxItems": 4, "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]}},
             "requirement": {"type": "object", "description": "as for match"}}}}}},
         "responses": {"200": {"description": "per property its values and whether they differ; per criterion, met and by per feature", "content": {"application/json": {"schema": {"type": "object", "required": ["ids", "properties"]}}}},
                       "400": problem("a malformed body, or an id the collection lacks"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));

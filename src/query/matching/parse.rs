@@ -373,7 +373,15 @@ impl Requirement {
             ));
         }
         let area = match doc.get("area") {
-            None | Some(Json::Null) => None,
+            None => None,
+            // Absent means no area; null would be a second way to say it, refused like any
+            // value that is not a polygon.
+            Some(Json::Null) => {
+                return Err(bad(
+                    "area",
+                    "give a GeoJSON Polygon or MultiPolygon, or leave area out",
+                ))
+            }
             Some(g) => Some(resolve.area(layer, g).map_err(|e| bad("area", e))?),
         };
         let margin = match doc.get("margin") {
