@@ -89,7 +89,9 @@ LUA
 for z in 14 16; do
   for side in ours martin; do
     if [ $side = ours ]; then base="http://$addr"; prefix="/collections/spatial-carriers/tiles/WebMercatorQuad/"
-      list="$work/z$z.rowcol.txt"; awk -F/ '{print $1"/"$3"/"$2}' "$work/z$z.txt" >"$list"
+      # Row and column swapped (OGC order), and the four properties martin's source has.
+      list="$work/z$z.rowcol.txt"
+      awk -F/ '{print $1"/"$3"/"$2"?properties=name_zh,industry,available_floor_area_m2,status"}' "$work/z$z.txt" >"$list"
     else base="http://127.0.0.1:$MARTIN_PORT"; prefix="/carriers/"; list="$work/z$z.txt"; fi
     rps=$(wrk -t2 -c8 -d"${WRK_SECONDS:-10}"s -s "$work/list.lua" "$base" -- "$list" "$prefix" | awk '/Requests\/sec/ {print $2}')
     echo "{\"throughput\": \"z$z\", \"side\": \"$side\", \"tiles_per_s\": $rps}"

@@ -108,7 +108,10 @@ def main():
     a = ap.parse_args()
     w, s, e, n = map(float, a.bbox.split(","))
     cx, cy = (w + e) / 2, (s + n) / 2
-    ours = lambda z, x, y: f"{a.atlas}/collections/spatial-carriers/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    # The same four properties as martin's table source publishes (tiles/mod.rs writes every
+    # property unless `properties` names some).
+    props = "properties=name_zh,industry,available_floor_area_m2,status"
+    ours = lambda z, x, y: f"{a.atlas}/collections/spatial-carriers/tiles/WebMercatorQuad/{z}/{y}/{x}?{props}"
     theirs = lambda z, x, y: f"{a.martin}/{a.martin_source}/{z}/{x}/{y}"
     sides = [("ours", ours, None, a.runs), ("martin_postgis", theirs, None, a.runs)]
     if a.martin_geojson:
