@@ -20,16 +20,33 @@ async function problem(res) {
   return new ApiError(p && p.detail ? p.detail : `${res.status} ${res.statusText}`, res.status, p && p.code, p && p.parameter);
 }
 
+/** Times a busy server (503 with Retry-After) is asked again before its refusal is shown. */
+const RETRIES = 3;
+
+const pause = (ms, signal) => new Promise((resolve, reject) => {
+  const timer = setTimeout(resolve, ms);
+  signal?.addEventListener('abort', () => { clearTimeout(timer); reject(new DOMException('aborted', 'AbortError')); }, { once: true });
+});
+
 async function request(path, options = {}) {
-  let res;
-  try {
-    res = await fetch(path, { ...options, headers: headers(options.headers) });
-  } catch (e) {
-    if (e && e.name === 'AbortError') throw e;
-    throw new ApiError(t('networkError'), 0, 'network');
+  for (let attempt = 0; ; attempt += 1) {
+    let res;
+    try {
+      res = await fetch(path, { ...options, headers: headers(options.headers) });
+    } catch (e) {
+      if (e && e.name === 'AbortError') throw e;
+      throw new ApiError(t('networkError'), 0, 'network');
+    }
+    // A server at its limit says when to come back: the page's first burst of requests can
+    // meet that on a loaded machine, and a person would just wait and retry too.
+    const wait = Number(res.headers.get('retry-after'));
+    if (res.status === 503 && attempt < RETRIES && Number.isFinite(wait) && wait > 0) {
+      await pause(Math.min(wait, 5) * 1000, options.signal);
+      continue;
+    }
+    if (!res.ok) throw await problem(res);
+    return res.json();
   }
-  if (!res.ok) throw await problem(res);
-  return res.json();
 }
 
 const post = (path, body) => request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
