@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Replays the attacks of issue 13 as a hostile client would, on loopback only, and checks that
 # the server holds: /health answers within 100 ms throughout, peak RSS stays under the budget
-# (RSS after loading + the caches' configured budgets + a 256 MiB margin for work in flight),
+# (RSS after loading + the caches' configured budgets + a 384 MiB margin for work in flight),
 # every refused attack gets a 4xx or 503 problem+json, and SIGTERM still stops the server
 # within its grace period. The attacks themselves are in scripts/attack.py (standard library
 # Python); this script builds, makes the data, starts the server and stops it.
