@@ -178,6 +178,21 @@ impl FeatureStore for JournaledStore {
 }
 
 /// The cells of the feature in `slot`, read back from its columns.
+/// The edit that gives `slot` the zones it lies in now (`zi`: the `zones` column), if they
+/// changed.
+fn rezoned(layer: &Layer, slot: usize, zi: usize, zones: &[&Layer]) -> Option<LayerEdit> {
+    let mut cells = cells_at(layer, slot);
+    let fresh = Cell::StringArray(zones_of(&layer.geometries[slot], zones));
+    (cells[zi] != fresh).then(|| {
+        cells[zi] = fresh;
+        LayerEdit::Put {
+            id: layer.ids[slot].clone(),
+            geometry: layer.geometries[slot].clone(),
+            cells,
+        }
+    })
+}
+
 fn cells_at(layer: &Layer, slot: usize) -> Vec<Cell> {
     use crate::index::Column as C;
     layer
@@ -512,18 +527,7 @@ impl Working<'_> {
                 .slots_intersecting_rect(area)
                 .map(|s| s as usize)
                 .filter(|&s| layer.is_live(s))
-                .filter_map(|s| {
-                    let mut cells = cells_at(layer, s);
-                    let fresh = Cell::StringArray(zones_of(&layer.geometries[s], &zones));
-                    (cells[zi] != fresh).then(|| {
-                        cells[zi] = fresh;
-                        LayerEdit::Put {
-                            id: layer.ids[s].clone(),
-                            geometry: layer.geometries[s].clone(),
-                            cells,
-                        }
-                    })
-                })
+                .filter_map(|s| rezoned(layer, s, zi, &zones))
                 .collect();
             if edits.is_empty() {
                 continue;
@@ -757,18 +761,7 @@ fn rezone_all(mut catalog: Catalog) -> Catalog {
         };
         let edits: Vec<LayerEdit> = layer
             .live_slots()
-            .filter_map(|s| {
-                let mut cells = cells_at(&layer, s);
-                let fresh = Cell::StringArray(zones_of(&layer.geometries[s], &zones));
-                (cells[zi] != fresh).then(|| {
-                    cells[zi] = fresh;
-                    LayerEdit::Put {
-                        id: layer.ids[s].clone(),
-                        geometry: layer.geometries[s].clone(),
-                        cells,
-                    }
-                })
-            })
+            .filter_map(|s| rezoned(&layer, s, zi, &zones))
             .collect();
         if !edits.is_empty() {
             if let Ok(next) = layer.apply(&edits) {

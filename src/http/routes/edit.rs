@@ -39,6 +39,20 @@ fn no_params(raw: Option<&str>) -> Result<(), ApiError> {
     NoParams::from_params(Params::parse(raw)?, None).map(|_| ())
 }
 
+/// What every edit checks first, in this order: the collection takes edits here (else 405:
+/// a method the resource does not take comes before anything else is looked at), the URL has
+/// no query, the caller may edit it (401/403). The caller, when all hold.
+async fn preflight(
+    state: &AppState,
+    collection: &str,
+    raw: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<auth::Principal, Response> {
+    editable(state, collection).map_err(IntoResponse::into_response)?;
+    no_params(raw).map_err(IntoResponse::into_response)?;
+    auth::editor_of(state, headers, collection).await
+}
+
 /// Whether `collection` of the current data can be edited here, and why not.
 fn editable(state: &AppState, collection: &str) -> Result<(), ApiError> {
     let snapshot = state.snapshot();
@@ -259,10 +273,7 @@ pub async fn create(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, Response> {
-    editable(&state, &collection).map_err(IntoResponse::into_response)?;
-    // A method the resource does not take is a 405 before anything else is looked at.
-    no_params(raw.as_deref()).map_err(IntoResponse::into_response)?;
-    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    let principal = preflight(&state, &collection, raw.as_deref(), &headers).await?;
     require_media_type(&headers, FEATURE_TYPES).map_err(IntoResponse::into_response)?;
     let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
     let feature = in_crs84(object(&body).map_err(IntoResponse::into_response)?, crs);
@@ -287,10 +298,7 @@ pub async fn replace(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, Response> {
-    editable(&state, &collection).map_err(IntoResponse::into_response)?;
-    // A method the resource does not take is a 405 before anything else is looked at.
-    no_params(raw.as_deref()).map_err(IntoResponse::into_response)?;
-    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    let principal = preflight(&state, &collection, raw.as_deref(), &headers).await?;
     require_media_type(&headers, FEATURE_TYPES).map_err(IntoResponse::into_response)?;
     let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
     let cond = condition(&headers).map_err(IntoResponse::into_response)?;
@@ -318,10 +326,7 @@ pub async fn update(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, Response> {
-    editable(&state, &collection).map_err(IntoResponse::into_response)?;
-    // A method the resource does not take is a 405 before anything else is looked at.
-    no_params(raw.as_deref()).map_err(IntoResponse::into_response)?;
-    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    let principal = preflight(&state, &collection, raw.as_deref(), &headers).await?;
     require_media_type(&headers, PATCH_TYPES).map_err(IntoResponse::into_response)?;
     let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
     let cond = condition(&headers).map_err(IntoResponse::into_response)?;
@@ -346,10 +351,7 @@ pub async fn remove(
     Path((collection, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Response> {
-    editable(&state, &collection).map_err(IntoResponse::into_response)?;
-    // A method the resource does not take is a 405 before anything else is looked at.
-    no_params(raw.as_deref()).map_err(IntoResponse::into_response)?;
-    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    let principal = preflight(&state, &collection, raw.as_deref(), &headers).await?;
     let cond = condition(&headers).map_err(IntoResponse::into_response)?;
     let edited = submit(
         &state,

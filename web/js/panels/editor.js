@@ -134,42 +134,34 @@ export class EditForm {
       this.stored = feature.properties || {};
       this.onSaved(feature);
     } catch (e) {
-      if (e.status === 412) {
-        // Someone saved first: show their version, keep what was typed, take their ETag.
-        const latest = await api.featureForEdit(this.layer.id, this.id, this.session.token).catch(() => null);
-        if (latest) {
-          this.etag = latest.etag;
-          this.stored = latest.feature.properties || {};
-          this.onConflict(latest.feature);
-        }
-        this.say(t('editConflict'));
-      } else if (e.status === 401) {
-        this.session.signOut();
-        this.say(t('editSignedOut'));
-      } else {
-        this.say(e.message, e.parameter);
-      }
+      await this.refused(e);
     } finally {
       button.disabled = false;
     }
   }
-}
 
-/** Deletes the feature: the first click asks, the second deletes (If-Match, as for saves). */
-EditForm.prototype.remove = async function remove(button) {
-  if (!button.dataset.armed) {
-    button.dataset.armed = 'true';
-    button.textContent = t('editDeleteConfirm');
-    return;
+  /** Deletes the feature: the first click asks, the second deletes (If-Match, as for saves). */
+  async remove(button) {
+    if (!button.dataset.armed) {
+      button.dataset.armed = 'true';
+      button.textContent = t('editDeleteConfirm');
+      return;
+    }
+    button.disabled = true;
+    try {
+      await api.deleteFeature(this.layer.id, this.id, this.etag, this.session.token);
+      this.onDeleted();
+    } catch (e) {
+      button.disabled = false;
+      delete button.dataset.armed;
+      button.textContent = t('editDelete');
+      await this.refused(e);
+    }
   }
-  button.disabled = true;
-  try {
-    await api.deleteFeature(this.layer.id, this.id, this.etag, this.session.token);
-    this.onDeleted();
-  } catch (e) {
-    button.disabled = false;
-    delete button.dataset.armed;
-    button.textContent = t('editDelete');
+
+  /** A refused save or delete, said: a conflict shows the other version (what was typed stays,
+   * their ETag is taken), a stale sign-in signs out, anything else at the field it names. */
+  async refused(e) {
     if (e.status === 412) {
       const latest = await api.featureForEdit(this.layer.id, this.id, this.session.token).catch(() => null);
       if (latest) {
@@ -178,11 +170,14 @@ EditForm.prototype.remove = async function remove(button) {
         this.onConflict(latest.feature);
       }
       this.say(t('editConflict'));
+    } else if (e.status === 401) {
+      this.session.signOut();
+      this.say(t('editSignedOut'));
     } else {
-      this.say(e.message);
+      this.say(e.message, e.parameter);
     }
   }
-};
+}
 
 class FieldError extends Error {
   constructor(field, message) {
