@@ -52,6 +52,10 @@ pub struct ServerConfig {
     pub write_timeout: Duration,
     /// Memory for compiled filters (see `query::FilterCache`). Default 16 MiB.
     pub filter_cache_bytes: u64,
+    /// Queries whose `numberMatched` is kept per data version, so later pages of the same
+    /// query do not count again (see `query::CountCache`). Default 4,096 (about 300 KiB); 0
+    /// turns it off.
+    pub count_cache_entries: usize,
     /// Memory for built vector tiles (see `http::tile_cache`). Default 64 MiB; 0 turns it off.
     pub tile_cache_bytes: u64,
     /// Collections with more features than this are drawn by the web map from vector tiles,
@@ -114,6 +118,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             filter_cache_bytes: 16 * 1024 * 1024,
+            count_cache_entries: 4096,
             download_timeout: Duration::from_secs(600),
             tile_cache_bytes: 64 * 1024 * 1024,
             tiles_above: 20_000,
@@ -245,6 +250,8 @@ pub struct FileConfig {
     pub response_cache_mb: Option<u64>,
     /// MiB for compiled filters (default 16).
     pub filter_cache_mb: Option<u64>,
+    /// Queries whose match count is kept for their later pages (default 4096; 0 turns it off).
+    pub count_cache_entries: Option<usize>,
     /// Open connections at once (default 1024).
     pub max_connections: Option<usize>,
     /// Seconds to send the headers of a request, and to keep an idle connection (default 10).
@@ -372,6 +379,9 @@ impl FileConfig {
         }
         if let Some(mb) = self.filter_cache_mb {
             c.filter_cache_bytes = mb.saturating_mul(1024 * 1024);
+        }
+        if let Some(n) = self.count_cache_entries {
+            c.count_cache_entries = n;
         }
         if let Some(n) = self.max_connections {
             c.max_connections = n;

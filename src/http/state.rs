@@ -6,7 +6,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ApiError;
 use crate::config::ServerConfig;
-use crate::query::{Budget, FilterCache};
+use crate::query::{Budget, CountCache, FilterCache};
 use crate::store::{CollectionInfo, FeatureStore, Snapshot};
 
 /// A function run before each piece of computed work, with its budget: tests make work slow
@@ -21,6 +21,8 @@ pub struct AppState {
     pub started_at: SystemTime,
     /// Filters compiled once per text and layer (see `FilterCache`).
     pub filters: Arc<FilterCache>,
+    /// `numberMatched` of recent queries, per data version (see `CountCache`).
+    pub counts: Arc<CountCache>,
     /// Built vector tiles (see `tile_cache`).
     pub tiles: Arc<super::tile_cache::TileCache>,
     /// Queries POSTed for filtered tilesets.
@@ -80,6 +82,7 @@ impl AppState {
         AppState {
             store,
             filters: Arc::new(FilterCache::with_capacity(config.filter_cache_bytes)),
+            counts: Arc::new(CountCache::new(config.count_cache_entries)),
             tiles: Arc::new(super::tile_cache::TileCache::new(config.tile_cache_bytes)),
             tile_queries: Arc::new(super::tile_cache::TileQueries::new(16 * 1024 * 1024)),
             basemaps: Arc::new(crate::basemap::Basemaps::default()),

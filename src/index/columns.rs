@@ -150,6 +150,22 @@ impl Column {
         }
     }
 
+    /// The value at `slot` as a cell (what an edit would write to keep it).
+    pub fn cell_at(&self, slot: usize) -> Cell {
+        match self {
+            Column::Boolean(v) => v[slot].map_or(Cell::Null, Cell::Boolean),
+            Column::Integer(v) => v[slot].map_or(Cell::Null, Cell::Integer),
+            Column::Number(v) => v[slot].map_or(Cell::Null, Cell::Number),
+            Column::String(v) => v[slot].clone().map_or(Cell::Null, Cell::String),
+            Column::Date(v) => v[slot].map_or(Cell::Null, Cell::Date),
+            Column::Timestamp(v) => v[slot]
+                .clone()
+                .map_or(Cell::Null, |(t, s)| Cell::Timestamp(t, s)),
+            Column::StringArray(v) => v[slot].clone().map_or(Cell::Null, Cell::StringArray),
+            Column::Json(v) => v[slot].clone().map_or(Cell::Null, Cell::Json),
+        }
+    }
+
     /// The value at `slot` as a typed scalar for comparisons; arrays and JSON are `Null` here.
     pub fn value_at(&self, slot: usize) -> Value {
         match self {

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::model::Feature;
 
-use super::{Cell, CellMismatch, Chunked, Column};
+use super::{AttributeIndex, Cell, CellMismatch, Chunked, Column};
 use crate::model::{Bbox, FeatureId, Field, LayerId, LayerMeta};
 
 /// An R-tree entry: a feature's envelope and its slot in the layer's vectors.
@@ -53,6 +53,8 @@ pub struct Layer {
     edited: Arc<imbl::HashSet<u32>>,
     /// The current envelopes of the live edited slots.
     side: Arc<RTree<Entry>>,
+    /// Built with `rtree`, over the same slots: entries of `edited` slots are out of date.
+    attributes: Arc<AttributeIndex>,
     by_id: imbl::HashMap<String, u32>,
     /// The union of every envelope; `None` for an empty layer. After deletes it may be larger
     /// than the data until the next merge.
@@ -133,6 +135,7 @@ impl Layer {
         let extent = envelopes.iter().copied().reduce(union);
         let geometry_types = geometries.iter().map(geometry_type_name).collect();
         let n = ids.len();
+        let attributes = AttributeIndex::build(&columns, n, |_| true);
         Layer {
             id,
             meta,
@@ -146,6 +149,7 @@ impl Layer {
             rtree: Arc::new(rtree),
             edited: Arc::new(imbl::HashSet::new()),
             side: Arc::new(RTree::new()),
+            attributes: Arc::new(attributes),
             by_id,
             extent,
             geometry_types,
@@ -179,6 +183,22 @@ impl Layer {
     /// The live slots, in order.
     pub fn live_slots(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.len()).filter(|&s| self.is_live(s))
+    }
+
+    /// The attribute indexes, which cover every slot but the [`Layer::stale_slots`].
+    pub fn attributes(&self) -> &AttributeIndex {
+        &self.attributes
+    }
+
+    /// Slots created, changed or deleted since the indexes were built: the attribute indexes
+    /// know nothing (or something out of date) of them, so a query tests them one by one.
+    pub fn stale_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.edited.iter().copied()
+    }
+
+    /// How many [`Layer::stale_slots`] there are.
+    pub fn stale_count(&self) -> usize {
+        self.edited.len()
     }
 
     /// The slot of the live feature whose id reads `id` in a URL.
@@ -369,6 +389,9 @@ impl Layer {
             .collect();
         self.rtree = Arc::new(RTree::bulk_load(entries));
         self.side = Arc::new(RTree::new());
+        self.attributes = Arc::new(AttributeIndex::build(&self.columns, self.len(), |s| {
+            self.is_live(s)
+        }));
         self.edited = Arc::new(imbl::HashSet::new());
         self.extent = self.live_slots().map(|s| self.envelopes[s]).reduce(union);
     }

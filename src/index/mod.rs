@@ -3,11 +3,13 @@
 //! Never mutated: an edit makes the next version, sharing what it did not touch, so requests
 //! share every version freely.
 
+mod attributes;
 mod catalog;
 mod chunked;
 mod columns;
 mod layer;
 
+pub use attributes::{AttributeIndex, Found, Key, KeyRange, MAX_DISTINCT};
 pub use catalog::Catalog;
 pub use chunked::{Chunked, CHUNK};
 pub use columns::{Cell, CellMismatch, Column};

@@ -9,7 +9,9 @@
 //!
 //! Every function that can run long takes a [`Budget`] and stops when it runs out.
 
+pub mod access;
 pub mod budget;
+pub mod counts;
 mod datetime;
 pub mod exec;
 pub mod filter;
@@ -21,6 +23,7 @@ pub mod stats;
 pub mod whats_here;
 
 pub use budget::{Budget, Exceeded};
+pub use counts::{CountCache, CountKey};
 pub use datetime::{DateTimeError, DateTimeFilter};
 pub use filter::{FilterCache, FilterError, FilterLang, FilterSpec};
 pub use plan::{comma_list, compile, compile_cached, Plan, SortKey};

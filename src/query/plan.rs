@@ -2,7 +2,8 @@ use geo::{Intersects, Rect};
 
 use std::sync::Arc;
 
-use super::filter::{self, Filter, FilterCache};
+use super::access::{Term, Terms};
+use super::filter::{self, Filter, FilterCache, Lit};
 use super::{DateTimeFilter, FeatureQuery, QueryError};
 use crate::index::{Column, Layer};
 use crate::model::{parse_date, parse_timestamp, Bbox, FieldType};
@@ -261,6 +262,34 @@ impl Plan {
             && self.conditions.is_empty()
             && self.filter.is_none()
             && self.sort.is_empty()
+    }
+
+    /// The plan's conditions an attribute index can answer (see [`super::access`]).
+    pub fn index_terms(&self) -> Terms {
+        let (mut conjuncts, mut complete) = match self.filter.as_deref() {
+            Some(f) => f.index_terms(),
+            None => (Vec::new(), true),
+        };
+        complete &= self.bbox.is_none();
+        for c in &self.conditions {
+            match c {
+                Condition::Equals { column, value } => conjuncts.push(Term::equal(
+                    *column,
+                    match value {
+                        Typed::Bool(b) => Lit::Bool(*b),
+                        Typed::Number(n) => Lit::Number(*n),
+                        Typed::Text(t) => Lit::Text(t.clone()),
+                        Typed::Date(d) => Lit::Date(*d),
+                        Typed::Millis(t) => Lit::Timestamp(*t),
+                    },
+                )),
+                Condition::Contains { .. } | Condition::During { .. } => complete = false,
+            }
+        }
+        Terms {
+            conjuncts,
+            complete,
+        }
     }
 
     /// The rectangles to take candidates from: the `bbox` (one or two, split at the antimeridian)

@@ -194,23 +194,7 @@ fn rezoned(layer: &Layer, slot: usize, zi: usize, zones: &[&Layer]) -> Option<La
 }
 
 fn cells_at(layer: &Layer, slot: usize) -> Vec<Cell> {
-    use crate::index::Column as C;
-    layer
-        .columns
-        .iter()
-        .map(|c| match c {
-            C::Boolean(v) => v[slot].map_or(Cell::Null, Cell::Boolean),
-            C::Integer(v) => v[slot].map_or(Cell::Null, Cell::Integer),
-            C::Number(v) => v[slot].map_or(Cell::Null, Cell::Number),
-            C::String(v) => v[slot].clone().map_or(Cell::Null, Cell::String),
-            C::Date(v) => v[slot].map_or(Cell::Null, Cell::Date),
-            C::Timestamp(v) => v[slot]
-                .clone()
-                .map_or(Cell::Null, |(t, s)| Cell::Timestamp(t, s)),
-            C::StringArray(v) => v[slot].clone().map_or(Cell::Null, Cell::StringArray),
-            C::Json(v) => v[slot].clone().map_or(Cell::Null, Cell::Json),
-        })
-        .collect()
+    layer.columns.iter().map(|c| c.cell_at(slot)).collect()
 }
 
 /// The derived cells of a feature with `geometry`, edited at `stamp` (ms, text).

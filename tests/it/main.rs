@@ -7,6 +7,7 @@ mod common;
 
 mod api_contract;
 mod api_core;
+mod attribute_index;
 mod basemaps;
 mod cli;
 mod cql2_conformance;

@@ -22,7 +22,7 @@ use crate::http::query_params::{
 };
 use crate::http::AppState;
 use crate::model::Crs;
-use crate::query::{compile_cached, exec, FeatureQuery};
+use crate::query::{compile_cached, exec, CountKey, FeatureQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -271,6 +271,7 @@ async fn page(
     route: &'static str,
 ) -> Result<(PageBody, &'static str, Crs), ApiError> {
     let filters = std::sync::Arc::clone(&state.filters);
+    let counts = std::sync::Arc::clone(&state.counts);
     state
         .compute(move |budget| {
             let (request, paging) = match asked {
@@ -294,7 +295,12 @@ async fn page(
                 query: q,
             } = &request.params;
             let plan = compile_cached(&layer, q, &filters)?;
-            let found = exec::page(&layer, &plan, q.offset, q.limit, budget)?;
+            let key = CountKey::new(&request.id, request.snapshot.version(), q);
+            let known = counts.get(&key);
+            let found = exec::page_counted(&layer, &plan, q.offset, q.limit, known, budget)?;
+            if known.is_none() {
+                counts.insert(key, found.number_matched);
+            }
             let mut features = Vec::new();
             encode::write_slots(
                 &mut features,

@@ -9,6 +9,8 @@ use super::like::{Fold, Pattern};
 use super::spatial::{Literal, SpatialOp};
 use super::temporal::{Span, TemporalOp};
 use crate::index::{Column, Layer};
+use crate::query::access::Term;
+use std::ops::Bound as End;
 use crate::query::datetime::days_to_ms;
 
 const DAY_MS: i64 = 86_400_000;
@@ -374,6 +376,49 @@ impl Node {
         }
     }
 
+    /// The filter as a term an attribute index can answer exactly, if it is one.
+    fn term(&self) -> Option<Term> {
+        let lit = |s: &Scalar| match s {
+            Scalar::Literal(l) if *l != Lit::Null => Some(l.clone()),
+            _ => None,
+        };
+        match self {
+            Node::ColumnCmp { column, op, lit } if *lit != Lit::Null => {
+                let (lo, hi) = match op {
+                    CmpOp::Eq => (End::Included(lit.clone()), End::Included(lit.clone())),
+                    CmpOp::Lt => (End::Unbounded, End::Excluded(lit.clone())),
+                    CmpOp::Le => (End::Unbounded, End::Included(lit.clone())),
+                    CmpOp::Gt => (End::Excluded(lit.clone()), End::Unbounded),
+                    CmpOp::Ge => (End::Included(lit.clone()), End::Unbounded),
+                    CmpOp::Ne => return None,
+                };
+                Some(Term::Range {
+                    column: *column,
+                    lo,
+                    hi,
+                })
+            }
+            Node::Between(Scalar::Column(column), lo, hi) => Some(Term::Range {
+                column: *column,
+                lo: End::Included(lit(lo)?),
+                hi: End::Included(lit(hi)?),
+            }),
+            Node::In(Scalar::Column(column), list) => Some(Term::Any(
+                list.iter()
+                    .map(|item| Some(Term::equal(*column, lit(item)?)))
+                    .collect::<Option<_>>()?,
+            )),
+            Node::IsNull(Scalar::Column(column)) => Some(Term::Null { column: *column }),
+            Node::And(items) => Some(Term::All(
+                items.iter().map(Node::term).collect::<Option<_>>()?,
+            )),
+            Node::Or(items) => Some(Term::Any(
+                items.iter().map(Node::term).collect::<Option<_>>()?,
+            )),
+            _ => None,
+        }
+    }
+
     /// A rectangle every match's envelope must intersect, if the filter implies one: a spatial
     /// predicate (other than disjoint) alone or in a conjunction.
     fn narrowing(&self) -> Option<Rect<f64>> {
@@ -396,6 +441,21 @@ impl Filter {
     /// Whether the feature in `slot` satisfies the filter (unknown counts as no).
     pub fn matches(&self, layer: &Layer, slot: usize) -> bool {
         self.root.eval(layer, slot) == Some(true)
+    }
+
+    /// The filter's conjuncts an attribute index can answer, and whether they are all of it.
+    pub fn index_terms(&self) -> (Vec<Term>, bool) {
+        match &self.root {
+            Node::And(items) => {
+                let terms: Vec<Term> = items.iter().filter_map(Node::term).collect();
+                let complete = terms.len() == items.len();
+                (terms, complete)
+            }
+            node => match node.term() {
+                Some(t) => (vec![t], true),
+                None => (Vec::new(), false),
+            },
+        }
     }
 
     /// The rectangle to ask the R-tree for, when a spatial predicate narrows the candidates.

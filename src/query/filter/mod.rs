@@ -18,7 +18,7 @@ mod temporal;
 
 pub use cache::FilterCache;
 pub use compile::compile;
-pub use eval::Filter;
+pub use eval::{Filter, Lit};
 pub use like::Fold;
 
 /// The encodings of `filter-lang`.

@@ -1,0 +1,312 @@
+//! Secondary indexes on attribute columns, so a selective attribute filter reads the matching
+//! slots instead of testing every feature.
+//!
+//! Each scalar column gets the index its values call for:
+//! - a string column with few distinct values (industries, statuses, parks) gets a bitmap of
+//!   slots per value ([`roaring`]), so `industry = 'x'` is a lookup and a conjunction is an
+//!   intersection of bitmaps;
+//! - a number, integer, date, timestamp or boolean column gets its slots ordered by value, so
+//!   a range (`available_floor_area_m2 >= 3000`) is two binary searches, which also count the
+//!   matches exactly before any is read.
+//!
+//! Strings with many distinct values (names) get none: they are searched by name elsewhere, and
+//! bitmaps per name would cost more memory than the column.
+//!
+//! An index covers the layer as it was built (or last merged, see `Layer`): slots edited since
+//! are left to the caller to test one by one, like the R-tree's stale entries.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+
+use super::Column;
+
+/// String columns with more distinct values than this get no bitmap index.
+pub const MAX_DISTINCT: usize = 4096;
+
+/// A typed value to look up, of the kind the column holds (an integer column is searched with
+/// numbers, as filters compare it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Key<'a> {
+    Bool(bool),
+    Number(f64),
+    Text(&'a str),
+    Date(i32),
+    Timestamp(i64),
+}
+
+/// The slots whose value lies between two bounds (either may be unbounded).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyRange<'a> {
+    pub lo: Bound<Key<'a>>,
+    pub hi: Bound<Key<'a>>,
+}
+
+impl<'a> KeyRange<'a> {
+    pub fn equal(key: Key<'a>) -> Self {
+        KeyRange {
+            lo: Bound::Included(key),
+            hi: Bound::Included(key),
+        }
+    }
+}
+
+/// The indexes of one layer version, one per column where one fits.
+#[derive(Debug, Default)]
+pub struct AttributeIndex {
+    columns: Vec<Option<ColumnIndex>>,
+}
+
+#[derive(Debug)]
+enum ColumnIndex {
+    /// A bitmap of slots per distinct string.
+    Values {
+        values: HashMap<Arc<str>, RoaringBitmap>,
+        nulls: RoaringBitmap,
+    },
+    /// The non-null slots in the order of their values (ties in slot order); NaN is left out,
+    /// as it compares with nothing.
+    Sorted {
+        order: Vec<u32>,
+        nulls: RoaringBitmap,
+        /// The column as it was when `order` was made: edits since change the layer's column,
+        /// not this one (it shares every chunk no edit copied), so `order` stays sorted by it.
+        values: Column,
+    },
+}
+
+/// The answer of an index for one term: a bitmap it holds, or slots it reads from its order.
+#[derive(Debug)]
+pub enum Found<'a> {
+    Bitmap(&'a RoaringBitmap),
+    /// Slots in value order (not slot order).
+    Slots(&'a [u32]),
+    /// A value the index has never seen.
+    Nothing,
+}
+
+impl Found<'_> {
+    /// How many slots: exact, and known without reading them.
+    pub fn len(&self) -> u64 {
+        match self {
+            Found::Bitmap(b) => b.len(),
+            Found::Slots(s) => s.len() as u64,
+            Found::Nothing => 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slots as a bitmap: free for a bitmap, a sort for slots read in value order.
+    pub fn to_bitmap(&self) -> Cow<'_, RoaringBitmap> {
+        match self {
+            Found::Bitmap(b) => Cow::Borrowed(*b),
+            Found::Slots(s) => {
+                let mut slots = s.to_vec();
+                slots.sort_unstable();
+                Cow::Owned(RoaringBitmap::from_sorted_iter(slots).unwrap_or_default())
+            }
+            Found::Nothing => Cow::Owned(RoaringBitmap::new()),
+        }
+    }
+}
+
+impl AttributeIndex {
+    /// Indexes every column over the slots `live` accepts (deleted features get no entry).
+    pub fn build(columns: &[Column], len: usize, live: impl Fn(usize) -> bool + Sync) -> Self {
+        let columns = columns
+            .par_iter()
+            .map(|c| ColumnIndex::build(c, len, &live))
+            .collect();
+        AttributeIndex { columns }
+    }
+
+    /// Whether `column` has an index.
+    pub fn has(&self, column: usize) -> bool {
+        matches!(self.columns.get(column), Some(Some(_)))
+    }
+
+    /// The indexed slots whose value in `column` lies in `range`; `None` when the column has no
+    /// index or the keys are not of its kind (the caller then tests values one by one).
+    pub fn range<'a>(&'a self, column: usize, range: KeyRange<'_>) -> Option<Found<'a>> {
+        match self.columns.get(column)?.as_ref()? {
+            ColumnIndex::Values { values, .. } => match (range.lo, range.hi) {
+                (Bound::Included(Key::Text(a)), Bound::Included(Key::Text(b))) if a == b => {
+                    Some(values.get(a).map_or(Found::Nothing, Found::Bitmap))
+                }
+                _ => None,
+            },
+            ColumnIndex::Sorted {
+                order,
+                values: col,
+                ..
+            } => {
+                let fits = |b: &Bound<Key>| match b {
+                    Bound::Included(k) | Bound::Excluded(k) => kinds_fit(col, k),
+                    Bound::Unbounded => true,
+                };
+                if order.is_empty() {
+                    return Some(Found::Nothing);
+                }
+                if !fits(&range.lo) || !fits(&range.hi) {
+                    return None;
+                }
+                // `compare` is total over `order`'s slots, which hold no null or NaN.
+                let below = |s: u32, k: &Key| compare(col, s as usize, k) == Some(Ordering::Less);
+                let above =
+                    |s: u32, k: &Key| compare(col, s as usize, k) == Some(Ordering::Greater);
+                let start = match range.lo {
+                    Bound::Included(k) => order.partition_point(|&s| below(s, &k)),
+                    Bound::Excluded(k) => order.partition_point(|&s| !above(s, &k)),
+                    Bound::Unbounded => 0,
+                };
+                let end = match range.hi {
+                    Bound::Included(k) => order.partition_point(|&s| !above(s, &k)),
+                    Bound::Excluded(k) => order.partition_point(|&s| below(s, &k)),
+                    Bound::Unbounded => order.len(),
+                };
+                Some(if start < end {
+                    Found::Slots(&order[start..end])
+                } else {
+                    Found::Nothing
+                })
+            }
+        }
+    }
+
+    /// The indexed slots where `column` is null.
+    pub fn nulls(&self, column: usize) -> Option<&RoaringBitmap> {
+        match self.columns.get(column)?.as_ref()? {
+            ColumnIndex::Values { nulls, .. } | ColumnIndex::Sorted { nulls, .. } => Some(nulls),
+        }
+    }
+
+    /// About how many bytes the indexes hold.
+    pub fn heap_bytes(&self) -> usize {
+        self.columns
+            .iter()
+            .flatten()
+            .map(|c| match c {
+                ColumnIndex::Values { values, nulls } => {
+                    nulls.serialized_size()
+                        + values
+                            .iter()
+                            .map(|(k, b)| k.len() + 48 + b.serialized_size())
+                            .sum::<usize>()
+                }
+                ColumnIndex::Sorted { order, nulls, .. } => {
+                    order.len() * 4 + nulls.serialized_size()
+                }
+            })
+            .sum()
+    }
+}
+
+impl ColumnIndex {
+    fn build(column: &Column, len: usize, live: &(impl Fn(usize) -> bool + Sync)) -> Option<Self> {
+        let slots = || (0..len).filter(|&s| live(s));
+        let nulls = |is_null: &dyn Fn(usize) -> bool| {
+            RoaringBitmap::from_sorted_iter(slots().filter(|&s| is_null(s)).map(|s| s as u32))
+                .unwrap_or_default()
+        };
+        match column {
+            Column::String(c) => {
+                let mut values: HashMap<Arc<str>, Vec<u32>> = HashMap::new();
+                for s in slots() {
+                    if let Some(v) = &c[s] {
+                        if !values.contains_key(&**v) && values.len() == MAX_DISTINCT {
+                            return None;
+                        }
+                        values.entry(Arc::clone(v)).or_default().push(s as u32);
+                    }
+                }
+                let values = values
+                    .into_iter()
+                    .map(|(k, v)| (k, RoaringBitmap::from_sorted_iter(v).unwrap_or_default()))
+                    .collect();
+                Some(ColumnIndex::Values {
+                    values,
+                    nulls: nulls(&|s| c[s].is_none()),
+                })
+            }
+            Column::Boolean(_)
+            | Column::Integer(_)
+            | Column::Number(_)
+            | Column::Date(_)
+            | Column::Timestamp(_) => {
+                let mut order: Vec<u32> = slots()
+                    .filter(|&s| column.number_or_key(s).is_some())
+                    .map(|s| s as u32)
+                    .collect();
+                // Stable on ties: slots start in order and the sort compares (value, slot).
+                order.par_sort_unstable_by(|&a, &b| {
+                    column
+                        .cmp_slots(a as usize, b as usize)
+                        .then_with(|| a.cmp(&b))
+                });
+                Some(ColumnIndex::Sorted {
+                    order,
+                    nulls: nulls(&|s| column.is_null_at(s)),
+                    values: column.clone(),
+                })
+            }
+            Column::StringArray(_) | Column::Json(_) => None,
+        }
+    }
+}
+
+impl Column {
+    /// Whether the value at `slot` is null.
+    pub fn is_null_at(&self, slot: usize) -> bool {
+        match self {
+            Column::Boolean(c) => c[slot].is_none(),
+            Column::Integer(c) => c[slot].is_none(),
+            Column::Number(c) => c[slot].is_none(),
+            Column::String(c) => c[slot].is_none(),
+            Column::Date(c) => c[slot].is_none(),
+            Column::Timestamp(c) => c[slot].is_none(),
+            Column::StringArray(c) => c[slot].is_none(),
+            Column::Json(c) => c[slot].is_none(),
+        }
+    }
+
+    /// Whether the value at `slot` can be ordered: not null, and not NaN.
+    fn number_or_key(&self, slot: usize) -> Option<()> {
+        match self {
+            Column::Number(c) => c[slot].filter(|v| !v.is_nan()).map(|_| ()),
+            other => (!other.is_null_at(slot)).then_some(()),
+        }
+    }
+}
+
+/// The value at `slot` against `key`, as filters compare them; `None` when the value is null
+/// or NaN, or the key is not of the column's kind.
+fn compare(col: &Column, slot: usize, key: &Key) -> Option<Ordering> {
+    match (col, key) {
+        (Column::Boolean(c), Key::Bool(k)) => c[slot].map(|v| v.cmp(k)),
+        (Column::Integer(c), Key::Number(k)) => c[slot].and_then(|v| (v as f64).partial_cmp(k)),
+        (Column::Number(c), Key::Number(k)) => c[slot].and_then(|v| v.partial_cmp(k)),
+        (Column::Date(c), Key::Date(k)) => c[slot].map(|v| v.cmp(k)),
+        (Column::Timestamp(c), Key::Timestamp(k)) => c[slot].as_ref().map(|(v, _)| v.cmp(k)),
+        (Column::String(c), Key::Text(k)) => c[slot].as_deref().map(|v| v.cmp(k)),
+        _ => None,
+    }
+}
+
+fn kinds_fit(col: &Column, key: &Key) -> bool {
+    matches!(
+        (col, key),
+        (Column::Boolean(_), Key::Bool(_))
+            | (Column::Integer(_) | Column::Number(_), Key::Number(_))
+            | (Column::Date(_), Key::Date(_))
+            | (Column::Timestamp(_), Key::Timestamp(_))
+            | (Column::String(_), Key::Text(_))
+    )
+}

@@ -1,0 +1,186 @@
+//! How a plan reaches its matches: every slot, the R-tree's candidates, or the attribute
+//! indexes' (see [`crate::index::AttributeIndex`]), chosen by how many slots each would read.
+//!
+//! A filter's conjuncts that an index can answer (`industry = 'x'`, `area >= 3000`,
+//! `status IN (...)`, `BETWEEN`, `IS NULL`, and ANDs and ORs of these) become [`Term`]s. The
+//! planner reads the number of slots each term selects from the index itself (a bitmap's length,
+//! the distance between two binary searches), starts from the smallest, and intersects the
+//! others while that is cheaper than testing the candidates. When every condition of the plan
+//! was answered by an index, the result is *exact*: the matches are the bitmap, and counting
+//! them reads no feature.
+
+use std::ops::Bound;
+
+use roaring::RoaringBitmap;
+
+use super::filter::Lit;
+use crate::index::{Found, Key, KeyRange, Layer};
+
+/// A condition an attribute index can answer exactly: the slots where it is true.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Term {
+    /// The column's value lies between the bounds (and is not null).
+    Range {
+        column: usize,
+        lo: Bound<Lit>,
+        hi: Bound<Lit>,
+    },
+    /// The column is null.
+    Null { column: usize },
+    Any(Vec<Term>),
+    All(Vec<Term>),
+}
+
+impl Term {
+    pub fn equal(column: usize, lit: Lit) -> Self {
+        Term::Range {
+            column,
+            lo: Bound::Included(lit.clone()),
+            hi: Bound::Included(lit),
+        }
+    }
+}
+
+/// A plan's conditions as far as indexes can answer them.
+#[derive(Debug, Default)]
+pub struct Terms {
+    /// Conjuncts an index may answer.
+    pub conjuncts: Vec<Term>,
+    /// Whether the conjuncts are the whole of the plan's conditions (no box, no other term).
+    pub complete: bool,
+}
+
+/// Where a plan's candidates come from.
+#[derive(Debug)]
+pub enum Access {
+    /// No index helps: test every slot (or the R-tree's candidates, by the plan's box).
+    Scan,
+    /// The slots of the attribute indexes (excluding stale slots, which are tested one by one).
+    /// `exact`: every one of them matches, and no other indexed slot does.
+    Index { slots: RoaringBitmap, exact: bool },
+}
+
+fn key(lit: &Lit) -> Option<Key<'_>> {
+    Some(match lit {
+        Lit::Null => return None,
+        Lit::Bool(b) => Key::Bool(*b),
+        Lit::Number(n) => Key::Number(*n),
+        Lit::Text(s) => Key::Text(s),
+        Lit::Date(d) => Key::Date(*d),
+        Lit::Timestamp(t) => Key::Timestamp(*t),
+    })
+}
+
+fn key_bound(b: &Bound<Lit>) -> Option<Bound<Key<'_>>> {
+    Some(match b {
+        Bound::Included(l) => Bound::Included(key(l)?),
+        Bound::Excluded(l) => Bound::Excluded(key(l)?),
+        Bound::Unbounded => Bound::Unbounded,
+    })
+}
+
+/// A term as the index sees it: what it costs to read and how many slots it selects.
+enum Probe<'a> {
+    Found(Found<'a>),
+    Null(&'a RoaringBitmap),
+    Any(Vec<Probe<'a>>),
+    All(Vec<Probe<'a>>),
+}
+
+impl<'a> Probe<'a> {
+    fn of(layer: &'a Layer, term: &Term) -> Option<Self> {
+        let index = layer.attributes();
+        Some(match term {
+            Term::Range { column, lo, hi } => {
+                let range = KeyRange {
+                    lo: key_bound(lo)?,
+                    hi: key_bound(hi)?,
+                };
+                Probe::Found(index.range(*column, range)?)
+            }
+            Term::Null { column } => Probe::Null(index.nulls(*column)?),
+            Term::Any(items) => Probe::Any(
+                items
+                    .iter()
+                    .map(|t| Probe::of(layer, t))
+                    .collect::<Option<_>>()?,
+            ),
+            Term::All(items) => Probe::All(
+                items
+                    .iter()
+                    .map(|t| Probe::of(layer, t))
+                    .collect::<Option<_>>()?,
+            ),
+        })
+    }
+
+    /// At most how many slots it selects (exact for a single term).
+    fn estimate(&self) -> u64 {
+        match self {
+            Probe::Found(f) => f.len(),
+            Probe::Null(b) => b.len(),
+            Probe::Any(items) => items.iter().map(Probe::estimate).sum(),
+            Probe::All(items) => items.iter().map(Probe::estimate).min().unwrap_or(0),
+        }
+    }
+
+    /// Slots read one by one to make its bitmap (a bitmap the index holds costs nothing).
+    fn cost(&self) -> u64 {
+        match self {
+            Probe::Found(Found::Slots(s)) => s.len() as u64,
+            Probe::Found(_) | Probe::Null(_) => 0,
+            Probe::Any(items) | Probe::All(items) => items.iter().map(Probe::cost).sum(),
+        }
+    }
+
+    fn bitmap(&self) -> RoaringBitmap {
+        match self {
+            Probe::Found(f) => f.to_bitmap().into_owned(),
+            Probe::Null(b) => (*b).clone(),
+            Probe::Any(items) => items.iter().map(Probe::bitmap).fold(RoaringBitmap::new(), |a, b| a | b),
+            Probe::All(items) => {
+                let mut items = items.iter();
+                let first = items.next().map(Probe::bitmap).unwrap_or_default();
+                items.fold(first, |a, b| a & b.bitmap())
+            }
+        }
+    }
+}
+
+/// Chooses how to reach the matches of `terms` on `layer`.
+///
+/// `other_candidates` is about how many slots the plan's other access path (its box through the
+/// R-tree, or every slot) would test: the index is used only when it selects fewer.
+pub fn choose(layer: &Layer, terms: &Terms, other_candidates: u64) -> Access {
+    let mut probes: Vec<Probe> = Vec::new();
+    let mut complete = terms.complete;
+    for t in &terms.conjuncts {
+        match Probe::of(layer, t) {
+            Some(p) => probes.push(p),
+            None => complete = false,
+        }
+    }
+    probes.sort_by_key(Probe::estimate);
+    let Some(first) = probes.first() else {
+        return Access::Scan;
+    };
+    // Reading the slots of a range and sorting them costs about as much per slot as testing a
+    // feature: worth it only when it reads far fewer than the scan would.
+    if first.estimate() >= other_candidates || first.cost() > other_candidates / 4 {
+        return Access::Scan;
+    }
+    let mut slots = first.bitmap();
+    let mut used = 1;
+    for p in &probes[1..] {
+        // Intersecting is worth it while it reads fewer slots than testing the candidates.
+        if p.cost() > slots.len() {
+            break;
+        }
+        slots &= p.bitmap();
+        used += 1;
+    }
+    Access::Index {
+        slots,
+        exact: complete && used == probes.len(),
+    }
+}

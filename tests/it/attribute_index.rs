@@ -1,0 +1,371 @@
+//! The attribute indexes answer exactly what a scan answers: for random conjunctions and
+//! disjunctions of attribute terms (with values drawn from the data itself), a page found
+//! through the indexes has the same ids, in the same order, and the same `numberMatched` as
+//! the page found by testing every feature; on the shipped data, on 100,000 synthetic carriers,
+//! and after edits that leave index entries stale.
+
+use std::sync::{Arc, OnceLock};
+
+use etown_atlas::index::{Catalog, Cell, Column, Layer, LayerEdit};
+use etown_atlas::ingest::LoadOptions;
+use etown_atlas::model::{format_date, Bbox, FeatureId};
+use etown_atlas::query::exec::{page, page_by_scan, uses_index};
+use etown_atlas::query::{compile, Budget, FeatureQuery, FilterLang, FilterSpec, SortKey};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+use crate::common::{catalog_for, shipped_catalog, synth_dir};
+
+/// A term over one column, with a value taken from the data (or just beside it).
+#[derive(Debug, Clone)]
+enum T {
+    Text(String, String),
+    TextIn(String, Vec<String>),
+    Num(String, &'static str, f64),
+    Between(String, f64, f64),
+    Date(String, &'static str, String),
+    Bool(String, bool),
+    IsNull(String),
+    Not(Box<T>),
+    And(Vec<T>),
+    Or(Vec<T>),
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn text(t: &T) -> String {
+    match t {
+        T::Text(c, v) => format!("{c} = {}", quote(v)),
+        T::TextIn(c, vs) => format!(
+            "{c} IN ({})",
+            vs.iter().map(|v| quote(v)).collect::<Vec<_>>().join(", ")
+        ),
+        T::Num(c, op, v) => format!("{c} {op} {v}"),
+        T::Between(c, a, b) => format!("{c} BETWEEN {a} AND {b}"),
+        T::Date(c, op, d) => format!("{c} {op} DATE('{d}')"),
+        T::Bool(c, b) => format!("{c} = {b}"),
+        T::IsNull(c) => format!("{c} IS NULL"),
+        T::Not(t) => format!("NOT ({})", text(t)),
+        T::And(ts) => format!(
+            "({})",
+            ts.iter().map(text).collect::<Vec<_>>().join(" AND ")
+        ),
+        T::Or(ts) => format!(
+            "({})",
+            ts.iter().map(text).collect::<Vec<_>>().join(" OR ")
+        ),
+    }
+}
+
+/// The layer's scalar columns with the values a term may use: each column's values at a
+/// sample of slots, plus one value the data does not hold.
+struct Values {
+    texts: Vec<(String, Vec<String>)>,
+    numbers: Vec<(String, Vec<f64>)>,
+    dates: Vec<(String, Vec<String>)>,
+    bools: Vec<String>,
+}
+
+fn values_of(layer: &Layer) -> Values {
+    let mut v = Values {
+        texts: Vec::new(),
+        numbers: Vec::new(),
+        dates: Vec::new(),
+        bools: Vec::new(),
+    };
+    let step = (layer.len() / 200).max(1);
+    let sample = || (0..layer.len()).step_by(step);
+    for (f, c) in layer.fields.iter().zip(&layer.columns) {
+        let name = f.name.clone();
+        match c {
+            Column::String(col) => {
+                let mut vs: Vec<String> = sample()
+                    .filter_map(|s| col[s].as_deref().map(str::to_owned))
+                    .collect();
+                vs.sort();
+                vs.dedup();
+                vs.push("not in the data".into());
+                v.texts.push((name, vs));
+            }
+            Column::Integer(_) | Column::Number(_) => {
+                let mut vs: Vec<f64> = sample().filter_map(|s| c.number_at(s)).collect();
+                vs.push(-1.5);
+                v.numbers.push((name, vs));
+            }
+            Column::Date(col) => {
+                let mut vs: Vec<String> = sample().filter_map(|s| col[s].map(format_date)).collect();
+                vs.push("1999-12-31".into());
+                v.dates.push((name, vs));
+            }
+            Column::Boolean(_) => v.bools.push(name),
+            _ => {}
+        }
+    }
+    v
+}
+
+fn term(v: &Values) -> BoxedStrategy<T> {
+    let texts = v.texts.clone();
+    let texts2 = v.texts.clone();
+    let numbers = v.numbers.clone();
+    let numbers2 = v.numbers.clone();
+    let dates = v.dates.clone();
+    let mut leaves: Vec<BoxedStrategy<T>> = vec![
+        prop::sample::select(texts)
+            .prop_flat_map(|(c, vs)| prop::sample::select(vs).prop_map(move |x| T::Text(c.clone(), x)))
+            .boxed(),
+        prop::sample::select(texts2)
+            .prop_flat_map(|(c, vs)| {
+                prop::sample::subsequence(vs.clone(), 1..vs.len().clamp(2, 4))
+                    .prop_map(move |xs| T::TextIn(c.clone(), xs))
+            })
+            .boxed(),
+        (
+            prop::sample::select(numbers),
+            prop::sample::select(vec!["<", "<=", "=", ">", ">=", "<>"]),
+        )
+            .prop_flat_map(|((c, vs), op)| {
+                prop::sample::select(vs).prop_map(move |x| T::Num(c.clone(), op, x))
+            })
+            .boxed(),
+        prop::sample::select(numbers2)
+            .prop_flat_map(|(c, vs)| {
+                (prop::sample::select(vs.clone()), prop::sample::select(vs))
+                    .prop_map(move |(a, b)| T::Between(c.clone(), a.min(b), a.max(b)))
+            })
+            .boxed(),
+    ];
+    if !dates.is_empty() {
+        leaves.push(
+            (
+                prop::sample::select(dates),
+                prop::sample::select(vec!["<", "<=", "=", ">", ">="]),
+            )
+                .prop_flat_map(|((c, vs), op)| {
+                    prop::sample::select(vs).prop_map(move |x| T::Date(c.clone(), op, x))
+                })
+                .boxed(),
+        );
+    }
+    if !v.bools.is_empty() {
+        leaves.push(
+            (prop::sample::select(v.bools.clone()), any::<bool>())
+                .prop_map(|(c, b)| T::Bool(c, b))
+                .boxed(),
+        );
+    }
+    let nullable: Vec<String> = v
+        .numbers
+        .iter()
+        .map(|(c, _)| c.clone())
+        .chain(v.texts.iter().map(|(c, _)| c.clone()))
+        .collect();
+    leaves.push(prop::sample::select(nullable).prop_map(T::IsNull).boxed());
+    let leaf = prop::strategy::Union::new(leaves);
+    leaf.prop_recursive(3, 12, 4, |inner| {
+        prop_oneof![
+            4 => prop::collection::vec(inner.clone(), 2..4).prop_map(T::And),
+            3 => prop::collection::vec(inner.clone(), 2..4).prop_map(T::Or),
+            1 => inner.prop_map(|t| T::Not(Box::new(t))),
+        ]
+    })
+    .boxed()
+}
+
+/// Runs `cases` random queries on `layer`; returns how many went through an index.
+fn agree(layer: &Layer, cases: u32, seed: u8) -> usize {
+    let values = values_of(layer);
+    let extent = layer.extent.expect("a layer with features");
+    let strategy = (
+        term(&values),
+        prop::option::weighted(0.2, (0.0f64..1.0, 0.0f64..1.0)),
+        prop::option::weighted(0.2, prop::sample::select(values.numbers.clone())),
+        0usize..3,
+    );
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        proptest::test_runner::TestRng::from_seed(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+            &[seed; 32],
+        ),
+    );
+    let through_index = std::cell::Cell::new(0);
+    runner
+        .run(&strategy, |(t, corner, sort, offset_pages)| {
+            let bbox = corner.map(|(fx, fy)| {
+                let (w, h) = (extent.width(), extent.height());
+                let x0 = extent.min().x + fx * w * 0.7;
+                let y0 = extent.min().y + fy * h * 0.7;
+                Bbox::new(x0, y0, x0 + w * 0.3, y0 + h * 0.3).expect("a box inside the extent")
+            });
+            let q = FeatureQuery {
+                filter: Some(FilterSpec {
+                    text: text(&t),
+                    lang: FilterLang::Cql2Text,
+                }),
+                bbox,
+                sortby: sort
+                    .map(|(c, _)| {
+                        vec![SortKey {
+                            property: c,
+                            descending: true,
+                        }]
+                    })
+                    .unwrap_or_default(),
+                ..FeatureQuery::default()
+            };
+            let plan = compile(layer, &q).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            if uses_index(layer, &plan) {
+                through_index.set(through_index.get() + 1);
+            }
+            let budget = Budget::unlimited();
+            let offset = offset_pages * 7;
+            let got = page(layer, &plan, offset, 500, &budget).expect("no budget");
+            let want = page_by_scan(layer, &plan, offset, 500, &budget).expect("no budget");
+            let ids = |slots: &[usize]| -> Vec<FeatureId> {
+                slots.iter().map(|s| layer.ids[*s].clone()).collect()
+            };
+            prop_assert_eq!(
+                got.number_matched,
+                want.number_matched,
+                "numberMatched of {}",
+                text(&t)
+            );
+            prop_assert_eq!(ids(&got.slots), ids(&want.slots), "ids of {}", text(&t));
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    through_index.get()
+}
+
+fn carriers(catalog: &Catalog) -> Arc<Layer> {
+    Arc::clone(catalog.layer("spatial-carriers").expect("the carriers layer"))
+}
+
+fn synth_100k() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let dir = synth_dir(100_000);
+        catalog_for(dir.path(), LoadOptions::default())
+    })
+}
+
+/// Edits `n` features: every third is deleted, the others take the values of another feature
+/// (so the indexes' entries for them are out of date), and a few new ones are added.
+fn edited(layer: &Layer, n: usize) -> Layer {
+    let live: Vec<usize> = layer.live_slots().collect();
+    let mut edits = Vec::new();
+    for k in 0..n {
+        let slot = live[(k * 7919) % live.len()];
+        let donor = live[(k * 104_729 + 13) % live.len()];
+        let id = layer.ids[slot].clone();
+        if k % 3 == 0 {
+            edits.push(LayerEdit::Delete { id });
+        } else {
+            let cells: Vec<Cell> = layer.columns.iter().map(|c| c.cell_at(donor)).collect();
+            edits.push(LayerEdit::Put {
+                id,
+                geometry: layer.geometries[donor].clone(),
+                cells,
+            });
+        }
+    }
+    // Deleting twice would be refused: keep the first edit of each id.
+    let mut seen = std::collections::HashSet::new();
+    edits.retain(|e| {
+        seen.insert(match e {
+            LayerEdit::Put { id, .. } | LayerEdit::Delete { id } => id.to_string(),
+        })
+    });
+    for k in 0..n / 10 {
+        let donor = live[(k * 31) % live.len()];
+        edits.push(LayerEdit::Put {
+            id: FeatureId::Str(format!("new-{k}")),
+            geometry: layer.geometries[donor].clone(),
+            cells: layer.columns.iter().map(|c| c.cell_at(donor)).collect(),
+        });
+    }
+    layer.apply(&edits).expect("edits that fit the layer")
+}
+
+#[test]
+fn indexes_agree_with_a_scan_on_the_shipped_carriers() {
+    let layer = carriers(&shipped_catalog());
+    let used = agree(&layer, 300, 1);
+    assert!(used > 30, "only {used} of 300 queries went through an index");
+}
+
+#[test]
+fn indexes_agree_with_a_scan_on_100k_synthetic_carriers() {
+    let layer = carriers(synth_100k());
+    let used = agree(&layer, 120, 2);
+    assert!(used > 12, "only {used} of 120 queries went through an index");
+}
+
+#[test]
+fn indexes_agree_with_a_scan_after_edits() {
+    let shipped = carriers(&shipped_catalog());
+    let small = edited(&shipped, 20);
+    assert!(small.stale_count() > 0);
+    agree(&small, 200, 3);
+    let layer = carriers(synth_100k());
+    let after = edited(&layer, 3_000);
+    assert!(after.stale_count() >= 2_000, "{} stale", after.stale_count());
+    let used = agree(&after, 80, 4);
+    assert!(used > 8, "only {used} of 80 queries went through an index");
+    // Past the merge threshold the indexes are rebuilt, and must still agree.
+    let merged = edited(&after, 9_000);
+    assert_eq!(merged.stale_count(), 0, "9,000 edits merge the indexes");
+    agree(&merged, 60, 5);
+}
+
+/// A later page given the count of the first (see `CountCache`) has the features a fresh count
+/// would find, and takes the count as given instead of counting again.
+#[test]
+fn a_known_count_gives_the_same_pages_without_counting() {
+    let layer = carriers(synth_100k());
+    let budget = Budget::unlimited();
+    for filter in [
+        // Not answered by an index alone: the later pages stop early.
+        "available_floor_area_m2 <> 3000 AND name_en LIKE '%1%'",
+        // Exact through the indexes.
+        "industry = 'future_health' AND available_floor_area_m2 >= 3000",
+    ] {
+        let q = FeatureQuery {
+            filter: Some(FilterSpec {
+                text: filter.into(),
+                lang: FilterLang::Cql2Text,
+            }),
+            ..FeatureQuery::default()
+        };
+        let plan = compile(&layer, &q).unwrap();
+        let first = page_by_scan(&layer, &plan, 0, 100, &budget).unwrap();
+        assert!(first.number_matched > 1_000, "{filter}: {}", first.number_matched);
+        for offset in [100, 700, first.number_matched - 50] {
+            let fresh = page_by_scan(&layer, &plan, offset, 100, &budget).unwrap();
+            let known = etown_atlas::query::exec::page_counted(
+                &layer,
+                &plan,
+                offset,
+                100,
+                Some(first.number_matched),
+                &budget,
+            )
+            .unwrap();
+            assert_eq!(known, fresh, "{filter} at {offset}");
+        }
+        // A count that is given is not recomputed where the plan must test features.
+        let told = etown_atlas::query::exec::page_counted(&layer, &plan, 0, 100, Some(7), &budget)
+            .unwrap();
+        if !uses_index(&layer, &plan) {
+            assert_eq!(told.number_matched, 7, "{filter}");
+        }
+        assert_eq!(told.slots, first.slots, "{filter}");
+    }
+}
