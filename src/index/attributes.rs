@@ -22,9 +22,13 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 
 use super::Column;
+
+/// Positions of a value order per bin (see `ColumnIndex::Sorted`): a range costs at most twice
+/// this many slots read one by one, however wide it is.
+const BIN: usize = 8192;
 
 /// String columns with more distinct values than this get no bitmap index.
 pub const MAX_DISTINCT: usize = 4096;
@@ -73,6 +77,9 @@ enum ColumnIndex {
     /// as it compares with nothing.
     Sorted {
         order: Vec<u32>,
+        /// The slots of each run of `BIN` positions of `order`, as bitmaps: a wide range is
+        /// the union of the bins it covers plus the few slots at its two ends.
+        bins: Vec<RoaringBitmap>,
         nulls: RoaringBitmap,
         /// The column as it was when `order` was made: edits since change the layer's column,
         /// not this one (it shares every chunk no edit copied), so `order` stays sorted by it.
@@ -84,8 +91,13 @@ enum ColumnIndex {
 #[derive(Debug)]
 pub enum Found<'a> {
     Bitmap(&'a RoaringBitmap),
-    /// Slots in value order (not slot order).
-    Slots(&'a [u32]),
+    /// Positions `start..end` of a value order, with its bins.
+    Range {
+        order: &'a [u32],
+        bins: &'a [RoaringBitmap],
+        start: usize,
+        end: usize,
+    },
     /// A value the index has never seen.
     Nothing,
 }
@@ -95,8 +107,20 @@ impl Found<'_> {
     pub fn len(&self) -> u64 {
         match self {
             Found::Bitmap(b) => b.len(),
-            Found::Slots(s) => s.len() as u64,
+            Found::Range { start, end, .. } => (end - start) as u64,
             Found::Nothing => 0,
+        }
+    }
+
+    /// Slots to read one by one (and sort) to make the bitmap: those of the range's partly
+    /// covered bins. A bitmap the index holds costs nothing.
+    pub fn cost(&self) -> u64 {
+        match self {
+            Found::Range { start, end, .. } => {
+                let (full, _) = full_bins(*start, *end);
+                (end - start - full.len() * BIN) as u64
+            }
+            _ => 0,
         }
     }
 
@@ -108,10 +132,22 @@ impl Found<'_> {
     pub fn to_bitmap(&self) -> Cow<'_, RoaringBitmap> {
         match self {
             Found::Bitmap(b) => Cow::Borrowed(*b),
-            Found::Slots(s) => {
-                let mut slots = s.to_vec();
-                slots.sort_unstable();
-                Cow::Owned(RoaringBitmap::from_sorted_iter(slots).unwrap_or_default())
+            Found::Range {
+                order,
+                bins,
+                start,
+                end,
+            } => {
+                let sorted = |from: usize, to: usize| {
+                    let mut slots = order[from..to].to_vec();
+                    slots.sort_unstable();
+                    RoaringBitmap::from_sorted_iter(slots).unwrap_or_default()
+                };
+                let (full, (before, after)) = full_bins(*start, *end);
+                // The multi-way union works container by container, not bitmap by bitmap.
+                let (head, tail) = (sorted(*start, before), sorted(after, *end));
+                let out = bins[full].iter().chain([&head, &tail]).union();
+                Cow::Owned(out)
             }
             Found::Nothing => Cow::Owned(RoaringBitmap::new()),
         }
@@ -145,6 +181,7 @@ impl AttributeIndex {
             },
             ColumnIndex::Sorted {
                 order,
+                bins,
                 values: col,
                 ..
             } => {
@@ -159,9 +196,8 @@ impl AttributeIndex {
                     return None;
                 }
                 // `compare` is total over `order`'s slots, which hold no null or NaN.
-                let below = |s: u32, k: &Key| compare(col, s as usize, k) == Some(Ordering::Less);
-                let above =
-                    |s: u32, k: &Key| compare(col, s as usize, k) == Some(Ordering::Greater);
+                let below = |s: u32, k: &Key| col.cmp_key(s as usize, k) == Some(Ordering::Less);
+                let above = |s: u32, k: &Key| col.cmp_key(s as usize, k) == Some(Ordering::Greater);
                 let start = match range.lo {
                     Bound::Included(k) => order.partition_point(|&s| below(s, &k)),
                     Bound::Excluded(k) => order.partition_point(|&s| !above(s, &k)),
@@ -173,7 +209,12 @@ impl AttributeIndex {
                     Bound::Unbounded => order.len(),
                 };
                 Some(if start < end {
-                    Found::Slots(&order[start..end])
+                    Found::Range {
+                        order,
+                        bins,
+                        start,
+                        end,
+                    }
                 } else {
                     Found::Nothing
                 })
@@ -201,11 +242,30 @@ impl AttributeIndex {
                             .map(|(k, b)| k.len() + 48 + b.serialized_size())
                             .sum::<usize>()
                 }
-                ColumnIndex::Sorted { order, nulls, .. } => {
-                    order.len() * 4 + nulls.serialized_size()
+                ColumnIndex::Sorted {
+                    order, bins, nulls, ..
+                } => {
+                    order.len() * 4
+                        + nulls.serialized_size()
+                        + bins
+                            .iter()
+                            .map(RoaringBitmap::serialized_size)
+                            .sum::<usize>()
                 }
             })
             .sum()
+    }
+}
+
+/// The bins wholly inside positions `start..end`, and the positions before and after them
+/// (`start..before` and `after..end` are read slot by slot).
+fn full_bins(start: usize, end: usize) -> (std::ops::Range<usize>, (usize, usize)) {
+    let first = start.div_ceil(BIN);
+    let last = end / BIN;
+    if first >= last {
+        (0..0, (end, end))
+    } else {
+        (first..last, (first * BIN, last * BIN))
     }
 }
 
@@ -251,8 +311,17 @@ impl ColumnIndex {
                         .cmp_slots(a as usize, b as usize)
                         .then_with(|| a.cmp(&b))
                 });
+                let bins = order
+                    .par_chunks(BIN)
+                    .map(|chunk| {
+                        let mut slots = chunk.to_vec();
+                        slots.sort_unstable();
+                        RoaringBitmap::from_sorted_iter(slots).unwrap_or_default()
+                    })
+                    .collect();
                 Some(ColumnIndex::Sorted {
                     order,
+                    bins,
                     nulls: nulls(&|s| column.is_null_at(s)),
                     values: column.clone(),
                 })
@@ -286,17 +355,62 @@ impl Column {
     }
 }
 
-/// The value at `slot` against `key`, as filters compare them; `None` when the value is null
-/// or NaN, or the key is not of the column's kind.
-fn compare(col: &Column, slot: usize, key: &Key) -> Option<Ordering> {
-    match (col, key) {
-        (Column::Boolean(c), Key::Bool(k)) => c[slot].map(|v| v.cmp(k)),
-        (Column::Integer(c), Key::Number(k)) => c[slot].and_then(|v| (v as f64).partial_cmp(k)),
-        (Column::Number(c), Key::Number(k)) => c[slot].and_then(|v| v.partial_cmp(k)),
-        (Column::Date(c), Key::Date(k)) => c[slot].map(|v| v.cmp(k)),
-        (Column::Timestamp(c), Key::Timestamp(k)) => c[slot].as_ref().map(|(v, _)| v.cmp(k)),
-        (Column::String(c), Key::Text(k)) => c[slot].as_deref().map(|v| v.cmp(k)),
-        _ => None,
+impl Column {
+    /// The value at `slot` against `key`, as filters compare them; `None` when the value is
+    /// null or NaN, or the key is not of the column's kind.
+    pub fn cmp_key(&self, slot: usize, key: &Key) -> Option<Ordering> {
+        match (self, key) {
+            (Column::Boolean(c), Key::Bool(k)) => c[slot].map(|v| v.cmp(k)),
+            (Column::Integer(c), Key::Number(k)) => c[slot].and_then(|v| (v as f64).partial_cmp(k)),
+            (Column::Number(c), Key::Number(k)) => c[slot].and_then(|v| v.partial_cmp(k)),
+            (Column::Date(c), Key::Date(k)) => c[slot].map(|v| v.cmp(k)),
+            (Column::Timestamp(c), Key::Timestamp(k)) => c[slot].as_ref().map(|(v, _)| v.cmp(k)),
+            (Column::String(c), Key::Text(k)) => c[slot].as_deref().map(|v| v.cmp(k)),
+            _ => None,
+        }
+    }
+
+    /// A test of whether a slot's value lies in `range`, with the bounds resolved once: what a
+    /// query runs on each of many candidates (a number column's test is two float comparisons).
+    pub fn range_test<'a>(&'a self, range: KeyRange<'a>) -> Box<dyn Fn(usize) -> bool + Sync + 'a> {
+        /// The bounds as numbers, when both are numbers or unbounded.
+        fn numeric(range: &KeyRange) -> Option<(f64, bool, f64, bool)> {
+            let end = |b: &Bound<Key>, open: f64| match b {
+                Bound::Included(Key::Number(k)) => Some((*k, true)),
+                Bound::Excluded(Key::Number(k)) => Some((*k, false)),
+                Bound::Unbounded => Some((open, true)),
+                _ => None,
+            };
+            let (lo, lo_in) = end(&range.lo, f64::NEG_INFINITY)?;
+            let (hi, hi_in) = end(&range.hi, f64::INFINITY)?;
+            Some((lo, lo_in, hi, hi_in))
+        }
+        let within = move |v: f64, (lo, lo_in, hi, hi_in): (f64, bool, f64, bool)| {
+            (v > lo || (lo_in && v == lo)) && (v < hi || (hi_in && v == hi))
+        };
+        match (self, numeric(&range)) {
+            (Column::Number(c), Some(b)) => Box::new(move |s| c[s].is_some_and(|v| within(v, b))),
+            (Column::Integer(c), Some(b)) => {
+                Box::new(move |s| c[s].is_some_and(|v| within(v as f64, b)))
+            }
+            _ => Box::new(move |s| self.in_range(s, &range)),
+        }
+    }
+
+    /// Whether the value at `slot` lies in `range` (a null never does).
+    pub fn in_range(&self, slot: usize, range: &KeyRange) -> bool {
+        let above_lo = match &range.lo {
+            Bound::Included(k) => self.cmp_key(slot, k).is_some_and(Ordering::is_ge),
+            Bound::Excluded(k) => self.cmp_key(slot, k).is_some_and(Ordering::is_gt),
+            Bound::Unbounded => true,
+        };
+        let below_hi = match &range.hi {
+            Bound::Included(k) => self.cmp_key(slot, k).is_some_and(Ordering::is_le),
+            Bound::Excluded(k) => self.cmp_key(slot, k).is_some_and(Ordering::is_lt),
+            Bound::Unbounded => true,
+        };
+        // Both unbounded: any comparable value.
+        above_lo && below_hi && self.number_or_key(slot).is_some()
     }
 }
 

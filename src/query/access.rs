@@ -26,7 +26,9 @@ pub enum Term {
         hi: Bound<Lit>,
     },
     /// The column is null.
-    Null { column: usize },
+    Null {
+        column: usize,
+    },
     Any(Vec<Term>),
     All(Vec<Term>),
 }
@@ -58,6 +60,44 @@ pub enum Access {
     /// The slots of the attribute indexes (excluding stale slots, which are tested one by one).
     /// `exact`: every one of them matches, and no other indexed slot does.
     Index { slots: RoaringBitmap, exact: bool },
+}
+
+/// A term's test for one slot, read from the layer's columns.
+type Test<'a> = Box<dyn Fn(usize) -> bool + Sync + 'a>;
+
+impl Term {
+    /// The test of whether the term holds for a slot: what the index would answer, for
+    /// candidates it was not asked about. `None` when a bound is no key (the planner then
+    /// never made the term a probe).
+    fn test<'a>(&'a self, layer: &'a Layer) -> Option<Test<'a>> {
+        Some(match self {
+            Term::Range { column, lo, hi } => {
+                let range = KeyRange {
+                    lo: key_bound(lo)?,
+                    hi: key_bound(hi)?,
+                };
+                layer.columns.get(*column)?.range_test(range)
+            }
+            Term::Null { column } => {
+                let c = layer.columns.get(*column)?;
+                Box::new(move |s| c.is_null_at(s))
+            }
+            Term::Any(items) => {
+                let tests = items
+                    .iter()
+                    .map(|t| t.test(layer))
+                    .collect::<Option<Vec<_>>>()?;
+                Box::new(move |s| tests.iter().any(|t| t(s)))
+            }
+            Term::All(items) => {
+                let tests = items
+                    .iter()
+                    .map(|t| t.test(layer))
+                    .collect::<Option<Vec<_>>>()?;
+                Box::new(move |s| tests.iter().all(|t| t(s)))
+            }
+        })
+    }
 }
 
 fn key(lit: &Lit) -> Option<Key<'_>> {
@@ -127,8 +167,8 @@ impl<'a> Probe<'a> {
     /// Slots read one by one to make its bitmap (a bitmap the index holds costs nothing).
     fn cost(&self) -> u64 {
         match self {
-            Probe::Found(Found::Slots(s)) => s.len() as u64,
-            Probe::Found(_) | Probe::Null(_) => 0,
+            Probe::Found(f) => f.cost(),
+            Probe::Null(_) => 0,
             Probe::Any(items) | Probe::All(items) => items.iter().map(Probe::cost).sum(),
         }
     }
@@ -137,7 +177,10 @@ impl<'a> Probe<'a> {
         match self {
             Probe::Found(f) => f.to_bitmap().into_owned(),
             Probe::Null(b) => (*b).clone(),
-            Probe::Any(items) => items.iter().map(Probe::bitmap).fold(RoaringBitmap::new(), |a, b| a | b),
+            Probe::Any(items) => items
+                .iter()
+                .map(Probe::bitmap)
+                .fold(RoaringBitmap::new(), |a, b| a | b),
             Probe::All(items) => {
                 let mut items = items.iter();
                 let first = items.next().map(Probe::bitmap).unwrap_or_default();
@@ -152,15 +195,16 @@ impl<'a> Probe<'a> {
 /// `other_candidates` is about how many slots the plan's other access path (its box through the
 /// R-tree, or every slot) would test: the index is used only when it selects fewer.
 pub fn choose(layer: &Layer, terms: &Terms, other_candidates: u64) -> Access {
-    let mut probes: Vec<Probe> = Vec::new();
+    let mut probes: Vec<(Probe, &Term)> = Vec::new();
     let mut complete = terms.complete;
     for t in &terms.conjuncts {
         match Probe::of(layer, t) {
-            Some(p) => probes.push(p),
+            Some(p) => probes.push((p, t)),
             None => complete = false,
         }
     }
-    probes.sort_by_key(Probe::estimate);
+    probes.sort_by_key(|(p, _)| p.estimate());
+    let (probes, terms): (Vec<Probe>, Vec<&Term>) = probes.into_iter().unzip();
     let Some(first) = probes.first() else {
         return Access::Scan;
     };
@@ -178,6 +222,14 @@ pub fn choose(layer: &Layer, terms: &Terms, other_candidates: u64) -> Access {
         }
         slots &= p.bitmap();
         used += 1;
+    }
+    let rest: Option<Vec<Test>> = terms[used..].iter().map(|t| t.test(layer)).collect();
+    if let (true, Some(rest)) = (complete && used < probes.len(), rest) {
+        // Every other condition is a term too: test the candidates against those alone, and
+        // the result is exact (one read per remaining term, instead of the whole filter).
+        let tested = slots.iter().filter(|&s| rest.iter().all(|t| t(s as usize)));
+        slots = RoaringBitmap::from_sorted_iter(tested).unwrap_or_default();
+        used = probes.len();
     }
     Access::Index {
         slots,

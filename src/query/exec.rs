@@ -160,7 +160,11 @@ fn through_index(
 
 /// The candidates to test when no index helps, in layer order: the R-tree's for a box or a
 /// spatial conjunct, else every slot (`None`).
-fn scan_candidates(layer: &Layer, plan: &Plan, budget: &Budget) -> Result<Option<Vec<usize>>, Exceeded> {
+fn scan_candidates(
+    layer: &Layer,
+    plan: &Plan,
+    budget: &Budget,
+) -> Result<Option<Vec<usize>>, Exceeded> {
     match plan.candidates() {
         Candidates::All => Ok(None),
         Candidates::Rects(rects) => {

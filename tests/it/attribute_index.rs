@@ -52,10 +52,7 @@ fn text(t: &T) -> String {
             "({})",
             ts.iter().map(text).collect::<Vec<_>>().join(" AND ")
         ),
-        T::Or(ts) => format!(
-            "({})",
-            ts.iter().map(text).collect::<Vec<_>>().join(" OR ")
-        ),
+        T::Or(ts) => format!("({})", ts.iter().map(text).collect::<Vec<_>>().join(" OR ")),
     }
 }
 
@@ -95,7 +92,8 @@ fn values_of(layer: &Layer) -> Values {
                 v.numbers.push((name, vs));
             }
             Column::Date(col) => {
-                let mut vs: Vec<String> = sample().filter_map(|s| col[s].map(format_date)).collect();
+                let mut vs: Vec<String> =
+                    sample().filter_map(|s| col[s].map(format_date)).collect();
                 vs.push("1999-12-31".into());
                 v.dates.push((name, vs));
             }
@@ -114,7 +112,9 @@ fn term(v: &Values) -> BoxedStrategy<T> {
     let dates = v.dates.clone();
     let mut leaves: Vec<BoxedStrategy<T>> = vec![
         prop::sample::select(texts)
-            .prop_flat_map(|(c, vs)| prop::sample::select(vs).prop_map(move |x| T::Text(c.clone(), x)))
+            .prop_flat_map(|(c, vs)| {
+                prop::sample::select(vs).prop_map(move |x| T::Text(c.clone(), x))
+            })
             .boxed(),
         prop::sample::select(texts2)
             .prop_flat_map(|(c, vs)| {
@@ -245,7 +245,11 @@ fn agree(layer: &Layer, cases: u32, seed: u8) -> usize {
 }
 
 fn carriers(catalog: &Catalog) -> Arc<Layer> {
-    Arc::clone(catalog.layer("spatial-carriers").expect("the carriers layer"))
+    Arc::clone(
+        catalog
+            .layer("spatial-carriers")
+            .expect("the carriers layer"),
+    )
 }
 
 fn synth_100k() -> &'static Catalog {
@@ -298,14 +302,20 @@ fn edited(layer: &Layer, n: usize) -> Layer {
 fn indexes_agree_with_a_scan_on_the_shipped_carriers() {
     let layer = carriers(&shipped_catalog());
     let used = agree(&layer, 300, 1);
-    assert!(used > 30, "only {used} of 300 queries went through an index");
+    assert!(
+        used > 30,
+        "only {used} of 300 queries went through an index"
+    );
 }
 
 #[test]
 fn indexes_agree_with_a_scan_on_100k_synthetic_carriers() {
     let layer = carriers(synth_100k());
     let used = agree(&layer, 120, 2);
-    assert!(used > 12, "only {used} of 120 queries went through an index");
+    assert!(
+        used > 12,
+        "only {used} of 120 queries went through an index"
+    );
 }
 
 #[test]
@@ -316,7 +326,11 @@ fn indexes_agree_with_a_scan_after_edits() {
     agree(&small, 200, 3);
     let layer = carriers(synth_100k());
     let after = edited(&layer, 3_000);
-    assert!(after.stale_count() >= 2_000, "{} stale", after.stale_count());
+    assert!(
+        after.stale_count() >= 2_000,
+        "{} stale",
+        after.stale_count()
+    );
     let used = agree(&after, 80, 4);
     assert!(used > 8, "only {used} of 80 queries went through an index");
     // Past the merge threshold the indexes are rebuilt, and must still agree.
@@ -346,7 +360,11 @@ fn a_known_count_gives_the_same_pages_without_counting() {
         };
         let plan = compile(&layer, &q).unwrap();
         let first = page_by_scan(&layer, &plan, 0, 100, &budget).unwrap();
-        assert!(first.number_matched > 1_000, "{filter}: {}", first.number_matched);
+        assert!(
+            first.number_matched > 1_000,
+            "{filter}: {}",
+            first.number_matched
+        );
         for offset in [100, 700, first.number_matched - 50] {
             let fresh = page_by_scan(&layer, &plan, offset, 100, &budget).unwrap();
             let known = etown_atlas::query::exec::page_counted(

@@ -10,8 +10,8 @@ use super::spatial::{Literal, SpatialOp};
 use super::temporal::{Span, TemporalOp};
 use crate::index::{Column, Layer};
 use crate::query::access::Term;
-use std::ops::Bound as End;
 use crate::query::datetime::days_to_ms;
+use std::ops::Bound as End;
 
 const DAY_MS: i64 = 86_400_000;
 
