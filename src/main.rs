@@ -192,6 +192,11 @@ struct ServeArgs {
     /// disk. Without it the server is read-only.
     #[arg(long, env = "ETOWN_ATLAS_STATE")]
     state: Option<PathBuf>,
+    /// Keep a binary snapshot of the ingested layers in this file and start from it while the
+    /// data files are unchanged (checked by size and content hash), instead of parsing the
+    /// GeoJSON again. Default: `layers.snapshot` in the --state directory, if there is one.
+    #[arg(long, env = "ETOWN_ATLAS_SNAPSHOT")]
+    snapshot: Option<PathBuf>,
 }
 
 fn load(dir: Option<&PathBuf>, options: LoadOptions) -> Result<Catalog, IngestError> {
@@ -211,11 +216,20 @@ fn load_files(
     files: Vec<ingest::SourceFile>,
     options: LoadOptions,
 ) -> Result<Catalog, IngestError> {
+    load_files_with_snapshot(dir, files, options, None)
+}
+
+fn load_files_with_snapshot(
+    dir: Option<&PathBuf>,
+    files: Vec<ingest::SourceFile>,
+    options: LoadOptions,
+    snapshot: Option<&std::path::Path>,
+) -> Result<Catalog, IngestError> {
     let origin = dir.map_or_else(
         || "the embedded geodata".to_owned(),
         |d| d.display().to_string(),
     );
-    ingest::load(files, &origin, options)
+    ingest::load_with_snapshot(files, &origin, options, snapshot).map(|(catalog, _)| catalog)
 }
 
 /// Each collection's seed fingerprint: SHA-256 of its GeoJSON and its sidecar.
@@ -475,8 +489,22 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let seeds = fingerprints(&files);
-    let catalog = match load_files(args.data.as_ref(), files, args.load.options()) {
+    // The state store checks its edits against the seed: only then are the seeds hashed.
+    let seeds = if args.state.is_some() {
+        fingerprints(&files)
+    } else {
+        Vec::new()
+    };
+    let snapshot = args
+        .snapshot
+        .clone()
+        .or_else(|| args.state.as_ref().map(|s| s.join("layers.snapshot")));
+    let catalog = match load_files_with_snapshot(
+        args.data.as_ref(),
+        files,
+        args.load.options(),
+        snapshot.as_deref(),
+    ) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");

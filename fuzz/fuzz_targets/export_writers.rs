@@ -3,7 +3,6 @@
 //! a file that its format's reader opens with every feature in it.
 #![no_main]
 
-use std::borrow::Cow;
 use std::io::{Cursor, Read};
 
 use etown_atlas::export::{self, ExportOptions, ExportSource, Format};
@@ -24,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let file = SourceFile {
         name: "fuzz.geojson".to_owned(),
-        bytes: Cow::Owned(layer.to_vec()),
+        bytes: layer.to_vec().into(),
     };
     let Ok(catalog) = ingest::load(vec![file], "fuzz", LoadOptions::default()) else {
         return;

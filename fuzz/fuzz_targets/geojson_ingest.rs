@@ -2,7 +2,6 @@
 //! file and feature), or the layer it builds answers a query over every feature.
 #![no_main]
 
-use std::borrow::Cow;
 
 use etown_atlas::ingest::{self, LoadOptions, SourceFile};
 use etown_atlas::query::{exec, Budget, FeatureQuery};
@@ -12,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     for accept_invalid_geometry in [false, true] {
         let file = SourceFile {
             name: "fuzz.geojson".to_owned(),
-            bytes: Cow::Owned(data.to_vec()),
+            bytes: data.to_vec().into(),
         };
         let options = LoadOptions {
             accept_invalid_geometry,

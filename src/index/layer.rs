@@ -120,22 +120,33 @@ impl Layer {
             columns,
         } = parts;
         let envelopes: Chunked<Rect<f64>> = geometries.iter().map(rect_of).collect();
-        let rtree = RTree::bulk_load(
-            envelopes
-                .iter()
-                .enumerate()
-                .map(|(slot, r)| entry(slot, r))
-                .collect(),
+        let n = ids.len();
+        // The three indexes are independent: built side by side, they take the time of the
+        // slowest (the R-tree or the attribute indexes, at a million features).
+        let ((rtree, by_id), attributes) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        RTree::bulk_load(
+                            envelopes
+                                .iter()
+                                .enumerate()
+                                .map(|(slot, r)| entry(slot, r))
+                                .collect(),
+                        )
+                    },
+                    || {
+                        ids.iter()
+                            .enumerate()
+                            .map(|(slot, id)| (id.to_string(), slot as u32))
+                            .collect::<imbl::HashMap<String, u32>>()
+                    },
+                )
+            },
+            || AttributeIndex::build(&columns, n, |_| true),
         );
-        let by_id = ids
-            .iter()
-            .enumerate()
-            .map(|(slot, id)| (id.to_string(), slot as u32))
-            .collect();
         let extent = envelopes.iter().copied().reduce(union);
         let geometry_types = geometries.iter().map(geometry_type_name).collect();
-        let n = ids.len();
-        let attributes = AttributeIndex::build(&columns, n, |_| true);
         Layer {
             id,
             meta,

@@ -17,6 +17,7 @@ mod edit;
 mod error;
 mod geometry;
 mod presentation;
+pub mod snapshot;
 mod source;
 mod stream;
 mod valid;
@@ -57,6 +58,38 @@ pub fn load(
     origin: &str,
     options: LoadOptions,
 ) -> Result<Catalog, IngestError> {
+    load_with_snapshot(files, origin, options, None).map(|(catalog, _)| catalog)
+}
+
+/// What became of the snapshot in [`load_with_snapshot`].
+#[derive(Debug)]
+pub enum SnapshotUse {
+    /// No snapshot was asked for.
+    None,
+    /// The layers were read from it.
+    Read,
+    /// The files were ingested (there was no snapshot, or it was refused for the reason
+    /// given), and a new snapshot was written.
+    Written { refused: Option<String> },
+    /// The files were ingested, and the snapshot could not be written.
+    NotWritten {
+        refused: Option<String>,
+        error: String,
+    },
+}
+
+/// [`load`], reading the layers from the snapshot at `snapshot` when it was made from exactly
+/// these files and options, and otherwise ingesting them and writing a new snapshot there.
+/// A snapshot that cannot be used, or written, is logged, never an error: it is only a cache.
+pub fn load_with_snapshot(
+    files: Vec<SourceFile>,
+    origin: &str,
+    options: LoadOptions,
+    snapshot: Option<&std::path::Path>,
+) -> Result<(Catalog, SnapshotUse), IngestError> {
+    let started = std::time::Instant::now();
+    let cached = snapshot.map(|path| (path, snapshot::Fingerprint::of(&files, options)));
+    let hashed = started.elapsed();
     let mut metas: BTreeMap<String, (String, LayerMeta)> = BTreeMap::new();
     let mut vocabularies: BTreeMap<String, Vocabulary> = BTreeMap::new();
     let mut layer_files = Vec::new();
@@ -78,6 +111,35 @@ pub fn load(
         return Err(IngestError::NoLayers {
             dir: origin.to_owned(),
         });
+    }
+    let mut refused = None;
+    if let Some((path, fingerprint)) = &cached {
+        let meta_of = |id: &str| metas.get(id).map(|(_, m)| m.clone()).unwrap_or_default();
+        match snapshot::read(path, fingerprint, meta_of) {
+            Ok(parts) => {
+                let read = started.elapsed();
+                let layers: Vec<Layer> = parts.into_iter().map(Layer::build).collect();
+                presentation::check(&layers, &vocabularies)?;
+                let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+                tracing::info!(
+                    snapshot = %path.display(),
+                    hash_ms = ms(hashed),
+                    decode_ms = ms(read - hashed),
+                    index_ms = ms(started.elapsed() - read),
+                    "layers read from the snapshot"
+                );
+                return Ok((Catalog::new(layers, vocabularies), SnapshotUse::Read));
+            }
+            Err(snapshot::SnapshotError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                tracing::info!(snapshot = %path.display(), "no snapshot yet: ingesting the files");
+            }
+            Err(e) => {
+                tracing::warn!("snapshot not used, ingesting the files: {e}");
+                refused = Some(e.to_string());
+            }
+        }
     }
 
     let mut parts = Vec::with_capacity(layer_files.len());
@@ -101,7 +163,24 @@ pub fn load(
 
     let layers: Vec<Layer> = derive::derive_and_build(parts);
     presentation::check(&layers, &vocabularies)?;
-    Ok(Catalog::new(layers, vocabularies))
+    let catalog = Catalog::new(layers, vocabularies);
+    let used = match &cached {
+        None => SnapshotUse::None,
+        Some((path, fingerprint)) => match snapshot::write(path, fingerprint, &catalog) {
+            Ok(()) => {
+                tracing::info!(snapshot = %path.display(), "snapshot written");
+                SnapshotUse::Written { refused }
+            }
+            Err(e) => {
+                tracing::warn!(snapshot = %path.display(), "the snapshot cannot be written: {e}");
+                SnapshotUse::NotWritten {
+                    refused,
+                    error: e.to_string(),
+                }
+            }
+        },
+    };
+    Ok((catalog, used))
 }
 
 /// Geometries parsed and validated in parallel, this many at a time.

@@ -1,14 +1,20 @@
 use std::borrow::Cow;
 use std::path::Path;
 
+use bytes::Bytes;
+
 use super::IngestError;
 
 /// One data file by name (relative to its directory), from disk or embedded in the binary.
 #[derive(Clone)]
 pub struct SourceFile {
     pub name: String,
-    pub bytes: Cow<'static, [u8]>,
+    /// The content: embedded, read, or mapped (see [`read_dir`]).
+    pub bytes: Bytes,
 }
+
+/// Files at least this large are mapped instead of read.
+const MAP_FROM: u64 = 1 << 20;
 
 /// The shipped `geodata/`, compiled into the binary so that it runs from any directory.
 #[derive(rust_embed::Embed)]
@@ -26,7 +32,10 @@ pub fn embedded_files() -> Vec<SourceFile> {
         .filter_map(|name| {
             EmbeddedGeodata::get(&name).map(|f| SourceFile {
                 name: name.into_owned(),
-                bytes: f.data,
+                bytes: match f.data {
+                    Cow::Borrowed(b) => Bytes::from_static(b),
+                    Cow::Owned(v) => Bytes::from(v),
+                },
             })
         })
         .collect()
@@ -48,12 +57,29 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, IngestError> {
         if !(name.ends_with(".geojson") || name.ends_with(".json")) || !path.is_file() {
             continue;
         }
-        let bytes = std::fs::read(&path).map_err(|e| read_err(&path, e))?;
+        let bytes = read_or_map(&path).map_err(|e| read_err(&path, e))?;
         files.push(SourceFile {
             name: name.to_owned(),
-            bytes: Cow::Owned(bytes),
+            bytes,
         });
     }
     files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(files)
+}
+
+/// A large file is mapped rather than read: a million carriers are 637 MB, which reading
+/// would copy into fresh memory (and keep in the process's resident set) only to parse once,
+/// or only to hash when a snapshot answers. The mapping lives as long as the bytes.
+///
+/// A mapped file that another program truncates while it is being loaded makes the process
+/// fail (SIGBUS); loading happens once, at start, and data files are replaced by renaming
+/// (as editors and `cp` to a new name do), which leaves the mapped copy intact.
+pub(crate) fn read_or_map(path: &Path) -> std::io::Result<Bytes> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() < MAP_FROM {
+        return Ok(Bytes::from(std::fs::read(path)?));
+    }
+    // SAFETY: the map is read-only and private; see above for a file truncated meanwhile.
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    Ok(Bytes::from_owner(map))
 }

@@ -25,5 +25,6 @@ mod matching;
 mod presentation;
 mod response_cache;
 mod security;
+mod snapshot;
 mod socket;
 mod tiles;
