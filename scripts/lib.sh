@@ -54,10 +54,12 @@ stop_postgis() {
 }
 
 # load_carriers_postgis FILE: the carriers into table `carriers` (GiST on geom, b-trees on the
-# filtered attributes, clustered by the GiST index, analysed).
+# attributes the comparisons filter on, clustered by the GiST index, analysed).
 load_carriers_postgis() {
   ogr2ogr -f PostgreSQL "PG:$dsn" "$1" -nln carriers \
     -lco GEOMETRY_NAME=geom -lco FID=id -lco SPATIAL_INDEX=GIST -nlt POLYGON --config PG_USE_COPY YES
   psql -c 'CREATE INDEX ON carriers (industry)' -c 'CREATE INDEX ON carriers (available_floor_area_m2)' \
+    -c 'CREATE INDEX ON carriers (status)' -c 'CREATE INDEX ON carriers (clear_height_m)' \
+    -c 'CREATE INDEX ON carriers (power_kva)' \
     -c 'CLUSTER carriers USING carriers_geom_geom_idx' -c 'VACUUM ANALYZE carriers'
 }

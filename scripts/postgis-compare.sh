@@ -4,13 +4,19 @@
 # b-tree indexes on the filtered attributes, starts our release server on the same file, runs the
 # same queries against both from one client and prints our time divided by PostGIS's per query.
 #
+# Then (THROUGHPUT seconds per query, 0 to skip) requests per second with 8 clients on each side:
+# wrk against ours, pgbench against PostGIS, PostGIS both counting the matches as our pages do and
+# as a PostGIS user would page (LIMIT, no count); and our small answers against two static
+# ceilings.
+#
 #   scripts/postgis-compare.sh                  # 1,000,000 carriers, 15 timed runs per query
-#   COUNT=100000 RUNS=30 scripts/postgis-compare.sh
+#   COUNT=100000 RUNS=30 THROUGHPUT=5 scripts/postgis-compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 COUNT=${COUNT:-1000000}
 RUNS=${RUNS:-15}
+THROUGHPUT=${THROUGHPUT:-10}
 SYNTH=${SYNTH:-target/synth-$COUNT}
 PG_PORT=${PG_PORT:-55432}
 
@@ -31,10 +37,13 @@ start_load=$(date +%s.%N)
 load_carriers_postgis "$SYNTH/spatial-carriers.geojson"
 pg_load_s=$(echo "$(date +%s.%N) - $start_load" | bc)
 
-# The response cache is off: every timed request is computed, as every SQL query is.
-echo "response_cache_mb = 0" >"$work/atlas.toml"
+# The response and count caches are off: every timed request is computed and counted, as every
+# SQL query is.
+printf 'response_cache_mb = 0\ncount_cache_entries = 0\n' >"$work/atlas.toml"
 start_server "$work/atlas.log" --config "$work/atlas.toml" --data "$SYNTH"
 load_ms=$(grep -o '"load_ms":[0-9.]*' "$work/atlas.log" | cut -d: -f2)
 
 echo "PostGIS load (ogr2ogr + indexes + CLUSTER + ANALYZE): ${pg_load_s} s; etown-atlas load: ${load_ms} ms"
-"$py" scripts/postgis_compare.py --atlas "http://$addr" --dsn "$dsn" --runs "$RUNS"
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+"$py" scripts/postgis_compare.py --atlas "http://$addr" --dsn "$dsn" --runs "$RUNS" \
+  --throughput "$THROUGHPUT" --pgbench "$pg_bin/pgbench" --static /vendor/maplibre-gl/maplibre-gl.css
