@@ -343,7 +343,10 @@ pub fn write(path: &Path, fingerprint: &Fingerprint, catalog: &Catalog) -> std::
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir)?;
     }
-    let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new(".")))?;
+    // Named so that one left by a crash mid-write is recognisable (and safe to delete).
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".snapshot-being-written-")
+        .tempfile_in(dir.unwrap_or(Path::new(".")))?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         w.write_all(MAGIC)?;
