@@ -5,8 +5,10 @@
 #
 # It installs what the tests drive as real clients, so its first run on a fresh Debian 12
 # machine needs root (or sudo) and reaches Debian's, PyPI's and npm's registries:
-#   - Debian packages: gdal-bin (GDAL's OGC API driver), chromium and a CJK font (the browser
-#     tests), poppler-utils (pdftotext reads the printed dossier), python3-venv, and nodejs/npm if there is no node;
+#   - Debian packages: gdal-bin (GDAL's OGC API and PostgreSQL drivers), chromium and a CJK font
+#     (the browser tests), poppler-utils (pdftotext reads the printed dossier), PostgreSQL 15 with
+#     PostGIS 3 (postgresql-15-postgis-3: each database test starts and removes its own cluster),
+#     python3-venv, and nodejs/npm if there is no node;
 #   - a Python venv in target/venv with the pinned clients of scripts/requirements-test.txt
 #     (OWSLib), never the system Python (Debian refuses pip there, PEP 668);
 #   - the npm packages of e2e/ (playwright-core, axe-core), from its lock file;
@@ -27,6 +29,8 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+# A throwaway cluster per PostgreSQL test (tests/it/common/postgres.rs); runuser runs it as postgres.
+ls /usr/share/postgresql/15/extension/postgis.control >/dev/null 2>&1 || missing+=(postgresql-15-postgis-3)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}"
   as_root apt-get update -qq

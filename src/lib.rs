@@ -15,6 +15,7 @@
 //!            ▼
 //!          encode (the one GeoJSON writer) · export (download writers) · tiles (MVT)
 //!          basemap (local MBTiles files, read-only)
+//! postgis: the PostgreSQL/PostGIS schema and import (`etown-atlas db ...`) ──► index, model
 //! web/ (MapLibre app, ES modules) ──► the same public HTTP API every other client uses
 //! ```
 //!
@@ -31,6 +32,7 @@ pub mod index;
 pub mod ingest;
 pub mod journal;
 pub mod model;
+pub mod postgis;
 pub mod query;
 pub mod store;
 pub mod synth;

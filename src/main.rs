@@ -53,6 +53,9 @@ enum Command {
     /// The state store: what edits have made of the seed data.
     #[command(subcommand)]
     State(StateCommand),
+    /// PostgreSQL/PostGIS as the store: its schema, and the layers in it.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Write N deterministic synthetic carriers over Beijing (for benchmarks and load tests).
     Synth {
         /// How many carriers.
@@ -64,6 +67,27 @@ enum Command {
         /// The seed; the same count and seed always give the same file.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Create or bring up to date the schema (numbered migrations, each applied once).
+    Migrate {
+        /// The database: a postgres:// URL or key=value pairs (the password is never logged).
+        #[arg(long, env = "ETOWN_ATLAS_STORE")]
+        store: String,
+    },
+    /// Validate the layers of a data directory as `serve` does, and write each as a PostGIS
+    /// table (replacing the collection's table if it exists), migrating the schema first.
+    Import {
+        #[arg(long, env = "ETOWN_ATLAS_STORE")]
+        store: String,
+        /// The directory of *.geojson layers (default: the shipped geodata).
+        #[arg(long, env = "ETOWN_ATLAS_DATA")]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        load: LoadArgs,
     },
 }
 
@@ -300,6 +324,10 @@ fn main() -> ExitCode {
             out,
             load,
         }) => done(export_state(&state, data.as_ref(), &out, load.options())),
+        Command::Db(DbCommand::Migrate { store }) => done(db_migrate(&store)),
+        Command::Db(DbCommand::Import { store, data, load }) => {
+            done(db_import(&store, data.as_ref(), load.options()))
+        }
         Command::Synth { count, out, seed } => match synth(count, &out, seed) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -308,6 +336,29 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// `etown-atlas db migrate`.
+fn db_migrate(store: &str) -> Result<(), String> {
+    let mut client = etown_atlas::postgis::connect(store).map_err(|e| e.to_string())?;
+    let applied = etown_atlas::postgis::migrate(&mut client).map_err(|e| e.to_string())?;
+    if applied.is_empty() {
+        eprintln!("the schema is up to date");
+    } else {
+        eprintln!("applied migrations {applied:?}");
+    }
+    Ok(())
+}
+
+/// `etown-atlas db import`.
+fn db_import(store: &str, data: Option<&PathBuf>, options: LoadOptions) -> Result<(), String> {
+    let catalog = load(data, options).map_err(|e| e.to_string())?;
+    let mut client = etown_atlas::postgis::connect(store).map_err(|e| e.to_string())?;
+    let report = etown_atlas::postgis::import(&mut client, &catalog).map_err(|e| e.to_string())?;
+    for (collection, n) in &report.collections {
+        eprintln!("{collection}: {n} features");
+    }
+    Ok(())
 }
 
 fn done(result: Result<(), String>) -> ExitCode {

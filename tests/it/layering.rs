@@ -33,6 +33,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             &["journal", "encode", "ingest", "query", "index", "model"],
         ),
         ("tiles", &["query", "index", "model"]),
+        ("postgis", &["index", "model"]),
         (
             "http",
             &[

@@ -22,6 +22,7 @@ mod hardening;
 mod layering;
 mod limits;
 mod matching;
+mod postgis;
 mod presentation;
 mod response_cache;
 mod security;

@@ -2,6 +2,8 @@
 //! in-process, or serve it on a real loopback socket.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,80 @@
+//! The schema's numbered migrations, applied in order, each once, each in its own transaction,
+//! under an advisory lock so that two servers starting together do not both apply one.
+
+use super::PgError;
+
+/// `(version, name, SQL)`, oldest first. A released migration is never edited: a change is a
+/// new one.
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "collections and change log",
+    "CREATE EXTENSION IF NOT EXISTS postgis;
+     CREATE TABLE atlas_collections (
+         id text PRIMARY KEY,
+         table_name text NOT NULL UNIQUE,
+         fields jsonb NOT NULL,
+         features bigint NOT NULL,
+         imported_at timestamptz NOT NULL DEFAULT now()
+     );
+     CREATE TABLE atlas_changes (
+         version bigserial PRIMARY KEY,
+         collection text NOT NULL REFERENCES atlas_collections (id) ON DELETE CASCADE,
+         feature_id text NOT NULL,
+         op text NOT NULL CHECK (op IN ('create', 'replace', 'delete')),
+         feature jsonb,
+         author text NOT NULL,
+         at timestamptz NOT NULL DEFAULT now()
+     );
+     CREATE INDEX atlas_changes_feature ON atlas_changes (collection, feature_id);",
+)];
+
+/// An arbitrary key of this program's advisory lock.
+const LOCK: i64 = 0x6574_6f77_6e00_0001;
+
+/// Brings the schema up to date; returns the versions applied now (none when it already was).
+pub fn migrate(client: &mut postgres::Client) -> Result<Vec<i32>, PgError> {
+    client.batch_execute(
+        "CREATE TABLE IF NOT EXISTS atlas_migrations (
+             version integer PRIMARY KEY,
+             name text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+    )?;
+    let mut applied = Vec::new();
+    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    for &(version, name, sql) in MIGRATIONS {
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])?;
+        let current: i32 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM atlas_migrations",
+                &[],
+            )?
+            .get(0);
+        if current > known {
+            return Err(PgError::NewerSchema {
+                found: current,
+                known,
+            });
+        }
+        if current >= version {
+            continue;
+        }
+        tx.batch_execute(sql)
+            .and_then(|()| {
+                tx.execute(
+                    "INSERT INTO atlas_migrations (version, name) VALUES ($1, $2)",
+                    &[&version, &name],
+                )
+                .map(drop)
+            })
+            .map_err(|source| PgError::Migration {
+                version,
+                name,
+                source,
+            })?;
+        tx.commit()?;
+        applied.push(version);
+    }
+    Ok(applied)
+}

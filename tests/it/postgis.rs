@@ -1,0 +1,183 @@
+//! PostgreSQL/PostGIS as the store: `db migrate` creates the schema once (numbered migrations),
+//! `db import` writes every layer as a table, and GDAL's PostgreSQL driver (what QGIS uses)
+//! then reads from the database the same features, attribute values and geometries as the API
+//! serves. Against a throwaway cluster started by the test.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::postgres::Cluster;
+use crate::common::shipped_catalog;
+
+fn atlas(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_etown-atlas"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Whether a value the API serves and the one GDAL read back are the same datum: numbers to
+/// the last bits GDAL writes, instants as instants (GDAL may write them differently).
+fn same(api: &Value, ogr: &Value) -> bool {
+    match (api, ogr) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            a == b || (a - b).abs() <= 1e-12 * a.abs().max(b.abs())
+        }
+        (Value::String(a), Value::String(b)) => {
+            a == b
+                || matches!(
+                    (
+                        chrono::DateTime::parse_from_rfc3339(a),
+                        chrono::DateTime::parse_from_rfc3339(&b.replace('/', "-").replacen(' ', "T", 1)),
+                    ),
+                    (Ok(x), Ok(y)) if x == y
+                )
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
+        }
+        (a, b) => a == b,
+    }
+}
+
+/// Every coordinate of a GeoJSON geometry, in order.
+fn coordinates(g: &Value, out: &mut Vec<f64>) {
+    match g {
+        Value::Number(n) => out.push(n.as_f64().unwrap()),
+        Value::Array(items) => items.iter().for_each(|i| coordinates(i, out)),
+        Value::Object(o) => {
+            if let Some(c) = o.get("coordinates") {
+                coordinates(c, out)
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_database_holds_what_the_api_serves() {
+    let pg = Cluster::start();
+    let dsn = pg.dsn();
+    let (ok, log) = atlas(&["db", "migrate", "--store", &dsn]);
+    assert!(ok && log.contains("applied migrations [1]"), "{log}");
+    let (ok, log) = atlas(&["db", "migrate", "--store", &dsn]);
+    assert!(
+        ok && log.contains("up to date"),
+        "a second migrate changes nothing: {log}"
+    );
+    let (ok, log) = atlas(&["db", "import", "--store", &dsn]);
+    assert!(ok, "{log}");
+    // Importing again replaces the tables: still one copy of each feature.
+    let (ok, log) = atlas(&["db", "import", "--store", &dsn]);
+    assert!(ok, "{log}");
+
+    let mut client = postgres::Client::connect(&dsn, postgres::NoTls).unwrap();
+    let versions: Vec<i32> = client
+        .query("SELECT version FROM atlas_migrations ORDER BY version", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, [1]);
+
+    let catalog = shipped_catalog();
+    for layer in catalog.layers() {
+        let out = Command::new("ogr2ogr")
+            .args([
+                "-f",
+                "GeoJSON",
+                "/vsistdout/",
+                &format!("PG:{dsn}"),
+                layer.id.as_str(),
+            ])
+            .output()
+            .expect("ogr2ogr runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let read: HashMap<String, &Value> = doc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["properties"]["feature_id"].as_str().unwrap().to_owned(),
+                    f,
+                )
+            })
+            .collect();
+        assert_eq!(read.len(), layer.live_count(), "{}", layer.id);
+        let stored: i64 = client
+            .query_one(
+                "SELECT features FROM atlas_collections WHERE id = $1",
+                &[&layer.id.as_str()],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(stored as usize, layer.live_count());
+        for slot in layer.live_slots() {
+            let api = layer.feature(slot, None);
+            let id = api.id.to_string();
+            let ogr = read
+                .get(&id)
+                .unwrap_or_else(|| panic!("{} {id} is in the database", layer.id));
+            for (name, value) in &api.properties {
+                let got = &ogr["properties"][name];
+                assert!(
+                    same(value, got),
+                    "{} {id} {name}: API {value}, database {got}",
+                    layer.id
+                );
+            }
+            let mut want = Vec::new();
+            coordinates(
+                &serde_json::to_value(geojson::Geometry::from(&api.geometry)).unwrap(),
+                &mut want,
+            );
+            let mut got = Vec::new();
+            coordinates(&ogr["geometry"], &mut got);
+            assert_eq!(want.len(), got.len(), "{} {id}: vertices", layer.id);
+            assert!(
+                want.iter().zip(&got).all(|(a, b)| (a - b).abs() < 1e-9),
+                "{} {id}: coordinates differ",
+                layer.id
+            );
+        }
+    }
+    // A GiST index on every table's geometry.
+    let gist: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING gist (geom)%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(gist as usize, catalog.layers().len());
+}
+
+#[test]
+fn a_store_that_cannot_be_reached_is_named_without_its_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://atlas:s3cret-w0rd@127.0.0.1:{port}/atlas");
+    let (ok, log) = atlas(&["db", "migrate", "--store", &url]);
+    assert!(!ok);
+    assert!(
+        log.contains(&format!("port {port}")) && log.contains("database atlas"),
+        "{log}"
+    );
+    assert!(!log.contains("s3cret-w0rd"), "{log}");
+}
