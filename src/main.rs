@@ -221,6 +221,11 @@ struct ServeArgs {
     /// GeoJSON again. Default: `layers.snapshot` in the --state directory, if there is one.
     #[arg(long, env = "ETOWN_ATLAS_SNAPSHOT")]
     snapshot: Option<PathBuf>,
+    /// Serve the collections of this PostgreSQL/PostGIS database (see `etown-atlas db import`)
+    /// instead of a data directory: read once at start, in one consistent transaction, then
+    /// served from memory. Read-only for now: edits through PostgreSQL are not built yet.
+    #[arg(long, env = "ETOWN_ATLAS_STORE", conflicts_with_all = ["data", "state", "snapshot"])]
+    store: Option<String>,
 }
 
 fn load(dir: Option<&PathBuf>, options: LoadOptions) -> Result<Catalog, IngestError> {
@@ -354,7 +359,9 @@ fn db_migrate(store: &str) -> Result<(), String> {
 fn db_import(store: &str, data: Option<&PathBuf>, options: LoadOptions) -> Result<(), String> {
     let catalog = load(data, options).map_err(|e| e.to_string())?;
     let mut client = etown_atlas::postgis::connect(store).map_err(|e| e.to_string())?;
-    let report = etown_atlas::postgis::import(&mut client, &catalog).map_err(|e| e.to_string())?;
+    let files = seed_files(data).map_err(|e| e.to_string())?;
+    let report =
+        etown_atlas::postgis::import(&mut client, &catalog, &files).map_err(|e| e.to_string())?;
     for (collection, n) in &report.collections {
         eprintln!("{collection}: {n} features");
     }
@@ -533,6 +540,26 @@ fn synth(count: usize, out: &std::path::Path, seed: u64) -> std::io::Result<()> 
 
 fn serve(args: ServeArgs) -> ExitCode {
     let started = Instant::now();
+    if let Some(store) = &args.store {
+        let catalog = etown_atlas::postgis::connect(store)
+            .map_err(etown_atlas::postgis::LoadError::from)
+            .and_then(|mut client| etown_atlas::postgis::load(&mut client));
+        return match catalog {
+            Ok(catalog) => {
+                tracing::info!(
+                    layers = catalog.layers().len(),
+                    features = catalog.feature_count(),
+                    load_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "data loaded from PostgreSQL and indexed"
+                );
+                serve_catalog(args, catalog, Vec::new(), started)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let files = match seed_files(args.data.as_ref()) {
         Ok(f) => f,
         Err(e) => {
@@ -568,6 +595,17 @@ fn serve(args: ServeArgs) -> ExitCode {
         load_ms = started.elapsed().as_secs_f64() * 1000.0,
         "data loaded and indexed"
     );
+    serve_catalog(args, catalog, seeds, started)
+}
+
+/// Serves `catalog` (with the state store of `args`, whose edits are checked against `seeds`)
+/// until a signal stops the server.
+fn serve_catalog(
+    args: ServeArgs,
+    catalog: Catalog,
+    seeds: Vec<(String, String)>,
+    started: Instant,
+) -> ExitCode {
     let mut config = ServerConfig::default();
     if let Some(path) = &args.config {
         match FileConfig::load(path) {

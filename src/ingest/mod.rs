@@ -118,8 +118,7 @@ pub fn load_with_snapshot(
         match snapshot::read(path, fingerprint, meta_of) {
             Ok(parts) => {
                 let read = started.elapsed();
-                let layers: Vec<Layer> = parts.into_iter().map(Layer::build).collect();
-                presentation::check(&layers, &vocabularies)?;
+                let catalog = assemble(parts, vocabularies)?;
                 let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
                 tracing::info!(
                     snapshot = %path.display(),
@@ -128,7 +127,7 @@ pub fn load_with_snapshot(
                     index_ms = ms(started.elapsed() - read),
                     "layers read from the snapshot"
                 );
-                return Ok((Catalog::new(layers, vocabularies), SnapshotUse::Read));
+                return Ok((catalog, SnapshotUse::Read));
             }
             Err(snapshot::SnapshotError::Read { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound =>
@@ -181,6 +180,17 @@ pub fn load_with_snapshot(
         },
     };
     Ok((catalog, used))
+}
+
+/// Layers already parsed, validated and derived elsewhere (a database): indexed, and their
+/// presentation checked against the vocabularies, as at any load.
+pub fn assemble(
+    parts: Vec<LayerParts>,
+    vocabularies: BTreeMap<String, Vocabulary>,
+) -> Result<Catalog, IngestError> {
+    let layers: Vec<Layer> = parts.into_iter().map(Layer::build).collect();
+    presentation::check(&layers, &vocabularies)?;
+    Ok(Catalog::new(layers, vocabularies))
 }
 
 /// Geometries parsed and validated in parallel, this many at a time.

@@ -6,10 +6,12 @@ use postgres::types::ToSql;
 
 use super::{ident, migrate, PgError};
 use crate::index::{Catalog, Cell, Layer};
-use crate::model::{format_date, FieldType};
+use crate::ingest::SourceFile;
+use crate::model::{format_date, FeatureId, FieldType};
 
-/// Column names the table itself uses.
-const RESERVED: [&str; 2] = ["feature_id", "geom"];
+/// Column names the table itself uses: the feature's id, its place in the layer's order (the
+/// order of the source file, in which the API lists features) and its geometry.
+pub(super) const RESERVED: [&str; 3] = ["feature_id", "atlas_order", "geom"];
 
 /// What an import wrote: each collection with its number of features.
 #[derive(Debug, Default)]
@@ -17,9 +19,23 @@ pub struct ImportReport {
     pub collections: Vec<(String, usize)>,
 }
 
-/// Migrates the schema if needed, then writes every layer of `catalog` as its table.
-pub fn import(client: &mut postgres::Client, catalog: &Catalog) -> Result<ImportReport, PgError> {
+/// Migrates the schema if needed, then writes every layer of `catalog` as its table, and the
+/// sidecars and vocabularies among `files` (what the layers were loaded from) as they are.
+pub fn import(
+    client: &mut postgres::Client,
+    catalog: &Catalog,
+    files: &[SourceFile],
+) -> Result<ImportReport, PgError> {
     migrate(client)?;
+    let mut tx = client.transaction()?;
+    tx.execute("DELETE FROM atlas_files", &[])?;
+    for f in files.iter().filter(|f| f.name.ends_with(".json")) {
+        tx.execute(
+            "INSERT INTO atlas_files (name, content) VALUES ($1, $2)",
+            &[&f.name, &f.bytes.as_ref()],
+        )?;
+    }
+    tx.commit()?;
     let mut report = ImportReport::default();
     for layer in catalog.layers() {
         let collection = layer.id.to_string();
@@ -86,7 +102,7 @@ fn import_layer(client: &mut postgres::Client, layer: &Layer) -> Result<usize, p
         .collect();
     tx.batch_execute(&format!(
         "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table} (feature_id text PRIMARY KEY, {}{}geom geometry(Geometry, 4326) NOT NULL)",
+         CREATE TABLE {table} (feature_id text PRIMARY KEY, atlas_order bigint NOT NULL, {}{}geom geometry(Geometry, 4326) NOT NULL)",
         columns.join(", "),
         if columns.is_empty() { "" } else { ", " },
     ))?;
@@ -96,13 +112,13 @@ fn import_layer(client: &mut postgres::Client, layer: &Layer) -> Result<usize, p
         .iter()
         .enumerate()
         .map(|(i, f)| match f.ty {
-            FieldType::StringArray => format!("${}::text[]", i + 3),
-            ty => format!("${}::text::{}", i + 3, sql_type(ty)),
+            FieldType::StringArray => format!("${}::text[]", i + 4),
+            ty => format!("${}::text::{}", i + 4, sql_type(ty)),
         })
         .collect();
     let comma = if names.is_empty() { "" } else { ", " };
     let insert = tx.prepare(&format!(
-        "INSERT INTO {table} (feature_id, geom{comma}{}) VALUES ($1, ST_GeomFromWKB($2, 4326){comma}{})",
+        "INSERT INTO {table} (feature_id, atlas_order, geom{comma}{}) VALUES ($1, $2, ST_GeomFromWKB($3, 4326){comma}{})",
         names.join(", "),
         values.join(", "),
     ))?;
@@ -113,6 +129,7 @@ fn import_layer(client: &mut postgres::Client, layer: &Layer) -> Result<usize, p
             .unwrap_or_default();
         let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(layer.fields.len() + 2);
         params.push(Box::new(layer.ids[slot].to_string()));
+        params.push(Box::new(slot as i64));
         params.push(Box::new(wkb));
         params.extend(layer.columns.iter().map(|c| param(c.cell_at(slot))));
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
@@ -128,11 +145,14 @@ fn import_layer(client: &mut postgres::Client, layer: &Layer) -> Result<usize, p
     )
     .to_string();
     tx.batch_execute(&format!(
-        "CREATE INDEX ON {table} USING gist (geom); ANALYZE {table}"
+        "CREATE INDEX ON {table} USING gist (geom); CREATE INDEX ON {table} (atlas_order); \
+         ANALYZE {table}"
     ))?;
+    let integer_ids = layer.ids.iter().all(|i| matches!(i, FeatureId::Int(_)));
     tx.execute(
-        "INSERT INTO atlas_collections (id, table_name, fields, features) VALUES ($1, $2, $3::text::jsonb, $4)",
-        &[&id, &id, &fields, &(n as i64)],
+        "INSERT INTO atlas_collections (id, table_name, fields, features, integer_ids) \
+         VALUES ($1, $2, $3::text::jsonb, $4, $5)",
+        &[&id, &id, &fields, &(n as i64), &integer_ids],
     )?;
     tx.commit()?;
     Ok(n)

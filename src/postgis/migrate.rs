@@ -5,10 +5,11 @@ use super::PgError;
 
 /// `(version, name, SQL)`, oldest first. A released migration is never edited: a change is a
 /// new one.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "collections and change log",
-    "CREATE EXTENSION IF NOT EXISTS postgis;
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "collections and change log",
+        "CREATE EXTENSION IF NOT EXISTS postgis;
      CREATE TABLE atlas_collections (
          id text PRIMARY KEY,
          table_name text NOT NULL UNIQUE,
@@ -26,7 +27,17 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
          at timestamptz NOT NULL DEFAULT now()
      );
      CREATE INDEX atlas_changes_feature ON atlas_changes (collection, feature_id);",
-)];
+    ),
+    (
+        2,
+        "sidecars, vocabularies and id kinds",
+        "CREATE TABLE atlas_files (
+             name text PRIMARY KEY,
+             content bytea NOT NULL
+         );
+         ALTER TABLE atlas_collections ADD COLUMN integer_ids boolean NOT NULL DEFAULT false;",
+    ),
+];
 
 /// An arbitrary key of this program's advisory lock.
 const LOCK: i64 = 0x6574_6f77_6e00_0001;

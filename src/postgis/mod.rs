@@ -13,9 +13,11 @@
 //! come from validated data files, never from a request) are quoted.
 
 mod import;
+mod load;
 mod migrate;
 
 pub use import::{import, ImportReport};
+pub use load::{load, LoadError};
 pub use migrate::{migrate, MIGRATIONS};
 
 /// Why a database command failed.
@@ -54,8 +56,9 @@ pub fn connect(address: &str) -> Result<postgres::Client, PgError> {
     let mut client = config
         .connect(postgres::NoTls)
         .map_err(|source| PgError::Connect { at, source })?;
-    // `IF NOT EXISTS` and `DROP ... IF EXISTS` notices are expected, not news.
-    client.batch_execute("SET client_min_messages = warning")?;
+    // `IF NOT EXISTS` and `DROP ... IF EXISTS` notices are expected, not news; dates are read
+    // as ISO text whatever the server's default.
+    client.batch_execute("SET client_min_messages = warning; SET DateStyle = ISO")?;
     Ok(client)
 }
 

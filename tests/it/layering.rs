@@ -33,7 +33,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             &["journal", "encode", "ingest", "query", "index", "model"],
         ),
         ("tiles", &["query", "index", "model"]),
-        ("postgis", &["index", "model"]),
+        ("postgis", &["ingest", "index", "model"]),
         (
             "http",
             &[

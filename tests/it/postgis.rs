@@ -66,7 +66,7 @@ fn the_database_holds_what_the_api_serves() {
     let pg = Cluster::start();
     let dsn = pg.dsn();
     let (ok, log) = atlas(&["db", "migrate", "--store", &dsn]);
-    assert!(ok && log.contains("applied migrations [1]"), "{log}");
+    assert!(ok && log.contains("applied migrations [1, 2]"), "{log}");
     let (ok, log) = atlas(&["db", "migrate", "--store", &dsn]);
     assert!(
         ok && log.contains("up to date"),
@@ -85,7 +85,7 @@ fn the_database_holds_what_the_api_serves() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
 
     let catalog = shipped_catalog();
     for layer in catalog.layers() {
@@ -180,4 +180,108 @@ fn a_store_that_cannot_be_reached_is_named_without_its_password() {
         "{log}"
     );
     assert!(!log.contains("s3cret-w0rd"), "{log}");
+}
+
+/// Every layer's features as the API serves them, its fields and extent.
+fn served(catalog: &etown_atlas::index::Catalog) -> Vec<String> {
+    catalog
+        .layers()
+        .iter()
+        .map(|l| {
+            let features: Vec<String> = l
+                .live_slots()
+                .map(|s| {
+                    let f = l.feature(s, None);
+                    format!("{:?} {:?} {:?}", f.id, f.geometry, f.properties)
+                })
+                .collect();
+            format!(
+                "{} {:?} {:?} {}",
+                l.id,
+                l.fields,
+                l.extent,
+                features.join("\n")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn layers_read_back_from_the_database_are_the_layers_imported() {
+    let pg = Cluster::start();
+    let dsn = pg.dsn();
+    let (ok, log) = atlas(&["db", "import", "--store", &dsn]);
+    assert!(ok, "{log}");
+    let mut client = etown_atlas::postgis::connect(&dsn).unwrap();
+    let read = etown_atlas::postgis::load(&mut client).unwrap();
+    let shipped = shipped_catalog();
+    assert_eq!(served(&read), served(&shipped));
+    // The sidecars and vocabularies came along: titles, zones and vocabularies as shipped.
+    for (a, b) in read.layers().iter().zip(shipped.layers()) {
+        assert_eq!(a.meta, b.meta, "{}", a.id);
+    }
+    assert_eq!(
+        read.vocabularies().collect::<Vec<_>>(),
+        shipped.vocabularies().collect::<Vec<_>>()
+    );
+}
+
+/// `serve --store`: a server that reads the database at start answers as one that reads the
+/// files.
+#[test]
+fn a_server_started_from_the_database_answers_as_one_started_from_the_files() {
+    let pg = Cluster::start();
+    let dsn = pg.dsn();
+    let (ok, log) = atlas(&["db", "import", "--store", &dsn]);
+    assert!(ok, "{log}");
+    let start = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_etown-atlas"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let mut log = String::new();
+        let mut buf = [0u8; 4096];
+        let addr = loop {
+            if let Some(rest) = log.split("the map is at http://").nth(1) {
+                if let Some(addr) = rest.split('/').next().filter(|_| rest.contains('/')) {
+                    break addr.to_owned();
+                }
+            }
+            let n = std::io::Read::read(&mut stderr, &mut buf).unwrap();
+            assert!(n > 0, "server exited early: {log}");
+            log.push_str(&String::from_utf8_lossy(&buf[..n]));
+        };
+        (child, addr)
+    };
+    let (mut from_db, db_addr) = start(&["--store", &dsn]);
+    let (mut from_files, files_addr) = start(&[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for path in [
+        "/collections/spatial-carriers/items?limit=100",
+        "/collections/spatial-carriers/items?filter=industry%3D%27future_health%27%20AND%20available_floor_area_m2%3E%3D3000",
+        "/collections/parks/items",
+        "/collections/spatial-carriers/stats?group-by=industry&sum=floor_area_m2",
+        "/collections/spatial-carriers/queryables",
+    ] {
+        let get = |addr: &str| {
+            let url = format!("http://{addr}{path}");
+            runtime.block_on(async {
+                let r = reqwest::get(&url).await.unwrap();
+                assert_eq!(r.status(), 200, "{url}");
+                let mut v: Value = r.json().await.unwrap();
+                // Links name the server's own address.
+                v.as_object_mut().map(|o| o.remove("links"));
+                v.as_object_mut().map(|o| o.remove("timeStamp"));
+                serde_json::to_string(&v).unwrap().replace(addr, "HOST")
+            })
+        };
+        assert_eq!(get(&db_addr), get(&files_addr), "{path}");
+    }
+    from_db.kill().unwrap();
+    from_files.kill().unwrap();
+    let _ = (from_db.wait(), from_files.wait());
 }
