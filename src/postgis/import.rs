@@ -1,8 +1,9 @@
 //! Layers into PostGIS tables (see the module above for their shape). A collection is
 //! replaced as a whole, in one transaction: a reader sees the old table or the new one.
 
+use std::io::Write;
+
 use geozero::{CoordDimensions, ToWkb};
-use postgres::types::ToSql;
 
 use super::{ident, migrate, PgError};
 use crate::index::{Catalog, Cell, Layer};
@@ -49,9 +50,12 @@ pub fn import(
                 field: f.name.clone(),
             });
         }
-        let n = import_layer(client, layer).map_err(|source| PgError::Import {
+        let n = import_layer(client, layer).map_err(|e| PgError::Import {
             collection: collection.clone(),
-            source,
+            reason: match e {
+                ImportFailure::Db(e) => e.to_string(),
+                ImportFailure::Stream(e) => e.to_string(),
+            },
         })?;
         report.collections.push((collection, n));
     }
@@ -72,25 +76,47 @@ fn sql_type(ty: FieldType) -> &'static str {
     }
 }
 
-/// A cell as a bind parameter: scalars as text (cast to the column's type by the statement, so
-/// nothing is lost: Rust writes floats so that they read back exactly), arrays as text arrays.
-fn param(cell: Cell) -> Box<dyn ToSql + Sync> {
+/// What stopped a layer's import: the database, or the stream of rows to it (where the
+/// database's refusal of a row also surfaces).
+#[derive(Debug, thiserror::Error)]
+enum ImportFailure {
+    #[error(transparent)]
+    Db(#[from] postgres::Error),
+    #[error(transparent)]
+    Stream(#[from] std::io::Error),
+}
+
+/// A field of a CSV row for COPY: always quoted, so that only an absent value (written as
+/// nothing) is NULL and an empty string stays a string.
+fn quoted(line: &mut String, value: &str) {
+    line.push('"');
+    line.push_str(&value.replace('"', "\"\""));
+    line.push('"');
+}
+
+/// A cell as COPY reads it into its column: the text form of each type (Rust writes floats so
+/// that they read back exactly; arrays as array literals with every item quoted).
+fn text(line: &mut String, cell: Cell) {
     match cell {
-        Cell::Null => Box::new(None::<String>),
-        Cell::Boolean(b) => Box::new(Some(b.to_string())),
-        Cell::Integer(i) => Box::new(Some(i.to_string())),
-        Cell::Number(n) => Box::new(Some(n.to_string())),
-        Cell::String(s) => Box::new(Some(s.to_string())),
-        Cell::Date(d) => Box::new(Some(format_date(d))),
-        Cell::Timestamp(_, text) => Box::new(Some(text.to_string())),
-        Cell::StringArray(items) => Box::new(Some(
-            items.iter().map(|s| s.to_string()).collect::<Vec<String>>(),
-        )),
-        Cell::Json(j) => Box::new(Some(j.to_string())),
+        Cell::Null => {}
+        Cell::Boolean(b) => quoted(line, if b { "true" } else { "false" }),
+        Cell::Integer(i) => quoted(line, &i.to_string()),
+        Cell::Number(v) => quoted(line, &v.to_string()),
+        Cell::String(s) => quoted(line, &s),
+        Cell::Date(d) => quoted(line, &format_date(d)),
+        Cell::Timestamp(_, t) => quoted(line, &t),
+        Cell::StringArray(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+                .collect();
+            quoted(line, &format!("{{{}}}", items.join(",")));
+        }
+        Cell::Json(j) => quoted(line, &j.to_string()),
     }
 }
 
-fn import_layer(client: &mut postgres::Client, layer: &Layer) -> Result<usize, postgres::Error> {
+fn import_layer(client: &mut postgres::Client, layer: &Layer) -> Result<usize, ImportFailure> {
     let id = layer.id.to_string();
     let table = ident(&id);
     let mut tx = client.transaction()?;
@@ -107,35 +133,36 @@ fn import_layer(client: &mut postgres::Client, layer: &Layer) -> Result<usize, p
         if columns.is_empty() { "" } else { ", " },
     ))?;
     let names: Vec<String> = layer.fields.iter().map(|f| ident(&f.name)).collect();
-    let values: Vec<String> = layer
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| match f.ty {
-            FieldType::StringArray => format!("${}::text[]", i + 4),
-            ty => format!("${}::text::{}", i + 4, sql_type(ty)),
-        })
-        .collect();
     let comma = if names.is_empty() { "" } else { ", " };
-    let insert = tx.prepare(&format!(
-        "INSERT INTO {table} (feature_id, atlas_order, geom{comma}{}) VALUES ($1, $2, ST_GeomFromWKB($3, 4326){comma}{})",
+    // COPY, not an INSERT per feature: a million carriers in a minute rather than an hour.
+    let copy = tx.copy_in(&format!(
+        "COPY {table} (feature_id, atlas_order, geom{comma}{}) FROM STDIN WITH (FORMAT csv)",
         names.join(", "),
-        values.join(", "),
     ))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, copy);
     let mut n = 0;
+    let mut line = String::new();
     for slot in layer.live_slots() {
-        let wkb = layer.geometries[slot]
-            .to_wkb(CoordDimensions::xy())
+        line.clear();
+        quoted(&mut line, &layer.ids[slot].to_string());
+        line.push(',');
+        line.push_str(&slot.to_string());
+        line.push(',');
+        let ewkb = layer.geometries[slot]
+            .to_ewkb(CoordDimensions::xy(), Some(4326))
             .unwrap_or_default();
-        let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(layer.fields.len() + 2);
-        params.push(Box::new(layer.ids[slot].to_string()));
-        params.push(Box::new(slot as i64));
-        params.push(Box::new(wkb));
-        params.extend(layer.columns.iter().map(|c| param(c.cell_at(slot))));
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
-        tx.execute(&insert, &refs)?;
+        for b in ewkb {
+            line.push_str(&format!("{b:02X}"));
+        }
+        for c in &layer.columns {
+            line.push(',');
+            text(&mut line, c.cell_at(slot));
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
         n += 1;
     }
+    out.into_inner().map_err(|e| e.into_error())?.finish()?;
     let fields = serde_json::Value::Array(
         layer
             .fields

@@ -35,11 +35,8 @@ pub enum PgError {
     },
     #[error("the database is at schema version {found}, newer than this program's {known}")]
     NewerSchema { found: i32, known: i32 },
-    #[error("importing collection {collection}: {source}")]
-    Import {
-        collection: String,
-        source: postgres::Error,
-    },
+    #[error("importing collection {collection}: {reason}")]
+    Import { collection: String, reason: String },
     #[error("collection {collection} has a property named {field}, which the table uses itself")]
     Reserved { collection: String, field: String },
     #[error("{0}")]

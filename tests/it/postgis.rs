@@ -285,3 +285,73 @@ fn a_server_started_from_the_database_answers_as_one_started_from_the_files() {
     from_files.kill().unwrap();
     let _ = (from_db.wait(), from_files.wait());
 }
+
+/// Values that CSV, array literals and NULL markers could garble arrive as they left.
+#[test]
+fn awkward_values_survive_the_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let features: Vec<Value> = [
+        (
+            "a,b",
+            serde_json::json!(["x\"y", "a\\b", "", "c,d", "{e}"]),
+            serde_json::json!({"k": [1, "v"]}),
+            "2026-01-02T03:04:05.123Z",
+        ),
+        (
+            "he said \"hi\"\nthen left",
+            serde_json::json!([]),
+            Value::Null,
+            "2026-11-01T00:00:00Z",
+        ),
+        (
+            "\\N",
+            Value::Null,
+            serde_json::json!([1, {"a": null}]),
+            "1999-12-31T23:59:59Z",
+        ),
+        (
+            "",
+            serde_json::json!(["NULL"]),
+            serde_json::json!({"s": "te\"xt"}),
+            "2000-01-01T00:00:00Z",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (text, tags, extra, at))| {
+        serde_json::json!({
+            "type": "Feature",
+            "id": format!("f-{i}\"'"),
+            "geometry": {"type": "Point", "coordinates": [116.5 + i as f64 * 0.001, 39.8]},
+            "properties": {
+                "text": text, "tags": tags, "extra": extra, "at": at,
+                "n": if i == 1 { Value::Null } else { serde_json::json!(0.1 + i as f64 / 3.0) },
+                "big": 9_007_199_254_740_993_i64 - i as i64,
+                "flag": i % 2 == 0,
+                "day": format!("2026-0{}-1{}", i + 1, i),
+            }
+        })
+    })
+    .collect();
+    std::fs::write(
+        dir.path().join("awkward.geojson"),
+        serde_json::to_vec(&serde_json::json!({"type": "FeatureCollection", "features": features}))
+            .unwrap(),
+    )
+    .unwrap();
+    let pg = Cluster::start();
+    let dsn = pg.dsn();
+    let (ok, log) = atlas(&[
+        "db",
+        "import",
+        "--store",
+        &dsn,
+        "--data",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(ok, "{log}");
+    let mut client = etown_atlas::postgis::connect(&dsn).unwrap();
+    let read = etown_atlas::postgis::load(&mut client).unwrap();
+    let files = crate::common::catalog_for(dir.path(), etown_atlas::ingest::LoadOptions::default());
+    assert_eq!(served(&read), served(&files));
+}
