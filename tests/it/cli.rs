@@ -231,30 +231,12 @@ fn export_writes_the_same_files_without_a_server() {
 
 /// A server on `data` with `config` (TOML), its address read from its log.
 fn start_server(data: &std::path::Path, config: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--config")
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let mut log = String::new();
-    let mut buf = [0u8; 4096];
-    let addr = loop {
-        if let Some(rest) = log.split("the map is at http://").nth(1) {
-            if let Some(addr) = rest.split('/').next().filter(|_| rest.contains('/')) {
-                break addr.to_owned();
-            }
-        }
-        let n = std::io::Read::read(&mut stderr, &mut buf).unwrap();
-        assert!(n > 0, "server exited early: {log}");
-        log.push_str(&String::from_utf8_lossy(&buf[..n]));
-    };
-    child.stderr = Some(stderr);
-    (child, addr)
+    crate::common::spawn_server(&[
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ])
 }
 
 /// Reads an HTTP/1.1 chunked response to its end: the body, and whether it ended with the

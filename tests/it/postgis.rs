@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::common::postgres::Cluster;
-use crate::common::shipped_catalog;
+use crate::common::{served, shipped_catalog, spawn_server};
 
 fn atlas(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_etown-atlas"))
@@ -182,30 +182,6 @@ fn a_store_that_cannot_be_reached_is_named_without_its_password() {
     assert!(!log.contains("s3cret-w0rd"), "{log}");
 }
 
-/// Every layer's features as the API serves them, its fields and extent.
-fn served(catalog: &etown_atlas::index::Catalog) -> Vec<String> {
-    catalog
-        .layers()
-        .iter()
-        .map(|l| {
-            let features: Vec<String> = l
-                .live_slots()
-                .map(|s| {
-                    let f = l.feature(s, None);
-                    format!("{:?} {:?} {:?}", f.id, f.geometry, f.properties)
-                })
-                .collect();
-            format!(
-                "{} {:?} {:?} {}",
-                l.id,
-                l.fields,
-                l.extent,
-                features.join("\n")
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn layers_read_back_from_the_database_are_the_layers_imported() {
     let pg = Cluster::start();
@@ -234,31 +210,8 @@ fn a_server_started_from_the_database_answers_as_one_started_from_the_files() {
     let dsn = pg.dsn();
     let (ok, log) = atlas(&["db", "import", "--store", &dsn]);
     assert!(ok, "{log}");
-    let start = |args: &[&str]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_etown-atlas"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let mut log = String::new();
-        let mut buf = [0u8; 4096];
-        let addr = loop {
-            if let Some(rest) = log.split("the map is at http://").nth(1) {
-                if let Some(addr) = rest.split('/').next().filter(|_| rest.contains('/')) {
-                    break addr.to_owned();
-                }
-            }
-            let n = std::io::Read::read(&mut stderr, &mut buf).unwrap();
-            assert!(n > 0, "server exited early: {log}");
-            log.push_str(&String::from_utf8_lossy(&buf[..n]));
-        };
-        (child, addr)
-    };
-    let (mut from_db, db_addr) = start(&["--store", &dsn]);
-    let (mut from_files, files_addr) = start(&[]);
+    let (mut from_db, db_addr) = spawn_server(&["--store".as_ref(), dsn.as_ref()]);
+    let (mut from_files, files_addr) = spawn_server(&[]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for path in [
         "/collections/spatial-carriers/items?limit=100",

@@ -8,7 +8,7 @@ use std::path::Path;
 use etown_atlas::index::Catalog;
 use etown_atlas::ingest::{self, LoadOptions, SnapshotUse, SourceFile};
 
-use crate::common::geodata_dir;
+use crate::common::{geodata_dir, served};
 
 fn load(files: &[SourceFile], snapshot: &Path) -> (Catalog, SnapshotUse) {
     ingest::load_with_snapshot(
@@ -18,31 +18,6 @@ fn load(files: &[SourceFile], snapshot: &Path) -> (Catalog, SnapshotUse) {
         Some(snapshot),
     )
     .expect("the files load")
-}
-
-/// Every layer's features as the API would serve them (ids, geometries, properties), and its
-/// fields: what must not differ between a snapshot and an ingest.
-fn served(catalog: &Catalog) -> Vec<String> {
-    catalog
-        .layers()
-        .iter()
-        .map(|l| {
-            let features: Vec<String> = l
-                .live_slots()
-                .map(|s| {
-                    let f = l.feature(s, None);
-                    format!("{:?} {:?} {:?}", f.id, f.geometry, f.properties)
-                })
-                .collect();
-            format!(
-                "{} {:?} {:?} {}",
-                l.id,
-                l.fields,
-                l.extent,
-                features.join("\n")
-            )
-        })
-        .collect()
 }
 
 fn shipped_files() -> Vec<SourceFile> {

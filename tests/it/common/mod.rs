@@ -274,3 +274,55 @@ pub fn post_json(uri: &str, body: String) -> Request<Body> {
         .body(Body::from(body))
         .unwrap()
 }
+
+/// Every layer's features as the API would serve them (ids, geometries, properties), its fields
+/// and extent: what must not differ between two ways of loading the same data.
+pub fn served(catalog: &Catalog) -> Vec<String> {
+    catalog
+        .layers()
+        .iter()
+        .map(|l| {
+            let features: Vec<String> = l
+                .live_slots()
+                .map(|s| {
+                    let f = l.feature(s, None);
+                    format!("{:?} {:?} {:?}", f.id, f.geometry, f.properties)
+                })
+                .collect();
+            format!(
+                "{} {:?} {:?} {}",
+                l.id,
+                l.fields,
+                l.extent,
+                features.join("\n")
+            )
+        })
+        .collect()
+}
+
+/// Starts the binary's server on a free loopback port with `args` after `serve --listen`;
+/// returns it with its address once it says it listens (its stderr stays piped).
+pub fn spawn_server(args: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_etown-atlas"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut log = String::new();
+    let mut buf = [0u8; 4096];
+    let addr = loop {
+        if let Some(rest) = log.split("the map is at http://").nth(1) {
+            if let Some(addr) = rest.split('/').next().filter(|_| rest.contains('/')) {
+                break addr.to_owned();
+            }
+        }
+        let n = std::io::Read::read(&mut stderr, &mut buf).unwrap();
+        assert!(n > 0, "server exited early: {log}");
+        log.push_str(&String::from_utf8_lossy(&buf[..n]));
+    };
+    child.stderr = Some(stderr);
+    (child, addr)
+}

@@ -29,20 +29,25 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
-/// Runs a PostgreSQL program; as root, as the `postgres` user (PostgreSQL refuses root).
-/// Its output is shown only if it fails.
-fn run(bin: &Path, program: &str, args: &[&str]) {
+/// A PostgreSQL program; as root, run as the `postgres` user (PostgreSQL refuses root).
+fn command(bin: &Path, program: &str, args: &[&str]) -> Command {
     let path = bin.join(program);
-    let out = if is_root() {
-        Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(&path)
-            .args(args)
-            .output()
+    let mut c = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(path);
+        c
     } else {
-        Command::new(&path).args(args).output()
-    }
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Command::new(path)
+    };
+    c.args(args);
+    c
+}
+
+/// Runs a PostgreSQL program; its output is shown only if it fails.
+fn run(bin: &Path, program: &str, args: &[&str]) {
+    let out = command(bin, program, args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
     assert!(
         out.status.success(),
         "{program} {args:?} failed: {}{}",
@@ -129,7 +134,6 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let path = self.bin.join("pg_ctl");
         let args = [
             "-D",
             data.to_str().unwrap_or_default(),
@@ -138,14 +142,6 @@ impl Drop for Cluster {
             "stop",
         ];
         // Already stopped is fine; the directory goes with the TempDir.
-        let _ = if is_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&path)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&path).args(args).output()
-        };
+        let _ = command(&self.bin, "pg_ctl", &args).output();
     }
 }
