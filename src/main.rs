@@ -357,9 +357,10 @@ fn db_migrate(store: &str) -> Result<(), String> {
 
 /// `etown-atlas db import`.
 fn db_import(store: &str, data: Option<&PathBuf>, options: LoadOptions) -> Result<(), String> {
-    let catalog = load(data, options).map_err(|e| e.to_string())?;
-    let mut client = etown_atlas::postgis::connect(store).map_err(|e| e.to_string())?;
+    // The files are read once: validated into the catalog, and their sidecars stored as they are.
     let files = seed_files(data).map_err(|e| e.to_string())?;
+    let catalog = load_files(data, files.clone(), options).map_err(|e| e.to_string())?;
+    let mut client = etown_atlas::postgis::connect(store).map_err(|e| e.to_string())?;
     let report =
         etown_atlas::postgis::import(&mut client, &catalog, &files).map_err(|e| e.to_string())?;
     for (collection, n) in &report.collections {
