@@ -95,9 +95,8 @@ enum DbCommand {
 enum TokenCommand {
     /// Make a token; it is printed once, and only its hash is kept.
     Create {
-        /// The state directory (as `serve --state`).
-        #[arg(long, env = "ETOWN_ATLAS_STATE")]
-        state: PathBuf,
+        #[command(flatten)]
+        place: TokenPlace,
         /// Who it is for; recorded with every change it makes.
         #[arg(long)]
         name: String,
@@ -113,16 +112,38 @@ enum TokenCommand {
     },
     /// List the tokens (names, roles, dates; never the secrets).
     List {
-        #[arg(long, env = "ETOWN_ATLAS_STATE")]
-        state: PathBuf,
+        #[command(flatten)]
+        place: TokenPlace,
     },
     /// Revoke a token: refused from the next request on.
     Revoke {
-        #[arg(long, env = "ETOWN_ATLAS_STATE")]
-        state: PathBuf,
+        #[command(flatten)]
+        place: TokenPlace,
         #[arg(long)]
         name: String,
     },
+}
+
+/// Where the tokens are kept: a state directory, or a PostgreSQL store (one of them).
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct TokenPlace {
+    /// The state directory (as `serve --state`).
+    #[arg(long, env = "ETOWN_ATLAS_STATE")]
+    state: Option<PathBuf>,
+    /// The PostgreSQL store (as `serve --store`); its schema is migrated first if needed.
+    #[arg(long, env = "ETOWN_ATLAS_STORE")]
+    store: Option<String>,
+}
+
+impl TokenPlace {
+    fn place(self) -> commands::state::Tokens {
+        match (self.state, self.store) {
+            (_, Some(address)) => commands::state::Tokens::Store(address),
+            (Some(dir), None) => commands::state::Tokens::State(dir),
+            (None, None) => commands::state::Tokens::State(PathBuf::from(".")),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -222,10 +243,50 @@ struct ServeArgs {
     #[arg(long, env = "ETOWN_ATLAS_SNAPSHOT")]
     snapshot: Option<PathBuf>,
     /// Serve the collections of this PostgreSQL/PostGIS database (see `etown-atlas db import`)
-    /// instead of a data directory: read once at start, in one consistent transaction, then
-    /// served from memory. Read-only for now: edits through PostgreSQL are not built yet.
+    /// instead of a data directory: read at start in one consistent transaction, served from
+    /// memory, kept up with the other servers' edits (LISTEN/NOTIFY, and polling), and the
+    /// system of record for this server's edits. Any number of servers may share one database.
     #[arg(long, env = "ETOWN_ATLAS_STORE", conflicts_with_all = ["data", "state", "snapshot"])]
     store: Option<String>,
+    #[command(flatten)]
+    store_settings: StoreSettings,
+}
+
+/// How a server uses its PostgreSQL (with `--store`).
+#[derive(clap::Args)]
+struct StoreSettings {
+    /// Connections kept for reads of history, the change feed and tokens (the writer and the
+    /// follower have one each besides).
+    #[arg(long, env = "ETOWN_ATLAS_STORE_POOL", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    store_pool: u32,
+    /// The longest any statement may run, in milliseconds.
+    #[arg(long, env = "ETOWN_ATLAS_STORE_STATEMENT_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    store_statement_timeout_ms: u64,
+    /// The longest a connection attempt may take, in milliseconds.
+    #[arg(long, env = "ETOWN_ATLAS_STORE_CONNECT_TIMEOUT_MS", default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    store_connect_timeout_ms: u64,
+    /// How often a replica asks for changes it was not notified of, in milliseconds.
+    #[arg(long, env = "ETOWN_ATLAS_STORE_POLL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    store_poll_ms: u64,
+    /// The longest wait between reconnection attempts, in milliseconds (it doubles up to this).
+    #[arg(long, env = "ETOWN_ATLAS_STORE_BACKOFF_MAX_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    store_backoff_max_ms: u64,
+    /// What a write refused while the store is unreachable tells its client to wait (Retry-After).
+    #[arg(long, env = "ETOWN_ATLAS_STORE_RETRY_AFTER_S", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    store_retry_after_s: u64,
+}
+
+impl StoreSettings {
+    fn settings(&self) -> etown_atlas::postgis::Settings {
+        etown_atlas::postgis::Settings {
+            pool_size: self.store_pool,
+            statement_timeout: Duration::from_millis(self.store_statement_timeout_ms),
+            connect_timeout: Duration::from_millis(self.store_connect_timeout_ms),
+            poll: Duration::from_millis(self.store_poll_ms),
+            backoff_max: Duration::from_millis(self.store_backoff_max_ms),
+            retry_after: Duration::from_secs(self.store_retry_after_s),
+        }
+    }
 }
 
 fn load(dir: Option<&PathBuf>, options: LoadOptions) -> Result<Catalog, IngestError> {
@@ -312,16 +373,22 @@ fn main() -> ExitCode {
         },
         Command::Token(t) => done(match t {
             TokenCommand::Create {
-                state,
+                place,
                 name,
                 role,
                 collections,
                 expires,
-            } => {
-                commands::state::create_token(&state, &name, &role, collections, expires.as_deref())
+            } => commands::state::create_token(
+                &place.place(),
+                &name,
+                &role,
+                collections,
+                expires.as_deref(),
+            ),
+            TokenCommand::List { place } => commands::state::list_tokens(&place.place()),
+            TokenCommand::Revoke { place, name } => {
+                commands::state::revoke_token(&place.place(), &name)
             }
-            TokenCommand::List { state } => commands::state::list_tokens(&state),
-            TokenCommand::Revoke { state, name } => commands::state::revoke_token(&state, &name),
         }),
         Command::State(StateCommand::Export {
             state,
@@ -541,20 +608,9 @@ fn synth(count: usize, out: &std::path::Path, seed: u64) -> std::io::Result<()> 
 
 fn serve(args: ServeArgs) -> ExitCode {
     let started = Instant::now();
-    if let Some(store) = &args.store {
-        let catalog = etown_atlas::postgis::connect(store)
-            .map_err(etown_atlas::postgis::LoadError::from)
-            .and_then(|mut client| etown_atlas::postgis::load(&mut client));
-        return match catalog {
-            Ok(catalog) => {
-                tracing::info!(
-                    layers = catalog.layers().len(),
-                    features = catalog.feature_count(),
-                    load_ms = started.elapsed().as_secs_f64() * 1000.0,
-                    "data loaded from PostgreSQL and indexed"
-                );
-                serve_catalog(args, catalog, Vec::new(), started)
-            }
+    if let Some(address) = &args.store {
+        return match open_pg_store(address, &args.store_settings.settings(), started) {
+            Ok(store) => serve_store(args, store, started),
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE
@@ -596,17 +652,71 @@ fn serve(args: ServeArgs) -> ExitCode {
         load_ms = started.elapsed().as_secs_f64() * 1000.0,
         "data loaded and indexed"
     );
-    serve_catalog(args, catalog, seeds, started)
+    let store: Arc<dyn FeatureStore> = match &args.state {
+        None => Arc::new(MemoryStore::new(catalog)),
+        Some(dir) => match JournaledStore::open(catalog, dir, &seeds) {
+            Ok((store, report)) => {
+                for c in &report.seeds_changed {
+                    tracing::warn!(collection = %c, "the seed file changed since the state store first saw it; stored edits are laid over the new seed by feature id");
+                }
+                for s in &report.skipped {
+                    tracing::warn!(edit = %s, "a stored edit does not fit the seed and was not applied");
+                }
+                tracing::info!(state = %dir.display(), edits_applied = report.applied, last_change = report.last_seq, "state store opened");
+                Arc::new(store)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    serve_store(args, store, started)
 }
 
-/// Serves `catalog` (with the state store of `args`, whose edits are checked against `seeds`)
-/// until a signal stops the server.
-fn serve_catalog(
-    args: ServeArgs,
-    catalog: Catalog,
-    seeds: Vec<(String, String)>,
+/// The store of a server on PostgreSQL: the collections loaded in one transaction, edits
+/// recorded there, and a follower that applies the other servers' edits.
+fn open_pg_store(
+    address: &str,
+    settings: &etown_atlas::postgis::Settings,
     started: Instant,
-) -> ExitCode {
+) -> Result<Arc<dyn FeatureStore>, String> {
+    use etown_atlas::postgis;
+    let config = postgis::configure(address, settings).map_err(|e| e.to_string())?;
+    let (catalog, version) = postgis::connect(address)
+        .map_err(postgis::LoadError::from)
+        .and_then(|mut client| postgis::load(&mut client))
+        .map_err(|e| e.to_string())?;
+    let location = postgis::describe(&config);
+    tracing::info!(
+        layers = catalog.layers().len(),
+        features = catalog.feature_count(),
+        data_version = version,
+        load_ms = started.elapsed().as_secs_f64() * 1000.0,
+        store = %location,
+        "data loaded from PostgreSQL and indexed"
+    );
+    let status = Arc::new(etown_atlas::store::StoreStatus::new(
+        "postgresql",
+        location,
+        settings.retry_after,
+        version,
+    ));
+    let store = JournaledStore::with_ledger(
+        catalog,
+        version,
+        Box::new(postgis::PgLedger::new(config.clone())),
+        Box::new(postgis::PgReads::new(config.clone(), settings)),
+        Some(Arc::clone(&status)),
+    )
+    .map_err(|e| e.to_string())?;
+    postgis::follow(config, settings, status, store.catch_up())
+        .map_err(|e| format!("cannot start the follower thread: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+/// Serves `store` until a signal stops the server.
+fn serve_store(args: ServeArgs, store: Arc<dyn FeatureStore>, started: Instant) -> ExitCode {
     let mut config = ServerConfig::default();
     if let Some(path) = &args.config {
         match FileConfig::load(path) {
@@ -631,25 +741,6 @@ fn serve_catalog(
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
-    };
-    let store: Arc<dyn FeatureStore> = match &args.state {
-        None => Arc::new(MemoryStore::new(catalog)),
-        Some(dir) => match JournaledStore::open(catalog, dir, &seeds) {
-            Ok((store, report)) => {
-                for c in &report.seeds_changed {
-                    tracing::warn!(collection = %c, "the seed file changed since the state store first saw it; stored edits are laid over the new seed by feature id");
-                }
-                for s in &report.skipped {
-                    tracing::warn!(edit = %s, "a stored edit does not fit the seed and was not applied");
-                }
-                tracing::info!(state = %dir.display(), edits_applied = report.applied, last_change = report.last_seq, "state store opened");
-                Arc::new(store)
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
     };
     let state = AppState::new(store, config).with_basemaps(basemaps);
     let runtime = match tokio::runtime::Runtime::new() {

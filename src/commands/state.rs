@@ -9,6 +9,21 @@ use etown_atlas::index::Catalog;
 use etown_atlas::journal::{Journal, NewToken};
 use etown_atlas::model::Crs;
 
+/// Where tokens are kept.
+pub enum Tokens {
+    /// The embedded state store of a directory.
+    State(PathBuf),
+    /// A PostgreSQL store (its address).
+    Store(String),
+}
+
+/// A connection to the PostgreSQL store, its schema brought up to date.
+fn store(address: &str) -> Result<postgres::Client, String> {
+    let mut client = etown_atlas::postgis::connect(address).map_err(|e| e.to_string())?;
+    etown_atlas::postgis::migrate(&mut client).map_err(|e| e.to_string())?;
+    Ok(client)
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -38,7 +53,7 @@ pub fn parse_expiry(s: &str) -> Result<String, String> {
 /// Makes a token and prints it (only it, on stdout: the one time it is shown).
 #[allow(clippy::print_stdout)]
 pub fn create_token(
-    state: &Path,
+    place: &Tokens,
     name: &str,
     role: &str,
     collections: Option<Vec<String>>,
@@ -58,18 +73,21 @@ pub fn create_token(
         ));
     }
     let expires_at = expires.map(parse_expiry).transpose()?;
-    let mut journal = Journal::open(state).map_err(|e| e.to_string())?;
-    let (token, rec) = journal
-        .create_token(
-            &NewToken {
-                name: name.to_owned(),
-                role: role.to_owned(),
-                collections,
-                expires_at,
-            },
-            &now(),
-        )
-        .map_err(|e| e.to_string())?;
+    let new = NewToken {
+        name: name.to_owned(),
+        role: role.to_owned(),
+        collections,
+        expires_at,
+    };
+    let (token, rec) = match place {
+        Tokens::State(dir) => Journal::open(dir)
+            .and_then(|mut j| j.create_token(&new, &now()))
+            .map_err(|e| e.to_string())?,
+        Tokens::Store(address) => {
+            etown_atlas::postgis::create_token(&mut store(address)?, &new, &now())
+                .map_err(|e| e.to_string())?
+        }
+    };
     eprintln!(
         "token {:?} ({}{}{}) made; it is shown once, below, and stored only as a hash:",
         rec.name,
@@ -86,13 +104,17 @@ pub fn create_token(
 }
 
 #[allow(clippy::print_stdout)]
-pub fn list_tokens(state: &Path) -> Result<(), String> {
-    let journal = Journal::open(state).map_err(|e| e.to_string())?;
+pub fn list_tokens(place: &Tokens) -> Result<(), String> {
+    let tokens = match place {
+        Tokens::State(dir) => Journal::open(dir).and_then(|j| j.list_tokens()),
+        Tokens::Store(address) => etown_atlas::postgis::list_tokens(&mut store(address)?),
+    }
+    .map_err(|e| e.to_string())?;
     println!(
         "{:<24} {:<7} {:<28} {:<21} {:<21} revoked",
         "name", "role", "collections", "created", "expires"
     );
-    for t in journal.list_tokens().map_err(|e| e.to_string())? {
+    for t in tokens {
         println!(
             "{:<24} {:<7} {:<28} {:<21} {:<21} {}",
             t.name,
@@ -107,12 +129,15 @@ pub fn list_tokens(state: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub fn revoke_token(state: &Path, name: &str) -> Result<(), String> {
-    let mut journal = Journal::open(state).map_err(|e| e.to_string())?;
-    if journal
-        .revoke_token(name, &now())
-        .map_err(|e| e.to_string())?
-    {
+pub fn revoke_token(place: &Tokens, name: &str) -> Result<(), String> {
+    let revoked = match place {
+        Tokens::State(dir) => Journal::open(dir).and_then(|mut j| j.revoke_token(name, &now())),
+        Tokens::Store(address) => {
+            etown_atlas::postgis::revoke_token(&mut store(address)?, name, &now())
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    if revoked {
         eprintln!("token {name:?} revoked: it is refused from the next request on");
         Ok(())
     } else {

@@ -116,8 +116,7 @@ pub async fn principal(
             ));
         }
         Some(Err(e)) => {
-            tracing::error!(error = %e, "cannot read the tokens");
-            return Err(ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response());
+            return Err(ApiError::store_read(&e, "the tokens", state.retry_after()).into_response());
         }
         Some(Ok(None)) => {
             tracing::warn!(reason = "unknown token", "authentication failed");
@@ -180,8 +179,9 @@ pub async fn editor_of(
     }
 }
 
-/// When the settings require a token for reads: every request but the web app's files and
-/// `/health` needs a valid one.
+/// When the settings require a token for reads: every request but the web app's files,
+/// `/health` and `/metrics` (what load balancers and Prometheus ask, without tokens) needs a
+/// valid one.
 pub async fn reads_need_a_token(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
@@ -192,6 +192,7 @@ pub async fn reads_need_a_token(
     }
     let path = req.uri().path();
     let open = path == "/health"
+        || path == "/metrics"
         || path == "/"
         || path == "/index.html"
         || ["/js/", "/css/", "/vendor/"]

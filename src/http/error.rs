@@ -103,6 +103,29 @@ impl ApiError {
         }
     }
 
+    /// 503 for a system of record (PostgreSQL) that cannot be reached: reads from memory go on,
+    /// what needs the store comes back after `retry_after_s`.
+    pub fn store_unavailable(retry_after_s: u32) -> Self {
+        ApiError {
+            retry_after: Some(retry_after_s),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!("the store is unreachable for now; nothing changed. Reads go on; retry this in {retry_after_s} s"),
+            )
+        }
+    }
+
+    /// The answer when the state store could not be read (`what`: for the log).
+    pub fn store_read(e: &crate::journal::JournalError, what: &str, retry_after_s: u32) -> Self {
+        if let crate::journal::JournalError::Unavailable(reason) = e {
+            tracing::warn!(%reason, "cannot read {what}: the store is unreachable");
+            return Self::store_unavailable(retry_after_s);
+        }
+        tracing::error!(error = %e, "cannot read {what}");
+        Self::from_status(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
     /// A generic body for a bare status from a lower layer (405, 413, 503...).
     pub fn from_status(status: StatusCode) -> Self {
         let (code, detail) = match status {

@@ -148,3 +148,24 @@ fn not_modified(res: Response) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::empty())
 }
+
+/// The header that says which recorded change an answer reflects (see [`data_version`]).
+pub const DATA_VERSION: &str = "atlas-data-version";
+
+/// Says on every answer which data version it reflects at least: the last recorded change
+/// (`Snapshot::change`) of the data as it was when the request arrived. An edit's own answer
+/// sets it to the change it made. Servers of one PostgreSQL store share these numbers, so a
+/// client that wrote through one can tell when another has caught up.
+pub async fn data_version(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let version = state.snapshot().change();
+    let mut res = next.run(req).await;
+    if !res.headers().contains_key(DATA_VERSION) {
+        res.headers_mut()
+            .insert(DATA_VERSION, HeaderValue::from(version));
+    }
+    res
+}

@@ -8,6 +8,7 @@ mod download;
 pub mod error;
 pub mod extract;
 mod links;
+mod metrics;
 mod middleware;
 mod negotiate;
 pub mod params;
@@ -54,15 +55,9 @@ pub fn app(state: AppState) -> Router {
     let csp = HeaderValue::from_str(&state.config.content_security_policy())
         .unwrap_or(HeaderValue::from_static("default-src 'self'"));
     let cors = cors_layer(&state.config.cors_origins);
-    // With reads behind tokens, a shared cache would hand answers to whoever asks: off.
-    let responses = Arc::new(response_cache::ResponseCache::new(
-        if state.config.require_token_for_reads {
-            0
-        } else {
-            state.config.response_cache_bytes
-        },
-    ));
+    let responses = Arc::clone(&state.responses);
     let versions = state.clone();
+    let data_versions = state.clone();
     let inner = Router::new()
         .merge(routes::landing::router())
         .merge(routes::conformance::router())
@@ -82,6 +77,10 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::reads_need_a_token,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
         ))
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::etag))
@@ -107,7 +106,11 @@ pub fn app(state: AppState) -> Router {
                 req,
                 next,
             )
-        }));
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            data_versions,
+            middleware::data_version,
+        ));
     // CORS (when configured) answers preflights, but a plain OPTIONS (QGIS asking which methods
     // a resource allows) must reach the routes: tower-http's layer takes every OPTIONS.
     let inner = match cors {

@@ -89,6 +89,13 @@ pub struct ResponseCache {
 }
 
 impl ResponseCache {
+    /// Lookups that found an entry, and lookups that did not, since start (for `/metrics`).
+    pub fn hits_misses(&self) -> (u64, u64) {
+        self.cache
+            .as_ref()
+            .map_or((0, 0), |c| (c.hits(), c.misses()))
+    }
+
     pub fn new(bytes: u64) -> Self {
         ResponseCache {
             cache: (bytes > 0).then(|| Cache::with_weighter(4096, bytes, ByteWeight)),
@@ -109,6 +116,7 @@ fn key(req: &Request, version: u64) -> Option<String> {
     // Answers for a principal (history, the change feed) are never shared.
     if req.method() != Method::GET
         || req.uri().path() == "/health"
+        || req.uri().path() == "/metrics"
         || req.headers().contains_key(header::AUTHORIZATION)
     {
         return None;

@@ -29,6 +29,10 @@ pub struct AppState {
     pub tile_queries: Arc<super::tile_cache::TileQueries>,
     /// Local basemap files (see `basemap`), opened at start.
     pub basemaps: Arc<crate::basemap::Basemaps>,
+    /// Whole answers kept per data version (see `response_cache`).
+    pub responses: Arc<super::response_cache::ResponseCache>,
+    /// Requests and latencies per route (see `metrics`).
+    pub metrics: Arc<super::metrics::HttpMetrics>,
     work: Arc<WorkLimits>,
 }
 
@@ -86,6 +90,15 @@ impl AppState {
             tiles: Arc::new(super::tile_cache::TileCache::new(config.tile_cache_bytes)),
             tile_queries: Arc::new(super::tile_cache::TileQueries::new(16 * 1024 * 1024)),
             basemaps: Arc::new(crate::basemap::Basemaps::default()),
+            // With reads behind tokens, a shared cache would hand answers to whoever asks: off.
+            responses: Arc::new(super::response_cache::ResponseCache::new(
+                if config.require_token_for_reads {
+                    0
+                } else {
+                    config.response_cache_bytes
+                },
+            )),
+            metrics: Arc::default(),
             config: Arc::new(config),
             started_at: SystemTime::now(),
             work,
@@ -96,6 +109,13 @@ impl AppState {
     pub fn with_basemaps(mut self, basemaps: crate::basemap::Basemaps) -> Self {
         self.basemaps = Arc::new(basemaps);
         self
+    }
+
+    /// The seconds a request refused for an unreachable store is told to wait.
+    pub fn retry_after(&self) -> u32 {
+        self.store.editor().and_then(|e| e.status()).map_or(5, |s| {
+            u32::try_from(s.retry_after.as_secs().max(1)).unwrap_or(60)
+        })
     }
 
     /// The current data version (cheap, never blocking).

@@ -35,6 +35,13 @@ pub struct TileCache {
 }
 
 impl TileCache {
+    /// Lookups that found an entry, and lookups that did not, since start (for `/metrics`).
+    pub fn hits_misses(&self) -> (u64, u64) {
+        self.cache
+            .as_ref()
+            .map_or((0, 0), |c| (c.hits(), c.misses()))
+    }
+
     /// A cache of `bytes` (0 turns it off).
     pub fn new(bytes: u64) -> Self {
         TileCache {

@@ -45,6 +45,9 @@ pub enum JournalError {
     Json(#[from] serde_json::Error),
     #[error("{0}")]
     Invalid(String),
+    /// A state store kept by another process (PostgreSQL) cannot be reached now.
+    #[error("the store is unreachable: {0}")]
+    Unavailable(String),
 }
 
 /// What a change did.

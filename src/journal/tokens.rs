@@ -53,7 +53,8 @@ pub fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn random_token() -> Result<String, JournalError> {
+/// A new token: [`PREFIX`] and 32 random bytes from the operating system, base64url.
+pub fn random_token() -> Result<String, JournalError> {
     use base64::Engine;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| {

@@ -79,7 +79,7 @@ fn sql_type(ty: FieldType) -> &'static str {
 /// What stopped a layer's import: the database, or the stream of rows to it (where the
 /// database's refusal of a row also surfaces).
 #[derive(Debug, thiserror::Error)]
-enum ImportFailure {
+pub(super) enum ImportFailure {
     #[error(transparent)]
     Db(#[from] postgres::Error),
     #[error(transparent)]
@@ -116,6 +116,81 @@ fn text(line: &mut String, cell: Cell) {
     }
 }
 
+/// The COPY line of the feature in `slot`, at `order` in the layer.
+fn row(line: &mut String, layer: &Layer, slot: usize, order: i64) {
+    line.clear();
+    quoted(line, &layer.ids[slot].to_string());
+    line.push(',');
+    line.push_str(&order.to_string());
+    line.push(',');
+    let ewkb = layer.geometries[slot]
+        .to_ewkb(CoordDimensions::xy(), Some(4326))
+        .unwrap_or_default();
+    for b in ewkb {
+        line.push_str(&format!("{b:02X}"));
+    }
+    for c in &layer.columns {
+        line.push(',');
+        text(line, c.cell_at(slot));
+    }
+    line.push('\n');
+}
+
+/// The columns of a COPY into `layer`'s table, in the order [`row`] writes them.
+fn copy_statement(layer: &Layer) -> String {
+    let names: Vec<String> = layer.fields.iter().map(|f| ident(&f.name)).collect();
+    let comma = if names.is_empty() { "" } else { ", " };
+    format!(
+        "COPY {} (feature_id, atlas_order, geom{comma}{}) FROM STDIN WITH (FORMAT csv)",
+        ident(layer.id.as_str()),
+        names.join(", "),
+    )
+}
+
+/// Writes the features `ids` of `layer` as they now are into its table, inside the caller's
+/// transaction: each row is replaced (keeping its place in the order), a new one goes last,
+/// and one the layer no longer has is deleted.
+pub(super) fn write_rows(
+    client: &mut postgres::Client,
+    layer: &Layer,
+    ids: &[String],
+) -> Result<(), ImportFailure> {
+    let table = ident(layer.id.as_str());
+    let mut orders = std::collections::HashMap::new();
+    for r in client.query(
+        &format!("SELECT feature_id, atlas_order FROM {table} WHERE feature_id = ANY($1)"),
+        &[&ids],
+    )? {
+        orders.insert(r.get::<_, String>(0), r.get::<_, i64>(1));
+    }
+    let mut last: i64 = client
+        .query_one(
+            &format!("SELECT coalesce(max(atlas_order), -1) FROM {table}"),
+            &[],
+        )?
+        .get(0);
+    client.execute(
+        &format!("DELETE FROM {table} WHERE feature_id = ANY($1)"),
+        &[&ids],
+    )?;
+    let copy = client.copy_in(&copy_statement(layer))?;
+    let mut out = std::io::BufWriter::new(copy);
+    let mut line = String::new();
+    for id in ids {
+        let Some(slot) = layer.slot_of(id) else {
+            continue;
+        };
+        let order = orders.get(id).copied().unwrap_or_else(|| {
+            last += 1;
+            last
+        });
+        row(&mut line, layer, slot, order);
+        out.write_all(line.as_bytes())?;
+    }
+    out.into_inner().map_err(|e| e.into_error())?.finish()?;
+    Ok(())
+}
+
 fn import_layer(client: &mut postgres::Client, layer: &Layer) -> Result<usize, ImportFailure> {
     let id = layer.id.to_string();
     let table = ident(&id);
@@ -132,33 +207,13 @@ fn import_layer(client: &mut postgres::Client, layer: &Layer) -> Result<usize, I
         columns.join(", "),
         if columns.is_empty() { "" } else { ", " },
     ))?;
-    let names: Vec<String> = layer.fields.iter().map(|f| ident(&f.name)).collect();
-    let comma = if names.is_empty() { "" } else { ", " };
     // COPY, not an INSERT per feature: a million carriers in a minute rather than an hour.
-    let copy = tx.copy_in(&format!(
-        "COPY {table} (feature_id, atlas_order, geom{comma}{}) FROM STDIN WITH (FORMAT csv)",
-        names.join(", "),
-    ))?;
+    let copy = tx.copy_in(&copy_statement(layer))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, copy);
     let mut n = 0;
     let mut line = String::new();
     for slot in layer.live_slots() {
-        line.clear();
-        quoted(&mut line, &layer.ids[slot].to_string());
-        line.push(',');
-        line.push_str(&slot.to_string());
-        line.push(',');
-        let ewkb = layer.geometries[slot]
-            .to_ewkb(CoordDimensions::xy(), Some(4326))
-            .unwrap_or_default();
-        for b in ewkb {
-            line.push_str(&format!("{b:02X}"));
-        }
-        for c in &layer.columns {
-            line.push(',');
-            text(&mut line, c.cell_at(slot));
-        }
-        line.push('\n');
+        row(&mut line, layer, slot, slot as i64);
         out.write_all(line.as_bytes())?;
         n += 1;
     }

@@ -56,8 +56,9 @@ fn field_type(name: &str) -> Option<FieldType> {
     .find(|t| t.name() == name)
 }
 
-/// Every collection of the database, indexed, with its sidecar and the vocabularies.
-pub fn load(client: &mut postgres::Client) -> Result<Catalog, LoadError> {
+/// Every collection of the database, indexed, with its sidecar and the vocabularies; and the
+/// last recorded change they reflect (the follower goes on from there).
+pub fn load(client: &mut postgres::Client) -> Result<(Catalog, i64), LoadError> {
     let mut tx = client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -164,8 +165,11 @@ pub fn load(client: &mut postgres::Client) -> Result<Catalog, LoadError> {
             columns,
         });
     }
+    let version: i64 = tx
+        .query_one("SELECT coalesce(max(version), 0) FROM atlas_changes", &[])?
+        .get(0);
     tx.commit()?;
-    Ok(crate::ingest::assemble(parts, vocabularies)?)
+    Ok((crate::ingest::assemble(parts, vocabularies)?, version))
 }
 
 /// One value of a row as a cell of its field's type.

@@ -37,6 +37,25 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
          );
          ALTER TABLE atlas_collections ADD COLUMN integer_ids boolean NOT NULL DEFAULT false;",
     ),
+    (
+        3,
+        "edits: every operation, the feature before, and tokens",
+        "ALTER TABLE atlas_changes DROP CONSTRAINT atlas_changes_op_check;
+         ALTER TABLE atlas_changes ADD CONSTRAINT atlas_changes_op_check
+             CHECK (op IN ('create', 'replace', 'update', 'delete'));
+         -- json, not jsonb: the features come back as they were written, key order included.
+         ALTER TABLE atlas_changes ALTER COLUMN feature TYPE json;
+         ALTER TABLE atlas_changes ADD COLUMN before json;
+         CREATE TABLE atlas_tokens (
+             name text PRIMARY KEY,
+             role text NOT NULL,
+             collections jsonb,
+             hash bytea NOT NULL UNIQUE,
+             created_at text NOT NULL,
+             expires_at text,
+             revoked_at text
+         );",
+    ),
 ];
 
 /// An arbitrary key of this program's advisory lock.

@@ -12,11 +12,18 @@
 //! Values reach PostgreSQL only as bind parameters; identifiers (table and column names, which
 //! come from validated data files, never from a request) are quoted.
 
+mod follow;
 mod import;
+mod ledger;
 mod load;
 mod migrate;
 
+pub use follow::follow;
 pub use import::{import, ImportReport};
+pub use ledger::{
+    classify, configure, create_token, find_token, list_tokens, revoke_token, PgLedger, PgReads,
+    Settings, CHANNEL,
+};
 pub use load::{load, LoadError};
 pub use migrate::{migrate, MIGRATIONS};
 

@@ -52,6 +52,13 @@ pub struct CountCache {
 }
 
 impl CountCache {
+    /// Lookups that found an entry, and lookups that did not, since start (for `/metrics`).
+    pub fn hits_misses(&self) -> (u64, u64) {
+        self.cache
+            .as_ref()
+            .map_or((0, 0), |c| (c.hits(), c.misses()))
+    }
+
     pub fn new(entries: usize) -> Self {
         CountCache {
             cache: (entries > 0).then(|| Cache::new(entries)),

@@ -75,6 +75,10 @@ pub enum EditError {
     IdChange(String),
     #[error("the edit could not be stored ({0}); nothing changed")]
     Storage(String),
+    /// The system of record is unreachable; nothing changed, and the same edit may succeed
+    /// after `retry_after` seconds.
+    #[error("the store is unreachable for now; nothing changed. Try again in {retry_after} s")]
+    Unavailable { retry_after: u64 },
 }
 
 /// Applies a JSON Merge Patch (RFC 7396) to `target`.

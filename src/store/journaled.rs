@@ -14,25 +14,34 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 
 use geo::BoundingRect;
-use rusqlite::Connection;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::{Map, Value as Json};
 
 use super::edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited};
+use super::ledger::{Ledger, LedgerError, LedgerReads, SqliteLedger, SqliteReads};
+use super::status::StoreStatus;
 use super::{FeatureStore, Snapshot};
 use crate::encode::{feature_bytes, feature_etag};
 use crate::index::{Catalog, Cell, Layer, LayerEdit};
 use crate::ingest::{
     area_of, check_feature, zones_of, BodyError, AREA_FIELD, UPDATED_FIELD, ZONES_FIELD,
 };
-use crate::journal::{self, Change, Journal, JournalError, Operation, Stored, TokenRecord};
+use crate::journal::{Change, Journal, JournalError, Operation, Stored, TokenRecord};
 use crate::model::{FeatureId, FieldType};
 
 /// Most edits committed in one transaction.
 pub const BATCH: usize = 512;
 
-struct Job {
-    request: EditRequest,
-    reply: SyncSender<Result<Edited, EditError>>,
+/// What the writer thread is asked to do.
+enum Job {
+    /// An edit, and where to send its answer.
+    Edit {
+        request: EditRequest,
+        reply: SyncSender<Result<Edited, EditError>>,
+    },
+    /// Apply what other servers recorded (sent by a follower, see [`CatchUp`]).
+    CatchUp,
 }
 
 /// What opening the state store found.
@@ -51,20 +60,43 @@ pub struct OpenReport {
 pub struct JournaledStore {
     current: Arc<RwLock<Arc<Snapshot>>>,
     jobs: Mutex<Sender<Job>>,
-    reads: Mutex<Connection>,
+    reads: Box<dyn LedgerReads>,
+    status: Option<Arc<StoreStatus>>,
+    catch_up: CatchUp,
     /// Held for the store's life: one server per state directory (two would each keep their
-    /// own idea of the data).
-    _lock: std::fs::File,
+    /// own idea of the data). PostgreSQL needs none: its writers take turns under a lock.
+    _lock: Option<std::fs::File>,
+}
+
+/// Asks the writer to apply what other servers recorded. Requests made while one waits are
+/// one request: a burst of notifications is one catch-up.
+#[derive(Clone)]
+pub struct CatchUp {
+    jobs: Sender<Job>,
+    queued: Arc<AtomicBool>,
+}
+
+impl CatchUp {
+    /// Queues a catch-up unless one is queued; false once the writer has stopped.
+    pub fn request(&self) -> bool {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        self.jobs.send(Job::CatchUp).is_ok()
+    }
 }
 
 /// The lock file of a state directory.
 const LOCK_FILE: &str = "server.lock";
 
 fn now() -> (i64, String) {
-    let t = chrono::Utc::now();
+    let ms = chrono::Utc::now().timestamp_millis();
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
     (
-        t.timestamp_millis(),
-        t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ms,
+        // As PostgreSQL's timestamps read back (see `postgis::load`): the same text on every
+        // server, whether it applied the edit or loaded it.
+        t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
     )
 }
 
@@ -100,24 +132,56 @@ impl JournaledStore {
             ..OpenReport::default()
         };
         let catalog = overlay(catalog, journal.stored()?, &mut report);
-        let snapshot = Arc::new(Snapshot::new(catalog, 1));
+        let reads = SqliteReads(Mutex::new(journal.reader()?));
+        let mut store = Self::with_ledger(
+            catalog,
+            report.last_seq,
+            Box::new(SqliteLedger(journal)),
+            Box::new(reads),
+            None,
+        )?;
+        store._lock = Some(lock);
+        Ok((store, report))
+    }
+
+    /// The store over `catalog`, which reflects the recorded changes up to `applied`, keeping
+    /// its edits in `ledger`. `status`, for a ledger in another process, is what its outages
+    /// and lag are reported through.
+    pub fn with_ledger(
+        catalog: Catalog,
+        applied: i64,
+        ledger: Box<dyn Ledger>,
+        reads: Box<dyn LedgerReads>,
+        status: Option<Arc<StoreStatus>>,
+    ) -> Result<Self, JournalError> {
+        let snapshot = Arc::new(Snapshot::new(catalog, 1).at_change(applied));
         let current = Arc::new(RwLock::new(snapshot));
-        let reads = Mutex::new(journal.reader()?);
         let (tx, rx) = mpsc::channel();
+        let queued = Arc::new(AtomicBool::new(false));
         let shared = Arc::clone(&current);
+        let writer_state = Writer {
+            ledger,
+            current: shared,
+            status: status.clone(),
+            queued: Arc::clone(&queued),
+        };
         std::thread::Builder::new()
             .name("edit-writer".into())
-            .spawn(move || writer(journal, rx, shared))
+            .spawn(move || writer_state.run(rx))
             .map_err(|e| JournalError::Invalid(format!("cannot start the writer thread: {e}")))?;
-        Ok((
-            JournaledStore {
-                current,
-                jobs: Mutex::new(tx),
-                reads,
-                _lock: lock,
-            },
-            report,
-        ))
+        Ok(JournaledStore {
+            current,
+            jobs: Mutex::new(tx.clone()),
+            reads,
+            status,
+            catch_up: CatchUp { jobs: tx, queued },
+            _lock: None,
+        })
+    }
+
+    /// What a follower calls when the ledger has news.
+    pub fn catch_up(&self) -> CatchUp {
+        self.catch_up.clone()
     }
 
     /// Submits an edit and waits until it is on disk (or refused). Blocking: call it off the
@@ -128,7 +192,7 @@ impl JournaledStore {
             .jobs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .send(Job { request, reply });
+            .send(Job::Edit { request, reply });
         if sent.is_err() {
             return Err(EditError::Storage("the writer has stopped".into()));
         }
@@ -139,26 +203,30 @@ impl JournaledStore {
         })
     }
 
-    fn reads(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.reads
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// The changes of one feature, oldest first.
     pub fn history(&self, collection: &str, id: &str) -> Result<Vec<Change>, JournalError> {
-        journal::history(&self.reads(), collection, id)
+        self.reads.history(collection, id)
     }
 
     /// Changes after `since`, oldest first, at most `limit`.
     pub fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, JournalError> {
-        journal::changes_since(&self.reads(), since, limit)
+        self.reads.changes(since, limit)
     }
 
     /// The token `presented` is, if it is one (checked in constant time; revoked and expired
     /// ones are returned too, for the caller to refuse).
     pub fn token(&self, presented: &str) -> Result<Option<TokenRecord>, JournalError> {
-        journal::tokens::find(&self.reads(), presented)
+        self.reads.token(presented)
+    }
+
+    /// The connection to a system of record in another process, if there is one.
+    pub fn status(&self) -> Option<&Arc<StoreStatus>> {
+        self.status.as_ref()
+    }
+
+    /// Connections open and idle in the read pool, if there is one.
+    pub fn pool(&self) -> Option<(u32, u32)> {
+        self.reads.pool()
     }
 }
 
@@ -484,6 +552,47 @@ impl Working<'_> {
         Ok((change, edited))
     }
 
+    /// Applies a change another server recorded: its feature as it was stored (derived values
+    /// recomputed as at start, its `updated_at` kept).
+    fn replay(&mut self, change: &Change) -> Result<(), String> {
+        let zones_owned = self.zones();
+        let base = self.base;
+        let stamp = now();
+        let layer = self
+            .layer(&change.collection)
+            .ok_or_else(|| format!("no collection {:?}", change.collection))?;
+        let zones: Vec<&Layer> = if layer.meta.zone {
+            Vec::new()
+        } else {
+            zones_owned.iter().collect()
+        };
+        let stored = Stored {
+            collection: change.collection.clone(),
+            feature_id: change.feature_id.clone(),
+            feature: change.after.clone(),
+        };
+        let old_rect = layer.slot_of(&change.feature_id).map(|s| layer.envelope(s));
+        let Some(edit) = stored_edit(layer, base.catalog(), &zones, &stored)? else {
+            return Ok(());
+        };
+        let new_rect = match &edit {
+            LayerEdit::Put { geometry, .. } => geometry.bounding_rect(),
+            LayerEdit::Delete { .. } => None,
+        };
+        let is_zone = layer.meta.zone;
+        let next = layer
+            .apply(std::slice::from_ref(&edit))
+            .map_err(|e| e.to_string())?;
+        self.layers.insert(change.collection.clone(), next);
+        for r in [old_rect, new_rect].into_iter().flatten() {
+            self.touched.push((change.collection.clone(), r));
+            if is_zone {
+                self.rezone(r, &stamp);
+            }
+        }
+        Ok(())
+    }
+
     /// A zone changed within `area`: the `zones` of other layers' features there are recomputed
     /// (derived values, not changes of their own).
     fn rezone(&mut self, area: geo::Rect<f64>, _stamp: &(i64, String)) {
@@ -524,32 +633,173 @@ impl Working<'_> {
     }
 }
 
-fn writer(mut journal: Journal, jobs: Receiver<Job>, current: Arc<RwLock<Arc<Snapshot>>>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match jobs.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
+/// The writer thread: the only code that makes new versions of the data.
+struct Writer {
+    ledger: Box<dyn Ledger>,
+    current: Arc<RwLock<Arc<Snapshot>>>,
+    status: Option<Arc<StoreStatus>>,
+    queued: Arc<AtomicBool>,
+}
+
+impl Writer {
+    fn run(mut self, jobs: Receiver<Job>) {
+        while let Ok(first) = jobs.recv() {
+            let mut batch = Vec::new();
+            let mut catch_up = false;
+            let mut next = Some(first);
+            while let Some(job) = next {
+                match job {
+                    Job::Edit { request, reply } => batch.push((request, reply)),
+                    Job::CatchUp => catch_up = true,
+                }
+                next = if batch.len() < BATCH {
+                    jobs.try_recv().ok()
+                } else {
+                    None
+                };
+            }
+            if catch_up {
+                self.queued.store(false, Ordering::Release);
+            }
+            if batch.is_empty() {
+                self.catch_up();
+            } else {
+                // A batch catches up first anyway (under the ledger's lock).
+                self.edit(batch);
             }
         }
-        let base = Arc::clone(
-            &current
+    }
+
+    fn base(&self) -> Arc<Snapshot> {
+        Arc::clone(
+            &self
+                .current
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        )
+    }
+
+    fn publish(&self, next: Snapshot) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+    }
+
+    fn failed(&self, e: &LedgerError) {
+        if let (Some(s), LedgerError::Unavailable(reason)) = (&self.status, e) {
+            s.unreachable(reason);
+        }
+    }
+
+    fn reached(&self) {
+        if let Some(s) = &self.status {
+            s.reachable();
+        }
+    }
+
+    /// Applies what others recorded since the served version.
+    fn catch_up(&mut self) {
+        let base = self.base();
+        match self.ledger.since(base.change()) {
+            Ok(changes) => {
+                self.reached();
+                if let Some(next) = self.replayed(&base, &changes) {
+                    self.publish(next);
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "catching up failed; the follower retries");
+                self.failed(&e);
+            }
+        }
+    }
+
+    /// `base` with `changes` (recorded by others) applied; `None` when there were none.
+    fn replayed(&self, base: &Snapshot, changes: &[Change]) -> Option<Snapshot> {
+        let last = changes.last()?.seq;
+        let mut working = Working {
+            base,
+            layers: HashMap::new(),
+            touched: Vec::new(),
+        };
+        for c in changes {
+            if let Err(reason) = working.replay(c) {
+                tracing::warn!(change = c.seq, collection = %c.collection, feature = %c.feature_id, %reason, "a recorded change does not fit the data and was not applied");
+            }
+        }
+        if let Some(s) = &self.status {
+            s.applied(last, 0, changes.len() as u64);
+        }
+        let Working {
+            layers, touched, ..
+        } = working;
+        Some(
+            base.next(layers.into_values().collect(), touched)
+                .at_change(last),
+        )
+    }
+
+    fn edit(&mut self, batch: Vec<(EditRequest, SyncSender<Result<Edited, EditError>>)>) {
+        let mut base = self.base();
+        let outcomes = match self.ledger.begin(base.change()) {
+            Err(e) => {
+                tracing::warn!(error = %e, edits = batch.len(), "an edit batch could not start; nothing of it was applied");
+                self.failed(&e);
+                if let Some(s) = &self.status {
+                    s.refused(batch.len() as u64);
+                }
+                let refusal = self.refusal(&e);
+                vec![Err(refusal); batch.len()]
+            }
+            Ok(others) => {
+                self.reached();
+                if let Some(next) = self.replayed(&base, &others) {
+                    // What others recorded is true whatever becomes of this batch.
+                    self.publish(next);
+                    base = self.base();
+                }
+                self.record(&base, &batch)
+            }
+        };
+        for ((_, reply), outcome) in batch.into_iter().zip(outcomes) {
+            let _ = reply.send(outcome);
+        }
+    }
+
+    /// What an edit is answered when the ledger failed.
+    fn refusal(&self, e: &LedgerError) -> EditError {
+        match e {
+            LedgerError::Unavailable(_) => EditError::Unavailable {
+                retry_after: self
+                    .status
+                    .as_ref()
+                    .map_or(5, |s| s.retry_after.as_secs().max(1)),
+            },
+            LedgerError::Refused(_) => {
+                EditError::Storage("the state store refused the write".into())
+            }
+        }
+    }
+
+    /// Checks and applies the batch over `base`, records it, and publishes the result.
+    fn record(
+        &mut self,
+        base: &Arc<Snapshot>,
+        batch: &[(EditRequest, SyncSender<Result<Edited, EditError>>)],
+    ) -> Vec<Result<Edited, EditError>> {
         let stamp = now();
         let mut working = Working {
-            base: &base,
+            base,
             layers: HashMap::new(),
             touched: Vec::new(),
         };
         let mut outcomes: Vec<Result<Edited, EditError>> = Vec::with_capacity(batch.len());
         let mut changes = Vec::new();
-        for job in &batch {
+        for (request, _) in batch {
             // A refused edit leaves the working state as it was: `apply` changes it only once
             // everything is checked.
-            match working.apply(&job.request, &stamp) {
+            match working.apply(request, &stamp) {
                 Ok((change, edited)) => {
                     changes.push(change);
                     outcomes.push(Ok(edited));
@@ -557,38 +807,52 @@ fn writer(mut journal: Journal, jobs: Receiver<Job>, current: Arc<RwLock<Arc<Sna
                 Err(e) => outcomes.push(Err(e)),
             }
         }
-        if !changes.is_empty() {
-            match journal.commit(changes) {
-                Ok(recorded) => {
-                    let mut seqs = recorded.into_iter();
-                    for o in outcomes.iter_mut().flatten() {
-                        if let Some(c) = seqs.next() {
-                            o.change = c;
-                        }
+        if changes.is_empty() {
+            self.ledger.abandon();
+            return outcomes;
+        }
+        let n = changes.len() as u64;
+        let lookup = |id: &str| {
+            working
+                .layers
+                .get(id)
+                .or_else(|| base.layer(id).map(|l| &**l))
+        };
+        match self.ledger.commit(changes, &lookup) {
+            Ok(recorded) => {
+                let last = recorded.last().map_or(base.change(), |c| c.seq);
+                let mut seqs = recorded.into_iter();
+                for o in outcomes.iter_mut().flatten() {
+                    if let Some(c) = seqs.next() {
+                        o.change = c;
                     }
-                    let Working {
-                        layers, touched, ..
-                    } = working;
-                    let next = Arc::new(base.next(layers.into_values().collect(), touched));
-                    *current
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = next;
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "an edit batch could not be stored; nothing of it was applied");
-                    for o in outcomes.iter_mut() {
-                        if o.is_ok() {
-                            *o = Err(EditError::Storage(
-                                "the state store refused the write".into(),
-                            ));
-                        }
+                if let Some(s) = &self.status {
+                    s.applied(last, n, 0);
+                }
+                let Working {
+                    layers, touched, ..
+                } = working;
+                self.publish(
+                    base.next(layers.into_values().collect(), touched)
+                        .at_change(last),
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "an edit batch could not be stored; nothing of it was applied");
+                self.failed(&e);
+                if let Some(s) = &self.status {
+                    s.refused(n);
+                }
+                let refusal = self.refusal(&e);
+                for o in outcomes.iter_mut() {
+                    if o.is_ok() {
+                        *o = Err(refusal.clone());
                     }
                 }
             }
         }
-        for (job, outcome) in batch.into_iter().zip(outcomes) {
-            let _ = job.reply.send(outcome);
-        }
+        outcomes
     }
 }
 

@@ -11,15 +11,19 @@
 
 mod edit;
 mod journaled;
+mod ledger;
 mod memory;
 mod snapshot;
+mod status;
 
 use std::sync::Arc;
 
 pub use edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited};
-pub use journaled::{JournaledStore, OpenReport, BATCH};
+pub use journaled::{CatchUp, JournaledStore, OpenReport, BATCH};
+pub use ledger::{Layers, Ledger, LedgerError, LedgerReads, SqliteLedger, SqliteReads};
 pub use memory::MemoryStore;
 pub use snapshot::{CollectionInfo, Snapshot};
+pub use status::{Outage, StatusReport, StoreStatus};
 
 pub trait FeatureStore: Send + Sync {
     /// The current version of the data. Cheap (an `Arc` clone) and never blocking: handlers

@@ -26,6 +26,10 @@ pub struct Snapshot {
     catalog: Catalog,
     infos: Vec<CollectionInfo>,
     version: u64,
+    /// The last recorded change (the change feed's `seq`, PostgreSQL's `atlas_changes.version`)
+    /// this version reflects; 0 for data no edit has touched. Unlike `version`, which counts
+    /// this process's versions, it means the same on every server of one store.
+    change: i64,
     /// Where recent versions changed things: `(version, collection, area)`, oldest first, at
     /// most [`TOUCH_LOG`] entries; for caches that keep answers per area (tiles).
     touched: Arc<std::collections::VecDeque<(u64, String, geo::Rect<f64>)>>,
@@ -42,8 +46,20 @@ impl Snapshot {
             catalog,
             infos,
             version,
+            change: 0,
             touched: Arc::default(),
         }
+    }
+
+    /// This version, as reflecting the recorded changes up to `change`.
+    pub fn at_change(mut self, change: i64) -> Self {
+        self.change = change;
+        self
+    }
+
+    /// The last recorded change this version reflects (see the field).
+    pub fn change(&self) -> i64 {
+        self.change
     }
 
     /// The next version: `changed` layers replace those of the same id, each collection
@@ -76,6 +92,7 @@ impl Snapshot {
             catalog,
             infos,
             version,
+            change: self.change,
             touched: Arc::new(log),
         }
     }

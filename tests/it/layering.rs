@@ -5,6 +5,7 @@
 //! ```text
 //! main.rs ─► http ─► {store, export, tiles, encode, query, ingest, index, config, model, basemap}
 //!            store ─► {ingest, query, index, model}     export ─► {encode, query, ingest, index, model}
+//!            postgis ─► {store, journal, ingest, index, model}
 //!            tiles ─► {query, index, model}
 //!            encode, query, ingest ─► {index, model}    index, config ─► model
 //! ```
@@ -33,7 +34,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             &["journal", "encode", "ingest", "query", "index", "model"],
         ),
         ("tiles", &["query", "index", "model"]),
-        ("postgis", &["ingest", "index", "model"]),
+        ("postgis", &["store", "journal", "ingest", "index", "model"]),
         (
             "http",
             &[

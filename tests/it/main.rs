@@ -24,6 +24,7 @@ mod limits;
 mod matching;
 mod postgis;
 mod presentation;
+mod replicas;
 mod response_cache;
 mod security;
 mod snapshot;

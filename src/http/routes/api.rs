@@ -507,6 +507,9 @@ pub fn definition(collections: &[CollectionInfo], edits: bool) -> Value {
     paths.insert("/health".into(), json!({"get": {"summary": "liveness and counts", "operationId": "getHealth", "tags": ["Operations"],
         "parameters": parameters::<NoParams>(None),
         "responses": {"200": {"description": "the server is up", "content": {"application/json": {"schema": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "collections": {"type": "integer"}, "features": {"type": "integer"}}}}}}}}}));
+    paths.insert("/metrics".into(), json!({"get": {"summary": "metrics for Prometheus (OpenMetrics text)", "operationId": "getMetrics", "tags": ["Operations"],
+        "parameters": parameters::<NoParams>(None),
+        "responses": {"200": {"description": "requests, latency, data version, replica lag, store and cache figures", "content": {"application/openmetrics-text": {"schema": {"type": "string"}}}}}}}));
     paths.insert("/vocabularies".into(), json!({"get": {"summary": "controlled vocabularies", "operationId": "getVocabularies", "tags": ["Capabilities"],
         "parameters": parameters::<JsonOnly>(None),
         "responses": json_ok("the vocabularies", any_object.clone())}}));

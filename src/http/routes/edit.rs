@@ -178,6 +178,9 @@ impl From<EditError> for ApiError {
             EditError::Body(_) => (StatusCode::BAD_REQUEST, "invalid_feature"),
             EditError::IdChange(_) => (StatusCode::BAD_REQUEST, "invalid_feature"),
             EditError::Storage(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_failed"),
+            EditError::Unavailable { retry_after } => {
+                return ApiError::store_unavailable(u32::try_from(*retry_after).unwrap_or(60));
+            }
         };
         let mut err = ApiError::new(status, code, e.to_string());
         if let EditError::Body(b) = &e {
@@ -229,6 +232,10 @@ fn answer(edited: Edited, base: &BaseUrl, collection: &str) -> Response {
         }
     };
     let h = res.headers_mut();
+    h.insert(
+        crate::http::middleware::DATA_VERSION,
+        HeaderValue::from(edited.change.seq),
+    );
     if edited.feature.is_some() {
         h.insert(
             header::CONTENT_TYPE,
@@ -440,8 +447,9 @@ pub async fn history(
         None => Vec::new(),
         Some(Ok(c)) => c,
         Some(Err(e)) => {
-            tracing::error!(error = %e, "cannot read the history");
-            return Err(ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response());
+            return Err(
+                ApiError::store_read(&e, "the history", state.retry_after()).into_response()
+            );
         }
     };
     if changes.is_empty()
@@ -529,8 +537,9 @@ pub async fn changes(
         None => Vec::new(),
         Some(Ok(c)) => c,
         Some(Err(e)) => {
-            tracing::error!(error = %e, "cannot read the change feed");
-            return Err(ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response());
+            return Err(
+                ApiError::store_read(&e, "the change feed", state.retry_after()).into_response(),
+            );
         }
     };
     let last = changes.last().map_or(since, |c| c.seq);

@@ -38,6 +38,12 @@ async fn landing(
             link(base.at("/collections"), "data", JSON, "the collections"),
             link(base.at("/vocabularies"), "http://www.opengis.net/def/rel/ogc/1.0/data-meta", JSON, "controlled vocabularies (industries)"),
             link(base.at("/health"), "status", JSON, "liveness and counts"),
+            link(
+                base.at("/metrics"),
+                "monitor",
+                "application/openmetrics-text",
+                "metrics for Prometheus",
+            ),
             link(base.at("/tiles"), super::tiles::REL_TILESETS_VECTOR, JSON, "vector tiles of every collection"),
             link(base.at("/tileMatrixSets"), super::tiles::REL_TILING_SCHEMES, JSON, "the tiling schemes"),
         ],

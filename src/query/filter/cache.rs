@@ -52,6 +52,11 @@ impl Default for FilterCache {
 }
 
 impl FilterCache {
+    /// Lookups that found an entry, and lookups that did not, since start (for `/metrics`).
+    pub fn hits_misses(&self) -> (u64, u64) {
+        (self.cache.hits(), self.cache.misses())
+    }
+
     pub fn with_capacity(bytes: u64) -> Self {
         FilterCache {
             cache: Cache::with_weighter(1024, bytes, MemoryWeight),

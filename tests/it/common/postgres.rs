@@ -83,17 +83,26 @@ impl Cluster {
             .local_addr()
             .unwrap()
             .port();
-        let log = dir.path().join("log");
+        let cluster = Cluster { dir, bin, port };
+        cluster.start_again();
+        cluster
+    }
+
+    /// Starts the server (again, after [`Cluster::stop`]) on the same port and data.
+    pub fn start_again(&self) {
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("log");
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            dir.path().display()
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
         );
         run(
-            &bin,
+            &self.bin,
             "pg_ctl",
             &[
                 "-D",
-                data,
+                data.to_str().unwrap(),
                 "-l",
                 log.to_str().unwrap(),
                 "-w",
@@ -102,7 +111,6 @@ impl Cluster {
                 "start",
             ],
         );
-        Cluster { dir, bin, port }
     }
 
     /// A libpq connection string for the `postgres` database.

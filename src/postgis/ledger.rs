@@ -1,0 +1,464 @@
+//! PostgreSQL as the editable store's ledger: every server of one database records its edits
+//! here and applies the others' from here.
+//!
+//! A batch of edits is one transaction. It first takes a transaction-scoped advisory lock, so
+//! the writers of all servers take turns; under it, the writer reads what others recorded
+//! since its own version and applies that first, then checks its edits against the result.
+//! So an `If-Match` is checked against the newest version whichever server takes it, and a new
+//! integer id is never taken twice. In the same transaction each change goes into
+//! `atlas_changes`, each edited feature's row into its collection's table (so QGIS and
+//! `ogr2ogr PG:` see it), and a `NOTIFY atlas_changes` with the last version wakes the other
+//! servers. Versions are taken under the lock, so they commit in order: a follower that has
+//! applied version N has seen every change up to N.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use postgres::{Client, NoTls};
+use serde_json::Value as Json;
+use subtle::ConstantTimeEq;
+
+use super::import::{write_rows, ImportFailure};
+use super::{describe, PgError};
+use crate::journal::{tokens, Change, JournalError, Operation, TokenRecord};
+use crate::store::{Layers, Ledger, LedgerError, LedgerReads};
+
+/// The channel of change notifications.
+pub const CHANNEL: &str = "atlas_changes";
+
+/// The advisory lock the writers take turns under (arbitrary; not the migrations' key).
+const WRITE_LOCK: i64 = 0x6574_6f77_6e00_0002;
+
+/// Most changes read in one catch-up; a server further behind catches up in several.
+const CATCH_UP_LIMIT: i64 = 10_000;
+
+/// How a server uses its PostgreSQL: settings with defaults for a small cluster.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Connections kept for reads of history, the change feed and tokens.
+    pub pool_size: u32,
+    /// The longest any statement may run (PostgreSQL's `statement_timeout`).
+    pub statement_timeout: Duration,
+    /// The longest a connection attempt may take.
+    pub connect_timeout: Duration,
+    /// How often a follower asks for changes it was not notified of.
+    pub poll: Duration,
+    /// The longest wait between reconnection attempts (it doubles up to this).
+    pub backoff_max: Duration,
+    /// What a refused write tells its client to wait.
+    pub retry_after: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            pool_size: 4,
+            statement_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(3),
+            poll: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(10),
+            retry_after: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The connection configuration of `address` with `settings` applied.
+pub fn configure(address: &str, settings: &Settings) -> Result<postgres::Config, PgError> {
+    let mut config: postgres::Config = address
+        .parse()
+        .map_err(|e: postgres::Error| PgError::Address(e.to_string()))?;
+    config.connect_timeout(settings.connect_timeout);
+    config.options(&format!(
+        "-c statement_timeout={} -c client_min_messages=warning -c DateStyle=ISO",
+        settings.statement_timeout.as_millis()
+    ));
+    config.application_name("etown-atlas");
+    Ok(config)
+}
+
+/// Whether a failure means "not reachable now" (retry later) or "refused" (the request's own
+/// fault or a bug). The message never carries the password: the driver's errors do not
+/// include the connection string.
+pub fn classify(e: &postgres::Error) -> LedgerError {
+    let Some(code) = e.code() else {
+        // No SQLSTATE: the connection failed, closed or timed out.
+        return LedgerError::Unavailable(e.to_string());
+    };
+    let state = code.code();
+    // 08: connection exception; 57P01-03: shutting down or starting; 53: out of resources;
+    // 57014: cancelled by the statement timeout; 40001/40P01: try again.
+    if state.starts_with("08")
+        || state.starts_with("57P")
+        || state.starts_with("53")
+        || state == "57014"
+        || state == "40001"
+        || state == "40P01"
+    {
+        LedgerError::Unavailable(e.to_string())
+    } else {
+        LedgerError::Refused(e.to_string())
+    }
+}
+
+fn journal_error(e: &postgres::Error) -> JournalError {
+    match classify(e) {
+        LedgerError::Unavailable(reason) => JournalError::Unavailable(reason),
+        LedgerError::Refused(reason) => JournalError::Invalid(reason),
+    }
+}
+
+/// The writer's connection: opened when first needed, and again after it failed.
+pub struct PgLedger {
+    config: postgres::Config,
+    client: Option<Client>,
+}
+
+impl PgLedger {
+    pub fn new(config: postgres::Config) -> Self {
+        PgLedger {
+            config,
+            client: None,
+        }
+    }
+
+    fn client(&mut self) -> Result<&mut Client, LedgerError> {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
+            self.client = None;
+        }
+        match &mut self.client {
+            Some(c) => Ok(c),
+            slot => {
+                let c = self.config.connect(NoTls).map_err(|e| {
+                    LedgerError::Unavailable(format!("{}: {e}", describe(&self.config)))
+                })?;
+                Ok(slot.insert(c))
+            }
+        }
+    }
+
+    /// Ends the open transaction after `e`; a broken connection is dropped, to be reopened.
+    fn fail(&mut self, e: &postgres::Error) -> LedgerError {
+        let kind = classify(e);
+        match (&kind, &mut self.client) {
+            (LedgerError::Refused(_), Some(c)) => {
+                if c.batch_execute("ROLLBACK").is_err() {
+                    self.client = None;
+                }
+            }
+            _ => self.client = None,
+        }
+        kind
+    }
+
+    fn record(
+        client: &mut Client,
+        changes: Vec<Change>,
+        layers: Layers<'_>,
+    ) -> Result<Vec<Change>, ImportFailure> {
+        let insert = client.prepare(
+            "INSERT INTO atlas_changes (collection, feature_id, op, feature, before, author, at)
+             VALUES ($1, $2, $3, $4::text::json, $5::text::json, $6, $7::text::timestamptz)
+             RETURNING version",
+        )?;
+        let mut out = Vec::with_capacity(changes.len());
+        let mut by_collection: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for mut c in changes {
+            let after = c.after.as_ref().map(Json::to_string);
+            let before = c.before.as_ref().map(Json::to_string);
+            let row = client.query_one(
+                &insert,
+                &[
+                    &c.collection,
+                    &c.feature_id,
+                    &c.operation.as_str(),
+                    &after,
+                    &before,
+                    &c.principal,
+                    &c.at,
+                ],
+            )?;
+            c.seq = row.get(0);
+            let ids = by_collection.entry(c.collection.clone()).or_default();
+            if !ids.contains(&c.feature_id) {
+                ids.push(c.feature_id.clone());
+            }
+            out.push(c);
+        }
+        for (collection, ids) in by_collection {
+            if let Some(layer) = layers(&collection) {
+                write_rows(client, layer, &ids)?;
+            }
+        }
+        let last = out.last().map_or(0, |c| c.seq).to_string();
+        client.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &last])?;
+        Ok(out)
+    }
+}
+
+/// Changes after `applied`, oldest first.
+fn read_since(client: &mut Client, applied: i64) -> Result<Vec<Change>, postgres::Error> {
+    let rows = client.query(
+        &format!("{SELECT_CHANGES} WHERE version > $1 ORDER BY version LIMIT $2"),
+        &[&applied, &CATCH_UP_LIMIT],
+    )?;
+    rows.iter().map(change).collect()
+}
+
+/// The columns of a change, as [`change`] reads them.
+const SELECT_CHANGES: &str = "SELECT version, collection, feature_id, op, author, \
+     to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), before::text, feature::text \
+     FROM atlas_changes";
+
+fn change(r: &postgres::Row) -> Result<Change, postgres::Error> {
+    let json = |i: usize| -> Result<Option<Json>, postgres::Error> {
+        Ok(r.try_get::<_, Option<String>>(i)?
+            .and_then(|t| serde_json::from_str(&t).ok()))
+    };
+    let op: String = r.try_get(3)?;
+    Ok(Change {
+        seq: r.try_get(0)?,
+        collection: r.try_get(1)?,
+        feature_id: r.try_get(2)?,
+        operation: match op.as_str() {
+            "create" => Operation::Create,
+            "replace" => Operation::Replace,
+            "update" => Operation::Update,
+            _ => Operation::Delete,
+        },
+        principal: r.try_get(4)?,
+        at: r.try_get(5)?,
+        before: json(6)?,
+        after: json(7)?,
+    })
+}
+
+impl Ledger for PgLedger {
+    fn begin(&mut self, applied: i64) -> Result<Vec<Change>, LedgerError> {
+        let client = self.client()?;
+        let result = client
+            .batch_execute("BEGIN")
+            .and_then(|()| client.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]))
+            .and_then(|_| read_since(client, applied));
+        result.map_err(|e| self.fail(&e))
+    }
+
+    fn commit(
+        &mut self,
+        changes: Vec<Change>,
+        layers: Layers<'_>,
+    ) -> Result<Vec<Change>, LedgerError> {
+        let client = self.client()?;
+        let result = Self::record(client, changes, layers).and_then(|out| {
+            client.batch_execute("COMMIT")?;
+            Ok(out)
+        });
+        result.map_err(|e| match e {
+            ImportFailure::Db(e) => self.fail(&e),
+            // The row stream broke: the connection did.
+            ImportFailure::Stream(e) => {
+                self.client = None;
+                LedgerError::Unavailable(e.to_string())
+            }
+        })
+    }
+
+    fn abandon(&mut self) {
+        if let Some(c) = &mut self.client {
+            if c.batch_execute("ROLLBACK").is_err() {
+                self.client = None;
+            }
+        }
+    }
+
+    fn since(&mut self, applied: i64) -> Result<Vec<Change>, LedgerError> {
+        let client = self.client()?;
+        read_since(client, applied).map_err(|e| self.fail(&e))
+    }
+}
+
+type Pool = r2d2::Pool<r2d2_postgres::PostgresConnectionManager<NoTls>>;
+
+/// Reads beside the writer, from a pool of connections.
+pub struct PgReads {
+    pool: Pool,
+}
+
+impl PgReads {
+    /// A pool that connects lazily: a server starts even if a connection cannot be made now.
+    pub fn new(config: postgres::Config, settings: &Settings) -> Self {
+        let manager = r2d2_postgres::PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.pool_size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(settings.connect_timeout)
+            .error_handler(Box::new(QuietErrors))
+            .build_unchecked(manager);
+        PgReads { pool }
+    }
+
+    fn conn(
+        &self,
+    ) -> Result<r2d2::PooledConnection<r2d2_postgres::PostgresConnectionManager<NoTls>>, JournalError>
+    {
+        self.pool
+            .get()
+            .map_err(|e| JournalError::Unavailable(e.to_string()))
+    }
+}
+
+/// The pool's connection errors, logged once by whoever asked rather than by the pool.
+#[derive(Debug)]
+struct QuietErrors;
+
+impl<E: std::fmt::Display> r2d2::HandleError<E> for QuietErrors {
+    fn handle_error(&self, error: E) {
+        tracing::debug!(%error, "a pooled connection failed");
+    }
+}
+
+impl LedgerReads for PgReads {
+    fn history(&self, collection: &str, id: &str) -> Result<Vec<Change>, JournalError> {
+        let mut c = self.conn()?;
+        let rows = c
+            .query(
+                &format!(
+                    "{SELECT_CHANGES} WHERE collection = $1 AND feature_id = $2 ORDER BY version"
+                ),
+                &[&collection, &id],
+            )
+            .map_err(|e| journal_error(&e))?;
+        rows.iter()
+            .map(change)
+            .collect::<Result<_, _>>()
+            .map_err(|e| journal_error(&e))
+    }
+
+    fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, JournalError> {
+        let mut c = self.conn()?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = c
+            .query(
+                &format!("{SELECT_CHANGES} WHERE version > $1 ORDER BY version LIMIT $2"),
+                &[&since, &limit],
+            )
+            .map_err(|e| journal_error(&e))?;
+        rows.iter()
+            .map(change)
+            .collect::<Result<_, _>>()
+            .map_err(|e| journal_error(&e))
+    }
+
+    fn token(&self, presented: &str) -> Result<Option<TokenRecord>, JournalError> {
+        let mut c = self.conn()?;
+        find_token(&mut c, presented)
+    }
+
+    fn pool(&self) -> Option<(u32, u32)> {
+        let s = self.pool.state();
+        Some((s.connections, s.idle_connections))
+    }
+}
+
+const TOKEN_COLUMNS: &str =
+    "name, role, collections::text, hash, created_at, expires_at, revoked_at";
+
+fn token_record(r: &postgres::Row) -> Result<(TokenRecord, Vec<u8>), postgres::Error> {
+    let collections: Option<String> = r.try_get(2)?;
+    Ok((
+        TokenRecord {
+            name: r.try_get(0)?,
+            role: r.try_get(1)?,
+            collections: collections.and_then(|c| serde_json::from_str(&c).ok()),
+            created_at: r.try_get(4)?,
+            expires_at: r.try_get(5)?,
+            revoked_at: r.try_get(6)?,
+        },
+        r.try_get(3)?,
+    ))
+}
+
+/// The record of the token `presented`, compared by hash in constant time (as the embedded
+/// store does).
+pub fn find_token(
+    client: &mut Client,
+    presented: &str,
+) -> Result<Option<TokenRecord>, JournalError> {
+    let h = tokens::hash(presented);
+    let row = client
+        .query_opt(
+            &format!("SELECT {TOKEN_COLUMNS} FROM atlas_tokens WHERE hash = $1"),
+            &[&h.as_slice()],
+        )
+        .map_err(|e| journal_error(&e))?;
+    let Some(row) = row else { return Ok(None) };
+    let (rec, stored) = token_record(&row).map_err(|e| journal_error(&e))?;
+    Ok(bool::from(stored.as_slice().ct_eq(&h)).then_some(rec))
+}
+
+/// Makes a token in the database; returns the secret (shown once) and its record.
+pub fn create_token(
+    client: &mut Client,
+    new: &tokens::NewToken,
+    now: &str,
+) -> Result<(String, TokenRecord), JournalError> {
+    let token = tokens::random_token()?;
+    let collections = new
+        .collections
+        .as_ref()
+        .map(|c| serde_json::Value::from(c.clone()).to_string());
+    let n = client
+        .execute(
+            "INSERT INTO atlas_tokens (name, role, collections, hash, created_at, expires_at)
+             VALUES ($1, $2, $3::text::jsonb, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+            &[
+                &new.name,
+                &new.role,
+                &collections,
+                &tokens::hash(&token).as_slice(),
+                &now,
+                &new.expires_at,
+            ],
+        )
+        .map_err(|e| journal_error(&e))?;
+    if n == 0 {
+        return Err(JournalError::Invalid(format!(
+            "a token named {:?} exists; revoke it or pick another name",
+            new.name
+        )));
+    }
+    Ok((
+        token,
+        TokenRecord {
+            name: new.name.clone(),
+            role: new.role.clone(),
+            collections: new.collections.clone(),
+            created_at: now.to_owned(),
+            expires_at: new.expires_at.clone(),
+            revoked_at: None,
+        },
+    ))
+}
+
+pub fn list_tokens(client: &mut Client) -> Result<Vec<TokenRecord>, JournalError> {
+    let rows = client
+        .query(
+            &format!("SELECT {TOKEN_COLUMNS} FROM atlas_tokens ORDER BY created_at, name"),
+            &[],
+        )
+        .map_err(|e| journal_error(&e))?;
+    rows.iter()
+        .map(|r| token_record(r).map(|(rec, _)| rec))
+        .collect::<Result<_, _>>()
+        .map_err(|e| journal_error(&e))
+}
+
+/// Revokes a token by name; false if there is none (or it was revoked already).
+pub fn revoke_token(client: &mut Client, name: &str, now: &str) -> Result<bool, JournalError> {
+    let n = client
+        .execute(
+            "UPDATE atlas_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL",
+            &[&name, &now],
+        )
+        .map_err(|e| journal_error(&e))?;
+    Ok(n > 0)
+}
