@@ -153,6 +153,7 @@ impl PgLedger {
     fn record(
         client: &mut Client,
         changes: Vec<Change>,
+        rezoned: &[(String, String)],
         layers: Layers<'_>,
     ) -> Result<Vec<Change>, ImportFailure> {
         let insert = client.prepare(
@@ -183,6 +184,12 @@ impl PgLedger {
                 ids.push(c.feature_id.clone());
             }
             out.push(c);
+        }
+        for (collection, id) in rezoned {
+            let ids = by_collection.entry(collection.clone()).or_default();
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
         }
         for (collection, ids) in by_collection {
             if let Some(layer) = layers(&collection) {
@@ -245,10 +252,11 @@ impl Ledger for PgLedger {
     fn commit(
         &mut self,
         changes: Vec<Change>,
+        rezoned: &[(String, String)],
         layers: Layers<'_>,
     ) -> Result<Vec<Change>, LedgerError> {
         let client = self.client()?;
-        let result = Self::record(client, changes, layers).and_then(|out| {
+        let result = Self::record(client, changes, rezoned, layers).and_then(|out| {
             client.batch_execute("COMMIT")?;
             Ok(out)
         });

@@ -350,6 +350,9 @@ struct Working<'a> {
     base: &'a Snapshot,
     layers: HashMap<String, Layer>,
     touched: Vec<(String, geo::Rect<f64>)>,
+    /// Features whose derived `zones` a zone's edit changed: not changes of their own, but a
+    /// ledger that keeps rows (PostgreSQL) rewrites them.
+    rezoned: Vec<(String, String)>,
 }
 
 impl Working<'_> {
@@ -626,6 +629,11 @@ impl Working<'_> {
                 continue;
             }
             if let Ok(next) = layer.apply(&edits) {
+                for e in &edits {
+                    if let LayerEdit::Put { id: fid, .. } = e {
+                        self.rezoned.push((id.clone(), fid.to_string()));
+                    }
+                }
                 self.touched.push((id.clone(), area));
                 self.layers.insert(id, next);
             }
@@ -722,6 +730,7 @@ impl Writer {
             base,
             layers: HashMap::new(),
             touched: Vec::new(),
+            rezoned: Vec::new(),
         };
         for c in changes {
             if let Err(reason) = working.replay(c) {
@@ -793,6 +802,7 @@ impl Writer {
             base,
             layers: HashMap::new(),
             touched: Vec::new(),
+            rezoned: Vec::new(),
         };
         let mut outcomes: Vec<Result<Edited, EditError>> = Vec::with_capacity(batch.len());
         let mut changes = Vec::new();
@@ -818,7 +828,7 @@ impl Writer {
                 .get(id)
                 .or_else(|| base.layer(id).map(|l| &**l))
         };
-        match self.ledger.commit(changes, &lookup) {
+        match self.ledger.commit(changes, &working.rezoned, &lookup) {
             Ok(recorded) => {
                 let last = recorded.last().map_or(base.change(), |c| c.seq);
                 let mut seqs = recorded.into_iter();

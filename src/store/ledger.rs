@@ -47,10 +47,13 @@ pub trait Ledger: Send {
     fn begin(&mut self, applied: i64) -> Result<Vec<Change>, LedgerError>;
 
     /// Records `changes` (with the features as they now are in `layers`) and ends the batch.
-    /// Returns them with their numbers. On `Ok` they are durable; on `Err`, none of them is.
+    /// `rezoned` are `(collection, feature id)` whose derived values the changes altered
+    /// (a zone moved): a ledger that keeps each feature's row rewrites those too. Returns the
+    /// changes with their numbers. On `Ok` they are durable; on `Err`, none of them is.
     fn commit(
         &mut self,
         changes: Vec<Change>,
+        rezoned: &[(String, String)],
         layers: Layers<'_>,
     ) -> Result<Vec<Change>, LedgerError>;
 
@@ -84,6 +87,7 @@ impl Ledger for SqliteLedger {
     fn commit(
         &mut self,
         changes: Vec<Change>,
+        _rezoned: &[(String, String)],
         _layers: Layers<'_>,
     ) -> Result<Vec<Change>, LedgerError> {
         Ok(self.0.commit(changes)?)

@@ -282,19 +282,53 @@ fn two_replicas_share_one_postgresql() {
     );
     let kept = run["kept"].as_object().unwrap();
     let deleted = run["deleted"].as_array().unwrap();
-    let last_version = run["versions"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .as_i64()
-        .unwrap();
+    // A zone's edit changes derived values of other features: delete a park that holds
+    // carriers, through A; their `zones` lose it, on B and in the database too.
+    let seed = carriers(&http, &a);
+    let park = seed
+        .values()
+        .flat_map(|f| {
+            f["properties"]["zones"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|z| z.as_str().map(str::to_owned))
+        .find(|z| z.ends_with("-park"))
+        .expect("a carrier lies in a park");
+    let park_url = a.url(&format!("/collections/parks/items/{park}"));
+    let etag = http.get(&park_url).headers["etag"].clone();
+    let gone = http.send(
+        http.client
+            .delete(&park_url)
+            .bearer_auth(&token)
+            .header("if-match", etag),
+    );
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    let last_version = gone.version();
+    wait_until(
+        "B applies the park's deletion",
+        Duration::from_secs(30),
+        || http.get(&b.url("/health")).version() >= last_version,
+    );
+    assert!(
+        seed.values().any(|f| f["properties"]["zones"]
+            .as_array()
+            .is_some_and(|z| z.iter().any(|z| z == park.as_str()))),
+        "the park held carriers before"
+    );
 
     // Both servers serve the same carriers: the seed's, plus those kept.
     let on_a = carriers(&http, &a);
     let on_b = carriers(&http, &b);
     assert_eq!(on_a.len(), before + kept.len());
     assert_eq!(on_a, on_b);
+    assert!(
+        !on_a.values().any(|f| f["properties"]["zones"]
+            .as_array()
+            .is_some_and(|z| z.iter().any(|z| z == park.as_str()))),
+        "no carrier lies in the deleted park"
+    );
     for (id, available) in kept {
         assert_eq!(
             on_a[id]["properties"]["available_floor_area_m2"],
@@ -315,11 +349,11 @@ fn two_replicas_share_one_postgresql() {
     let scrape_b = http.get(&b.url("/metrics")).body;
     assert_eq!(
         metric(&scrape_a.body, "atlas_edits_total"),
-        Some(edits as f64)
+        Some(edits as f64 + 1.0)
     );
     assert_eq!(
         metric(&scrape_b, "atlas_changes_replayed_total"),
-        Some(edits as f64)
+        Some(edits as f64 + 1.0)
     );
     for text in [&scrape_a.body, &scrape_b] {
         assert_eq!(
@@ -401,7 +435,7 @@ fn two_replicas_share_one_postgresql() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(authors, [("replica-test".to_owned(), edits as i64)]);
+    assert_eq!(authors, [("replica-test".to_owned(), edits as i64 + 1)]);
     drop(db);
 
     // PostgreSQL stops: reads go on on both, writes get 503 with Retry-After, health degrades.
