@@ -108,7 +108,7 @@ def main():
     for w in (1, 16):
         print(json.dumps(dict(case=f"PATCH through PostgreSQL, {w} writer(s)",
                               **run_writers(a.a, a.token, w, a.seconds, 1 + 1000 * w))), flush=True)
-    convergence(a.a, a.b, a.token, a.rate, a.seconds, [str(700000 + i) for i in range(8)])
+    convergence(a.a, a.b, a.token, a.rate, a.seconds, [str(50000 + i) for i in range(8)])
 
 
 if __name__ == "__main__":

@@ -268,6 +268,29 @@ pub struct FileConfig {
     pub require_token_for_reads: Option<bool>,
     /// Days after which the web map marks figures as stale (default 90).
     pub stale_after_days: Option<u32>,
+    /// PostGIS tables of the store's database that the program did not create, served
+    /// read-only beside its collections (with `serve --store`).
+    #[serde(default)]
+    pub postgis_tables: Vec<PostgisTable>,
+}
+
+/// One `[[postgis_tables]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PostgisTable {
+    /// The collection id it is served as.
+    pub collection: String,
+    /// `schema.table`, or `table` (in `public`).
+    pub table: String,
+    pub id_column: String,
+    pub geometry_column: String,
+    /// The columns served as properties (and queryable); default: every other column.
+    pub columns: Option<Vec<String>>,
+    pub title: Option<Localized>,
+    /// Edits of tables the program did not create are not supported yet: `true` is refused at
+    /// start rather than ignored.
+    #[serde(default)]
+    pub editable: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

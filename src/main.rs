@@ -609,7 +609,21 @@ fn synth(count: usize, out: &std::path::Path, seed: u64) -> std::io::Result<()> 
 fn serve(args: ServeArgs) -> ExitCode {
     let started = Instant::now();
     if let Some(address) = &args.store {
-        return match open_pg_store(address, &args.store_settings.settings(), started) {
+        let tables = match args.config.as_deref().map(FileConfig::load).transpose() {
+            Ok(file) => file.map(|f| f.postgis_tables).unwrap_or_default(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let tables = match table_sources(tables) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        return match open_pg_store(address, &args.store_settings.settings(), &tables, started) {
             Ok(store) => serve_store(args, store, started),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -674,18 +688,44 @@ fn serve(args: ServeArgs) -> ExitCode {
     serve_store(args, store, started)
 }
 
+/// The configured `[[postgis_tables]]` as the store reads them.
+fn table_sources(
+    tables: Vec<etown_atlas::config::PostgisTable>,
+) -> Result<Vec<etown_atlas::postgis::TableSource>, String> {
+    tables
+        .into_iter()
+        .map(|t| {
+            if t.editable {
+                return Err(format!(
+                    "postgis_tables {:?}: editable = true is not supported yet; tables the program did not create are served read-only",
+                    t.collection
+                ));
+            }
+            Ok(etown_atlas::postgis::TableSource {
+                collection: t.collection,
+                table: t.table,
+                id_column: t.id_column,
+                geometry_column: t.geometry_column,
+                columns: t.columns,
+                title: t.title,
+            })
+        })
+        .collect()
+}
+
 /// The store of a server on PostgreSQL: the collections loaded in one transaction, edits
 /// recorded there, and a follower that applies the other servers' edits.
 fn open_pg_store(
     address: &str,
     settings: &etown_atlas::postgis::Settings,
+    tables: &[etown_atlas::postgis::TableSource],
     started: Instant,
 ) -> Result<Arc<dyn FeatureStore>, String> {
     use etown_atlas::postgis;
     let config = postgis::configure(address, settings).map_err(|e| e.to_string())?;
     let (catalog, version) = postgis::connect(address)
         .map_err(postgis::LoadError::from)
-        .and_then(|mut client| postgis::load(&mut client))
+        .and_then(|mut client| postgis::load(&mut client, tables))
         .map_err(|e| e.to_string())?;
     let location = postgis::describe(&config);
     tracing::info!(

@@ -58,7 +58,12 @@ fn field_type(name: &str) -> Option<FieldType> {
 
 /// Every collection of the database, indexed, with its sidecar and the vocabularies; and the
 /// last recorded change they reflect (the follower goes on from there).
-pub fn load(client: &mut postgres::Client) -> Result<(Catalog, i64), LoadError> {
+/// `tables` are PostGIS tables of the database's own, served read-only beside them (see
+/// `tables`).
+pub fn load(
+    client: &mut postgres::Client,
+    tables: &[super::TableSource],
+) -> Result<(Catalog, i64), LoadError> {
     let mut tx = client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -165,6 +170,15 @@ pub fn load(client: &mut postgres::Client) -> Result<(Catalog, i64), LoadError> 
             columns,
         });
     }
+    for source in tables {
+        if parts.iter().any(|p| p.id.as_str() == source.collection) {
+            return Err(LoadError::Invalid {
+                collection: source.collection.clone(),
+                reason: "the store has a collection of this name already".into(),
+            });
+        }
+        parts.push(super::tables::read_table(&mut tx, source)?);
+    }
     let version: i64 = tx
         .query_one("SELECT coalesce(max(version), 0) FROM atlas_changes", &[])?
         .get(0);
@@ -173,7 +187,11 @@ pub fn load(client: &mut postgres::Client) -> Result<(Catalog, i64), LoadError> 
 }
 
 /// One value of a row as a cell of its field's type.
-fn cell(row: &postgres::Row, i: usize, ty: FieldType) -> Result<crate::index::Cell, String> {
+pub(super) fn cell(
+    row: &postgres::Row,
+    i: usize,
+    ty: FieldType,
+) -> Result<crate::index::Cell, String> {
     use crate::index::Cell;
     let e = |e: postgres::Error| e.to_string();
     Ok(match ty {

@@ -17,6 +17,7 @@ mod import;
 mod ledger;
 mod load;
 mod migrate;
+mod tables;
 
 pub use follow::follow;
 pub use import::{import, ImportReport};
@@ -26,6 +27,7 @@ pub use ledger::{
 };
 pub use load::{load, LoadError};
 pub use migrate::{migrate, MIGRATIONS};
+pub use tables::TableSource;
 
 /// Why a database command failed.
 #[derive(Debug, thiserror::Error)]

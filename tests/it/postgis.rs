@@ -189,7 +189,7 @@ fn layers_read_back_from_the_database_are_the_layers_imported() {
     let (ok, log) = atlas(&["db", "import", "--store", &dsn]);
     assert!(ok, "{log}");
     let mut client = etown_atlas::postgis::connect(&dsn).unwrap();
-    let (read, version) = etown_atlas::postgis::load(&mut client).unwrap();
+    let (read, version) = etown_atlas::postgis::load(&mut client, &[]).unwrap();
     assert_eq!(version, 0, "no change recorded yet");
     let shipped = shipped_catalog();
     assert_eq!(served(&read), served(&shipped));
@@ -305,7 +305,7 @@ fn awkward_values_survive_the_round_trip() {
     ]);
     assert!(ok, "{log}");
     let mut client = etown_atlas::postgis::connect(&dsn).unwrap();
-    let (read, version) = etown_atlas::postgis::load(&mut client).unwrap();
+    let (read, version) = etown_atlas::postgis::load(&mut client, &[]).unwrap();
     assert_eq!(version, 0, "no change recorded yet");
     let files = crate::common::catalog_for(dir.path(), etown_atlas::ingest::LoadOptions::default());
     assert_eq!(served(&read), served(&files));
