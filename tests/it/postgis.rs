@@ -310,3 +310,121 @@ fn awkward_values_survive_the_round_trip() {
     let files = crate::common::catalog_for(dir.path(), etown_atlas::ingest::LoadOptions::default());
     assert_eq!(served(&read), served(&files));
 }
+
+/// A table the program did not create (here in EPSG:3857, with a text id and columns of
+/// several types) is served read-only by configuration, beside the imported collections.
+#[test]
+fn a_configured_postgis_table_is_served_read_only() {
+    let pg = Cluster::start();
+    let dsn = pg.dsn();
+    let (ok, log) = atlas(&["db", "import", "--store", &dsn]);
+    assert!(ok, "{log}");
+    let mut client = postgres::Client::connect(&dsn, postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "CREATE SCHEMA city;
+             CREATE TABLE city.roads (code varchar PRIMARY KEY, name text, lanes int4, width real,
+                 opened date, tags text[], shape geometry(LineString, 3857), secret text);
+             INSERT INTO city.roads VALUES
+               ('R1', 'Jinghai Road', 6, 30.5, '2001-05-01', '{arterial}',
+                ST_Transform(ST_GeomFromText('LINESTRING(116.50 39.78, 116.52 39.79)', 4326), 3857), 'x'),
+               ('R2', 'Kechuang Street', 4, NULL, NULL, '{}',
+                ST_Transform(ST_GeomFromText('LINESTRING(116.51 39.77, 116.51 39.80)', 4326), 3857), 'y');",
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("atlas.toml");
+    std::fs::write(
+        &config,
+        r#"[[postgis_tables]]
+collection = "roads"
+table = "city.roads"
+id_column = "code"
+geometry_column = "shape"
+columns = ["name", "lanes", "width", "opened", "tags"]
+title = { zh = "道路", en = "Roads" }
+"#,
+    )
+    .unwrap();
+    let (mut server, addr) = spawn_server(&[
+        "--store".as_ref(),
+        dsn.as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let get = |path: &str| -> (u16, Value) {
+        runtime.block_on(async {
+            let r = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+            (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        })
+    };
+    let (status, page) = get("/collections/roads/items");
+    assert_eq!(status, 200, "{page}");
+    let features = page["features"].as_array().unwrap();
+    assert_eq!(features.len(), 2);
+    let r1 = &features[0];
+    assert_eq!(r1["id"], "R1");
+    assert_eq!(r1["properties"]["name"], "Jinghai Road");
+    assert_eq!(r1["properties"]["lanes"], 6);
+    assert_eq!(r1["properties"]["width"], 30.5);
+    assert_eq!(r1["properties"]["opened"], "2001-05-01");
+    assert_eq!(r1["properties"]["tags"], serde_json::json!(["arterial"]));
+    assert!(
+        r1["properties"].get("secret").is_none(),
+        "only the configured columns"
+    );
+    // Back in EPSG:4326 (to PostGIS's transform's precision).
+    let c = &r1["geometry"]["coordinates"][0];
+    assert!((c[0].as_f64().unwrap() - 116.50).abs() < 1e-9, "{c}");
+    assert!((c[1].as_f64().unwrap() - 39.78).abs() < 1e-9, "{c}");
+    // Queryable like any collection, and the imported collections are still there.
+    let (_, found) = get("/collections/roads/items?filter=lanes%3E5");
+    assert_eq!(found["numberMatched"], 1);
+    assert_eq!(get("/collections/spatial-carriers/items?limit=1").0, 200);
+    let (_, collection) = get("/collections/roads");
+    assert_eq!(collection["title"], "Roads");
+    // Read-only: an edit is refused whatever the token.
+    let refused = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("http://{addr}/collections/roads/items"))
+            .header("content-type", "application/geo+json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert!(matches!(refused, 401 | 405), "{refused}");
+    server.kill().unwrap();
+    let _ = server.wait();
+
+    // A table that is not there, and `editable = true`, are refused at start with the reason.
+    for (table, editable, says) in [
+        ("city.nowhere", "false", "does not exist"),
+        ("city.roads", "true", "not supported yet"),
+    ] {
+        std::fs::write(
+            &config,
+            format!(
+                "[[postgis_tables]]\ncollection = \"roads\"\ntable = \"{table}\"\nid_column = \"code\"\ngeometry_column = \"shape\"\neditable = {editable}\n"
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_etown-atlas"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                &dsn,
+                "--config",
+            ])
+            .arg(&config)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{err}");
+    }
+}
