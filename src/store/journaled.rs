@@ -514,26 +514,17 @@ impl Working<'_> {
                 )
             }
         };
-        let new_rect = match &edit {
-            LayerEdit::Put { geometry, .. } => geometry.bounding_rect(),
-            LayerEdit::Delete { .. } => None,
-        };
-        let is_zone = layer.meta.zone;
-        let next = layer
-            .apply(std::slice::from_ref(&edit))
-            .map_err(|e| EditError::Storage(e.to_string()))?;
+        self.place(&cid, &edit, old_rect, stamp)
+            .map_err(EditError::Storage)?;
+        let next = self
+            .layers
+            .get(&cid)
+            .ok_or_else(|| EditError::NoSuchCollection(cid.clone()))?;
         let key = id.to_string();
         let slot = next.slot_of(&key);
-        let after = slot.map(|s| feature_json(&next, s));
-        let etag = slot.map(|s| feature_etag(&next, s));
-        let modified = slot.and_then(|s| last_modified(&next, s));
-        self.layers.insert(cid.clone(), next);
-        for r in [old_rect, new_rect].into_iter().flatten() {
-            self.touched.push((cid.clone(), r));
-            if is_zone {
-                self.rezone(r, stamp);
-            }
-        }
+        let after = slot.map(|s| feature_json(next, s));
+        let etag = slot.map(|s| feature_etag(next, s));
+        let modified = slot.and_then(|s| last_modified(next, s));
         let change = Change {
             seq: 0,
             collection: cid,
@@ -578,19 +569,34 @@ impl Working<'_> {
         let Some(edit) = stored_edit(layer, base.catalog(), &zones, &stored)? else {
             return Ok(());
         };
-        let new_rect = match &edit {
+        self.place(&change.collection, &edit, old_rect, &stamp)
+    }
+
+    /// Applies a checked `edit` to collection `cid` (whose feature was at `old_rect`) and notes
+    /// where it changed things; a zone's edit recomputes the others' `zones` there.
+    fn place(
+        &mut self,
+        cid: &str,
+        edit: &LayerEdit,
+        old_rect: Option<geo::Rect<f64>>,
+        stamp: &(i64, String),
+    ) -> Result<(), String> {
+        let layer = self
+            .layer(cid)
+            .ok_or_else(|| format!("no collection {cid:?}"))?;
+        let new_rect = match edit {
             LayerEdit::Put { geometry, .. } => geometry.bounding_rect(),
             LayerEdit::Delete { .. } => None,
         };
         let is_zone = layer.meta.zone;
         let next = layer
-            .apply(std::slice::from_ref(&edit))
+            .apply(std::slice::from_ref(edit))
             .map_err(|e| e.to_string())?;
-        self.layers.insert(change.collection.clone(), next);
+        self.layers.insert(cid.to_owned(), next);
         for r in [old_rect, new_rect].into_iter().flatten() {
-            self.touched.push((change.collection.clone(), r));
+            self.touched.push((cid.to_owned(), r));
             if is_zone {
-                self.rezone(r, &stamp);
+                self.rezone(r, stamp);
             }
         }
         Ok(())

@@ -24,7 +24,7 @@ fn atlas(args: &[&str]) -> (bool, String) {
 
 /// Whether a value the API serves and the one GDAL read back are the same datum: numbers to
 /// the last bits GDAL writes, instants as instants (GDAL may write them differently).
-pub(crate) fn same(api: &Value, ogr: &Value) -> bool {
+fn same(api: &Value, ogr: &Value) -> bool {
     match (api, ogr) {
         (Value::Number(a), Value::Number(b)) => {
             let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
@@ -47,8 +47,57 @@ pub(crate) fn same(api: &Value, ogr: &Value) -> bool {
     }
 }
 
+/// Every feature of `table` as GDAL's PostgreSQL driver reads it, by `feature_id`.
+pub(crate) fn read_with_gdal(dsn: &str, table: &str) -> HashMap<String, Value> {
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "/vsistdout/", &format!("PG:{dsn}"), table])
+        .output()
+        .expect("ogr2ogr runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["properties"]["feature_id"].as_str().unwrap().to_owned(),
+                f.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Asserts that the feature GDAL read (`ogr`) has the API's properties and coordinates.
+pub(crate) fn assert_same_feature(
+    what: &str,
+    properties: &serde_json::Map<String, Value>,
+    geometry: &Value,
+    ogr: &Value,
+) {
+    for (name, value) in properties {
+        let got = &ogr["properties"][name];
+        assert!(
+            same(value, got),
+            "{what} {name}: API {value}, database {got}"
+        );
+    }
+    let (mut want, mut got) = (Vec::new(), Vec::new());
+    coordinates(geometry, &mut want);
+    coordinates(&ogr["geometry"], &mut got);
+    assert_eq!(want.len(), got.len(), "{what}: vertices");
+    assert!(
+        want.iter().zip(&got).all(|(a, b)| (a - b).abs() < 1e-9),
+        "{what}: coordinates differ"
+    );
+}
+
 /// Every coordinate of a GeoJSON geometry, in order.
-pub(crate) fn coordinates(g: &Value, out: &mut Vec<f64>) {
+fn coordinates(g: &Value, out: &mut Vec<f64>) {
     match g {
         Value::Number(n) => out.push(n.as_f64().unwrap()),
         Value::Array(items) => items.iter().for_each(|i| coordinates(i, out)),
@@ -89,33 +138,7 @@ fn the_database_holds_what_the_api_serves() {
 
     let catalog = shipped_catalog();
     for layer in catalog.layers() {
-        let out = Command::new("ogr2ogr")
-            .args([
-                "-f",
-                "GeoJSON",
-                "/vsistdout/",
-                &format!("PG:{dsn}"),
-                layer.id.as_str(),
-            ])
-            .output()
-            .expect("ogr2ogr runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let read: HashMap<String, &Value> = doc["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["properties"]["feature_id"].as_str().unwrap().to_owned(),
-                    f,
-                )
-            })
-            .collect();
+        let read = read_with_gdal(&dsn, layer.id.as_str());
         assert_eq!(read.len(), layer.live_count(), "{}", layer.id);
         let stored: i64 = client
             .query_one(
@@ -131,26 +154,12 @@ fn the_database_holds_what_the_api_serves() {
             let ogr = read
                 .get(&id)
                 .unwrap_or_else(|| panic!("{} {id} is in the database", layer.id));
-            for (name, value) in &api.properties {
-                let got = &ogr["properties"][name];
-                assert!(
-                    same(value, got),
-                    "{} {id} {name}: API {value}, database {got}",
-                    layer.id
-                );
-            }
-            let mut want = Vec::new();
-            coordinates(
-                &serde_json::to_value(geojson::Geometry::from(&api.geometry)).unwrap(),
-                &mut want,
-            );
-            let mut got = Vec::new();
-            coordinates(&ogr["geometry"], &mut got);
-            assert_eq!(want.len(), got.len(), "{} {id}: vertices", layer.id);
-            assert!(
-                want.iter().zip(&got).all(|(a, b)| (a - b).abs() < 1e-9),
-                "{} {id}: coordinates differ",
-                layer.id
+            let geometry = serde_json::to_value(geojson::Geometry::from(&api.geometry)).unwrap();
+            assert_same_feature(
+                &format!("{} {id}", layer.id),
+                &api.properties,
+                &geometry,
+                ogr,
             );
         }
     }

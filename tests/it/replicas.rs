@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::common::postgres::Cluster;
 use crate::common::{python, spawn_server};
-use crate::postgis::{coordinates, same};
+use crate::postgis::{assert_same_feature, read_with_gdal};
 
 const HEADER: &str = "atlas-data-version";
 
@@ -380,50 +380,14 @@ fn two_replicas_share_one_postgresql() {
         info.contains(&format!("Feature Count: {}", on_a.len())),
         "{info}"
     );
-    let out = Command::new("ogr2ogr")
-        .args([
-            "-f",
-            "GeoJSON",
-            "/vsistdout/",
-            &format!("PG:{dsn}"),
-            "spatial-carriers",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let read: HashMap<String, &Value> = doc["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["properties"]["feature_id"].as_str().unwrap().to_owned(),
-                f,
-            )
-        })
-        .collect();
+    let read = read_with_gdal(&dsn, "spatial-carriers");
     assert_eq!(read.len(), on_a.len());
     for (id, api) in &on_a {
         let ogr = read
             .get(id)
             .unwrap_or_else(|| panic!("{id} is in the database"));
-        for (name, value) in api["properties"].as_object().unwrap() {
-            let got = &ogr["properties"][name];
-            assert!(same(value, got), "{id} {name}: API {value}, database {got}");
-        }
-        let (mut want, mut got) = (Vec::new(), Vec::new());
-        coordinates(&api["geometry"], &mut want);
-        coordinates(&ogr["geometry"], &mut got);
-        assert_eq!(want.len(), got.len(), "{id}");
-        assert!(
-            want.iter().zip(&got).all(|(x, y)| (x - y).abs() < 1e-9),
-            "{id}"
-        );
+        let properties = api["properties"].as_object().unwrap();
+        assert_same_feature(id, properties, &api["geometry"], ogr);
     }
     // Every change is in the log, with who made it.
     let authors: Vec<(String, i64)> = db
