@@ -42,12 +42,20 @@ def convergence(a, b, token, rate, seconds, fids):
     seen = []  # (time, version) of B's answers
     stop = threading.Event()
 
+    failures = []
+
     def poll():
         conn = connect(b)
         while not stop.is_set():
-            conn.request("GET", "/health")
-            r = conn.getresponse()
-            r.read()
+            try:
+                conn.request("GET", "/health")
+                r = conn.getresponse()
+                r.read()
+            except OSError as e:  # a dropped keep-alive connection: reconnect, say so
+                failures.append(repr(e))
+                conn.close()
+                conn = connect(b)
+                continue
             seen.append((time.perf_counter(), int(r.getheader("Atlas-Data-Version"))))
 
     poller = threading.Thread(target=poll)
@@ -75,7 +83,10 @@ def convergence(a, b, token, rate, seconds, fids):
             raise SystemExit(f"PATCH {fid}: {r.status}")
         acks.append((time.perf_counter(), int(r.getheader("Atlas-Data-Version"))))
         etags[fid] = r.getheader("ETag")
-    time.sleep(2)
+    # Until B has the last edit (or a minute has passed).
+    deadline = time.perf_counter() + 60
+    while time.perf_counter() < deadline and not (seen and seen[-1][1] >= acks[-1][1]):
+        time.sleep(0.05)
     stop.set()
     poller.join()
     ms = []
@@ -86,12 +97,13 @@ def convergence(a, b, token, rate, seconds, fids):
         while j < len(seen) and not (seen[j][0] >= t and seen[j][1] >= v):
             j += 1
         if j == len(seen):
-            raise SystemExit(f"replica B never reflected version {v}")
+            raise SystemExit(f"replica B never reflected version {v} (its last answer: {seen[-1] if seen else None}, "
+                             f"{len(seen)} answers, last acknowledgement at {acks[-1]})")
         ms.append((seen[j][0] - t) * 1000)
     q = statistics.quantiles(ms, n=100)
     print(json.dumps({"case": f"convergence on B while {rate:g} edits/s go through A", "edits": len(ms),
                       "p50_ms": round(q[49], 2), "p99_ms": round(q[98], 2), "max_ms": round(max(ms), 2),
-                      "polls_of_b": len(seen)}), flush=True)
+                      "polls_of_b": len(seen), "poll_errors": failures[:3]}), flush=True)
 
 
 def main():
