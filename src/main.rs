@@ -150,9 +150,14 @@ impl TokenPlace {
 enum StateCommand {
     /// Write the current data (the seed with every edit) as a data directory, atomically: it
     /// can become the next seed.
+    #[command(group(clap::ArgGroup::new("from").required(true).args(["state", "store"])))]
     Export {
         #[arg(long, env = "ETOWN_ATLAS_STATE")]
-        state: PathBuf,
+        state: Option<PathBuf>,
+        /// Export the collections of this PostgreSQL store instead (their current version,
+        /// read in one transaction, with the sidecars and vocabularies kept there).
+        #[arg(long, env = "ETOWN_ATLAS_STORE", conflicts_with_all = ["state", "data"])]
+        store: Option<String>,
         /// The seed the server runs with (default: the shipped geodata).
         #[arg(long, env = "ETOWN_ATLAS_DATA")]
         data: Option<PathBuf>,
@@ -392,10 +397,15 @@ fn main() -> ExitCode {
         }),
         Command::State(StateCommand::Export {
             state,
+            store,
             data,
             out,
             load,
-        }) => done(export_state(&state, data.as_ref(), &out, load.options())),
+        }) => done(match (state, store) {
+            (_, Some(address)) => export_store(&address, &out),
+            (Some(state), None) => export_state(&state, data.as_ref(), &out, load.options()),
+            (None, None) => Err("--state or --store is needed".into()),
+        }),
         Command::Db(DbCommand::Migrate { store }) => done(db_migrate(&store)),
         Command::Db(DbCommand::Import { store, data, load }) => {
             done(db_import(&store, data.as_ref(), load.options()))
@@ -468,6 +478,22 @@ fn export_state(
         snapshot.catalog().layers().len(),
         out.display(),
         report.applied
+    );
+    Ok(())
+}
+
+/// `etown-atlas state export --store`: the PostgreSQL store's current collections, as a data
+/// directory.
+fn export_store(address: &str, out: &std::path::Path) -> Result<(), String> {
+    use etown_atlas::postgis;
+    let mut client = postgis::connect(address).map_err(|e| e.to_string())?;
+    let (catalog, version) = postgis::load(&mut client, &[]).map_err(|e| e.to_string())?;
+    let files = postgis::files(&mut client).map_err(|e| e.to_string())?;
+    let n = commands::state::export_state(&catalog, &files, out)?;
+    eprintln!(
+        "wrote {n} features in {} collections to {} (the store at change {version})",
+        catalog.layers().len(),
+        out.display(),
     );
     Ok(())
 }

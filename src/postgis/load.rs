@@ -236,3 +236,15 @@ pub(super) fn cell(
         },
     })
 }
+
+/// The sidecars and vocabularies kept in the store (`atlas_files`), as the files they were.
+pub fn files(client: &mut postgres::Client) -> Result<Vec<crate::ingest::SourceFile>, LoadError> {
+    Ok(client
+        .query("SELECT name, content FROM atlas_files ORDER BY name", &[])?
+        .iter()
+        .map(|r| crate::ingest::SourceFile {
+            name: r.get(0),
+            bytes: bytes::Bytes::from(r.get::<_, Vec<u8>>(1)),
+        })
+        .collect())
+}

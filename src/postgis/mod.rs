@@ -25,7 +25,7 @@ pub use ledger::{
     classify, configure, create_token, find_token, list_tokens, revoke_token, PgLedger, PgReads,
     Settings, CHANNEL,
 };
-pub use load::{load, LoadError};
+pub use load::{files, load, LoadError};
 pub use migrate::{migrate, MIGRATIONS};
 pub use tables::TableSource;
 

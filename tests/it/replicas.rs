@@ -539,4 +539,35 @@ fn two_replicas_share_one_postgresql() {
         }
     }
     assert_eq!(carriers(&http, &b), carriers(&http, &c));
+
+    // The store's current data, written back out as a data directory, is valid seed data
+    // holding what the replicas serve.
+    let dir = tempfile::tempdir().unwrap();
+    let exported = dir.path().join("export");
+    let out = atlas(&[
+        "state",
+        "export",
+        "--store",
+        &dsn,
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let catalog = crate::common::catalog_for(&exported, Default::default());
+    let served = carriers(&http, &c);
+    let layer = catalog.layer("spatial-carriers").unwrap();
+    assert_eq!(layer.live_count(), served.len());
+    for slot in layer.live_slots() {
+        let id = layer.ids[slot].to_string();
+        let f = &served[&id];
+        assert_eq!(
+            layer.feature(slot, None).properties["name_en"],
+            f["properties"]["name_en"],
+            "{id}"
+        );
+    }
 }
