@@ -38,28 +38,9 @@ def reads(embedded, replica, seconds, rounds):
                           "replica_vs_embedded": round(mr / me, 3), "runs": rounds}), flush=True)
 
 
-def convergence(a, b, token, rate, seconds, fids):
-    seen = []  # (time, version) of B's answers
-    stop = threading.Event()
-
-    failures = []
-
-    def poll():
-        conn = connect(b)
-        while not stop.is_set():
-            try:
-                conn.request("GET", "/health")
-                r = conn.getresponse()
-                r.read()
-            except OSError as e:  # a dropped keep-alive connection: reconnect, say so
-                failures.append(repr(e))
-                conn.close()
-                conn = connect(b)
-                continue
-            seen.append((time.perf_counter(), int(r.getheader("Atlas-Data-Version"))))
-
-    poller = threading.Thread(target=poll)
-    poller.start()
+def paced_edits(a, token, rate, seconds, fids, seen):
+    """PATCHes through A paced at `rate` for `seconds`; then waits until B (whose answers
+    `seen` collects) has the last one, or a minute. Returns (time, version) per acknowledgement."""
     conn = connect(a)
     etags = {f: etag_of(conn, f) for f in fids}
     acks = []  # (time, version)
@@ -87,8 +68,37 @@ def convergence(a, b, token, rate, seconds, fids):
     deadline = time.perf_counter() + 60
     while time.perf_counter() < deadline and not (seen and seen[-1][1] >= acks[-1][1]):
         time.sleep(0.05)
-    stop.set()
-    poller.join()
+    return acks
+
+
+def convergence(a, b, token, rate, seconds, fids):
+    seen = []  # (time, version) of B's answers
+    stop = threading.Event()
+    failures = []
+
+    def poll():
+        conn = connect(b)
+        while not stop.is_set():
+            try:
+                conn.request("GET", "/health")
+                r = conn.getresponse()
+                r.read()
+            except OSError as e:  # a dropped keep-alive connection: reconnect, say so
+                failures.append(repr(e))
+                conn.close()
+                conn = connect(b)
+                continue
+            seen.append((time.perf_counter(), int(r.getheader("Atlas-Data-Version"))))
+
+    # A daemon, stopped in `finally`: a failed run must not leave it polling B (a stray poller
+    # once kept a core busy under later measurements).
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        acks = paced_edits(a, token, rate, seconds, fids, seen)
+    finally:
+        stop.set()
+        poller.join()
     ms = []
     j = 0
     for t, v in acks:
