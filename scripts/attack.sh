@@ -43,13 +43,15 @@ max_connections = $CAP
 TOML
 fi
 source scripts/lib.sh
-start_server "$work/server.log" --data "$synth" --config "$work/attack.toml"
+# A state store, so the edit paths are attacked too (with one editor's token).
+token=$("$bin" token create --state "$work/state" --name attacker --role editor 2>/dev/null | tail -1)
+start_server "$work/server.log" --data "$synth" --config "$work/attack.toml" --state "$work/state"
 pid=$server_pid
 echo "== attacking $addr ($COUNT carriers, pid $pid)"
 
 status=0
 python3 scripts/attack.py --addr "$addr" --pid "$pid" --cap "$CAP" --write-timeout "$WRITE_TIMEOUT_S" \
-  ${QUICK:+--quick} || status=1
+  --token "$token" ${QUICK:+--quick} || status=1
 
 # SIGTERM must still stop the server, within its grace period (plus a second to exit).
 started=$(date +%s.%N)

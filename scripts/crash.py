@@ -7,7 +7,9 @@ again on the same directory and read every carrier the writers touched. Then:
 
 - every acknowledged edit is there (a create, the last acknowledged patch, a delete);
 - nothing appears that no one sent; an edit that was in flight at the kill may be there or not;
-- no edit is half-applied (its three properties always agree).
+- no edit is half-applied (its three properties always agree);
+- a create sent with an `Idempotency-Key` and retried after the restart (whether or not the
+  kill came before it was stored) is one feature, never two.
 
 Standard-library Python; scripts/crash.sh builds the binary and runs this.
 """
@@ -29,6 +31,7 @@ import urllib.request
 
 COLLECTION = "spatial-carriers"
 SOURCE = "crash-test"
+IDEM_SOURCE = "crash-idempotent"
 
 
 def free_port():
@@ -176,11 +179,39 @@ def writer(port, token, wid, rnd, ledger, stop, rng):
             ledger.inflight.pop(fid, None)
 
 
-def read_all(port, token):
-    """Every crash-test carrier the restarted server holds, by id."""
+def idempotent_body(key, lon, lat):
+    """An id-less create: only its Idempotency-Key (and its name) tells a retry from a new one."""
+    f = carrier(None, 1, lon, lat)
+    del f["id"]
+    f["properties"].update(name_en=key, source=IDEM_SOURCE)
+    return f
+
+
+def idempotent_writer(port, token, rnd, sent, stop):
+    """Creates id-less carriers, each with its own Idempotency-Key; `sent` maps each key to
+    its body and whether it was acknowledged."""
+    n = 0
+    while not stop.is_set():
+        n += 1
+        key = f"idem-r{rnd}-{n}"
+        body = idempotent_body(key, 116.60 + 0.0001 * (n % 50), 39.70 + 0.0001 * (n // 50 % 50))
+        sent[key] = [body, False]
+        status, _, _ = call(port, "POST", f"/collections/{COLLECTION}/items", token, body,
+                            {"Content-Type": "application/geo+json", "Idempotency-Key": key})
+        if status == 201:
+            sent[key][1] = True
+        elif status == 0:
+            return  # the server is gone: the create stays in flight, to be retried
+        elif status != 503:
+            sent[key].append(f"unexpected {status}")
+            return
+
+
+def read_all(port, token, source=SOURCE):
+    """Every carrier of `source` the restarted server holds, by id."""
     found = {}
     path = (f"/collections/{COLLECTION}/items?limit=10000&filter="
-            + urllib.request.quote(f"source = '{SOURCE}'"))
+            + urllib.request.quote(f"source = '{source}'"))
     while path:
         status, _, page = call(port, "GET", path, token)
         if status != 200:
@@ -219,7 +250,8 @@ def main():
                            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
     server = Server(a.bin, state, free_port())
     expected = {}  # id -> the set of states it may be in after the last restart
-    totals = {"acknowledged": 0, "in_flight": 0, "lost": 0, "phantom": 0, "half_applied": 0, "busy": 0}
+    totals = {"acknowledged": 0, "in_flight": 0, "lost": 0, "phantom": 0, "half_applied": 0, "busy": 0,
+              "idempotent_retried": 0, "idempotent_wrong": 0}
     try:
         for rnd in range(1, a.rounds + 1):
             server.start()
@@ -228,6 +260,9 @@ def main():
             threads = [threading.Thread(target=writer, daemon=True, args=(
                 server.port, token, w, rnd, ledgers[w], stop, random.Random(rng.random())))
                 for w in range(a.writers)]
+            sent = {}
+            threads.append(threading.Thread(target=idempotent_writer, daemon=True,
+                                            args=(server.port, token, rnd, sent, stop)))
             for t in threads:
                 t.start()
             time.sleep(rng.uniform(0.3, 2.0))
@@ -246,6 +281,24 @@ def main():
                 for fid, st in led.inflight.items():
                     expected.setdefault(fid, {None}).add(st)
             server.start()
+            # Every create with a key is sent again, as a client that never saw (or did not
+            # trust) its answer would: each must be answered 201, and exist exactly once.
+            for key, (body, _acked, *errors) in sent.items():
+                if errors:
+                    sys.exit(f"round {rnd}: {key}: {errors[0]}")
+                status, _, _ = call(server.port, "POST", f"/collections/{COLLECTION}/items", token, body,
+                                    {"Content-Type": "application/geo+json", "Idempotency-Key": key})
+                totals["idempotent_retried"] += 1
+                if status != 201:
+                    totals["idempotent_wrong"] += 1
+                    print(f"round {rnd}: the retry of {key} answered {status}", file=sys.stderr)
+            names = {}
+            for props in read_all(server.port, token, IDEM_SOURCE).values():
+                names[props["name_en"]] = names.get(props["name_en"], 0) + 1
+            for key in sent:
+                if names.get(key, 0) != 1:
+                    totals["idempotent_wrong"] += 1
+                    print(f"round {rnd}: {key} exists {names.get(key, 0)} times", file=sys.stderr)
             found = read_all(server.port, token)
             for fid, allowed in expected.items():
                 props = found.get(fid)
@@ -273,7 +326,7 @@ def main():
         if server.proc and server.proc.poll() is None:
             server.kill()
     print(json.dumps(dict(totals, rounds=a.rounds, writers=a.writers, change_feed_entries=feed)))
-    bad = totals["lost"] + totals["phantom"] + totals["half_applied"]
+    bad = totals["lost"] + totals["phantom"] + totals["half_applied"] + totals["idempotent_wrong"]
     if bad:
         print(f"FAILED: {bad} violations; the state directory is kept in {work}", file=sys.stderr)
         sys.exit(1)

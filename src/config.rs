@@ -44,6 +44,10 @@ pub struct ServerConfig {
     /// Open connections at once; one more is answered 503 and closed at once. Default 1,024:
     /// far more than the browsers of an office, far fewer than the process's file descriptors.
     pub max_connections: usize,
+    /// Open connections at once from one client address; one more is refused as above. Default
+    /// 256, a quarter of `max_connections`, so one client cannot take every connection. Behind
+    /// a reverse proxy every connection comes from the proxy: raise it to `max_connections`.
+    pub max_connections_per_address: usize,
     /// How long a client may take to send a request's headers, and how long an idle keep-alive
     /// connection stays open. Default 10 s.
     pub header_read_timeout: Duration,
@@ -115,6 +119,7 @@ impl Default for ServerConfig {
             max_concurrent_queries: 16,
             queue_wait: Duration::from_secs(2),
             max_connections: 1024,
+            max_connections_per_address: 256,
             header_read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             filter_cache_bytes: 16 * 1024 * 1024,
@@ -254,6 +259,7 @@ pub struct FileConfig {
     pub count_cache_entries: Option<usize>,
     /// Open connections at once (default 1024).
     pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
     /// Seconds to send the headers of a request, and to keep an idle connection (default 10).
     pub header_read_timeout_s: Option<u64>,
     /// Seconds a response may wait for a client that does not read (default 30).
@@ -408,6 +414,9 @@ impl FileConfig {
         }
         if let Some(n) = self.max_connections {
             c.max_connections = n;
+        }
+        if let Some(n) = self.max_connections_per_address {
+            c.max_connections_per_address = n;
         }
         if let Some(s) = self.header_read_timeout_s {
             c.header_read_timeout = Duration::from_secs(s);

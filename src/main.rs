@@ -843,6 +843,7 @@ async fn run(state: AppState, listen: SocketAddr, started: Instant) -> std::io::
     let c = &state.config;
     let limits = ConnectionLimits {
         max_connections: connection_cap(c.max_connections),
+        max_connections_per_address: c.max_connections_per_address,
         header_read_timeout: c.header_read_timeout,
         write_timeout: c.write_timeout,
         shutdown_grace: c.shutdown_grace,

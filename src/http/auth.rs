@@ -84,10 +84,11 @@ pub async fn principal(
         return Ok(None);
     };
     let text = value.to_str().unwrap_or_default().trim();
+    // The scheme is case-insensitive (RFC 9110, 11.1): `BEARER` and `bearer` are `Bearer`.
     let Some(token) = text
-        .strip_prefix("Bearer ")
-        .or_else(|| text.strip_prefix("bearer "))
-        .map(str::trim)
+        .split_once(char::is_whitespace)
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
     else {
         tracing::warn!(reason = "not a Bearer credential", "authentication failed");
         return Err(unauthorized(

@@ -12,18 +12,35 @@
 //!    however short it is (nginx talks HTTP/1.0 to its upstreams by default). For HTTP/1.0 the
 //!    file is written to a temporary file first and sent with its length, so a cut transfer is
 //!    visibly short.
+//! 5. The slot is held until the transfer ends (not when the file is written), spooled files
+//!    together stay under [`SPOOL_BYTES`] of disk, and a client that reads slower than
+//!    [`MIN_RATE`] on average after [`RATE_GRACE`] is cut (visibly, as in 3 and 4): a trickle
+//!    reader can neither fill the disk nor hold a slot for the whole download timeout.
 
 use std::io::Write;
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
 
 use super::error::ApiError;
 use crate::export::{ExportError, Format};
 
 const CHUNK: usize = 64 * 1024;
+
+/// Disk that files spooled for HTTP/1.0 clients may take at once, all downloads together.
+pub const SPOOL_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// The slowest average a download may be read at, once [`RATE_GRACE`] has passed.
+pub const MIN_RATE: u64 = 16 * 1024;
+/// How long a download may take before [`MIN_RATE`] applies (a slow start is fine).
+pub const RATE_GRACE: Duration = Duration::from_secs(60);
+
+/// Bytes of spooled files on disk now.
+static SPOOLED: AtomicU64 = AtomicU64::new(0);
 
 /// What is sent besides the bytes.
 pub struct Download {
@@ -69,13 +86,10 @@ impl Write for ChannelWriter {
     }
 }
 
-/// Runs `write` (holding `permit` until it is done) and answers with what it writes.
-pub async fn send<F>(
-    download: Download,
-    permit: OwnedSemaphorePermit,
-    write: F,
-) -> Result<Response, ApiError>
+/// Runs `write` and answers with what it writes, holding `permit` until the transfer ends.
+pub async fn send<P, F>(download: Download, permit: P, write: F) -> Result<Response, ApiError>
 where
+    P: Send + 'static,
     F: FnOnce(&mut dyn Write) -> Result<(), ExportError> + Send + 'static,
 {
     if download.known_length {
@@ -83,7 +97,6 @@ where
     }
     let (tx, mut rx) = mpsc::channel::<Chunk>(8);
     tokio::task::spawn_blocking(move || {
-        let _permit = permit;
         let mut w = ChannelWriter {
             buf: Vec::with_capacity(CHUNK),
             tx: tx.clone(),
@@ -105,35 +118,120 @@ where
     let rest = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let stream = futures_util::StreamExt::chain(futures_util::stream::iter(first.map(Ok)), rest);
     Ok(headers(
-        Body::from_stream(stream).into_response(),
+        Body::from_stream(rate_floor(stream, permit)).into_response(),
         &download,
     ))
 }
 
-/// HTTP/1.0: the whole file first, in a temporary file, then sent with its length.
-async fn spooled<F>(
-    download: Download,
-    permit: OwnedSemaphorePermit,
-    write: F,
-) -> Result<Response, ApiError>
+/// `stream`, holding `guard` until it ends or is dropped, and ended with an error when the
+/// client reads slower than [`MIN_RATE`] on average after [`RATE_GRACE`].
+fn rate_floor<S, G>(stream: S, guard: G) -> impl futures_core::Stream<Item = Chunk> + Send
 where
+    S: futures_core::Stream<Item = Chunk> + Send + Unpin + 'static,
+    G: Send + 'static,
+{
+    let started = Instant::now();
+    // Fused: a body may be polled once more after its end.
+    let floored =
+        futures_util::stream::unfold(Some((stream, guard, 0u64)), move |state| async move {
+            let (mut stream, guard, sent) = state?;
+            let elapsed = started.elapsed();
+            if elapsed > RATE_GRACE && sent < MIN_RATE.saturating_mul(elapsed.as_secs()) {
+                tracing::warn!(
+                    sent,
+                    elapsed_s = elapsed.as_secs(),
+                    "cut a download read slower than the minimum rate"
+                );
+                drop(guard);
+                let slow = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client read slower than the minimum transfer rate",
+                );
+                return Some((Err(slow), None));
+            }
+            match futures_util::StreamExt::next(&mut stream).await {
+                Some(Ok(chunk)) => {
+                    let sent = sent + chunk.len() as u64;
+                    Some((Ok(chunk), Some((stream, guard, sent))))
+                }
+                Some(Err(e)) => Some((Err(e), None)),
+                None => None,
+            }
+        });
+    futures_util::StreamExt::fuse(floored)
+}
+
+/// Bytes counted against [`SPOOL_BYTES`], given back when dropped (with the file).
+struct Spooled(u64);
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        SPOOLED.fetch_sub(self.0, Ordering::AcqRel);
+    }
+}
+
+/// A spool file's writer that counts its bytes against [`SPOOL_BYTES`] and refuses past it.
+struct Budgeted<W> {
+    inner: W,
+    held: Spooled,
+}
+
+impl<W: Write> Write for Budgeted<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len() as u64;
+        let before = SPOOLED.fetch_add(n, Ordering::AcqRel);
+        if before + n > SPOOL_BYTES {
+            SPOOLED.fetch_sub(n, Ordering::AcqRel);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                SpoolFull,
+            ));
+        }
+        self.held.0 += n;
+        self.inner.write_all(data)?;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The spool budget is spent: the download is refused for now (503), not failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the disk set aside for spooled downloads is in use; retry later")]
+struct SpoolFull;
+
+/// HTTP/1.0: the whole file first, in a temporary file, then sent with its length.
+async fn spooled<P, F>(download: Download, permit: P, write: F) -> Result<Response, ApiError>
+where
+    P: Send + 'static,
     F: FnOnce(&mut dyn Write) -> Result<(), ExportError> + Send + 'static,
 {
     let written = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
         let mut file = tempfile::tempfile()?;
-        {
-            let mut out = std::io::BufWriter::new(&mut file);
+        let held = {
+            let mut out = std::io::BufWriter::new(Budgeted {
+                inner: &mut file,
+                held: Spooled(0),
+            });
             write(&mut out)?;
             out.flush()?;
-        }
+            out.into_inner()
+                .map_err(|e| ExportError::from(e.into_error()))?
+                .held
+        };
         let len = file.metadata()?.len();
         std::io::Seek::rewind(&mut file)?;
-        Ok::<_, ExportError>((file, len))
+        Ok::<_, ExportError>((file, len, held))
     })
     .await;
-    let (file, len) = match written {
+    let (file, len, held) = match written {
         Ok(Ok(done)) => done,
+        Ok(Err(e)) if is_spool_full(&e) => {
+            tracing::warn!("a spooled download was refused: {e}");
+            return Err(ApiError::busy(30));
+        }
         Ok(Err(e)) => {
             tracing::error!("download failed: {e}");
             return Err(failed());
@@ -143,11 +241,28 @@ where
             return Err(failed());
         }
     };
-    let stream = file_stream::chunks(tokio::fs::File::from_std(file));
-    let mut res = Body::from_stream(stream).into_response();
+    let stream = Box::pin(file_stream::chunks(tokio::fs::File::from_std(file)));
+    let mut res = Body::from_stream(rate_floor(stream, (permit, held))).into_response();
     res.headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     Ok(headers(res, &download))
+}
+
+/// Whether `e` is the spool budget's refusal.
+fn is_spool_full(e: &ExportError) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<SpoolFull>() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.get_ref().is_some_and(|inner| inner.is::<SpoolFull>()) {
+                return true;
+            }
+        }
+        source = err.source();
+    }
+    false
 }
 
 fn failed() -> ApiError {

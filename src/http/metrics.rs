@@ -63,7 +63,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         || "(static or unknown)".to_owned(),
         |m| m.as_str().to_owned(),
     );
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let res = next.run(req).await;
     let labels = RouteLabels {
         route,
@@ -77,6 +77,28 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
     res
+}
+
+/// The method as a label: the methods of RFC 9110 and PATCH by name, any other token as
+/// `other` (a client sending random methods would otherwise mint a series per request).
+fn method_label(method: &axum::http::Method) -> &str {
+    use axum::http::Method;
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    if KNOWN.contains(method) {
+        method.as_str()
+    } else {
+        "other"
+    }
 }
 
 fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {

@@ -10,13 +10,38 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
 use super::error::{ApiError, PROBLEM_JSON};
+use crate::store::Ticket;
 
 /// Responses larger than this are not buffered to compute an ETag (they stream as they are).
 const MAX_ETAG_BODY: u64 = 16 * 1024 * 1024;
 
-/// A span per request with the fields a log search needs.
+/// A span per request with the fields a log search needs. The URL is logged without the
+/// values of query parameters that carry credentials (a client may send its token as
+/// `?access_token=`; logs are read by more people than tokens should be).
 pub fn request_span(req: &Request<Body>) -> tracing::Span {
-    tracing::info_span!("request", method = %req.method(), uri = %req.uri())
+    tracing::info_span!("request", method = %req.method(), uri = %redacted(req.uri()))
+}
+
+/// Query parameters whose values are credentials.
+const SECRET_PARAMS: &[&str] = &["access_token", "token", "api_key", "apikey", "key"];
+
+/// `uri` with the values of [`SECRET_PARAMS`] replaced by `REDACTED`.
+pub fn redacted(uri: &axum::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.to_string();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            if SECRET_PARAMS.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+                format!("{name}=REDACTED")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect();
+    format!("{}?{}", uri.path(), pairs.join("&"))
 }
 
 /// Gives any error response that a lower layer produced as a bare status (405, 413, a path that
@@ -57,9 +82,19 @@ pub async fn uri_limit(max: usize, req: Request, next: Next) -> Response {
 }
 
 /// Answers 503 problem+json when a request runs past the configured time.
-pub async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
+///
+/// An edit is the exception that keeps the rule honest: the request carries a [`Ticket`], and
+/// past the deadline the 503 is answered only if the ticket can still be abandoned (the writer
+/// has not started the edit, and now never will). Once the writer has taken it, the edit's own
+/// outcome is awaited and answered, so a 503 always means "nothing changed".
+pub async fn timeout(limit: Duration, mut req: Request, next: Next) -> Response {
+    let ticket = std::sync::Arc::new(Ticket::default());
+    req.extensions_mut().insert(std::sync::Arc::clone(&ticket));
+    let run = next.run(req);
+    tokio::pin!(run);
+    match tokio::time::timeout(limit, &mut run).await {
         Ok(res) => res,
+        Err(_) if !ticket.abandon() => run.await,
         Err(_) => {
             tracing::warn!(?limit, "request timed out");
             ApiError::new(
@@ -168,4 +203,25 @@ pub async fn data_version(
             .insert(DATA_VERSION, HeaderValue::from(version));
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_query_are_not_logged() {
+        let uri: axum::http::Uri = "/collections?f=json&access_token=s3cret&TOKEN=abc&limit=5"
+            .parse()
+            .expect("uri");
+        let logged = redacted(&uri);
+        assert!(
+            !logged.contains("s3cret") && !logged.contains("abc"),
+            "{logged}"
+        );
+        assert_eq!(
+            logged,
+            "/collections?f=json&access_token=REDACTED&TOKEN=REDACTED&limit=5"
+        );
+    }
 }

@@ -56,6 +56,28 @@ fn chinese(code: &str) -> (&'static str, &'static str) {
         "unavailable" => ("暂时无法服务", "服务器现在无法处理此请求，请稍后重试"),
         "too_many_connections" => ("连接过多", "服务器的连接已满，请稍后重试"),
         "export_failed" => ("导出失败", "导出文件未能生成"),
+        "unauthorized" => ("未认证", "此操作需要有效的 API 令牌"),
+        "forbidden" => ("无权限", "此令牌无权进行此操作"),
+        "conflict" => ("冲突", "与现有要素冲突"),
+        "invalid_feature" => ("要素无效", "提交的要素不符合此数据集的规则"),
+        "precondition_required" => (
+            "需要前提条件",
+            "修改需要 If-Match（要素的 ETag）或 If-Unmodified-Since，以免覆盖未见过的更改",
+        ),
+        "precondition_failed" => ("前提条件不成立", "要素在该版本之后已被修改"),
+        "storage_failed" => ("保存失败", "修改未能保存，没有任何更改"),
+        "store_unavailable" => (
+            "存储暂不可用",
+            "数据存储暂时无法连接，没有任何更改；请 {s} 秒后重试",
+        ),
+        "idempotency_key_reused" => (
+            "幂等键已被使用",
+            "此 Idempotency-Key 已用于不同的请求体；重试须发送相同的请求体，新请求须用新的键",
+        ),
+        "request_in_progress" => (
+            "请求处理中",
+            "使用此 Idempotency-Key 的请求正在处理，请在其答复后重试",
+        ),
         "internal_error" => ("服务器错误", "服务器未能完成此请求"),
         _ => ("请求无法处理", "请求无法处理"),
     }

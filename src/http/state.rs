@@ -33,20 +33,66 @@ pub struct AppState {
     pub responses: Arc<super::response_cache::ResponseCache>,
     /// Requests and latencies per route (see `metrics`).
     pub metrics: Arc<super::metrics::HttpMetrics>,
+    /// KiB of edit bodies being read or parsed at once (see [`EDIT_BYTES_IN_FLIGHT`]).
+    pub edit_bodies: Arc<Semaphore>,
     work: Arc<WorkLimits>,
 }
+
+/// The most bytes of edit bodies held at once, over all requests: a body is read only after
+/// its token is checked, and then only while the total stays under this (16 bodies at the
+/// default 4 MiB limit); the others wait, within the request timeout.
+pub const EDIT_BYTES_IN_FLIGHT: usize = 64 * 1024 * 1024;
 
 /// The bounds on computed work, shared by every request.
 struct WorkLimits {
     /// Permits for any computed answer (see `ServerConfig::max_concurrent_queries`).
     queries: Arc<Semaphore>,
-    /// Permits for expensive requests (see `ServerConfig::max_concurrent_heavy`).
+    /// Permits for expensive computations: statistics and matching (see
+    /// `ServerConfig::max_concurrent_heavy`).
     heavy: Arc<Semaphore>,
+    /// Permits for downloads, a pool of their own (as many as `heavy`): slow readers holding
+    /// every download can no longer starve the statistics the web map asks for.
+    downloads: Arc<Semaphore>,
+    /// Downloads running per client address: one client holds at most half of them.
+    per_client: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
     /// How many computations run now: a computation spreads over every core only when it is
     /// the only one.
     running: AtomicUsize,
     hook: Option<WorkHook>,
 }
+
+/// A running download's claim: its slot in the downloads' pool and its client's count, both
+/// given back when it is dropped (when the transfer ends, however it ends).
+pub struct DownloadPermit {
+    _permit: OwnedSemaphorePermit,
+    _client: Option<ClientSlot>,
+}
+
+/// One of a client's running downloads.
+struct ClientSlot {
+    ip: std::net::IpAddr,
+    running: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut running = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = running.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                running.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// The address of the client at the other end of the connection (set by `server::serve`;
+/// absent for requests made in-process).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// Counts a computation as running for as long as it lives.
 struct Running<'a>(&'a AtomicUsize);
@@ -80,6 +126,8 @@ impl AppState {
         let work = Arc::new(WorkLimits {
             queries: Arc::new(Semaphore::new(config.max_concurrent_queries.max(1))),
             heavy: Arc::new(Semaphore::new(config.max_concurrent_heavy)),
+            downloads: Arc::new(Semaphore::new(config.max_concurrent_heavy)),
+            per_client: Arc::default(),
             running: AtomicUsize::new(0),
             hook,
         });
@@ -99,6 +147,7 @@ impl AppState {
                 },
             )),
             metrics: Arc::default(),
+            edit_bodies: Arc::new(Semaphore::new(EDIT_BYTES_IN_FLIGHT / 1024)),
             config: Arc::new(config),
             started_at: SystemTime::now(),
             work,
@@ -190,6 +239,40 @@ impl AppState {
     /// is done.
     pub async fn heavy_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         self.permit(&self.work.heavy).await
+    }
+
+    /// A permit for a download by `client` (the peer's address, when the request came over a
+    /// socket): refused with 503 when the client already runs half the download slots (at
+    /// least one), else as [`heavy_permit`](Self::heavy_permit) from the downloads' own pool.
+    pub async fn download_permit(
+        &self,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<DownloadPermit, ApiError> {
+        let slot = match client {
+            None => None,
+            Some(ip) => {
+                let most = (self.config.max_concurrent_heavy / 2).max(1);
+                let mut running = self
+                    .work
+                    .per_client
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let n = running.entry(ip).or_insert(0);
+                if *n >= most {
+                    return Err(ApiError::busy(5));
+                }
+                *n += 1;
+                Some(ClientSlot {
+                    ip,
+                    running: Arc::clone(&self.work.per_client),
+                })
+            }
+        };
+        let permit = self.permit(&self.work.downloads).await?;
+        Ok(DownloadPermit {
+            _permit: permit,
+            _client: slot,
+        })
     }
 
     async fn permit(&self, pool: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, ApiError> {

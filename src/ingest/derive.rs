@@ -3,9 +3,10 @@
 //! They are columns like any other, so they can be filtered, sorted, summed and exported; the
 //! `derived` flag tells `/queryables` (and people) that the server computed them.
 
-use geo::{Contains, GeodesicArea};
+use geo::GeodesicArea;
 use rayon::prelude::*;
 
+use super::ZoneIndex;
 use crate::index::{Column, Layer, LayerParts};
 use crate::model::{Field, FieldType};
 
@@ -28,25 +29,6 @@ pub fn area_of(g: &geo::Geometry<f64>) -> Option<f64> {
         geo::Geometry::MultiPolygon(mp) => Some(mp.geodesic_area_unsigned()),
         _ => None,
     }
-}
-
-/// The ids of the features of `zones` that contain `g`, in layer order then slot order.
-pub fn zones_of(g: &geo::Geometry<f64>, zones: &[&Layer]) -> Box<[Box<str>]> {
-    use geo::BoundingRect;
-    let Some(env) = g.bounding_rect() else {
-        return Box::default();
-    };
-    let mut ids: Vec<Box<str>> = Vec::new();
-    for zone in zones {
-        let mut slots: Vec<u32> = zone.slots_intersecting_rect(env).collect();
-        slots.sort_unstable();
-        for slot in slots {
-            if zone.is_live(slot as usize) && zone.geometries[slot as usize].contains(g) {
-                ids.push(zone.ids[slot as usize].to_string().into());
-            }
-        }
-    }
-    ids.into_boxed_slice()
 }
 
 /// Adds derived columns and builds every layer's index.
@@ -129,10 +111,15 @@ fn add_zones(p: &mut LayerParts, zones: &[Layer]) {
         return;
     }
     let zones: Vec<&Layer> = zones.iter().collect();
+    let index = ZoneIndex::new(&zones);
     let values: Vec<Option<Box<[Box<str>]>>> = p
         .geometries
         .par_iter()
-        .map(|g| Some(zones_of(g, &zones)))
+        .with_min_len(4096)
+        .map_init(
+            || index.scratch(),
+            |scratch, g| Some(index.zones_of(g, scratch)),
+        )
         .collect();
     p.fields.push(Field {
         name: ZONES_FIELD.to_owned(),

@@ -44,38 +44,82 @@ pub struct CheckedFeature {
     pub cells: Vec<Option<Cell>>,
 }
 
-/// The geometry's positions, read in `crs`, as CRS84 (`Content-Crs` of an edit).
-pub fn to_crs84(geometry: &Json, crs: Crs) -> Json {
-    if crs == Crs::Crs84 {
-        return geometry.clone();
-    }
-    fn walk(v: &Json, crs: Crs) -> Json {
+/// The most positions a geometry sent by an edit may have. Every edit of a zone re-zones the
+/// features around it, and every version is kept in the history: a surveyed park outline has
+/// hundreds to a few thousand vertices, and this leaves room for ten times that.
+pub const MAX_EDIT_VERTICES: usize = 20_000;
+
+/// An edit's geometry, read in `crs` (`Content-Crs`), as CRS84: refused when it has more than
+/// [`MAX_EDIT_VERTICES`] positions or a position outside the CRS's domain.
+pub fn edit_geometry_to_crs84(geometry: &Json, crs: Crs) -> Result<Json, BodyError> {
+    fn walk(v: &Json, crs: Crs, count: &mut usize) -> Result<Json, BodyError> {
         match v {
             Json::Array(items) if items.len() >= 2 && items.iter().all(Json::is_number) => {
+                *count += 1;
+                if *count > MAX_EDIT_VERTICES {
+                    return Err(BodyError::Geometry(format!(
+                        "more than {MAX_EDIT_VERTICES} positions (simplify the outline first)"
+                    )));
+                }
                 let a = items[0].as_f64().unwrap_or(f64::NAN);
                 let b = items[1].as_f64().unwrap_or(f64::NAN);
+                if let Some(reason) = crs.out_of_range(a, b) {
+                    return Err(BodyError::Geometry(reason));
+                }
                 let (x, y) = crs.to_crs84(a, b);
                 let mut out = vec![Json::from(x), Json::from(y)];
                 out.extend(items[2..].iter().cloned());
-                Json::Array(out)
+                Ok(Json::Array(out))
             }
-            Json::Array(items) => Json::Array(items.iter().map(|i| walk(i, crs)).collect()),
-            Json::Object(o) => Json::Object(
+            Json::Array(items) => Ok(Json::Array(
+                items
+                    .iter()
+                    .map(|i| walk(i, crs, count))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Json::Object(o) => Ok(Json::Object(
                 o.iter()
                     .map(|(k, v)| {
                         let v = if k == "coordinates" || k == "geometries" {
-                            walk(v, crs)
+                            walk(v, crs, count)?
                         } else {
                             v.clone()
                         };
-                        (k.clone(), v)
+                        Ok((k.clone(), v))
                     })
-                    .collect(),
-            ),
-            other => other.clone(),
+                    .collect::<Result<_, BodyError>>()?,
+            )),
+            other => Ok(other.clone()),
         }
     }
-    walk(geometry, crs)
+    walk(geometry, crs, &mut 0)
+}
+
+/// The most bytes one property of an edited feature may hold (its text, or its JSON): a
+/// source note or a description fits many times over; a 4 MB `source` is not a property.
+pub const MAX_PROPERTY_BYTES: usize = 64 * 1024;
+
+/// The size of a property's value: a string's bytes, else its JSON text's, counted without
+/// writing it out (and stopping early past the limit).
+fn property_bytes(v: &Json) -> usize {
+    match v {
+        Json::String(s) => s.len(),
+        Json::Array(items) => items
+            .iter()
+            .try_fold(2usize, |n, i| {
+                let n = n + property_bytes(i) + 1;
+                (n <= MAX_PROPERTY_BYTES).then_some(n).ok_or(n)
+            })
+            .unwrap_or_else(|n| n),
+        Json::Object(o) => o
+            .iter()
+            .try_fold(2usize, |n, (k, v)| {
+                let n = n + k.len() + 4 + property_bytes(v);
+                (n <= MAX_PROPERTY_BYTES).then_some(n).ok_or(n)
+            })
+            .unwrap_or_else(|n| n),
+        Json::Number(_) | Json::Bool(_) | Json::Null => 8,
+    }
 }
 
 /// Whether a geometry of type `ty` may join a layer holding `types`.
@@ -179,6 +223,12 @@ pub fn check_feature<'v>(
             name: field.name.clone(),
             reason,
         };
+        let size = property_bytes(value);
+        if size > MAX_PROPERTY_BYTES {
+            return Err(bad(format!(
+                "{size} bytes; a property may hold at most {MAX_PROPERTY_BYTES}"
+            )));
+        }
         let vocab = layer
             .meta
             .vocabularies

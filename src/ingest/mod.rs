@@ -22,15 +22,19 @@ mod source;
 mod stream;
 mod valid;
 mod vocabulary;
+mod zone_index;
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
 
-pub use derive::{area_of, zones_of, AREA_FIELD, DERIVED, UPDATED_FIELD, ZONES_FIELD};
-pub use edit::{check_feature, to_crs84, BodyError, CheckedFeature};
+pub use derive::{area_of, AREA_FIELD, DERIVED, UPDATED_FIELD, ZONES_FIELD};
+pub use edit::{
+    check_feature, edit_geometry_to_crs84, BodyError, CheckedFeature, MAX_EDIT_VERTICES,
+};
 pub use error::{FeatureRef, IngestError};
 pub use geometry::parse_geometry;
+pub use zone_index::{Scratch as ZoneScratch, ZoneIndex};
 
 pub use source::{embedded_files, read_dir, SourceFile};
 

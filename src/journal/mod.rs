@@ -99,6 +99,17 @@ pub struct Change {
     /// The feature as GeoJSON before the change (`None` for a create) and after (`None` for a delete).
     pub before: Option<Json>,
     pub after: Option<Json>,
+    /// The `Idempotency-Key` request that made it, if it came with one.
+    pub request: Option<RequestKey>,
+}
+
+/// A create sent with an `Idempotency-Key`: the key (hashed with who sent it and where, so
+/// one client's key never answers another's request) and a hash of the body. A retry with
+/// the same key and body is answered with this change instead of creating a second feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    pub key: String,
+    pub body_hash: String,
 }
 
 /// The current version of an edited feature (`None`: deleted).
@@ -124,6 +135,7 @@ impl Journal {
             source,
         })?;
         let path = dir.join(DB_FILE);
+        private_file(&path)?;
         let db = Connection::open(&path).map_err(|source| JournalError::Open {
             path: path.display().to_string(),
             source,
@@ -160,6 +172,7 @@ impl Journal {
              );",
         )?;
         tokens::create_table(&db)?;
+        add_request_columns(&db)?;
         Ok(Journal { path, db })
     }
 
@@ -188,8 +201,8 @@ impl Journal {
         let mut out = Vec::with_capacity(changes.len());
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO changes (collection, feature_id, operation, principal, at, before, after)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO changes (collection, feature_id, operation, principal, at, before, after, request_key, request_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO features (collection, feature_id, feature, seq) VALUES (?1, ?2, ?3, ?4)
@@ -205,7 +218,9 @@ impl Journal {
                     c.principal,
                     c.at,
                     before,
-                    after
+                    after,
+                    c.request.as_ref().map(|r| r.key.as_str()),
+                    c.request.as_ref().map(|r| r.body_hash.as_str())
                 ])?;
                 c.seq = tx.last_insert_rowid();
                 upsert.execute(params![c.collection, c.feature_id, after, c.seq])?;
@@ -309,6 +324,71 @@ impl Journal {
     }
 }
 
+/// The columns of an `Idempotency-Key` (added to a store made before they existed), and the
+/// index that finds a key and keeps it unique.
+fn add_request_columns(db: &Connection) -> Result<(), JournalError> {
+    let has: bool = db.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('changes') WHERE name = 'request_key'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has {
+        db.execute_batch(
+            "ALTER TABLE changes ADD COLUMN request_key TEXT;
+             ALTER TABLE changes ADD COLUMN request_hash TEXT;",
+        )?;
+    }
+    db.execute_batch(
+        "CREATE UNIQUE INDEX IF NOT EXISTS changes_by_request ON changes (request_key)
+             WHERE request_key IS NOT NULL;",
+    )?;
+    Ok(())
+}
+
+/// The change an `Idempotency-Key` made, if one did.
+pub fn change_of_request(db: &Connection, key: &str) -> Result<Option<Change>, JournalError> {
+    let row = db
+        .query_row(
+            &format!("{SELECT_ROW} WHERE request_key = ?1"),
+            [key],
+            change_from_row,
+        )
+        .optional()?;
+    row.map(to_change).transpose()
+}
+
+/// The columns [`change_from_row`] reads.
+const SELECT_ROW: &str = "SELECT seq, collection, feature_id, operation, principal, at, before, after, request_key, request_hash FROM changes";
+
+/// Makes `path` a file only its owner may read or write (0600), creating it empty if needed,
+/// before SQLite opens it: it holds token hashes and every edit, and SQLite gives its WAL and
+/// shared-memory files the database file's permissions.
+fn private_file(path: &Path) -> Result<(), JournalError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let dir_error = |source| JournalError::Dir {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(dir_error)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(dir_error)?;
+    // A directory from before this rule may hold a WAL and shared memory left readable.
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        if std::path::Path::new(&side).exists() {
+            std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600))
+                .map_err(dir_error)?;
+        }
+    }
+    Ok(())
+}
+
 /// A `changes` row as read, before its JSON is parsed.
 struct Row {
     seq: i64,
@@ -319,6 +399,8 @@ struct Row {
     at: String,
     before: Option<String>,
     after: Option<String>,
+    request_key: Option<String>,
+    request_hash: Option<String>,
 }
 
 fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
@@ -331,6 +413,8 @@ fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         at: r.get(5)?,
         before: r.get(6)?,
         after: r.get(7)?,
+        request_key: r.get(8)?,
+        request_hash: r.get(9)?,
     })
 }
 
@@ -350,32 +434,59 @@ fn to_change(row: Row) -> Result<Change, JournalError> {
         at: row.at,
         before: parse(row.before)?,
         after: parse(row.after)?,
+        request: row.request_key.map(|key| RequestKey {
+            key,
+            body_hash: row.request_hash.unwrap_or_default(),
+        }),
     })
 }
 
-/// Changes after `since`, oldest first, at most `limit`.
+/// The most bytes of stored features (before and after) one page of the change feed or of a
+/// feature's history carries: past it the page ends early (after at least one change), and
+/// its `next` link goes on from there. 11 versions of a large outline were 52 MB in one answer.
+pub const PAGE_BYTES: i64 = 4 * 1024 * 1024;
+
+/// Changes after `since`, oldest first: at most `limit`, and no more than [`PAGE_BYTES`] of
+/// features (at least one change).
 pub fn changes_since(
     db: &Connection,
     since: i64,
     limit: usize,
 ) -> Result<Vec<Change>, JournalError> {
-    let mut stmt = db.prepare_cached(
-        "SELECT seq, collection, feature_id, operation, principal, at, before, after FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![since, limit as i64], change_from_row)?;
-    rows.map(|r| to_change(r?)).collect()
+    page(db, "seq > ?1", params![since, limit as i64, PAGE_BYTES])
 }
 
-/// The changes of one feature, oldest first.
+/// The changes of one feature after `since`, oldest first, bounded as [`changes_since`] is.
 pub fn history(
     db: &Connection,
     collection: &str,
     feature_id: &str,
+    since: i64,
+    limit: usize,
 ) -> Result<Vec<Change>, JournalError> {
-    let mut stmt = db.prepare_cached(
-        "SELECT seq, collection, feature_id, operation, principal, at, before, after FROM changes
-         WHERE collection = ?1 AND feature_id = ?2 ORDER BY seq",
-    )?;
-    let rows = stmt.query_map(params![collection, feature_id], change_from_row)?;
+    page(
+        db,
+        "seq > ?1 AND collection = ?4 AND feature_id = ?5",
+        params![since, limit as i64, PAGE_BYTES, collection, feature_id],
+    )
+}
+
+/// One page of `changes` rows matching `condition` (`?1` since, `?2` limit, `?3` bytes): the
+/// running total of the features' bytes is summed in SQL, so no row past the budget is read.
+fn page(
+    db: &Connection,
+    condition: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Change>, JournalError> {
+    let sql = format!(
+        "SELECT seq, collection, feature_id, operation, principal, at, before, after, request_key, request_hash FROM (
+             SELECT *, SUM(size) OVER (ORDER BY seq) AS running FROM (
+                 SELECT *, COALESCE(LENGTH(CAST(before AS BLOB)), 0)
+                         + COALESCE(LENGTH(CAST(after AS BLOB)), 0) AS size
+                 FROM changes WHERE {condition} ORDER BY seq LIMIT ?2))
+         WHERE running - size < ?3 ORDER BY seq"
+    );
+    let mut stmt = db.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params, change_from_row)?;
     rows.map(|r| to_change(r?)).collect()
 }

@@ -104,6 +104,28 @@ impl Crs {
 }
 
 impl Crs {
+    /// Why position `(a, b)` (in this CRS's axis order) lies outside the CRS's domain, if it
+    /// does. Web Mercator's square ends at ±20,037,508.34 m on both axes: past it, a position
+    /// would be clamped to the pole (y = 1e308 became latitude 90), not refused.
+    pub fn out_of_range(self, a: f64, b: f64) -> Option<String> {
+        const MERCATOR_EDGE: f64 = 20_037_508.342_789_244;
+        let (what, ok) = match self {
+            Crs::Crs84 | Crs::Gcj02 => (
+                "longitude within ±180 and latitude within ±90",
+                a.abs() <= 180.0 && b.abs() <= 90.0,
+            ),
+            Crs::Epsg4326 | Crs::Epsg4490 => (
+                "latitude within ±90 and longitude within ±180 (latitude first)",
+                a.abs() <= 90.0 && b.abs() <= 180.0,
+            ),
+            Crs::Epsg3857 => (
+                "x and y within ±20037508.34 m",
+                a.abs() <= MERCATOR_EDGE && b.abs() <= MERCATOR_EDGE,
+            ),
+        };
+        (!ok).then(|| format!("position [{a}, {b}] is outside {}: {what}", self.uri()))
+    }
+
     /// The CRS84 longitude/latitude of a position given in this CRS (in its axis order), for
     /// `bbox-crs`.
     pub fn to_crs84(self, a: f64, b: f64) -> (f64, f64) {

@@ -20,7 +20,8 @@ use subtle::ConstantTimeEq;
 
 use super::import::{write_rows, ImportFailure};
 use super::{describe, PgError};
-use crate::journal::{tokens, Change, JournalError, Operation, TokenRecord};
+use crate::journal::PAGE_BYTES;
+use crate::journal::{tokens, Change, JournalError, Operation, RequestKey, TokenRecord};
 use crate::store::{Layers, Ledger, LedgerError, LedgerReads};
 
 /// The channel of change notifications.
@@ -164,8 +165,8 @@ impl PgLedger {
         layers: Layers<'_>,
     ) -> Result<Vec<Change>, ImportFailure> {
         let insert = client.prepare(
-            "INSERT INTO atlas_changes (collection, feature_id, op, feature, before, author, at)
-             VALUES ($1, $2, $3, $4::text::json, $5::text::json, $6, $7::text::timestamptz)
+            "INSERT INTO atlas_changes (collection, feature_id, op, feature, before, author, at, request_key, request_hash)
+             VALUES ($1, $2, $3, $4::text::json, $5::text::json, $6, $7::text::timestamptz, $8, $9)
              RETURNING version",
         )?;
         let mut out = Vec::with_capacity(changes.len());
@@ -173,6 +174,8 @@ impl PgLedger {
         for mut c in changes {
             let after = c.after.as_ref().map(Json::to_string);
             let before = c.before.as_ref().map(Json::to_string);
+            let request_key = c.request.as_ref().map(|r| r.key.as_str());
+            let request_hash = c.request.as_ref().map(|r| r.body_hash.as_str());
             let row = client.query_one(
                 &insert,
                 &[
@@ -183,6 +186,8 @@ impl PgLedger {
                     &before,
                     &c.principal,
                     &c.at,
+                    &request_key,
+                    &request_hash,
                 ],
             )?;
             c.seq = row.get(0);
@@ -209,6 +214,32 @@ impl PgLedger {
     }
 }
 
+/// One page of the change log's rows matching `condition` (`$1` since, `$2` limit, `$3`
+/// bytes), bounded in SQL by a running total of the features' bytes as the SQLite store is.
+fn page(
+    client: &mut Client,
+    condition: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> Result<Vec<Change>, JournalError> {
+    let sql = format!(
+        "SELECT version, collection, feature_id, op, author, at_text, before_text, feature_text, request_key, request_hash FROM (
+             SELECT *, SUM(size) OVER (ORDER BY version) AS running FROM (
+                 SELECT version, collection, feature_id, op, author,
+                        to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at_text,
+                        before::text AS before_text, feature::text AS feature_text,
+                        request_key, request_hash,
+                        COALESCE(octet_length(before::text), 0)
+                          + COALESCE(octet_length(feature::text), 0) AS size
+                 FROM atlas_changes WHERE {condition} ORDER BY version LIMIT $2) rows) sized
+         WHERE running - size < $3 ORDER BY version"
+    );
+    let rows = client.query(&sql, params).map_err(|e| journal_error(&e))?;
+    rows.iter()
+        .map(change)
+        .collect::<Result<_, _>>()
+        .map_err(|e| journal_error(&e))
+}
+
 /// Changes after `applied`, oldest first.
 fn read_since(client: &mut Client, applied: i64) -> Result<Vec<Change>, postgres::Error> {
     let rows = client.query(
@@ -220,8 +251,8 @@ fn read_since(client: &mut Client, applied: i64) -> Result<Vec<Change>, postgres
 
 /// The columns of a change, as [`change`] reads them.
 const SELECT_CHANGES: &str = "SELECT version, collection, feature_id, op, author, \
-     to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), before::text, feature::text \
-     FROM atlas_changes";
+     to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), before::text, feature::text, \
+     request_key, request_hash FROM atlas_changes";
 
 fn change(r: &postgres::Row) -> Result<Change, postgres::Error> {
     let json = |i: usize| -> Result<Option<Json>, postgres::Error> {
@@ -243,6 +274,15 @@ fn change(r: &postgres::Row) -> Result<Change, postgres::Error> {
         at: r.try_get(5)?,
         before: json(6)?,
         after: json(7)?,
+        request: r
+            .try_get::<_, Option<String>>(8)?
+            .map(|key| -> Result<RequestKey, postgres::Error> {
+                Ok(RequestKey {
+                    key,
+                    body_hash: r.try_get::<_, Option<String>>(9)?.unwrap_or_default(),
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -289,6 +329,14 @@ impl Ledger for PgLedger {
         let client = self.client()?;
         read_since(client, applied).map_err(|e| self.fail(&e))
     }
+
+    fn request(&mut self, key: &str) -> Result<Option<Change>, LedgerError> {
+        let client = self.client()?;
+        let found = client
+            .query_opt(&format!("{SELECT_CHANGES} WHERE request_key = $1"), &[&key])
+            .and_then(|row| row.as_ref().map(change).transpose());
+        found.map_err(|e| self.fail(&e))
+    }
 }
 
 type Pool = r2d2::Pool<r2d2_postgres::PostgresConnectionManager<NoTls>>;
@@ -332,35 +380,38 @@ impl<E: std::fmt::Display> r2d2::HandleError<E> for QuietErrors {
 }
 
 impl LedgerReads for PgReads {
-    fn history(&self, collection: &str, id: &str) -> Result<Vec<Change>, JournalError> {
+    fn history(
+        &self,
+        collection: &str,
+        id: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<Change>, JournalError> {
         let mut c = self.conn()?;
-        let rows = c
-            .query(
-                &format!(
-                    "{SELECT_CHANGES} WHERE collection = $1 AND feature_id = $2 ORDER BY version"
-                ),
-                &[&collection, &id],
-            )
-            .map_err(|e| journal_error(&e))?;
-        rows.iter()
-            .map(change)
-            .collect::<Result<_, _>>()
-            .map_err(|e| journal_error(&e))
+        page(
+            &mut c,
+            "version > $1 AND collection = $4 AND feature_id = $5",
+            &[
+                &since,
+                &i64::try_from(limit).unwrap_or(i64::MAX),
+                &PAGE_BYTES,
+                &collection,
+                &id,
+            ],
+        )
     }
 
     fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, JournalError> {
         let mut c = self.conn()?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = c
-            .query(
-                &format!("{SELECT_CHANGES} WHERE version > $1 ORDER BY version LIMIT $2"),
-                &[&since, &limit],
-            )
-            .map_err(|e| journal_error(&e))?;
-        rows.iter()
-            .map(change)
-            .collect::<Result<_, _>>()
-            .map_err(|e| journal_error(&e))
+        page(
+            &mut c,
+            "version > $1",
+            &[
+                &since,
+                &i64::try_from(limit).unwrap_or(i64::MAX),
+                &PAGE_BYTES,
+            ],
+        )
     }
 
     fn token(&self, presented: &str) -> Result<Option<TokenRecord>, JournalError> {

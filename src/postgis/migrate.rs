@@ -56,6 +56,14 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
              revoked_at text
          );",
     ),
+    (
+        4,
+        "idempotency keys of creates",
+        "ALTER TABLE atlas_changes ADD COLUMN request_key text;
+         ALTER TABLE atlas_changes ADD COLUMN request_hash text;
+         CREATE UNIQUE INDEX atlas_changes_request ON atlas_changes (request_key)
+             WHERE request_key IS NOT NULL;",
+    ),
 ];
 
 /// An arbitrary key of this program's advisory lock.

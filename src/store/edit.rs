@@ -3,7 +3,7 @@
 use serde_json::{Map, Value as Json};
 
 use crate::ingest::BodyError;
-use crate::journal::Change;
+use crate::journal::{Change, RequestKey};
 
 /// One edit, as the HTTP layer hands it over (bodies already parsed, geometry in CRS84).
 #[derive(Debug, Clone)]
@@ -13,6 +13,43 @@ pub struct EditRequest {
     /// Who asks (a token's name, or a JWT subject): recorded with the change.
     pub principal: String,
     pub condition: Condition,
+    /// Whether anyone still waits for the answer (see [`Ticket`]); `None`: always applied.
+    pub ticket: Option<std::sync::Arc<Ticket>>,
+    /// A create's `Idempotency-Key` (see [`RequestKey`]).
+    pub request: Option<RequestKey>,
+}
+
+/// An edit's claim on being applied, shared by the request that waits for the answer and the
+/// writer that makes it. Whichever comes first wins: the writer [`take`](Ticket::take)s it
+/// before applying the edit, and a request past its deadline [`abandon`](Ticket::abandon)s it
+/// before answering 503. So an edit answered 503 is never applied, and an edit the writer has
+/// started is always answered with its outcome (a client that retries a 503 gets no
+/// duplicate).
+#[derive(Debug, Default)]
+pub struct Ticket(std::sync::atomic::AtomicU8);
+
+const PENDING: u8 = 0;
+const TAKEN: u8 = 1;
+const ABANDONED: u8 = 2;
+
+impl Ticket {
+    fn settle(&self, to: u8) -> bool {
+        use std::sync::atomic::Ordering;
+        self.0
+            .compare_exchange(PENDING, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The writer's claim: `false` when the request gave up first (the edit is not applied).
+    pub fn take(&self) -> bool {
+        self.settle(TAKEN)
+    }
+
+    /// The waiting request's surrender: `false` when the writer has the edit already (its
+    /// outcome must then be awaited and answered).
+    pub fn abandon(&self) -> bool {
+        self.settle(ABANDONED)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +116,15 @@ pub enum EditError {
     /// after `retry_after` seconds.
     #[error("the store is unreachable for now; nothing changed. Try again in {retry_after} s")]
     Unavailable { retry_after: u64 },
+    /// A create with an `Idempotency-Key` already used for a different body.
+    #[error("this Idempotency-Key was used for a different body; a retry must send the same body, and a new request a new key")]
+    KeyReused,
+    /// Two requests with one `Idempotency-Key` at once: the second waits for the first.
+    #[error("a request with this Idempotency-Key is being processed; retry once it is answered")]
+    RequestInProgress,
+    /// The request gave up waiting before the writer reached the edit; nothing changed.
+    #[error("the edit waited too long behind others and was not applied; nothing changed")]
+    Abandoned,
 }
 
 /// Applies a JSON Merge Patch (RFC 7396) to `target`.

@@ -25,9 +25,9 @@ use super::{FeatureStore, Snapshot};
 use crate::encode::{feature_bytes, feature_etag};
 use crate::index::{Catalog, Cell, Layer, LayerEdit};
 use crate::ingest::{
-    area_of, check_feature, zones_of, BodyError, AREA_FIELD, UPDATED_FIELD, ZONES_FIELD,
+    area_of, check_feature, BodyError, ZoneIndex, AREA_FIELD, UPDATED_FIELD, ZONES_FIELD,
 };
-use crate::journal::{Change, Journal, JournalError, Operation, Stored, TokenRecord};
+use crate::journal::{Change, Journal, JournalError, Operation, RequestKey, Stored, TokenRecord};
 use crate::model::{FeatureId, FieldType};
 
 /// Most edits committed in one transaction.
@@ -37,7 +37,7 @@ pub const BATCH: usize = 512;
 enum Job {
     /// An edit, and where to send its answer.
     Edit {
-        request: EditRequest,
+        request: Box<EditRequest>,
         reply: SyncSender<Result<Edited, EditError>>,
     },
     /// Apply what other servers recorded (sent by a follower, see [`CatchUp`]).
@@ -108,12 +108,14 @@ impl JournaledStore {
         dir: &Path,
         seeds: &[(String, String)],
     ) -> Result<(Self, OpenReport), JournalError> {
+        use std::os::unix::fs::OpenOptionsExt;
         let mut journal = Journal::open(dir)?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&lock_path)
             .map_err(|source| JournalError::Dir {
                 path: lock_path.display().to_string(),
@@ -192,7 +194,10 @@ impl JournaledStore {
             .jobs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .send(Job::Edit { request, reply });
+            .send(Job::Edit {
+                request: Box::new(request),
+                reply,
+            });
         if sent.is_err() {
             return Err(EditError::Storage("the writer has stopped".into()));
         }
@@ -203,9 +208,15 @@ impl JournaledStore {
         })
     }
 
-    /// The changes of one feature, oldest first.
-    pub fn history(&self, collection: &str, id: &str) -> Result<Vec<Change>, JournalError> {
-        self.reads.history(collection, id)
+    /// The changes of one feature after `since`, oldest first, one page (see `LedgerReads`).
+    pub fn history(
+        &self,
+        collection: &str,
+        id: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<Change>, JournalError> {
+        self.reads.history(collection, id, since, limit)
     }
 
     /// Changes after `since`, oldest first, at most `limit`.
@@ -245,22 +256,34 @@ impl FeatureStore for JournaledStore {
     }
 }
 
-/// The cells of the feature in `slot`, read back from its columns.
-/// The edit that gives `slot` the zones it lies in now (`zi`: the `zones` column), if they
-/// changed.
-fn rezoned(layer: &Layer, slot: usize, zi: usize, zones: &[&Layer]) -> Option<LayerEdit> {
-    let mut cells = cells_at(layer, slot);
-    let fresh = Cell::StringArray(zones_of(&layer.geometries[slot], zones));
-    (cells[zi] != fresh).then(|| {
-        cells[zi] = fresh;
-        LayerEdit::Put {
-            id: layer.ids[slot].clone(),
-            geometry: layer.geometries[slot].clone(),
-            cells,
-        }
-    })
+/// The edits that give each of `slots` (live features of `layer`) the zones they lie in now
+/// (`zi`: the `zones` column), where those changed. The slots are shared among threads, each
+/// with its own prepared zone geometries.
+fn rezoned(layer: &Layer, slots: &[usize], zi: usize, zones: &ZoneIndex) -> Vec<LayerEdit> {
+    use rayon::prelude::*;
+    slots
+        .par_iter()
+        .with_min_len(1024)
+        .map_init(
+            || zones.scratch(),
+            |scratch, &slot| {
+                let fresh = Cell::StringArray(zones.zones_of(&layer.geometries[slot], scratch));
+                (layer.columns[zi].cell_at(slot) != fresh).then(|| {
+                    let mut cells = cells_at(layer, slot);
+                    cells[zi] = fresh;
+                    LayerEdit::Put {
+                        id: layer.ids[slot].clone(),
+                        geometry: layer.geometries[slot].clone(),
+                        cells,
+                    }
+                })
+            },
+        )
+        .flatten()
+        .collect()
 }
 
+/// The cells of the feature in `slot`, read back from its columns.
 fn cells_at(layer: &Layer, slot: usize) -> Vec<Cell> {
     layer.columns.iter().map(|c| c.cell_at(slot)).collect()
 }
@@ -270,7 +293,7 @@ fn derive(
     layer: &Layer,
     cells: &mut [Option<Cell>],
     geometry: &geo::Geometry<f64>,
-    zones: &[&Layer],
+    zones: &ZoneIndex,
     stamp: &(i64, String),
 ) {
     for (i, f) in layer.fields.iter().enumerate() {
@@ -279,12 +302,15 @@ fn derive(
         }
         cells[i] = Some(match f.name.as_str() {
             AREA_FIELD => area_of(geometry).map_or(Cell::Null, Cell::Number),
-            ZONES_FIELD => Cell::StringArray(zones_of(geometry, zones)),
+            ZONES_FIELD => Cell::StringArray(zones.zones_of(geometry, &mut zones.scratch())),
             UPDATED_FIELD => Cell::Timestamp(stamp.0, stamp.1.clone().into()),
             _ => Cell::Null,
         });
     }
 }
+
+/// The largest integer id a client may choose: 2^53 − 1.
+const MAX_SAFE_ID: u64 = (1 << 53) - 1;
 
 /// The id a new feature gets: the body's, else one made up (the next integer for a layer of
 /// integer ids, else a random one).
@@ -292,11 +318,17 @@ fn new_id(layer: &Layer, body: &Map<String, Json>) -> Result<FeatureId, EditErro
     match body.get("id") {
         Some(Json::String(s)) if !s.is_empty() => return Ok(FeatureId::Str(s.clone())),
         Some(Json::Number(n)) => {
-            return n.as_i64().map(FeatureId::Int).ok_or_else(|| {
-                EditError::Body(BodyError::NotAFeature(
-                    "\"id\" must be a string or a whole number".into(),
-                ))
-            })
+            // Integer ids stay within what every JSON client reads exactly (JavaScript's
+            // 2^53 − 1), which also leaves the next id (max + 1) room to grow.
+            return n
+                .as_i64()
+                .filter(|i| i.unsigned_abs() <= MAX_SAFE_ID)
+                .map(FeatureId::Int)
+                .ok_or_else(|| {
+                    EditError::Body(BodyError::NotAFeature(format!(
+                        "\"id\" must be a string or a whole number within ±{MAX_SAFE_ID}"
+                    )))
+                });
         }
         None | Some(Json::Null) => {}
         Some(_) => {
@@ -322,7 +354,22 @@ fn new_id(layer: &Layer, body: &Map<String, Json>) -> Result<FeatureId, EditErro
             })
             .max()
             .unwrap_or(0);
-        return Ok(FeatureId::Int(max + 1));
+        // A seed file may hold an id near i64::MAX: then the lowest unused positive one.
+        let next = max
+            .checked_add(1)
+            .filter(|&n| n as u64 <= MAX_SAFE_ID)
+            .unwrap_or_else(|| {
+                let used: std::collections::HashSet<i64> = layer
+                    .ids
+                    .iter()
+                    .filter_map(|i| match i {
+                        FeatureId::Int(n) => Some(*n),
+                        FeatureId::Str(_) => None,
+                    })
+                    .collect();
+                (1..).find(|n| !used.contains(n)).unwrap_or(1)
+            });
+        return Ok(FeatureId::Int(next));
     }
     let mut bytes = [0u8; 6];
     getrandom::fill(&mut bytes).map_err(|e| EditError::Storage(format!("no randomness: {e}")))?;
@@ -334,9 +381,14 @@ fn new_id(layer: &Layer, body: &Map<String, Json>) -> Result<FeatureId, EditErro
 }
 
 fn last_modified(layer: &Layer, slot: usize) -> Option<i64> {
+    last_modified_ms(layer, slot).map(|t| t.div_euclid(1000))
+}
+
+/// `updated_at` in milliseconds since the epoch.
+fn last_modified_ms(layer: &Layer, slot: usize) -> Option<i64> {
     let i = layer.field_index(UPDATED_FIELD)?;
     match &layer.columns[i] {
-        crate::index::Column::Timestamp(c) => c[slot].as_ref().map(|(t, _)| t.div_euclid(1000)),
+        crate::index::Column::Timestamp(c) => c[slot].as_ref().map(|(t, _)| *t),
         _ => None,
     }
 }
@@ -401,8 +453,11 @@ impl Working<'_> {
             let ok = match &req.condition {
                 Condition::Missing => return Err(EditError::PreconditionRequired),
                 Condition::IfMatch(tags) => tags.iter().any(|t| t == "*" || t == &etag),
+                // An HTTP date names a whole second, and versions are kept to the millisecond:
+                // a change within the named second may be one the client never saw, so only a
+                // version from an earlier second passes (If-Match is exact).
                 Condition::IfUnmodifiedSince(t) => {
-                    last_modified(layer, slot).is_some_and(|m| m <= *t)
+                    last_modified_ms(layer, slot).is_some_and(|m| m < t.saturating_mul(1000))
                 }
                 Condition::NotApplicable => true,
             };
@@ -420,6 +475,7 @@ impl Working<'_> {
         } else {
             zones_owned.iter().collect()
         };
+        let zones = ZoneIndex::new(&zones);
         let put = |id: FeatureId, body: &Map<String, Json>| -> Result<LayerEdit, EditError> {
             let checked = check_feature(layer, vocab, body).map_err(EditError::Body)?;
             let mut cells = checked.cells;
@@ -534,6 +590,10 @@ impl Working<'_> {
             at: stamp.1.clone(),
             before,
             after: after.clone(),
+            request: match &req.action {
+                EditAction::Create(_) => req.request.clone(),
+                _ => None,
+            },
         };
         let edited = Edited {
             id: key,
@@ -560,6 +620,7 @@ impl Working<'_> {
         } else {
             zones_owned.iter().collect()
         };
+        let zones = ZoneIndex::new(&zones);
         let stored = Stored {
             collection: change.collection.clone(),
             feature_id: change.feature_id.clone(),
@@ -607,6 +668,7 @@ impl Working<'_> {
     fn rezone(&mut self, area: geo::Rect<f64>, _stamp: &(i64, String)) {
         let zones_owned = self.zones();
         let zones: Vec<&Layer> = zones_owned.iter().collect();
+        let zones = ZoneIndex::new(&zones);
         let others: Vec<String> = self
             .base
             .catalog()
@@ -625,12 +687,12 @@ impl Working<'_> {
             else {
                 continue;
             };
-            let edits: Vec<LayerEdit> = layer
+            let slots: Vec<usize> = layer
                 .slots_intersecting_rect(area)
                 .map(|s| s as usize)
                 .filter(|&s| layer.is_live(s))
-                .filter_map(|s| rezoned(layer, s, zi, &zones))
                 .collect();
+            let edits = rezoned(layer, &slots, zi, &zones);
             if edits.is_empty() {
                 continue;
             }
@@ -645,6 +707,27 @@ impl Working<'_> {
             }
         }
     }
+}
+
+/// The answer to a create repeated with the `Idempotency-Key` of `first`, the change it
+/// made: that change again (the feature as it was created; its ETag while it is still that
+/// version), or a 422 when the body differs from the first one.
+fn repeated(base: &Snapshot, rk: &RequestKey, first: Change) -> Result<Edited, EditError> {
+    if first.request.as_ref().map(|r| &r.body_hash) != Some(&rk.body_hash) {
+        return Err(EditError::KeyReused);
+    }
+    let current = base
+        .layer(&first.collection)
+        .and_then(|l| Some((l, l.slot_of(&first.feature_id)?)));
+    let unchanged = current.filter(|(l, s)| Some(feature_json(l, *s)) == first.after);
+    Ok(Edited {
+        id: first.feature_id.clone(),
+        feature: first.after.clone(),
+        etag: unchanged.map(|(l, s)| feature_etag(l, s)),
+        last_modified: unchanged.and_then(|(l, s)| last_modified(l, s)),
+        created: true,
+        change: first,
+    })
 }
 
 /// The writer thread: the only code that makes new versions of the data.
@@ -663,7 +746,7 @@ impl Writer {
             let mut next = Some(first);
             while let Some(job) = next {
                 match job {
-                    Job::Edit { request, reply } => batch.push((request, reply)),
+                    Job::Edit { request, reply } => batch.push((*request, reply)),
                     Job::CatchUp => catch_up = true,
                 }
                 next = if batch.len() < BATCH {
@@ -756,6 +839,16 @@ impl Writer {
     }
 
     fn edit(&mut self, batch: Vec<(EditRequest, SyncSender<Result<Edited, EditError>>)>) {
+        // An edit whose request gave up waiting (its answer was a 503) is not applied.
+        let (batch, abandoned): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .partition(|(r, _)| r.ticket.as_ref().is_none_or(|t| t.take()));
+        for (_, reply) in abandoned {
+            let _ = reply.send(Err(EditError::Abandoned));
+        }
+        if batch.is_empty() {
+            return;
+        }
         let mut base = self.base();
         let outcomes = match self.ledger.begin(base.change()) {
             Err(e) => {
@@ -811,16 +904,43 @@ impl Writer {
             rezoned: Vec::new(),
         };
         let mut outcomes: Vec<Result<Edited, EditError>> = Vec::with_capacity(batch.len());
+        // Which outcomes are changes of this batch (the others answer from the past).
+        let mut fresh: Vec<bool> = Vec::with_capacity(batch.len());
         let mut changes = Vec::new();
+        let mut keys: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for (request, _) in batch {
+            if let Some(rk) = &request.request {
+                if !keys.insert(&rk.key) {
+                    outcomes.push(Err(EditError::RequestInProgress));
+                    fresh.push(false);
+                    continue;
+                }
+                match self.ledger.request(&rk.key) {
+                    Ok(None) => {}
+                    Ok(Some(first)) => {
+                        outcomes.push(repeated(base, rk, first));
+                        fresh.push(false);
+                        continue;
+                    }
+                    Err(e) => {
+                        outcomes.push(Err(self.refusal(&e)));
+                        fresh.push(false);
+                        continue;
+                    }
+                }
+            }
             // A refused edit leaves the working state as it was: `apply` changes it only once
             // everything is checked.
             match working.apply(request, &stamp) {
                 Ok((change, edited)) => {
                     changes.push(change);
                     outcomes.push(Ok(edited));
+                    fresh.push(true);
                 }
-                Err(e) => outcomes.push(Err(e)),
+                Err(e) => {
+                    outcomes.push(Err(e));
+                    fresh.push(false);
+                }
             }
         }
         if changes.is_empty() {
@@ -838,8 +958,8 @@ impl Writer {
             Ok(recorded) => {
                 let last = recorded.last().map_or(base.change(), |c| c.seq);
                 let mut seqs = recorded.into_iter();
-                for o in outcomes.iter_mut().flatten() {
-                    if let Some(c) = seqs.next() {
+                for (o, _) in outcomes.iter_mut().zip(&fresh).filter(|(_, f)| **f) {
+                    if let (Ok(o), Some(c)) = (o, seqs.next()) {
                         o.change = c;
                     }
                 }
@@ -861,10 +981,8 @@ impl Writer {
                     s.refused(n);
                 }
                 let refusal = self.refusal(&e);
-                for o in outcomes.iter_mut() {
-                    if o.is_ok() {
-                        *o = Err(refusal.clone());
-                    }
+                for (o, _) in outcomes.iter_mut().zip(&fresh).filter(|(_, f)| **f) {
+                    *o = Err(refusal.clone());
                 }
             }
         }
@@ -911,6 +1029,7 @@ fn overlay(catalog: Catalog, stored: Vec<Stored>, report: &mut OpenReport) -> Ca
         } else {
             zones_owned.iter().collect()
         };
+        let zones = ZoneIndex::new(&zones);
         let mut edits = Vec::new();
         for row in rows {
             match stored_edit(&layer, &catalog, &zones, &row) {
@@ -945,14 +1064,22 @@ fn overlay(catalog: Catalog, stored: Vec<Stored>, report: &mut OpenReport) -> Ca
 fn stored_edit(
     layer: &Layer,
     catalog: &Catalog,
-    zones: &[&Layer],
+    zones: &ZoneIndex,
     row: &Stored,
 ) -> Result<Option<LayerEdit>, String> {
+    // The stored feature says what kind its id was (a number or a string), whatever kind the
+    // layer's other ids are; a delete of a feature the seed lacks has no feature to ask.
+    let stored_kind = row
+        .feature
+        .as_ref()
+        .and_then(|f| f.get("id"))
+        .map(Json::is_number);
     let id = layer
         .slot_of(&row.feature_id)
         .map(|s| layer.ids[s].clone())
-        .unwrap_or_else(|| match row.feature_id.parse::<i64>() {
-            Ok(n)
+        .unwrap_or_else(|| match (row.feature_id.parse::<i64>(), stored_kind) {
+            (Ok(n), Some(true)) => FeatureId::Int(n),
+            (Ok(n), None)
                 if layer
                     .live_slots()
                     .next()
@@ -1010,6 +1137,7 @@ fn rezone_all(mut catalog: Catalog) -> Catalog {
         .map(|l| (**l).clone())
         .collect();
     let zones: Vec<&Layer> = zones_owned.iter().collect();
+    let zones = ZoneIndex::new(&zones);
     let others: Vec<Layer> = catalog
         .layers()
         .iter()
@@ -1023,10 +1151,8 @@ fn rezone_all(mut catalog: Catalog) -> Catalog {
         else {
             continue;
         };
-        let edits: Vec<LayerEdit> = layer
-            .live_slots()
-            .filter_map(|s| rezoned(&layer, s, zi, &zones))
-            .collect();
+        let slots: Vec<usize> = layer.live_slots().collect();
+        let edits = rezoned(&layer, &slots, zi, &zones);
         if !edits.is_empty() {
             if let Ok(next) = layer.apply(&edits) {
                 catalog = catalog.with_layer(next);

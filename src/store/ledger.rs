@@ -62,11 +62,24 @@ pub trait Ledger: Send {
 
     /// What others recorded after `applied`, in order (at most a few thousand per call).
     fn since(&mut self, applied: i64) -> Result<Vec<Change>, LedgerError>;
+
+    /// The change a create with this `Idempotency-Key` (as `RequestKey::key`) recorded, if
+    /// one did. Asked within a batch, so no other writer records the key meanwhile.
+    fn request(&mut self, key: &str) -> Result<Option<Change>, LedgerError>;
 }
 
 /// The reading side: history, the change feed and tokens, read beside the writer.
 pub trait LedgerReads: Send + Sync {
-    fn history(&self, collection: &str, id: &str) -> Result<Vec<Change>, JournalError>;
+    /// The changes of one feature after `since`, oldest first: at most `limit`, and at most
+    /// `journal::PAGE_BYTES` of features (at least one change).
+    fn history(
+        &self,
+        collection: &str,
+        id: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<Change>, JournalError>;
+    /// Changes after `since`, bounded as `history` is.
     fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, JournalError>;
     fn token(&self, presented: &str) -> Result<Option<TokenRecord>, JournalError>;
     /// Connections open and idle, where the reads use a pool.
@@ -98,6 +111,10 @@ impl Ledger for SqliteLedger {
     fn since(&mut self, _applied: i64) -> Result<Vec<Change>, LedgerError> {
         Ok(Vec::new())
     }
+
+    fn request(&mut self, key: &str) -> Result<Option<Change>, LedgerError> {
+        Ok(journal::change_of_request(self.0.db(), key)?)
+    }
 }
 
 /// The embedded state store's reads, on a read-only connection of their own.
@@ -112,8 +129,14 @@ impl SqliteReads {
 }
 
 impl LedgerReads for SqliteReads {
-    fn history(&self, collection: &str, id: &str) -> Result<Vec<Change>, JournalError> {
-        journal::history(&self.db(), collection, id)
+    fn history(
+        &self,
+        collection: &str,
+        id: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<Change>, JournalError> {
+        journal::history(&self.db(), collection, id, since, limit)
     }
 
     fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, JournalError> {

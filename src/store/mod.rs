@@ -18,7 +18,7 @@ mod status;
 
 use std::sync::Arc;
 
-pub use edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited};
+pub use edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited, Ticket};
 pub use journaled::{CatchUp, JournaledStore, OpenReport, BATCH};
 pub use ledger::{Layers, Ledger, LedgerError, LedgerReads, SqliteLedger, SqliteReads};
 pub use memory::MemoryStore;

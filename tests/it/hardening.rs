@@ -80,6 +80,7 @@ async fn an_area_export_names_each_layer_once() {
 fn limits(header_read: Duration, write: Duration, max_connections: usize) -> ConnectionLimits {
     ConnectionLimits {
         max_connections,
+        max_connections_per_address: max_connections,
         header_read_timeout: header_read,
         write_timeout: write,
         shutdown_grace: Duration::from_secs(1),
@@ -150,7 +151,7 @@ async fn connections_past_the_cap_get_a_503_problem() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (closed, out) = closes_within(
         addr,
-        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /collections HTTP/1.1\r\nHost: x\r\n\r\n",
         Duration::from_secs(5),
     )
     .await;
@@ -160,13 +161,23 @@ async fn connections_past_the_cap_get_a_503_problem() {
         text.contains("application/problem+json") && text.contains("too_many_connections"),
         "{text}"
     );
+    // A load balancer's probe is still answered, on the few connections kept for it, and the
+    // connection is closed after it.
+    let (closed, out) = closes_within(
+        addr,
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(closed && text.starts_with("HTTP/1.1 200"), "{text}");
     drop(held);
-    // Once they close, a new connection is served.
+    // Once they close, a new connection is served in full.
     let mut served = false;
     for _ in 0..50 {
         let (_, out) = closes_within(
             addr,
-            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            b"GET /collections HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
             Duration::from_secs(5),
         )
         .await;

@@ -14,6 +14,7 @@ mod cql2_conformance;
 mod crs;
 mod discover;
 mod edit;
+mod edit_bounds;
 mod export;
 mod filter;
 mod filter_proptest;

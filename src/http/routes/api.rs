@@ -453,8 +453,10 @@ fn edit_operations(c: &CollectionInfo, items: &mut Value, item: &mut Value) -> V
     };
     let feature_ok = json!({"description": "the feature as stored", "headers": {"ETag": {"schema": {"type": "string"}}}, "content": {"application/geo+json": {"schema": feature_schema()}}});
     items["post"] = with(
-        json!({"summary": format!("add a feature to {}", c.id), "operationId": format!("createItem_{}", c.id), "parameters": [crs.clone()], "requestBody": feature_body(&["application/geo+json", "application/json"])}),
-        json!({"201": {"description": "created", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/geo+json": {"schema": feature_schema()}}}}),
+        json!({"summary": format!("add a feature to {}", c.id), "operationId": format!("createItem_{}", c.id), "parameters": [crs.clone(), header("Idempotency-Key", "a key of the client's choosing (a UUID): a retry with the same key and body answers the first result instead of creating a second feature")], "requestBody": feature_body(&["application/geo+json", "application/json"])}),
+        json!({"201": {"description": "created (or, for a repeated Idempotency-Key, created before)", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/geo+json": {"schema": feature_schema()}}},
+               "409": problem("a feature with that id exists, or a request with this Idempotency-Key is in progress"),
+               "422": problem("this Idempotency-Key was used for a different body")}),
     );
     items["options"] = json!({"summary": "the methods allowed here", "operationId": format!("optionsItems_{}", c.id), "tags": ["Edit"], "responses": {"204": {"description": "Allow lists them"}, "404": problem("no such collection")}});
     let with_id = |mut extra: Vec<Value>| {
@@ -477,7 +479,7 @@ fn edit_operations(c: &CollectionInfo, items: &mut Value, item: &mut Value) -> V
     item["options"] = json!({"summary": "the methods allowed here", "operationId": format!("optionsItem_{}", c.id), "tags": ["Edit"], "parameters": [id.clone()], "responses": {"204": {"description": "Allow lists them"}, "404": problem("no such feature")}});
     json!({"get": {"summary": format!("every change of a feature of {}, oldest first", c.id), "operationId": format!("itemHistory_{}", c.id), "tags": ["Edit"],
         "security": [{"bearer": []}],
-        "parameters": std::iter::once(id).chain(parameters::<NoParams>(None)).collect::<Vec<_>>(),
+        "parameters": std::iter::once(id).chain(parameters::<super::edit::ChangesParams>(None)).collect::<Vec<_>>(),
         "responses": {"200": {"description": "the changes", "content": {"application/json": {"schema": {"type": "object"}}}},
                       "400": problem("a malformed parameter"), "401": problem("no valid API token"), "404": problem("no such feature, now or ever")}}})
 }

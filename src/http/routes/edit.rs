@@ -20,8 +20,8 @@ use crate::http::extract::{NoParams, Query};
 use crate::http::links::{path_segment, BaseUrl};
 use crate::http::params::{ParamSpec, Params};
 use crate::http::AppState;
-use crate::ingest::to_crs84;
-use crate::journal::Change;
+use crate::ingest::edit_geometry_to_crs84;
+use crate::journal::{Change, RequestKey};
 use crate::model::Crs;
 use crate::store::{Condition, EditAction, EditError, EditRequest, Edited};
 
@@ -151,15 +151,101 @@ fn object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
     }
 }
 
-/// The body's geometry moved into CRS84.
+/// The body's geometry moved into CRS84, refused when too large or out of the CRS's range.
 fn in_crs84(
     mut feature: serde_json::Map<String, Value>,
     crs: Crs,
-) -> serde_json::Map<String, Value> {
+) -> Result<serde_json::Map<String, Value>, ApiError> {
     if let Some(g) = feature.get_mut("geometry") {
-        *g = to_crs84(g, crs);
+        *g = edit_geometry_to_crs84(g, crs).map_err(|e| ApiError::from(EditError::Body(e)))?;
     }
-    feature
+    Ok(feature)
+}
+
+/// The body of an edit whose caller is already authorised: read while the bytes of all edit
+/// bodies in flight stay under their cap, then parsed (strict JSON, an object, its geometry
+/// in CRS84) on the blocking pool, so a large body never stalls the async workers.
+async fn feature_body(
+    state: &AppState,
+    req: axum::extract::Request,
+    crs: Crs,
+) -> Result<(serde_json::Map<String, Value>, String), Response> {
+    use axum::extract::FromRequest;
+    let limit = state.config.max_body_bytes;
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(limit)
+        .min(limit);
+    let cap = crate::http::state::EDIT_BYTES_IN_FLIGHT / 1024;
+    let kib = u32::try_from((announced / 1024 + 1).min(cap)).unwrap_or(u32::MAX);
+    let _permit = std::sync::Arc::clone(&state.edit_bodies)
+        .acquire_many_owned(kib)
+        .await
+        .map_err(|_| ApiError::from_status(StatusCode::SERVICE_UNAVAILABLE).into_response())?;
+    let body = Bytes::from_request(req, &())
+        .await
+        .map_err(IntoResponse::into_response)?;
+    tokio::task::spawn_blocking(move || {
+        use sha2::Digest;
+        let hash = hex(&sha2::Sha256::digest(&body));
+        Ok::<_, ApiError>((in_crs84(object(&body)?, crs)?, hash))
+    })
+    .await
+    .map_err(|_| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response())?
+    .map_err(IntoResponse::into_response)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The longest `Idempotency-Key` taken (a UUID is 36 characters).
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// A create's `Idempotency-Key`, if it sent one, for `principal` in `collection`: the key is
+/// stored hashed with both, so one client's key never replays another's request.
+fn idempotency_key(
+    headers: &HeaderMap,
+    principal: &str,
+    collection: &str,
+) -> Result<Option<String>, ApiError> {
+    use sha2::Digest;
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .map(|k| k.trim().trim_matches('"'))
+        .filter(|k| {
+            !k.is_empty()
+                && k.len() <= MAX_IDEMPOTENCY_KEY
+                && k.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .ok_or_else(|| {
+            let mut err = ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters (a UUID, say)"),
+            );
+            err.parameter = Some("Idempotency-Key".into());
+            err
+        })?;
+    let mut h = sha2::Sha256::new();
+    for part in [principal, collection, key] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    Ok(Some(hex(&h.finalize())))
+}
+
+/// The ticket the timeout layer gave this request (see `middleware::timeout`).
+fn ticket(req: &axum::extract::Request) -> Option<std::sync::Arc<crate::store::Ticket>> {
+    req.extensions()
+        .get::<std::sync::Arc<crate::store::Ticket>>()
+        .cloned()
 }
 
 impl From<EditError> for ApiError {
@@ -181,6 +267,9 @@ impl From<EditError> for ApiError {
             EditError::Unavailable { retry_after } => {
                 return ApiError::store_unavailable(u32::try_from(*retry_after).unwrap_or(60));
             }
+            EditError::Abandoned => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            EditError::KeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+            EditError::RequestInProgress => (StatusCode::CONFLICT, "request_in_progress"),
         };
         let mut err = ApiError::new(status, code, e.to_string());
         if let EditError::Body(b) = &e {
@@ -278,12 +367,15 @@ pub async fn create(
     headers: HeaderMap,
     Path(collection): Path<String>,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Result<Response, Response> {
     let principal = preflight(&state, &collection, raw.as_deref(), &headers).await?;
     require_media_type(&headers, FEATURE_TYPES).map_err(IntoResponse::into_response)?;
     let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
-    let feature = in_crs84(object(&body).map_err(IntoResponse::into_response)?, crs);
+    let key = idempotency_key(&headers, &principal.name, &collection)
+        .map_err(IntoResponse::into_response)?;
+    let ticket = ticket(&req);
+    let (feature, body_hash) = feature_body(&state, req, crs).await?;
     let edited = submit(
         &state,
         EditRequest {
@@ -291,6 +383,8 @@ pub async fn create(
             action: EditAction::Create(feature),
             principal: principal.name,
             condition: Condition::NotApplicable,
+            ticket,
+            request: key.map(|key| RequestKey { key, body_hash }),
         },
     )
     .await?;
@@ -303,13 +397,14 @@ pub async fn replace(
     headers: HeaderMap,
     Path((collection, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Result<Response, Response> {
     let principal = preflight(&state, &collection, raw.as_deref(), &headers).await?;
     require_media_type(&headers, FEATURE_TYPES).map_err(IntoResponse::into_response)?;
     let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
     let cond = condition(&headers).map_err(IntoResponse::into_response)?;
-    let mut feature = in_crs84(object(&body).map_err(IntoResponse::into_response)?, crs);
+    let ticket = ticket(&req);
+    let (mut feature, _) = feature_body(&state, req, crs).await?;
     // The URL names the feature; an id in the body is ignored (Part 4).
     feature.remove("id");
     let edited = submit(
@@ -319,6 +414,8 @@ pub async fn replace(
             action: EditAction::Replace(id, feature),
             principal: principal.name,
             condition: cond,
+            ticket,
+            request: None,
         },
     )
     .await?;
@@ -331,13 +428,14 @@ pub async fn update(
     headers: HeaderMap,
     Path((collection, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Result<Response, Response> {
     let principal = preflight(&state, &collection, raw.as_deref(), &headers).await?;
     require_media_type(&headers, PATCH_TYPES).map_err(IntoResponse::into_response)?;
     let crs = content_crs(&headers).map_err(IntoResponse::into_response)?;
     let cond = condition(&headers).map_err(IntoResponse::into_response)?;
-    let patch = in_crs84(object(&body).map_err(IntoResponse::into_response)?, crs);
+    let ticket = ticket(&req);
+    let (patch, _) = feature_body(&state, req, crs).await?;
     let edited = submit(
         &state,
         EditRequest {
@@ -345,6 +443,8 @@ pub async fn update(
             action: EditAction::Update(id, Value::Object(patch)),
             principal: principal.name,
             condition: cond,
+            ticket,
+            request: None,
         },
     )
     .await?;
@@ -357,9 +457,11 @@ pub async fn remove(
     headers: HeaderMap,
     Path((collection, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
+    req: axum::extract::Request,
 ) -> Result<Response, Response> {
     let principal = preflight(&state, &collection, raw.as_deref(), &headers).await?;
     let cond = condition(&headers).map_err(IntoResponse::into_response)?;
+    let ticket = ticket(&req);
     let edited = submit(
         &state,
         EditRequest {
@@ -367,6 +469,8 @@ pub async fn remove(
             action: EditAction::Delete(id),
             principal: principal.name,
             condition: cond,
+            ticket,
+            request: None,
         },
     )
     .await?;
@@ -427,11 +531,15 @@ fn change_json(c: &Change) -> Value {
 }
 
 /// `GET …/items/{id}/history`: every change of a feature, oldest first (any valid token).
+/// `GET …/items/{id}/history?since=N&limit=M`: a feature's changes, oldest first, a page at a
+/// time (at most `limit`, and at most `journal::PAGE_BYTES` of features); the `next` link goes
+/// on after the last one.
 pub async fn history(
     State(state): State<AppState>,
+    base: BaseUrl,
     headers: HeaderMap,
     Path((collection, id)): Path<(String, String)>,
-    Query(NoParams): Query<NoParams>,
+    Query(p): Query<ChangesParams>,
 ) -> Result<Response, Response> {
     state
         .snapshot()
@@ -440,9 +548,12 @@ pub async fn history(
     auth::required(&state, &headers).await?;
     let store = std::sync::Arc::clone(&state.store);
     let (c2, i2) = (collection.clone(), id.clone());
-    let found = tokio::task::spawn_blocking(move || store.editor().map(|e| e.history(&c2, &i2)))
-        .await
-        .map_err(|_| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response())?;
+    let (since, limit) = (p.since, p.limit);
+    let found = tokio::task::spawn_blocking(move || {
+        store.editor().map(|e| e.history(&c2, &i2, since, limit))
+    })
+    .await
+    .map_err(|_| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response())?;
     let changes = match found {
         None => Vec::new(),
         Some(Ok(c)) => c,
@@ -453,6 +564,7 @@ pub async fn history(
         }
     };
     if changes.is_empty()
+        && since == 0
         && state
             .snapshot()
             .layer(&collection)
@@ -465,8 +577,39 @@ pub async fn history(
         ))
         .into_response());
     }
-    let body = json!({"collection": collection, "featureId": id, "changes": changes.iter().map(change_json).collect::<Vec<_>>()});
-    Ok(no_store(axum::Json(body).into_response()))
+    let last = changes.last().map_or(since, |c| c.seq);
+    let next = base.at(&format!(
+        "/collections/{}/items/{}/history?since={last}&limit={limit}",
+        path_segment(&collection),
+        path_segment(&id)
+    ));
+    json_answer(move || {
+        json!({
+            "collection": collection,
+            "featureId": id,
+            "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
+            "last": last,
+            "links": [{"href": next, "rel": "next", "type": "application/json", "title": "the changes after these"}],
+        })
+    })
+    .await
+}
+
+/// A JSON answer built and written on the blocking pool: a page of history or of the change
+/// feed can be megabytes of coordinates, too much work for an async worker that also answers
+/// `/health`.
+async fn json_answer(make: impl FnOnce() -> Value + Send + 'static) -> Result<Response, Response> {
+    let internal = || ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response();
+    let bytes = tokio::task::spawn_blocking(move || serde_json::to_vec(&make()))
+        .await
+        .map_err(|_| internal())?
+        .map_err(|_| internal())?;
+    let mut res = (StatusCode::OK, bytes).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(no_store(res))
 }
 
 fn no_store(mut res: Response) -> Response {
@@ -544,10 +687,12 @@ pub async fn changes(
     };
     let last = changes.last().map_or(since, |c| c.seq);
     let next = base.at(&format!("/changes?since={last}&limit={limit}"));
-    let body = json!({
-        "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
-        "last": last,
-        "links": [{"href": next, "rel": "next", "type": "application/json", "title": "the changes after these"}],
-    });
-    Ok(no_store(axum::Json(body).into_response()))
+    json_answer(move || {
+        json!({
+            "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
+            "last": last,
+            "links": [{"href": next, "rel": "next", "type": "application/json", "title": "the changes after these"}],
+        })
+    })
+    .await
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Version};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -21,6 +21,7 @@ use crate::http::extract::{InCollection, RouteParams};
 use crate::http::negotiate::AcceptList;
 use crate::http::params::{always, shorten, ParamSpec, Params};
 use crate::http::query_params::{output_crs, parse_feature_query, CRS, FEATURE_QUERY};
+use crate::http::state::ClientAddr;
 use crate::http::AppState;
 use crate::ingest::parse_geometry;
 use crate::model::Crs;
@@ -128,6 +129,7 @@ async fn export_collection(
     State(state): State<AppState>,
     version: Version,
     headers: HeaderMap,
+    client: Option<Extension<ClientAddr>>,
     request: InCollection<ExportParams>,
 ) -> Result<Response, ApiError> {
     let format = choose_format(request.params.f.as_deref(), &AcceptList::of(&headers))?;
@@ -138,7 +140,7 @@ async fn export_collection(
             "KML is always WGS84 longitude/latitude",
         ));
     }
-    let permit = state.heavy_permit().await?;
+    let permit = state.download_permit(client.map(|c| c.0 .0)).await?;
     let filters = Arc::clone(&state.filters);
     let name = export::file_name(&request.id, format);
     let source = state
@@ -227,6 +229,7 @@ async fn export_area(
     State(state): State<AppState>,
     version: Version,
     headers: HeaderMap,
+    client: Option<Extension<ClientAddr>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
@@ -315,7 +318,7 @@ async fn export_area(
             })
             .await?
     };
-    let permit = state.heavy_permit().await?;
+    let permit = state.download_permit(client.map(|c| c.0 .0)).await?;
     let limit = state.config.request_timeout;
     let download_limit = state.config.download_timeout;
     // Each layer's matches are found when the writer reaches it, each within the request's

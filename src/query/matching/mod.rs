@@ -433,8 +433,9 @@ fn fate(req: &Requirement, layer: &Layer, slot: usize) -> Fate {
     }
 }
 
-fn rank(req: &Requirement, layer: &Layer, slot: usize, verdicts: Vec<Verdict>) -> Ranked {
-    let centroid = if req
+/// The centroid preferences measure distances from, when one of them does.
+fn centroid_for(req: &Requirement, layer: &Layer, slot: usize) -> Option<Point<f64>> {
+    if req
         .preferences
         .iter()
         .any(|p| matches!(p.kind, Kind::Near { .. } | Kind::NearFeature { .. }))
@@ -442,12 +443,15 @@ fn rank(req: &Requirement, layer: &Layer, slot: usize, verdicts: Vec<Verdict>) -
         layer.geometries[slot].centroid()
     } else {
         None
-    };
-    let preferences: Vec<(f64, Json)> = req
-        .preferences
-        .iter()
-        .map(|p| p.score(layer, slot, centroid))
-        .collect();
+    }
+}
+
+/// A match or near miss with its score and shortfall, but not yet the per-preference values
+/// shown with it: those are built only for the features that make the answer
+/// ([`with_preferences`]), so a request with many preferences over many matches holds no more
+/// than `limit` of them.
+fn rank(req: &Requirement, layer: &Layer, slot: usize, verdicts: Vec<Verdict>) -> Ranked {
+    let centroid = centroid_for(req, layer, slot);
     let total: f64 = req.preferences.iter().map(|p| p.weight).sum();
     let score = if total > 0.0 {
         one_decimal(
@@ -455,8 +459,7 @@ fn rank(req: &Requirement, layer: &Layer, slot: usize, verdicts: Vec<Verdict>) -
                 * req
                     .preferences
                     .iter()
-                    .zip(&preferences)
-                    .map(|(p, (s, _))| p.weight * s)
+                    .map(|p| p.weight * p.score(layer, slot, centroid).0)
                     .sum::<f64>()
                 / total,
         )
@@ -475,9 +478,29 @@ fn rank(req: &Requirement, layer: &Layer, slot: usize, verdicts: Vec<Verdict>) -
         slot,
         score,
         verdicts,
-        preferences,
+        preferences: Vec::new(),
         miss,
     }
+}
+
+/// `r` with its (sᵢ, measured value) per preference, for the answer.
+fn with_preferences(req: &Requirement, layer: &Layer, mut r: Ranked) -> Ranked {
+    let centroid = centroid_for(req, layer, r.slot);
+    r.preferences = req
+        .preferences
+        .iter()
+        .map(|p| p.score(layer, r.slot, centroid))
+        .collect();
+    r
+}
+
+/// Keeps the first `k` of `v` in the order `cmp` gives, sorted.
+fn keep_top(v: &mut Vec<Ranked>, k: usize, cmp: &dyn Fn(&Ranked, &Ranked) -> Ordering) {
+    if v.len() > k {
+        v.select_nth_unstable_by(k, cmp);
+        v.truncate(k);
+    }
+    v.sort_by(cmp);
 }
 
 /// Matches `req` over `layer`: every live feature is judged (the drawn area, when there is one,
@@ -500,21 +523,48 @@ pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome,
     };
     const CHUNK: usize = 4096;
     let total = listed.as_ref().map_or(layer.len(), Vec::len);
-    let judge = |chunk: usize| -> Result<(Vec<Ranked>, Vec<Ranked>), Exceeded> {
+    let by_id = |a: &Ranked, b: &Ranked| layer.ids[a.slot].cmp(&layer.ids[b.slot]);
+    let by_score =
+        |a: &Ranked, b: &Ranked| b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal);
+    let match_order = |a: &Ranked, b: &Ranked| by_score(a, b).then_with(|| by_id(a, b));
+    let near_order = |a: &Ranked, b: &Ranked| {
+        a.miss
+            .partial_cmp(&b.miss)
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| by_score(a, b))
+            .then_with(|| by_id(a, b))
+    };
+    // Each chunk keeps only its own best `limit` (the answer's best are among the chunks'
+    // best), so memory is bounded by chunks × limit, whatever the number of matches.
+    let judge = |chunk: usize| -> Result<Judged, Exceeded> {
         budget.check()?;
-        let (mut m, mut n) = (Vec::new(), Vec::new());
+        let mut out = Judged::default();
         for at in chunk * CHUNK..((chunk + 1) * CHUNK).min(total) {
             let slot = listed.as_ref().map_or(at, |l| l[at]);
             match fate(req, layer, slot) {
-                Fate::Match(v) => m.push(rank(req, layer, slot, v)),
-                Fate::NearMiss(v) => n.push(rank(req, layer, slot, v)),
+                Fate::Match(v) => {
+                    out.matched += 1;
+                    out.matches.push(rank(req, layer, slot, v));
+                    if out.matches.len() >= 2 * req.limit.max(CHUNK / 8) {
+                        keep_top(&mut out.matches, req.limit, &match_order);
+                    }
+                }
+                Fate::NearMiss(v) => {
+                    out.near_missed += 1;
+                    out.near.push(rank(req, layer, slot, v));
+                    if out.near.len() >= 2 * req.near_miss_limit.max(CHUNK / 8) {
+                        keep_top(&mut out.near, req.near_miss_limit, &near_order);
+                    }
+                }
                 Fate::Out => {}
             }
         }
-        Ok((m, n))
+        keep_top(&mut out.matches, req.limit, &match_order);
+        keep_top(&mut out.near, req.near_miss_limit, &near_order);
+        Ok(out)
     };
     let chunks = total.div_ceil(CHUNK);
-    let parts: Vec<(Vec<Ranked>, Vec<Ranked>)> = if budget.parallel {
+    let parts: Vec<Judged> = if budget.parallel {
         (0..chunks)
             .into_par_iter()
             .map(judge)
@@ -522,39 +572,36 @@ pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome,
     } else {
         (0..chunks).map(judge).collect::<Result<_, _>>()?
     };
-    let (mut matches, mut near): (Vec<Ranked>, Vec<Ranked>) = (Vec::new(), Vec::new());
-    for (m, n) in parts {
-        matches.extend(m);
-        near.extend(n);
+    let mut all = Judged::default();
+    for part in parts {
+        all.matched += part.matched;
+        all.near_missed += part.near_missed;
+        all.matches.extend(part.matches);
+        all.near.extend(part.near);
     }
     budget.check()?;
-    let by_id = |a: &Ranked, b: &Ranked| layer.ids[a.slot].cmp(&layer.ids[b.slot]);
-    let by_score =
-        |a: &Ranked, b: &Ranked| b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal);
-    let (matched, near_missed) = (matches.len(), near.len());
-    let top = |v: &mut Vec<Ranked>, k: usize, cmp: &dyn Fn(&Ranked, &Ranked) -> Ordering| {
-        if v.len() > k {
-            v.select_nth_unstable_by(k, cmp);
-            v.truncate(k);
-        }
-        v.sort_by(cmp);
+    keep_top(&mut all.matches, req.limit, &match_order);
+    keep_top(&mut all.near, req.near_miss_limit, &near_order);
+    let full = |v: Vec<Ranked>| -> Vec<Ranked> {
+        v.into_iter()
+            .map(|r| with_preferences(req, layer, r))
+            .collect()
     };
-    top(&mut matches, req.limit, &|a, b| {
-        by_score(a, b).then_with(|| by_id(a, b))
-    });
-    top(&mut near, req.near_miss_limit, &|a, b| {
-        a.miss
-            .partial_cmp(&b.miss)
-            .unwrap_or(Ordering::Equal)
-            .then_with(|| by_score(a, b))
-            .then_with(|| by_id(a, b))
-    });
     Ok(Outcome {
-        matched,
-        near_missed,
-        matches,
-        near_misses: near,
+        matched: all.matched,
+        near_missed: all.near_missed,
+        matches: full(all.matches),
+        near_misses: full(all.near),
     })
+}
+
+/// What one chunk of candidates gave: how many matched and nearly matched, and the best of each.
+#[derive(Default)]
+struct Judged {
+    matched: usize,
+    near_missed: usize,
+    matches: Vec<Ranked>,
+    near: Vec<Ranked>,
 }
 
 impl Requirement {

@@ -227,6 +227,7 @@ pub fn default_limits() -> etown_atlas::http::server::ConnectionLimits {
     let c = ServerConfig::default();
     etown_atlas::http::server::ConnectionLimits {
         max_connections: c.max_connections,
+        max_connections_per_address: c.max_connections_per_address,
         header_read_timeout: c.header_read_timeout,
         write_timeout: c.write_timeout,
         shutdown_grace: c.shutdown_grace,
