@@ -180,11 +180,13 @@ test('the match form becomes the requirement README § Matching describes, and b
 
 test('a shortlist CSV opens in Excel and cannot run formulas', () => {
   const csv = toCsv([{ name: 'name', title: '名称' }, { name: 'area', title: 'Area, m²' }, { name: 'note', title: 'Note' }],
-    [{ id: 'a', properties: { name: '载体 "A"', area: 3000, note: '=HYPERLINK("x")' } }, { id: 7, properties: { name: 'B', area: null, note: ['x', 'y'] } }]);
+    [{ id: 'a', properties: { name: '载体 "A"', area: 3000, note: '=HYPERLINK("x")' } }, { id: 7, properties: { name: 'B', area: null, note: ['x', 'y'] } },
+      { id: 8, properties: { name: 'C', area: -5, note: ['@SUM(A1)', 'z'] } }]);
   assert.ok(csv.startsWith('\ufeff'));
   assert.deepEqual(csv.slice(1).trimEnd().split('\r\n'), [
     'id,名称,"Area, m²",Note',
     'a,"载体 ""A""",3000,"\'=HYPERLINK(""x"")"',
     '7,B,,x; y',
+    "8,C,-5,'@SUM(A1); z",
   ]);
 });

@@ -14,7 +14,8 @@
 #   - the npm packages of e2e/ (playwright-core, axe-core), from its lock file;
 #   - schemathesis (its own venv under target/) and cargo-fuzz, by their scripts.
 # Then: format and lints, the Rust tests, the web map in headless Chromium, and bounded runs of
-# schemathesis, the attack replay, the kill -9 durability check and the fuzzers.
+# schemathesis, the attack replay, the kill -9 durability check, the park-outline edit and the
+# fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,4 +67,6 @@ ST_EXAMPLES=20 ST_MAX_TIME=90 scripts/schemathesis.sh
 ATTACK_QUICK=1 ATTACK_COUNT=20000 ETOWN_ATLAS_BIN=target/release/etown-atlas scripts/attack.sh
 echo "== durability: kill -9 under 16 writers, three times; every acknowledged edit survives"
 CRASH_ROUNDS=3 ETOWN_ATLAS_BIN=target/release/etown-atlas scripts/crash.sh
+echo "== a 10,000-vertex park outline over 100,000 carriers: edits beside it and the restart stay quick"
+ETOWN_ATLAS_BIN=target/release/etown-atlas scripts/zone-edit.sh
 FUZZ_SEED=${FUZZ_SEED:-1} FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh

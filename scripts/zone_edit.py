@@ -164,10 +164,10 @@ def main():
                                   {"Content-Type": "application/merge-patch+json", "If-Match": etag})[0]
             result["park_s"] = time.monotonic() - t
 
+        _, h, _ = call(server.port, "GET", f"/collections/{CARRIERS}/items/{far}")
         park = threading.Thread(target=edit_park)
         park.start()
-        time.sleep(0.3)
-        _, h, _ = call(server.port, "GET", f"/collections/{CARRIERS}/items/{far}")
+        time.sleep(0.05)  # the park's body is on its way: the PATCH queues behind or beside it
         t = time.monotonic()
         status, _, _ = call(server.port, "PATCH", f"/collections/{CARRIERS}/items/{far}", officer,
                             {"properties": {"available_floor_area_m2": 1234}},

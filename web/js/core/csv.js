@@ -5,10 +5,13 @@
 
 const DANGEROUS = /^[=+\-@\t\r]/;
 
+// Any text cell is checked, whatever it was made from: a list (zones) joined, or an object
+// written as JSON, starts with its first item, which may itself be a formula. Numbers are left
+// alone (-3 is a value, not a formula).
 function cell(v) {
   if (v === null || v === undefined) return '';
   let s = Array.isArray(v) ? v.join('; ') : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  if (typeof v === 'string' && DANGEROUS.test(s)) s = `'${s}`;
+  if (typeof v !== 'number' && DANGEROUS.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
