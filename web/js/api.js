@@ -169,10 +169,19 @@ export async function patchFeature(collection, id, changes, etag, token) {
   return { feature: await res.json(), etag: res.headers.get('etag') };
 }
 
-/** Who changed a feature last, and when (needs a token; null when it was never edited). */
+/** Who changed a feature last, and when (needs a token; null when it was never edited). The
+ * history comes oldest first, a page at a time: the pages are followed (from the last change
+ * seen) until one is empty. */
 export async function lastChange(collection, id, token) {
-  const h = await request(`/collections/${enc(collection)}/items/${enc(id)}/history`, { headers: bearer(token), cache: 'no-store' });
-  return h.changes.length ? h.changes[h.changes.length - 1] : null;
+  const base = `/collections/${enc(collection)}/items/${enc(id)}/history`;
+  let last = null;
+  for (let page = 0; page < 100; page += 1) {
+    const since = last ? last.seq : 0;
+    const h = await request(`${base}?since=${since}&limit=1000`, { headers: bearer(token), cache: 'no-store' });
+    if (!h.changes.length) break;
+    last = h.changes[h.changes.length - 1];
+  }
+  return last;
 }
 
 /** Ranked matches and near misses of a requirement (README § Matching). */
