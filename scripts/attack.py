@@ -447,6 +447,51 @@ class Attacks:
                     refused == len(answers) and grew <= bound_mib,
                     f"{refused} answered 401 before their body was sent, RSS +{grew:.0f} MiB (bound {bound_mib})")
 
+    def spooled_bytes(self, pid):
+        """Bytes of the server's open, deleted files (the spooled downloads), read from /proc."""
+        total, count = 0, 0
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}").endswith("(deleted)"):
+                    total += os.stat(f"/proc/{pid}/fd/{fd}").st_size
+                    count += 1
+            except OSError:
+                pass
+        return total, count
+
+    def trickle_http10(self, pid, readers=8):
+        """HTTP/1.0 downloads (spooled to disk first) by one client that reads none of them: at
+        most half the download slots are its, the files go away when it does, and statistics
+        are answered meanwhile."""
+        held, heads = [], []
+        for _ in range(readers):
+            s = socket.create_connection((self.host, self.port), timeout=30)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /collections/spatial-carriers/export?f=kml HTTP/1.0\r\nHost: x\r\n\r\n")
+            held.append(s)
+        time.sleep(3)
+        for s in held:
+            s.settimeout(0.5)
+            try:
+                heads.append(s.recv(64).split(b"\r\n", 1)[0].decode(errors="replace"))
+            except OSError:
+                heads.append("nothing yet")
+        spooled, files = self.spooled_bytes(pid)
+        stats, _, _ = self.request("GET", "/collections/spatial-carriers/stats?group-by=industry")
+        for s in held:
+            s.close()
+        left = None
+        for _ in range(100):
+            left = self.spooled_bytes(pid)
+            if left[1] == 0:
+                break
+            time.sleep(0.1)
+        busy = sum(1 for h in heads if h.split(" ")[1:2] == ["503"])
+        ok = busy >= readers - 2 and stats == 200 and left[1] == 0
+        self.record(f"25.8 {readers} HTTP/1.0 downloads never read", ok,
+                    f"{busy} refused at once, {files} files ({spooled / 1e6:.1f} MB) spooled meanwhile, "
+                    f"statistics {stats}; {left[1]} spooled files left once the client closed")
+
     def bounded_history(self, token, vertices=19_999, edits=11, bound_bytes=5 * 1024 * 1024):
         """A large outline edited many times: each page of its history and of the change feed
         stays under the page budget. Bodies are made before, and pages are not parsed as JSON
@@ -518,6 +563,8 @@ def main():
     prober.start()
     a = Attacks(host, port, args.quick)
     steps = [
+        # First, while the server's memory is only what loading took: the growth is its own.
+        ("many preferences", lambda: a.many_preferences(args.pid)),
         ("huge coordinates", a.huge_coordinates),
         ("export layers", a.export_layers),
         ("idle connections", lambda: a.idle_connections(args.cap)),
@@ -529,10 +576,10 @@ def main():
         ("cache flood", lambda: a.cache_flood(5_000 if args.quick else 50_000)),
         ("parser lock", a.parser_lock),
         ("low", a.low),
-        ("many preferences", lambda: a.many_preferences(args.pid)),
         ("health under siege", lambda: a.health_under_siege(args.cap)),
         ("method series", lambda: a.method_series(500 if args.quick else 5_000)),
         ("unauthenticated bodies", lambda: a.unauthenticated_bodies(args.pid, 10 if args.quick else 125)),
+        ("trickle HTTP/1.0", lambda: a.trickle_http10(args.pid)),
     ]
     if args.token:
         steps.append(("bounded history", lambda: a.bounded_history(args.token)))

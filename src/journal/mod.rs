@@ -357,6 +357,19 @@ pub fn change_of_request(db: &Connection, key: &str) -> Result<Option<Change>, J
     row.map(to_change).transpose()
 }
 
+/// The largest integer feature id among `collection`'s changes (ids of 1 to 18 digits, with
+/// an optional minus sign: what `i64` holds).
+pub fn largest_integer_id(db: &Connection, collection: &str) -> Result<Option<i64>, JournalError> {
+    Ok(db.query_row(
+        "SELECT MAX(CAST(feature_id AS INTEGER)) FROM changes
+         WHERE collection = ?1 AND LENGTH(LTRIM(feature_id, '-')) BETWEEN 1 AND 18
+           AND LTRIM(feature_id, '-') NOT GLOB '*[^0-9]*'
+           AND feature_id NOT GLOB '?*-*'",
+        [collection],
+        |r| r.get::<_, Option<i64>>(0),
+    )?)
+}
+
 /// The columns [`change_from_row`] reads.
 const SELECT_ROW: &str = "SELECT seq, collection, feature_id, operation, principal, at, before, after, request_key, request_hash FROM changes";
 

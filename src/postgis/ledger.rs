@@ -330,6 +330,18 @@ impl Ledger for PgLedger {
         read_since(client, applied).map_err(|e| self.fail(&e))
     }
 
+    fn largest_integer_id(&mut self, collection: &str) -> Result<Option<i64>, LedgerError> {
+        let client = self.client()?;
+        let found = client
+            .query_one(
+                "SELECT max(feature_id::bigint) FROM atlas_changes
+                 WHERE collection = $1 AND feature_id ~ '^-?[0-9]{1,18}$'",
+                &[&collection],
+            )
+            .and_then(|row| row.try_get::<_, Option<i64>>(0));
+        found.map_err(|e| self.fail(&e))
+    }
+
     fn request(&mut self, key: &str) -> Result<Option<Change>, LedgerError> {
         let client = self.client()?;
         let found = client

@@ -163,6 +163,7 @@ impl JournaledStore {
         let shared = Arc::clone(&current);
         let writer_state = Writer {
             ledger,
+            id_floors: HashMap::new(),
             current: shared,
             status: status.clone(),
             queued: Arc::clone(&queued),
@@ -314,7 +315,13 @@ const MAX_SAFE_ID: u64 = (1 << 53) - 1;
 
 /// The id a new feature gets: the body's, else one made up (the next integer for a layer of
 /// integer ids, else a random one).
-fn new_id(layer: &Layer, body: &Map<String, Json>) -> Result<FeatureId, EditError> {
+/// `floor`: the largest integer id the change log has ever held for the layer (features
+/// created and deleted before a restart have no slot left, and their ids must not come back).
+fn new_id(
+    layer: &Layer,
+    body: &Map<String, Json>,
+    floor: Option<i64>,
+) -> Result<FeatureId, EditError> {
     match body.get("id") {
         Some(Json::String(s)) if !s.is_empty() => return Ok(FeatureId::Str(s.clone())),
         Some(Json::Number(n)) => {
@@ -353,7 +360,8 @@ fn new_id(layer: &Layer, body: &Map<String, Json>) -> Result<FeatureId, EditErro
                 }
             })
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .max(floor.unwrap_or(0));
         // A seed file may hold an id near i64::MAX: then the lowest unused positive one.
         let next = max
             .checked_add(1)
@@ -436,6 +444,7 @@ impl Working<'_> {
         &mut self,
         req: &EditRequest,
         stamp: &(i64, String),
+        id_floor: Option<i64>,
     ) -> Result<(Change, Edited), EditError> {
         let cid = req.collection.clone();
         let zones_owned = self.zones();
@@ -488,7 +497,7 @@ impl Working<'_> {
         };
         let (edit, operation, before, old_rect, id, created) = match &req.action {
             EditAction::Create(body) => {
-                let id = new_id(layer, body)?;
+                let id = new_id(layer, body, id_floor)?;
                 if existing(&id.to_string()).is_some() {
                     return Err(EditError::Exists(id.to_string()));
                 }
@@ -733,6 +742,9 @@ fn repeated(base: &Snapshot, rk: &RequestKey, first: Change) -> Result<Edited, E
 /// The writer thread: the only code that makes new versions of the data.
 struct Writer {
     ledger: Box<dyn Ledger>,
+    /// Per collection, the largest integer id in the change log when the writer first needed
+    /// it (later ids live on in the layers, as slots, until the next restart).
+    id_floors: HashMap<String, Option<i64>>,
     current: Arc<RwLock<Arc<Snapshot>>>,
     status: Option<Arc<StoreStatus>>,
     queued: Arc<AtomicBool>,
@@ -875,6 +887,23 @@ impl Writer {
         }
     }
 
+    /// For a create that leaves its id to the server, the largest integer id the change log
+    /// holds for its collection (asked once per collection and run).
+    fn id_floor(&mut self, request: &EditRequest) -> Result<Option<i64>, LedgerError> {
+        let EditAction::Create(body) = &request.action else {
+            return Ok(None);
+        };
+        if !matches!(body.get("id"), None | Some(Json::Null)) {
+            return Ok(None);
+        }
+        if let Some(f) = self.id_floors.get(&request.collection) {
+            return Ok(*f);
+        }
+        let f = self.ledger.largest_integer_id(&request.collection)?;
+        self.id_floors.insert(request.collection.clone(), f);
+        Ok(f)
+    }
+
     /// What an edit is answered when the ledger failed.
     fn refusal(&self, e: &LedgerError) -> EditError {
         match e {
@@ -931,7 +960,15 @@ impl Writer {
             }
             // A refused edit leaves the working state as it was: `apply` changes it only once
             // everything is checked.
-            match working.apply(request, &stamp) {
+            let floor = match self.id_floor(request) {
+                Ok(f) => f,
+                Err(e) => {
+                    outcomes.push(Err(self.refusal(&e)));
+                    fresh.push(false);
+                    continue;
+                }
+            };
+            match working.apply(request, &stamp, floor) {
                 Ok((change, edited)) => {
                     changes.push(change);
                     outcomes.push(Ok(edited));

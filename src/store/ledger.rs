@@ -66,6 +66,10 @@ pub trait Ledger: Send {
     /// The change a create with this `Idempotency-Key` (as `RequestKey::key`) recorded, if
     /// one did. Asked within a batch, so no other writer records the key meanwhile.
     fn request(&mut self, key: &str) -> Result<Option<Change>, LedgerError>;
+
+    /// The largest feature id of `collection`'s changes that is an integer, if any is: a new
+    /// integer id is above it, so an id deleted before a restart is never handed out again.
+    fn largest_integer_id(&mut self, collection: &str) -> Result<Option<i64>, LedgerError>;
 }
 
 /// The reading side: history, the change feed and tokens, read beside the writer.
@@ -114,6 +118,10 @@ impl Ledger for SqliteLedger {
 
     fn request(&mut self, key: &str) -> Result<Option<Change>, LedgerError> {
         Ok(journal::change_of_request(self.0.db(), key)?)
+    }
+
+    fn largest_integer_id(&mut self, collection: &str) -> Result<Option<i64>, LedgerError> {
+        Ok(journal::largest_integer_id(self.0.db(), collection)?)
     }
 }
 
