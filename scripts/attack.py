@@ -360,12 +360,14 @@ class Attacks:
         while len(held) < cap + 100:
             sources += 1
             source = f"127.0.0.{1 + sources}"
-            for _ in range(per_address + 10):
+            for i in range(per_address + 10):
                 try:
                     held.append(socket.create_connection((self.host, self.port), timeout=5,
                                                          source_address=(source, 0)))
                 except OSError:
                     break
+                if i % 50 == 49:
+                    time.sleep(0.005)  # a siege, not a burst that measures the accept loop
         time.sleep(0.3)
         ok = 0
         for _ in range(probes):

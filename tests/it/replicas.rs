@@ -78,10 +78,14 @@ fn atlas(args: &[&str]) -> std::process::Output {
         .expect("the binary runs")
 }
 
-/// A blocking HTTP client (the servers are other processes).
+/// A blocking HTTP client (the servers are other processes). Its idle connections are
+/// dropped before the server's own idle timeout (10 s) closes them: a request sent on a
+/// connection the server is closing that instant fails with `IncompleteMessage` (seen once in
+/// CI, after the OWSLib phase left the pool idle for about that long).
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(5))
         .build()
         .unwrap()
 }
