@@ -132,7 +132,9 @@ test('a shared shortlist link restores the requirement, the answer and the choic
   assert.equal(await page.inputValue('#m-power_kva-min'), '2000');
   assert.ok(await page.isChecked('#m-industry-future_health'));
   assert.equal(await page.inputValue('#m-pref-zone'), 'ftz-etown-cluster');
-  // A typo is named, and nothing is sent.
+  // The answer is on screen and the form folded away; opened, a typo is named, and nothing is sent.
+  assert.equal(await page.$eval('#match-needs', (d) => d.open), false);
+  await page.click('#match-needs summary');
   await page.fill('#m-clear_height_m-min', 'eight');
   await page.click('#match-run');
   await page.waitForSelector('.match-form .edit-message:not([hidden])');

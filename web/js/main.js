@@ -3,7 +3,7 @@
 // them knows the shipped data's field names: they come from the API (see core/catalog.js).
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import * as api from './api.js';
-import { t, local, setLanguage, browserLanguage, language, onLanguageChange, translatePage, maplibreLocale } from './i18n/index.js';
+import { t, local, translator, setLanguage, browserLanguage, language, onLanguageChange, translatePage, maplibreLocale } from './i18n/index.js';
 import { Store } from './core/store.js';
 import { fromHash } from './core/permalink.js';
 import { buildCatalog, featureName, nameProperty } from './core/catalog.js';
@@ -25,9 +25,14 @@ import { SearchBox } from './panels/search.js';
 import { SignIn } from './panels/signin.js';
 import { MatchPanel } from './panels/match.js';
 import { openCompare } from './panels/compare.js';
-import { openDossier, snapshot } from './panels/dossier.js';
-import { toCsv } from './core/csv.js';
+import { openDossier } from './panels/dossier.js';
+import { dossierMaps } from './map/snapshot.js';
+import { toCsv, tableToCsv } from './core/csv.js';
+import { shortlistTable } from './core/shortlist.js';
+import { tableToXlsx } from './core/xlsx.js';
+import { pack, unpack, linkFor } from './core/share.js';
 import { visibleFields } from './core/catalog.js';
+import { isActive } from './core/filters.js';
 import { Session } from './core/session.js';
 
 const store = new Store(fromHash(location.hash));
@@ -50,8 +55,22 @@ function setBusy(delta) {
   statusEl.textContent = busy > 0 ? t('loading') : t('ready');
 }
 
+/** Saves `blob` as a file named `name` (a download, as a link click makes it). */
+function saveFile(blob, name) {
+  const a = h('a', { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+}
+
 async function main() {
   setBusy(1);
+  // A short link (core/share.js): its layer, requirement and shortlist, opened on the answer.
+  const shared = new URLSearchParams(location.hash.replace(/^#/, '')).get('s');
+  const opened = shared ? await unpack(shared) : null;
+  if (opened) Object.assign(store.state, opened);
+  else if (shared) showError(new Error(t('shareBroken')));
   const [config, collections, vocabularyList] = await Promise.all([api.getMapConfig(), api.getCollections(), api.getVocabularies()]);
   const [queryables, vocabs] = await Promise.all([
     Promise.all(collections.map((c) => api.getQueryables(c.id))),
@@ -195,40 +214,51 @@ async function main() {
   // Matching: the subject layer's features for a requirement, and the shortlist made of them.
   const shortlisted = async (ids) => Promise.all(ids.map((id) => api.getFeature(store.state.subject, id)));
   let highlighted = null;
+  /** Puts the answer's colours back after the dossier's maps coloured only the shortlist. */
+  const restoreHighlight = () => match.onAnswer(match.answer);
   const nameIn = (f, lang = language()) => featureName(subject(), f.properties, f.id, lang);
   const match = new MatchPanel({
     store, catalog, values, choicesOf,
     run: (req) => api.matchRequirement(store.state.subject, req),
     onPick: (c, id) => openAndFly(c, id),
     onAnswer: (a) => {
-      // The map shows one answer at a time, on the layer it is for.
+      // The map shows one answer at a time, on the layer it is for, and the legend says so.
       if (highlighted) data.highlight(highlighted, null);
       highlighted = a ? store.state.subject : null;
       if (a) data.highlight(highlighted, Object.fromEntries(a.matches.map((m) => [String(m.id), m.score])), a.nearMisses.map((m) => String(m.id)));
+      legend.setScore(Boolean(a));
     },
     onCompare: async (ids) => {
       try {
         openCompare({ layer: subject(), features: await shortlisted(ids), answer: match.answer, values, nameOf: (f) => nameIn(f) });
       } catch (e) { showError(e); }
     },
-    onCsv: async (ids) => {
+    onFile: async (ids, kind) => {
       try {
-        const columns = visibleFields(subject(), language()).map((f) => ({ name: f.name, title: local(f.title, f.name) }));
-        const blob = new Blob([toCsv(columns, await shortlisted(ids))], { type: 'text/csv;charset=utf-8' });
-        const a = h('a', { href: URL.createObjectURL(blob), download: `${store.state.subject}-shortlist.csv` });
-        document.body.append(a);
-        a.click();
-        a.remove();
+        const lang = language();
+        const features = await shortlisted(ids);
+        const name = `${local(subject().title, subject().id)}-${t('shortlistFile')}-${new Date().toISOString().slice(0, 10)}`.replace(/[\\/:*?"<>|\s]+/g, '-');
+        if (kind === 'data') {
+          const columns = visibleFields(subject(), lang).map((f) => ({ name: f.name, title: f.name }));
+          saveFile(new Blob([toCsv(columns, features)], { type: 'text/csv;charset=utf-8' }), `${store.state.subject}-shortlist-data.csv`);
+          return;
+        }
+        const table = shortlistTable({ layer: subject(), features, answer: match.answer, values, tr: translator(lang), lang });
+        if (kind === 'xlsx') saveFile(await tableToXlsx(table, t('shortlistFile')), `${name}.xlsx`);
+        else saveFile(new Blob([tableToCsv(table)], { type: 'text/csv;charset=utf-8' }), `${name}.csv`);
       } catch (e) { showError(e); }
     },
     onDossier: async (ids) => {
       try {
         setBusy(1);
         const features = await shortlisted(ids);
-        const image = await snapshot(map, features, display);
-        openDossier({ layer: subject(), features, answer: match.answer, values, nameOf: nameIn, contact: config.contact, image });
+        const maps = await dossierMaps({ map, data, features, display, layerId: store.state.subject, overviewBounds: bounds, onDone: restoreHighlight });
+        openDossier({ layer: subject(), features, answer: match.answer, values, nameOf: nameIn, contact: config.contact, maps, zones: catalog.layers.filter((l) => l.zone && isVisible(l.id)), onClose: () => match.element.querySelector('#dossier-open')?.focus() });
       } catch (e) { showError(e); } finally { setBusy(-1); }
     },
+    onLink: async (ids) => linkFor(location.href, await pack({ subject: store.state.subject, requirement: store.state.requirement, shortlist: ids })),
+    findFilters: () => subject().fields.filter((f) => isActive(f, store.state.filters[f.name])).length + (store.state.area ? 1 : 0),
+    onClearFind: () => store.update({ filters: {}, area: null }),
     onError: showError,
   });
   const stats = new StatsPanel({ store, catalog, values, onGroupBy: (g) => store.update({ groupBy: g }) });
@@ -315,6 +345,13 @@ async function main() {
     }
   }
   let lastStats = null;
+  /** Fits the map to features (a shared shortlist's carriers). */
+  function fitTo(features) {
+    const b = new maplibregl.LngLatBounds();
+    const walk = (c) => (typeof c[0] === 'number' ? b.extend(c) : c.forEach(walk));
+    features.filter((f) => f && f.geometry).forEach((f) => walk(display(f).geometry.coordinates));
+    if (!b.isEmpty()) map.fitBounds(b, { padding: 60, maxZoom: 15, duration: 0 });
+  }
   function zoomToResults() {
     const b = lastStats && lastStats.numberMatched > 0 && lastStats.total.bbox;
     if (!b) return;
@@ -460,7 +497,7 @@ async function main() {
     statusEl.textContent = busy > 0 ? t('loading') : t('ready');
   }
 
-  store.on(['filters', 'area'], () => { find.sync(); refresh({ zoom: true }); });
+  store.on(['filters', 'area'], () => { find.sync(); match.renderResults(); refresh({ zoom: !store.state.requirement }); });
   store.on(['area'], (s) => { data.setArea(s.area); area.render(); });
   store.on(['sort'], () => refresh());
   store.on(['subject'], (s) => {
@@ -513,6 +550,10 @@ async function main() {
   find.build(); // choices from the layers just loaded (parks, zones)
   match.build();
   if (store.state.requirement) await match.refresh();
+  if (opened && match.answer) {
+    match.showAnswer();
+    fitTo(await shortlisted(store.state.shortlist).catch(() => []));
+  }
   applyVisibility();
   applyBasemap();
   await refresh();

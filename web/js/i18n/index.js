@@ -31,8 +31,13 @@ export function onLanguageChange(fn) {
 
 /** The text for `key` in the current language, with `{name}` placeholders filled from `vars`. */
 export function t(key, vars = {}) {
-  const s = catalogs[current][key] ?? catalogs.en[key] ?? key;
-  return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ''));
+  return translator(current)(key, vars);
+}
+
+/** `t` for one language, whatever the page's is (files and the bilingual dossier need both). */
+export function translator(lang) {
+  const own = catalogs[lang] || catalogs.en;
+  return (key, vars = {}) => (own[key] ?? catalogs.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ''));
 }
 
 /**

@@ -2,7 +2,7 @@
 // is re-rendered in place when the language or what it shows changes.
 import { h, fill } from '../dom.js';
 import { t, local } from '../i18n/index.js';
-import { fillColor } from './style.js';
+import { fillColor, SCORE_COLOURS, NEAR_COLOUR, OTHER_COLOUR } from './style.js';
 
 /** A control whose element is built once; `render()` fills it. */
 class Control {
@@ -43,6 +43,12 @@ export class LegendControl extends Control {
     this.render();
   }
 
+  /** While a match answer colours the subject layer, the legend shows its colours instead. */
+  setScore(on) {
+    this.score = on;
+    this.render();
+  }
+
   render() {
     const layers = [...this.catalog.layers].reverse().filter((l) => this.isVisible(l.id));
     const subject = this.catalog.layers.find((l) => l.id === this.subject);
@@ -57,10 +63,17 @@ export class LegendControl extends Control {
       return h('span', { class: 'swatch', style, 'aria-hidden': 'true' });
     };
     const toggle = h('button', { type: 'button', class: 'legend-toggle', 'aria-expanded': String(this.open), onclick: () => { this.open = !this.open; this.render(); } }, t('legend'));
+    const box = (background) => h('span', { class: 'swatch', style: `background:${background};border-color:#8c96a0`, 'aria-hidden': 'true' });
+    const terms = this.score
+      ? [h('p', { class: 'legend-by', id: 'legend-by' }, t('colouredBy', { label: t('legendScore') })),
+        h('ul', { class: 'legend-terms' },
+          h('li', {}, box(`linear-gradient(90deg,${SCORE_COLOURS.join(',')})`), '0–100'),
+          h('li', {}, box(NEAR_COLOUR), t('legendNear')),
+          h('li', {}, box(OTHER_COLOUR), t('legendOther')))]
+      : vocab ? [h('p', { class: 'legend-by', id: 'legend-by' }, t('colouredBy', { label: local(field.title, field.name) })),
+        h('ul', { class: 'legend-terms' }, vocab.terms.map((term) => h('li', {}, h('span', { class: 'swatch', style: `background:${term.color || '#888'};border-color:${term.color || '#888'}`, 'aria-hidden': 'true' }), local(term, term.id))))] : [];
     const body = h('div', { class: 'legend-body', hidden: !this.open },
-      h('ul', { class: 'legend-layers' }, layers.map((l) => h('li', {}, swatch(l), local(l.title, l.id)))),
-      vocab ? h('p', { class: 'legend-by' }, t('colouredBy', { label: local(field.title, field.name) })) : null,
-      vocab ? h('ul', { class: 'legend-terms' }, vocab.terms.map((term) => h('li', {}, h('span', { class: 'swatch', style: `background:${term.color || '#888'};border-color:${term.color || '#888'}`, 'aria-hidden': 'true' }), local(term, term.id)))) : null);
+      h('ul', { class: 'legend-layers' }, layers.map((l) => h('li', {}, swatch(l), local(l.title, l.id)))), terms);
     fill(this.element, toggle, body);
   }
 }

@@ -4,7 +4,7 @@
 // made for the filter (POST /collections/{id}/tiles). Also the overlays: the drawn area and the
 // selected feature, drawn above everything so a feature the filters hide still shows when picked.
 import * as api from '../api.js';
-import { layersFor, layerIds, labelSource, labelPoints, labelText } from './style.js';
+import { layersFor, layerIds, labelSource, labelPoints, labelText, SCORE_COLOURS, NEAR_COLOUR, OTHER_COLOUR } from './style.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 /** Longest filter sent inside tile URLs (the server takes URLs of 16 KiB). */
@@ -155,9 +155,9 @@ export class DataLayers {
     const score = byId.length ? ['match', ['to-string', ['get', 'fid']], ...byId, -1] : -1;
     const nearSet = near.length ? ['in', ['to-string', ['get', 'fid']], ['literal', near]] : false;
     this.map.setPaintProperty(fill, 'fill-color', ['case',
-      ['>=', score, 0], ['interpolate', ['linear'], score, 0, '#c7e9c0', 50, '#41ab5d', 100, '#00441b'],
-      nearSet, '#f39c12',
-      '#d5d8dc']);
+      ['>=', score, 0], ['interpolate', ['linear'], score, 0, SCORE_COLOURS[0], 50, SCORE_COLOURS[1], 100, SCORE_COLOURS[2]],
+      nearSet, NEAR_COLOUR,
+      OTHER_COLOUR]);
   }
 
   /** A feature of a GeoJSON layer by id (null for a tiled layer or an unknown id). */

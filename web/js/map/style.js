@@ -19,6 +19,11 @@ export const labelSource = (id) => `${id}-labels`;
 
 const hover = ['boolean', ['feature-state', 'hover'], false];
 
+/** A match answer's colours (map/data.js paints them, the legend shows them): score 0, 50, 100. */
+export const SCORE_COLOURS = ['#c7e9c0', '#41ab5d', '#00441b'];
+export const NEAR_COLOUR = '#f39c12';
+export const OTHER_COLOUR = '#d5d8dc';
+
 /** The fill colour: by the terms of the `color_by` vocabulary, else the layer's colour. */
 export function fillColor(layer, vocabularies) {
   const by = layer.style.color_by;

@@ -1,7 +1,9 @@
 // "Match needs": the requirement form (hard criteria from the subject layer's filterable fields,
 // soft preferences, the near-miss margin), the ranked matches and near misses with their
 // reasons, and the shortlist built from them (compare, CSV, printable dossier). The requirement
-// and the shortlist live in the URL, so a shortlist is shared as a link; nothing is stored.
+// and the shortlist live in the URL, so a shortlist is shared as a link (a short one: see
+// core/share.js); nothing is stored. After "Find matches" the form folds away and the answer
+// takes its place, with focus on its summary.
 import { h, domId, fill, sayInForm } from '../dom.js';
 import { t, local, language } from '../i18n/index.js';
 import * as format from '../core/format.js';
@@ -13,10 +15,12 @@ export const MAX_COMPARE = 4;
 export class MatchPanel {
   /**
    * `run(requirement)` → the match answer; `onPick(collection, id)` opens a feature;
-   * `onAnswer(answer|null)` colours the map; `onCompare(ids)`, `onCsv(ids)`, `onDossier(ids)`.
+   * `onAnswer(answer|null)` colours the map; `onCompare(ids)`, `onFile(ids, kind)` (kind:
+   * 'xlsx', 'csv' for people, 'data' as stored), `onDossier(ids)`, `onLink(ids)` → the link;
+   * `findFilters()` → how many find filters the map applies too, `onClearFind()` drops them.
    */
-  constructor({ store, catalog, values, choicesOf, run, onPick, onAnswer, onCompare, onCsv, onDossier, onError }) {
-    Object.assign(this, { store, catalog, values, choicesOf, run, onPick, onAnswer, onCompare, onCsv, onDossier, onError });
+  constructor({ store, catalog, values, choicesOf, run, onPick, onAnswer, onCompare, onFile, onDossier, onLink, findFilters, onClearFind, onError }) {
+    Object.assign(this, { store, catalog, values, choicesOf, run, onPick, onAnswer, onCompare, onFile, onDossier, onLink, findFilters, onClearFind, onError });
     this.element = h('section', { class: 'panel-section match', id: 'match-panel', 'aria-labelledby': 'match-heading' });
     this.formEl = h('form', { class: 'filters match-form', id: 'match-form', novalidate: true });
     this.formEl.addEventListener('submit', (e) => { e.preventDefault(); this.submit(); });
@@ -95,9 +99,10 @@ export class MatchPanel {
         h('label', { for: 'm-pref-sooner' }, t('matchPreferSooner')),
         weight('m-pref-sooner-weight', form.prefs.sooner && form.prefs.sooner.weight)));
     }
+    const open = !this.store.state.requirement;
     fill(this.formEl,
-      h('details', { class: 'filters-box', open: true }, h('summary', {}, t('matchNeeds')), parts),
-      prefs.length ? h('details', { class: 'filters-box', open: true }, h('summary', {}, t('matchPreferences')), prefs) : null,
+      h('details', { class: 'filters-box', id: 'match-needs', open }, h('summary', {}, t('matchNeeds')), parts),
+      prefs.length ? h('details', { class: 'filters-box', id: 'match-prefs', open }, h('summary', {}, t('matchPreferences')), prefs) : null,
       h('div', { class: 'field inline' }, h('label', { for: 'm-margin' }, t('matchMargin')),
         h('input', { id: 'm-margin', type: 'text', inputmode: 'decimal', size: 4, value: form.margin || '10' }), h('span', {}, '%')),
       this.messageEl,
@@ -156,6 +161,16 @@ export class MatchPanel {
     this.say('');
     this.store.update({ requirement, shortlist: [] });
     await this.refresh();
+    if (this.answer) this.showAnswer();
+  }
+
+  /** Folds the form away and brings the answer's summary into view, with focus on it. */
+  showAnswer() {
+    this.formEl.querySelectorAll('details.filters-box').forEach((d) => { d.open = false; });
+    const summary = this.resultsEl.querySelector('#match-summary');
+    if (!summary) return;
+    summary.focus({ preventScroll: true });
+    summary.scrollIntoView({ block: 'start' });
   }
 
   /** Runs the requirement in the URL (after a submit, or when a shared link is opened). */
@@ -212,7 +227,7 @@ export class MatchPanel {
         reasons.push(h('li', { class: 'miss' }, t(s.key, { field: local(f.title, f.name), amount })));
       }
     } else {
-      reasons.push(h('li', {}, t('matchAllMet', { n: m.criteria.length })));
+      reasons.push(h('li', {}, m.criteria.length ? t('matchAllMet', { n: m.criteria.length }) : t('matchNoNeeds')));
     }
     for (const p of m.preferences) {
       if (p.near_feature !== undefined && typeof p.value === 'number') reasons.push(h('li', {}, t('matchDistance', { d: format.number(p.value / 1000, lang, 1) })));
@@ -231,11 +246,32 @@ export class MatchPanel {
     const tools = this.resultsEl.querySelector('.shortlist-tools');
     if (!tools) return;
     const ids = () => this.store.state.shortlist || [];
+    const button = (id, label, title, onclick, disabled = n === 0) => h('button', { type: 'button', id, disabled, title, onclick }, label);
     fill(tools,
       h('span', { class: 'muted', id: 'shortlist-count' }, t('matchShortlisted', { n: format.number(n, language()) })),
-      h('button', { type: 'button', id: 'compare', disabled: n < 2 || n > MAX_COMPARE, title: t('matchCompareHint', { max: MAX_COMPARE }), onclick: () => this.onCompare(ids()) }, t('matchCompare')),
-      h('button', { type: 'button', id: 'shortlist-csv', disabled: n === 0, onclick: () => this.onCsv(ids()) }, t('downloadCsv')),
-      h('button', { type: 'button', id: 'dossier-open', disabled: n === 0, onclick: () => this.onDossier(ids()) }, t('matchDossier')));
+      button('compare', t('matchCompare'), t('matchCompareHint', { max: MAX_COMPARE }), () => this.onCompare(ids()), n < 2 || n > MAX_COMPARE),
+      button('dossier-open', t('matchDossier'), null, () => this.onDossier(ids())),
+      button('shortlist-xlsx', t('shortlistXlsx'), t('shortlistXlsxTitle'), () => this.onFile(ids(), 'xlsx')),
+      button('shortlist-csv', t('shortlistCsv'), t('shortlistCsvTitle'), () => this.onFile(ids(), 'csv')),
+      button('shortlist-data', t('shortlistData'), t('shortlistDataTitle'), () => this.onFile(ids(), 'data')),
+      button('shortlist-link', t('shortlistLink'), t('shortlistLinkTitle'), () => this.shareLink(ids())),
+      h('p', { class: 'muted share-link', id: 'share-link', role: 'status', hidden: true }));
+  }
+
+  /** Copies the short link (or shows it to copy by hand where the clipboard is refused). */
+  async shareLink(ids) {
+    const out = this.resultsEl.querySelector('#share-link');
+    try {
+      const link = await this.onLink(ids);
+      let copied = false;
+      try {
+        await navigator.clipboard.writeText(link);
+        copied = true;
+      } catch { /* no clipboard (plain http, or refused): the link is shown instead */ }
+      out.textContent = t(copied ? 'shortlistLinkCopied' : 'shortlistLinkShown', { link });
+      out.dataset.link = link;
+      out.hidden = false;
+    } catch (e) { this.onError(e); }
   }
 
   renderResults() {
@@ -245,9 +281,13 @@ export class MatchPanel {
       return;
     }
     const lang = language();
+    const hiding = this.findFilters ? this.findFilters() : 0;
     fill(this.resultsEl,
-      h('p', { class: 'summary', id: 'match-summary', dataset: { count: a.numberMatched, near: a.numberNearMisses } },
+      h('p', { class: 'summary', id: 'match-summary', tabindex: '-1', dataset: { count: a.numberMatched, near: a.numberNearMisses } },
         t('matchSummary', { n: format.number(a.numberMatched, lang), near: format.number(a.numberNearMisses, lang) })),
+      a.numberMatched > a.matches.length ? h('p', { class: 'muted' }, t('matchSeeAll', { shown: format.number(a.matches.length, lang), n: format.number(a.numberMatched, lang) })) : null,
+      hiding ? h('p', { class: 'notice', id: 'match-find-hides' }, t('matchFindHides', { n: hiding }), ' ',
+        h('button', { type: 'button', class: 'link', onclick: () => this.onClearFind() }, t('matchFindClear'))) : null,
       h('div', { class: 'buttons shortlist-tools' }),
       a.matches.length ? h('ol', { class: 'results match-list', id: 'match-list' }, a.matches.map((m) => this.row(m, false))) : h('p', { class: 'muted' }, t('matchNone')),
       a.nearMisses.length ? [h('h3', {}, t('matchNearMisses')), h('p', { class: 'muted' }, t('matchNearHint')),

@@ -5,15 +5,6 @@ import { h, fill } from '../dom.js';
 import { t, local, language } from '../i18n/index.js';
 import * as format from '../core/format.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
-
-function svg(tag, attrs, ...children) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  children.forEach((c) => el.append(c));
-  return el;
-}
-
 /** The fields a layer's statistics may be grouped by. */
 export function groupFields(layer) {
   return layer.fields.filter((f) => (f.filter === 'in' || f.filter === 'contains') || f.vocabulary || f.references || (f.name === 'zones' && f.derived))
@@ -86,26 +77,18 @@ export class StatsPanel {
     const valueOf = (g) => (this.measure && this.measure !== '__count' ? g.sums[this.measure] || 0 : g.count);
     const show = (v) => (this.measure && this.measure !== '__count' ? format.withUnit(v, sumField(this.measure).unit, lang) : format.number(v, lang));
     const groups = s.groups && s.groups.length ? s.groups : [{ key: t('statsAll'), label: { zh: t('statsAll'), en: t('statsAll') }, count: s.total.count, sums: s.total.sums }];
-    // The chart: one bar per group, its value written at its end, in the group's own colour.
+    // The chart: one bar per group, its value written at its end, in the group's own colour. An
+    // HTML list, not an SVG: a long zone or park name wraps on its own line instead of being cut.
     const max = Math.max(1, ...groups.map(valueOf));
-    const barH = 20;
-    const gap = 8;
-    const labelW = 150;
-    const chartW = 230;
-    const valueW = 100;
-    const height = groups.length * (barH + gap) + 4;
-    const chart = svg('svg', { viewBox: `0 0 ${labelW + chartW + valueW} ${height}`, class: 'chart', role: 'img', 'aria-labelledby': 'stats-heading' });
-    groups.forEach((g, i) => {
-      const y = 2 + i * (barH + gap);
-      const width = Math.max(1, (chartW * valueOf(g)) / max);
-      const label = svg('text', { x: labelW - 6, y: y + barH / 2, class: 'chart-label', 'text-anchor': 'end', 'dominant-baseline': 'central' });
-      label.textContent = this.groupLabel(g);
-      const bar = svg('rect', { x: labelW, y, width, height: barH, rx: 2, fill: g.color || layer.style.color || '#1f5f99' });
-      const value = svg('text', { x: labelW + width + 6, y: y + barH / 2, class: 'chart-value', 'dominant-baseline': 'central' });
-      value.textContent = show(valueOf(g));
-      chart.append(svg('g', {}, label, bar, value));
-    });
-    const head = [this.stats.groupBy ? local(sumField(this.stats.groupBy).title, this.stats.groupBy) : '', t('statsCount'), ...sumNames.map((n) => {
+    const chart = h('ul', { class: 'chart bars', id: 'stats-chart', 'aria-hidden': 'true' }, // the table below says the same in text
+      groups.map((g) => h('li', {},
+        h('span', { class: 'chart-label' }, this.groupLabel(g)),
+        h('span', { class: 'chart-track' },
+          h('span', { class: 'chart-bar', style: `width:calc((100% - 6.5rem) * ${Math.max(0.005, valueOf(g) / max).toFixed(4)});background:${g.color || layer.style.color || '#1f5f99'}` }),
+          h('span', { class: 'chart-value' }, show(valueOf(g)))))));
+    // The chosen total first after the count: on a phone those two are on screen, the rest scroll.
+    const columns = [...sumNames].sort((a, b) => (b === this.measure) - (a === this.measure));
+    const head = [this.stats.groupBy ? local(sumField(this.stats.groupBy).title, this.stats.groupBy) : '', t('statsCount'), ...columns.map((n) => {
       const f = sumField(n);
       return local(f.title, n);
     })];
@@ -113,8 +96,8 @@ export class StatsPanel {
     const money = (n, v) => format.withUnit(v || 0, sumField(n).unit, lang);
     const table = h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-labelledby': 'stats-heading' }, h('table', { class: 'stats-table', id: 'stats-table' },
       h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, (s.groups || []).map((g) => row([this.groupLabel(g), format.number(g.count, lang), ...sumNames.map((n) => money(n, g.sums[n]))]))),
-      h('tfoot', {}, row([t('statsAll'), format.number(s.total.count, lang), ...sumNames.map((n) => money(n, s.total.sums[n]))]))));
+      h('tbody', {}, (s.groups || []).map((g) => row([this.groupLabel(g), format.number(g.count, lang), ...columns.map((n) => money(n, g.sums[n]))]))),
+      h('tfoot', {}, row([t('statsAll'), format.number(s.total.count, lang), ...columns.map((n) => money(n, s.total.sums[n]))]))));
     parts.push(chart, table);
     const field = layer.fields.find((f) => f.name === this.stats.groupBy);
     if (field && field.type === 'string array') parts.push(h('p', { class: 'muted' }, t('statsMultiple')));
