@@ -91,6 +91,39 @@ for (const count of COUNTS) {
       await page.mouse.click(p.x, p.y);
       await page.waitForSelector('#details:not([hidden])');
       assert.equal((await page.textContent('#details-title')).trim(), feature.properties.name_zh);
+
+      // Matching: every match drawn carries its score colour, not only the listed hundred.
+      await page.evaluate(() => window.__atlas.store.update({ filters: {}, tab: 'match' }));
+      await settled(page);
+      await page.waitForSelector('#match-form');
+      await page.fill('#m-available_floor_area_m2-min', '5000');
+      await page.check('#m-industry-future_health');
+      await page.selectOption('#m-pref-zone', 'ftz-etown-cluster');
+      await page.click('#match-run');
+      await page.waitForSelector('#match-summary');
+      const requirement = { criteria: { available_floor_area_m2: { min: 5000 }, industry: { in: ['future_health'] } }, preferences: [{ in: { zones: ['ftz-etown-cluster'] }, weight: 1 }], limit: 1000 };
+      const answer = await A.post('/collections/spatial-carriers/match', requirement);
+      assert.ok(answer.numberMatched > 1000, `more matches than any list holds: ${answer.numberMatched}`);
+      await page.waitForFunction((n) => document.body.dataset.scored === String(n), answer.numberMatched, { timeout: 120000 });
+      const listed = new Map(answer.matches.map((m) => [String(m.id), m.score]));
+      await page.evaluate((c) => window.__atlas.map.jumpTo({ center: c, zoom: 14 }), [cx, cy]);
+      await waitIdle(page);
+      const coloured = await page.evaluate(() => {
+        const m = window.__atlas.map;
+        return m.queryRenderedFeatures({ layers: ['spatial-carriers-fill'] }).map((f) => ({
+          fid: String(f.properties.fid), industry: f.properties.industry, area: f.properties.available_floor_area_m2,
+          score: window.__atlas.data.scoreOf('spatial-carriers', String(f.properties.fid)),
+        }));
+      });
+      // Which drawn carriers match is worked out here from their own properties.
+      const matching = coloured.filter((f) => f.industry === 'future_health' && f.area >= 5000);
+      assert.ok(matching.length > 0 && matching.length < coloured.length, `${matching.length} of ${coloured.length} drawn match`);
+      for (const f of coloured) {
+        const isMatch = f.industry === 'future_health' && f.area >= 5000;
+        assert.equal(typeof f.score === 'number', isMatch, `${f.fid}: coloured by score if and only if it matches`);
+        if (listed.has(f.fid)) assert.equal(f.score, listed.get(f.fid), `${f.fid}: the score the answer gives`);
+      }
+      await shot(page, `scale-match-${count}.png`);
       assert.deepEqual(errors, []);
       await context.close();
     } finally {

@@ -7,7 +7,11 @@ import { toHash, fromHash, defaults } from '../web/js/core/permalink.js';
 import { buildCatalog, fieldsOf, featureName, chooseSubject } from '../web/js/core/catalog.js';
 import * as format from '../web/js/core/format.js';
 import { toRequirement, toForm, shortfall } from '../web/js/core/requirement.js';
-import { toCsv } from '../web/js/core/csv.js';
+import { toCsv, tableToCsv } from '../web/js/core/csv.js';
+import { shortlistTable } from '../web/js/core/shortlist.js';
+import { pack, unpack, linkFor } from '../web/js/core/share.js';
+import { spread, scaleBar, metresPerPixel } from '../web/js/map/snapshot.js';
+import { Values } from '../web/js/core/values.js';
 import zh from '../web/js/i18n/zh.js';
 import en from '../web/js/i18n/en.js';
 
@@ -189,4 +193,73 @@ test('a shortlist CSV opens in Excel and cannot run formulas', () => {
     '7,B,,x; y',
     "8,C,-5,'@SUM(A1); z",
   ]);
+});
+
+/** A layer as the catalog describes it, small enough to check every cell by hand. */
+const SMALL_LAYER = {
+  id: 'carriers',
+  displayProperty: { zh: 'name_zh', en: 'name_en' },
+  fields: [
+    { name: 'name_zh', type: 'string', hidden: true },
+    { name: 'name_en', type: 'string', hidden: true },
+    { name: 'industry', type: 'string', title: { zh: '产业方向', en: 'Industry' }, vocabulary: 'industries' },
+    { name: 'area_m2', type: 'number', unit: 'm²', title: { zh: '可用面积', en: 'Available area' } },
+    { name: 'height_m', type: 'number', unit: 'm', title: { zh: '净高', en: 'Clear height' } },
+    { name: 'zones', type: 'string array', derived: true, title: { zh: '所在区域', en: 'Lies in' } },
+  ],
+};
+const SMALL_VALUES = new Values({ industries: { terms: [{ id: 'future_health', zh: '未来健康', en: 'Future health' }] } },
+  (collection, id, lang) => ({ ftz: { zh: '自贸区', en: 'FTZ' } }[id]?.[lang] ?? null), (k) => ({ yes: 'yes', no: 'no' }[k]));
+
+test('the shortlist for people: names, labels, units, rounding, the verdict and each shortfall', () => {
+  const features = [
+    { id: 'a', properties: { name_zh: '载体甲', name_en: 'Carrier A', industry: 'future_health', area_m2: 52245.245378255844, height_m: 11.9, zones: ['ftz'] } },
+    { id: 'b', properties: { name_zh: '载体乙', name_en: 'Carrier B', industry: 'future_health', area_m2: 4000, height_m: 5.3, zones: [] } },
+  ];
+  const answer = {
+    requirement: { criteria: [{ property: 'height_m', min: 6 }], preferences: [{ in: { zones: ['ftz'] }, weight: 2 }] },
+    matches: [{ id: 'a', score: 84.06, criteria: [{ property: 'height_m', min: 6, value: 11.9, met: true, by: 5.9 }], preferences: [{ score: 1 }] }],
+    nearMisses: [{ id: 'b', score: 0, criteria: [{ property: 'height_m', min: 6, value: 5.3, met: false, by: -0.7000000000000002 }], preferences: [{ score: 0 }] }],
+  };
+  const table = shortlistTable({ layer: SMALL_LAYER, features, answer, values: SMALL_VALUES, tr: (k, v = {}) => (k === 'tableNeed' ? `Need: ${v.need}` : k === 'tablePreference' ? `Pref: ${v.preference}` : k === 'prefInside' ? `inside ${v.name}` : k === 'cellShort' ? `${v.amount} short` : k === 'verdictNear' ? `near (${v.n})` : k), lang: 'en' });
+  assert.deepEqual(table.columns.map((c) => c.title), ['tableNumber', 'tableName', 'tableVerdict', 'matchScore', 'Need: Clear height ≥ 6 m',
+    'Pref: inside FTZ (matchWeight2)', 'Industry', 'Available area (m²)', 'Clear height (m)', 'Lies in']);
+  assert.deepEqual(table.rows, [
+    [1, 'Carrier A', 'verdictMatch', 84.1, '✓ compareMet', 100, 'Future health', 52245, 11.9, 'FTZ'],
+    [2, 'Carrier B', 'near (1)', 0, '✗ 0.7 m short', 0, 'Future health', 4000, 5.3, null],
+  ]);
+  // In Chinese the header's unit is ㎡; the CSV quotes and guards as the data CSV does.
+  const zhTable = shortlistTable({ layer: SMALL_LAYER, features: features.slice(0, 1), answer: null, values: SMALL_VALUES, tr: (k) => k, lang: 'zh' });
+  assert.deepEqual(zhTable.columns.map((c) => c.title), ['tableNumber', 'tableName', '产业方向', '可用面积 (㎡)', '净高 (m)', '所在区域']);
+  assert.deepEqual(zhTable.rows, [[1, '载体甲', '未来健康', 52245, 11.9, '自贸区']]);
+  const csv = tableToCsv({ columns: [{ title: 'Name, zh' }, { title: 'n' }], rows: [['=1+1', 3], [null, -2]] });
+  assert.equal(csv, '\ufeff"Name, zh",n\r\n\'=1+1,3\r\n,-2\r\n');
+});
+
+test('a short link carries the layer, requirement and shortlist, and a damaged one is refused', async () => {
+  const requirement = { criteria: { available_floor_area_m2: { min: 3000 }, industry: { in: ['future_health'] } }, preferences: [{ in: { zones: ['ftz-etown-cluster'] }, weight: 2 }], margin: 0.1 };
+  const code = await pack({ subject: 'spatial-carriers', requirement, shortlist: ['carrier-03', 'carrier-07'] });
+  assert.match(code, /^[A-Za-z0-9_-]+$/);
+  const long = toHash({ ...defaults(), requirement, shortlist: ['carrier-03', 'carrier-07'], tab: 'match' });
+  assert.ok(code.length < long.length, `${code.length} characters, where the page’s own state takes ${long.length}`);
+  assert.deepEqual(await unpack(code), { subject: 'spatial-carriers', requirement, shortlist: ['carrier-03', 'carrier-07'], tab: 'match' });
+  assert.equal(linkFor('http://127.0.0.1:8080/#map=11/39/116', code), `http://127.0.0.1:8080/#s=${code}`);
+  for (const bad of ['', 'not base64!', code.slice(0, -6), 'A'.repeat(9000), 'AAAA']) assert.equal(await unpack(bad), null, bad.slice(0, 20));
+});
+
+test('dossier maps: numbers side by side move apart, the scale bar is a round distance', () => {
+  const placed = spread([{ n: 1, x: 100, y: 100 }, { n: 2, x: 104, y: 98 }, { n: 3, x: 300, y: 300 }, { n: 4, x: 101, y: 102 }]);
+  for (let i = 0; i < placed.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const apart = Math.abs(placed[i].x - placed[j].x) >= 26 || Math.abs(placed[i].y - placed[j].y) >= 26;
+      assert.ok(apart, `${placed[i].n} and ${placed[j].n} do not overlap`);
+    }
+  }
+  assert.deepEqual(placed[2], { n: 3, x: 300, y: 300 }, 'a number with room stays on its carrier');
+  // At the equator and zoom 0 a 512-pixel world is 40,075 km wide.
+  assert.ok(Math.abs(metresPerPixel(0, 0) * 512 - 40075016.686) < 1e-6);
+  const bar = scaleBar(12.3, 100); // 1,230 m at most
+  assert.deepEqual([bar.metres, bar.label], [1000, '1 km']);
+  assert.ok(Math.abs(bar.px - 1000 / 12.3) < 1e-9);
+  assert.equal(scaleBar(0.5, 100).label, '50 m');
 });

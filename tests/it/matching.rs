@@ -258,6 +258,14 @@ async fn a_bad_requirement_is_a_400_naming_the_member_and_changes_nothing() {
     for (body, member) in cases {
         let p = answer(&app, "sites", body.clone()).await.problem(400);
         assert_eq!(p["parameter"], member, "{body}: {p}");
+        // The scores of every match read the same requirement, and refuse it the same way.
+        let p = request(
+            &app,
+            post_json("/collections/sites/match/scores", body.to_string()),
+        )
+        .await
+        .problem(400);
+        assert_eq!(p["parameter"], member, "scores: {body}: {p}");
     }
     // Not JSON, not declared JSON, an unknown collection, a query parameter.
     let r = request(&app, post_json("/collections/sites/match", "{".into())).await;
@@ -485,6 +493,38 @@ fn random_requirements_agree_with_cql2_on_shipped_and_synthetic_data() {
                     // Scores are in order, ties by id.
                     let s = scores(&doc["matches"]);
                     assert!(s.windows(2).all(|w| w[0] >= w[1]), "{s:?}");
+                    // /match/scores lists the same matches and near misses, with the same scores.
+                    let all = request(
+                        &app,
+                        post_json(
+                            "/collections/spatial-carriers/match/scores",
+                            req.to_string(),
+                        ),
+                    )
+                    .await;
+                    assert_eq!(all.status, 200, "{}", String::from_utf8_lossy(&all.bytes));
+                    let all = all.json();
+                    assert_eq!(all["complete"], true);
+                    for (list, pairs) in [
+                        (&doc["matches"], &all["matches"]),
+                        (&doc["nearMisses"], &all["nearMisses"]),
+                    ] {
+                        let expected: std::collections::BTreeMap<String, f64> =
+                            ids(list).into_iter().zip(scores(list)).collect();
+                        let got: std::collections::BTreeMap<String, f64> = pairs
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|p| {
+                                (
+                                    p[0].as_str()
+                                        .map_or_else(|| p[0].to_string(), str::to_owned),
+                                    p[1].as_f64().unwrap(),
+                                )
+                            })
+                            .collect();
+                        assert_eq!(got, expected, "{req}");
+                    }
                 });
                 Ok(())
             })

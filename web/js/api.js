@@ -189,6 +189,11 @@ export const matchRequirement = (collection, requirement, signal) => request(`/c
   method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(requirement), signal,
 });
 
+/** Every match's and near miss's [id, score] for a requirement (the map colours them all). */
+export const matchScores = (collection, requirement, signal) => request(`/collections/${enc(collection)}/match/scores`, {
+  method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(requirement), signal,
+});
+
 /** Deletes a feature, only if it is still `etag`. */
 export async function deleteFeature(collection, id, etag, token) {
   let res;

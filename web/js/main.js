@@ -113,6 +113,7 @@ async function main() {
   await new Promise((resolve) => map.on('load', resolve));
 
   const data = new DataLayers(map, catalog, vocabularies, { display });
+  window.__atlas.data = data;
   await data.add(language());
 
   // Names of features other features point to (a carrier's park, the zones it lies in).
@@ -214,6 +215,7 @@ async function main() {
   // Matching: the subject layer's features for a requirement, and the shortlist made of them.
   const shortlisted = async (ids) => Promise.all(ids.map((id) => api.getFeature(store.state.subject, id)));
   let highlighted = null;
+  let scoring = null;
   /** Puts the answer's colours back after the dossier's maps coloured only the shortlist. */
   const restoreHighlight = () => match.onAnswer(match.answer);
   const nameIn = (f, lang = language()) => featureName(subject(), f.properties, f.id, lang);
@@ -223,10 +225,25 @@ async function main() {
     onPick: (c, id) => openAndFly(c, id),
     onAnswer: (a) => {
       // The map shows one answer at a time, on the layer it is for, and the legend says so.
+      scoring?.abort();
       if (highlighted) data.highlight(highlighted, null);
       highlighted = a ? store.state.subject : null;
-      if (a) data.highlight(highlighted, Object.fromEntries(a.matches.map((m) => [String(m.id), m.score])), a.nearMisses.map((m) => String(m.id)));
       legend.setScore(Boolean(a));
+      if (!a) return;
+      const pairs = (list) => Object.fromEntries(list.map((m) => [String(m.id), m.score]));
+      data.highlight(highlighted, pairs(a.matches), pairs(a.nearMisses));
+      // More matches than listed: every one's score, so each is coloured, not only the listed.
+      if (a.numberMatched > a.matches.length || a.numberNearMisses > a.nearMisses.length) {
+        const ctrl = new AbortController();
+        scoring = ctrl;
+        const layer = highlighted;
+        api.matchScores(layer, store.state.requirement, ctrl.signal).then((all) => {
+          if (ctrl.signal.aborted || highlighted !== layer) return;
+          const byId = (list) => Object.fromEntries(list.map(([id, score]) => [String(id), score]));
+          data.highlight(layer, byId(all.matches), byId(all.nearMisses));
+          document.body.dataset.scored = String(all.matches.length);
+        }).catch((e) => { if (e.name !== 'AbortError') showError(e); });
+      } else document.body.dataset.scored = String(a.matches.length);
     },
     onCompare: async (ids) => {
       try {

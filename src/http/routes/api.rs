@@ -227,6 +227,10 @@ fn collection_extras(c: &CollectionInfo, paths: &mut Map<String, Value>) {
         "requestBody": {"required": true, "content": {"application/json": {"schema": match_body}}},
         "responses": {"200": {"description": "ranked matches and near misses with their reasons", "content": {"application/json": {"schema": {"type": "object", "required": ["numberMatched", "numberNearMisses", "matches", "nearMisses"]}}}},
                       "400": problem("a malformed requirement: the member at fault is in `parameter`"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
+    paths.insert(format!("{base}/match/scores"), json!({"post": {"summary": format!("every match and near miss of {} for a requirement, as [id, score] pairs, for a map that colours them all (README § Matching)", c.id), "operationId": format!("postMatchScores_{}", c.id), "tags": ["Data"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": match_body}}},
+        "responses": {"200": {"description": "[id, score] of every match and near miss (the best 250,000 of each; `complete` says whether that was all)", "content": {"application/json": {"schema": {"type": "object", "required": ["numberMatched", "numberNearMisses", "complete", "matches", "nearMisses"]}}}},
+                      "400": problem("a malformed requirement: the member at fault is in `parameter`"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
     paths.insert(format!("{base}/compare"), json!({"post": {"summary": format!("two to four features of {} side by side, with a requirement's criteria met or not", c.id), "operationId": format!("postCompare_{}", c.id), "tags": ["Data"],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["ids"], "additionalProperties": false, "properties": {
             "ids": {"type": "array", "minItems": 2, "maxItems": 4, "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]}},

@@ -23,6 +23,7 @@ use crate::store::Snapshot;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/collections/{collection}/match", post(match_post))
+        .route("/collections/{collection}/match/scores", post(scores_post))
         .route("/collections/{collection}/compare", post(compare_post))
 }
 
@@ -160,6 +161,49 @@ async fn match_post(
                 "matches": list(&outcome.matches),
                 "nearMisses": list(&outcome.near_misses),
                 "links": [link(base.at(&format!("/collections/{}", path_segment(&collection))), "collection", JSON, "the collection")],
+            }))
+        })
+        .await?;
+    Ok(Json(doc))
+}
+
+/// `POST /collections/{id}/match/scores`: the same requirement answered with every match's and
+/// near miss's id and score (no reasons), so a map colours each of them by score whatever their
+/// number; `limit` and `nearMissLimit` do not apply (`matching::MAX_SCORES` does).
+async fn scores_post(
+    State(state): State<AppState>,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let snapshot = json_post(&state, &collection, raw.as_deref(), &headers)?;
+    let _permit = state.heavy_permit().await?;
+    let filters = std::sync::Arc::clone(&state.filters);
+    let doc = state
+        .compute(move |budget| {
+            let doc = strict_json(&body)?;
+            let layer = snapshot
+                .layer(&collection)
+                .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+            let resolve = InSnapshot {
+                snapshot: &snapshot,
+                filters: &filters,
+            };
+            let req = Requirement::parse(layer, &doc, &resolve).map_err(refused)?;
+            let scores = matching::scores(&req, layer, budget)?;
+            let pairs = |v: &[(usize, f64)]| -> Vec<Value> {
+                v.iter()
+                    .map(|&(slot, score)| json!([layer.ids[slot].to_json(), score]))
+                    .collect()
+            };
+            Ok(json!({
+                "collection": collection,
+                "numberMatched": scores.matched,
+                "numberNearMisses": scores.near_missed,
+                "complete": scores.complete(),
+                "matches": pairs(&scores.matches),
+                "nearMisses": pairs(&scores.near_misses),
             }))
         })
         .await?;

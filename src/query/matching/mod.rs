@@ -503,12 +503,12 @@ fn keep_top(v: &mut Vec<Ranked>, k: usize, cmp: &dyn Fn(&Ranked, &Ranked) -> Ord
     v.sort_by(cmp);
 }
 
-/// Matches `req` over `layer`: every live feature is judged (the drawn area, when there is one,
-/// narrows the candidates through the R-tree first), then matches and near misses are scored and
-/// ordered as the module documentation says.
-pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome, Exceeded> {
-    // The drawn area's boxes narrow the candidates through the R-tree; else every slot, in
-    // ranges (a million slots need no list of a million numbers).
+/// Slots judged per chunk (one budget check, one rayon task).
+const CHUNK: usize = 4096;
+
+/// The candidates of `req` over `layer`: the drawn area's boxes narrow them through the R-tree;
+/// else every slot, in ranges (a million slots need no list of a million numbers).
+fn candidates(req: &Requirement, layer: &Layer) -> (Option<Vec<usize>>, usize) {
     let listed: Option<Vec<usize>> = match req.area.as_ref().map(Plan::candidates) {
         Some(Candidates::Rects(rects)) => {
             let mut slots: Vec<usize> = rects
@@ -521,8 +521,37 @@ pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome,
         }
         _ => None,
     };
-    const CHUNK: usize = 4096;
     let total = listed.as_ref().map_or(layer.len(), Vec::len);
+    (listed, total)
+}
+
+/// Runs `judge` over the candidates in chunks (in parallel when the budget allows), each
+/// chunk given its slots; the chunks' results in order.
+fn by_chunks<T: Send>(
+    req: &Requirement,
+    layer: &Layer,
+    budget: &Budget,
+    judge: impl Fn(&mut dyn Iterator<Item = usize>) -> T + Sync,
+) -> Result<Vec<T>, Exceeded> {
+    let (listed, total) = candidates(req, layer);
+    let chunk = |c: usize| -> Result<T, Exceeded> {
+        budget.check()?;
+        let range = c * CHUNK..((c + 1) * CHUNK).min(total);
+        let mut slots = range.map(|at| listed.as_ref().map_or(at, |l| l[at]));
+        Ok(judge(&mut slots))
+    };
+    let chunks = total.div_ceil(CHUNK);
+    if budget.parallel {
+        (0..chunks).into_par_iter().map(chunk).collect()
+    } else {
+        (0..chunks).map(chunk).collect()
+    }
+}
+
+/// Matches `req` over `layer`: every live feature is judged (the drawn area, when there is one,
+/// narrows the candidates through the R-tree first), then matches and near misses are scored and
+/// ordered as the module documentation says.
+pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome, Exceeded> {
     let by_id = |a: &Ranked, b: &Ranked| layer.ids[a.slot].cmp(&layer.ids[b.slot]);
     let by_score =
         |a: &Ranked, b: &Ranked| b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal);
@@ -536,11 +565,9 @@ pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome,
     };
     // Each chunk keeps only its own best `limit` (the answer's best are among the chunks'
     // best), so memory is bounded by chunks × limit, whatever the number of matches.
-    let judge = |chunk: usize| -> Result<Judged, Exceeded> {
-        budget.check()?;
+    let parts = by_chunks(req, layer, budget, |slots| {
         let mut out = Judged::default();
-        for at in chunk * CHUNK..((chunk + 1) * CHUNK).min(total) {
-            let slot = listed.as_ref().map_or(at, |l| l[at]);
+        for slot in slots {
             match fate(req, layer, slot) {
                 Fate::Match(v) => {
                     out.matched += 1;
@@ -561,17 +588,8 @@ pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome,
         }
         keep_top(&mut out.matches, req.limit, &match_order);
         keep_top(&mut out.near, req.near_miss_limit, &near_order);
-        Ok(out)
-    };
-    let chunks = total.div_ceil(CHUNK);
-    let parts: Vec<Judged> = if budget.parallel {
-        (0..chunks)
-            .into_par_iter()
-            .map(judge)
-            .collect::<Result<_, _>>()?
-    } else {
-        (0..chunks).map(judge).collect::<Result<_, _>>()?
-    };
+        out
+    })?;
     let mut all = Judged::default();
     for part in parts {
         all.matched += part.matched;
@@ -593,6 +611,61 @@ pub fn run(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Outcome,
         matches: full(all.matches),
         near_misses: full(all.near),
     })
+}
+
+/// Most scores one answer of [`scores`] lists, of matches and of near misses each: 250,000
+/// pairs are about 6 MB of JSON. Past it the best-scored are kept and the answer says so.
+pub const MAX_SCORES: usize = 250_000;
+
+/// Every match's and near miss's score (slot, 0 to 100), for a map that colours each of them:
+/// the same judgement and score as [`run`], without the reasons, at most [`MAX_SCORES`] each.
+#[derive(Debug, Clone, Default)]
+pub struct Scores {
+    pub matched: usize,
+    pub near_missed: usize,
+    pub matches: Vec<(usize, f64)>,
+    pub near_misses: Vec<(usize, f64)>,
+}
+
+impl Scores {
+    /// Whether every match and near miss is listed.
+    pub fn complete(&self) -> bool {
+        self.matches.len() == self.matched && self.near_misses.len() == self.near_missed
+    }
+}
+
+/// The scores of every match and near miss of `req` (see [`Scores`]).
+pub fn scores(req: &Requirement, layer: &Layer, budget: &Budget) -> Result<Scores, Exceeded> {
+    let parts = by_chunks(req, layer, budget, |slots| {
+        let mut out = Scores::default();
+        for slot in slots {
+            match fate(req, layer, slot) {
+                Fate::Match(v) => out.matches.push((slot, rank(req, layer, slot, v).score)),
+                Fate::NearMiss(v) => out
+                    .near_misses
+                    .push((slot, rank(req, layer, slot, v).score)),
+                Fate::Out => {}
+            }
+        }
+        out
+    })?;
+    let mut all = Scores::default();
+    for part in parts {
+        all.matches.extend(part.matches);
+        all.near_misses.extend(part.near_misses);
+    }
+    all.matched = all.matches.len();
+    all.near_missed = all.near_misses.len();
+    let best = |v: &mut Vec<(usize, f64)>| {
+        if v.len() > MAX_SCORES {
+            v.select_nth_unstable_by(MAX_SCORES, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            v.truncate(MAX_SCORES);
+            v.sort_unstable_by_key(|x| x.0);
+        }
+    };
+    best(&mut all.matches);
+    best(&mut all.near_misses);
+    Ok(all)
 }
 
 /// What one chunk of candidates gave: how many matched and nearly matched, and the best of each.

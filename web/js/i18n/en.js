@@ -205,7 +205,7 @@ export default {
   matchEditNeeds: 'Change the needs',
   matchFindHides: 'The find filters ({n}) also apply on the map: matches they exclude are not drawn.',
   matchFindClear: 'Show every match',
-  matchSeeAll: 'Listing the best {shown} of {n}; the map colours these {shown} by score.',
+  matchSeeAll: 'Listing the best {shown} of {n}; the map colours every match by its score.',
   legendScore: 'Match score',
   legendNear: 'Near miss',
   legendOther: 'Not a match',

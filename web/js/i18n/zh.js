@@ -198,7 +198,7 @@ export default {
   matchEditNeeds: '修改需求',
   matchFindHides: '“查找空间”的筛选条件（{n} 项）同样作用于地图：被其排除的匹配不显示。',
   matchFindClear: '显示全部匹配',
-  matchSeeAll: '列出得分最高的 {shown} 个（共 {n} 个）；地图按得分为这 {shown} 个着色。',
+  matchSeeAll: '列出得分最高的 {shown} 个（共 {n} 个）；地图按得分为全部匹配着色。',
   legendScore: '匹配得分',
   legendNear: '接近匹配',
   legendOther: '不匹配',

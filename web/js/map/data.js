@@ -137,27 +137,49 @@ export class DataLayers {
   }
 
   /**
-   * Colours a layer's features by match score (`scores`: id → 0..100; `near`: ids of near
-   * misses), the rest grey; `null` restores the layer's own colours. Works the same on GeoJSON
-   * and tiles: both carry the feature id as `fid`.
+   * Colours a layer's features by match score, the rest grey: `scores` maps ids of matches to
+   * 0..100, `near` ids of near misses to theirs; `null` restores the layer's own colours. The
+   * scores travel as feature state (by the `fid` both GeoJSON and tiles carry), so the paint
+   * expression stays small however many matches there are (70,000 at a million carriers), and
+   * tiles loaded later take their colours too.
    */
-  highlight(id, scores, near = []) {
+  highlight(id, scores, near = {}) {
     const fill = layerIds(id).fill;
     if (!this.map.getLayer(fill)) return;
     this.ownFill = this.ownFill || {};
+    this.scored = this.scored || {};
     if (!(id in this.ownFill)) this.ownFill[id] = this.map.getPaintProperty(fill, 'fill-color');
+    const layer = this.catalog.layers.find((l) => l.id === id);
+    const target = (fid) => (this.isTiled(layer) ? { source: id, sourceLayer: id, id: fid } : { source: id, id: fid });
+    for (const fid of this.scored[id] || []) {
+      this.map.removeFeatureState(target(fid), 'score');
+      this.map.removeFeatureState(target(fid), 'near');
+    }
+    this.scored[id] = [];
     if (!scores) {
       this.map.setPaintProperty(fill, 'fill-color', this.ownFill[id]);
       return;
     }
-    const byId = [];
-    for (const [fid, score] of Object.entries(scores)) byId.push(fid, score);
-    const score = byId.length ? ['match', ['to-string', ['get', 'fid']], ...byId, -1] : -1;
-    const nearSet = near.length ? ['in', ['to-string', ['get', 'fid']], ['literal', near]] : false;
+    for (const [fid, score] of Object.entries(scores)) {
+      this.map.setFeatureState(target(fid), { score });
+      this.scored[id].push(fid);
+    }
+    for (const fid of Array.isArray(near) ? near : Object.keys(near)) {
+      this.map.setFeatureState(target(fid), { near: true });
+      this.scored[id].push(fid);
+    }
+    const score = ['feature-state', 'score'];
     this.map.setPaintProperty(fill, 'fill-color', ['case',
-      ['>=', score, 0], ['interpolate', ['linear'], score, 0, SCORE_COLOURS[0], 50, SCORE_COLOURS[1], 100, SCORE_COLOURS[2]],
-      nearSet, NEAR_COLOUR,
+      ['!=', score, null], ['interpolate', ['linear'], ['to-number', score, 0], 0, SCORE_COLOURS[0], 50, SCORE_COLOURS[1], 100, SCORE_COLOURS[2]],
+      ['boolean', ['feature-state', 'near'], false], NEAR_COLOUR,
       OTHER_COLOUR]);
+  }
+
+  /** The score the map colours a feature with (null for none): what the tests read back. */
+  scoreOf(collection, fid) {
+    const layer = this.catalog.layers.find((l) => l.id === collection);
+    const state = this.map.getFeatureState(this.isTiled(layer) ? { source: collection, sourceLayer: collection, id: fid } : { source: collection, id: fid });
+    return state && typeof state.score === 'number' ? state.score : null;
   }
 
   /** A feature of a GeoJSON layer by id (null for a tiled layer or an unknown id). */
