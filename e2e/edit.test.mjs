@@ -84,8 +84,14 @@ test('an editor signs in, changes availability, and the map, the details and the
   assert.match(await page.textContent('.edit-form .edit-message'), /“4千”不是数字/);
   assert.equal(await page.getAttribute('#edit-available_floor_area_m2', 'aria-invalid'), 'true');
   assert.equal((await stored()).etag, before.etag, 'a refused value changes nothing');
-  // A real value, typed as people type it.
+  // A real value, typed as people type it: 47,300 m² to 4,500 is more than ten times less, so
+  // the first Save asks (at the field, saving nothing) and the second saves.
   await page.fill('#edit-available_floor_area_m2', '4,500');
+  await page.click('.edit-form button[type=submit]');
+  await page.waitForFunction(() => /相差十倍以上/.test(document.querySelector('.edit-form .edit-message')?.textContent || ''));
+  assert.match(await page.textContent('.edit-form .edit-message'), /可用面积将从 4\.7 万㎡ 改为 4,500 ㎡，相差十倍以上/);
+  assert.equal(await page.getAttribute('#edit-available_floor_area_m2', 'aria-invalid'), 'true');
+  assert.equal((await stored()).etag, before.etag, 'asked, not saved');
   await page.click('.edit-form button[type=submit]');
   await page.waitForSelector('#details .saved');
   const after1 = await stored();
@@ -123,6 +129,7 @@ test('an editor signs in, changes availability, and the map, the details and the
   assert.equal((await stored()).feature.properties.available_floor_area_m2, 1234);
   await other.click('.edit-form button[type=submit]');
   await other.waitForFunction(() => /其他人保存了此要素/.test(document.querySelector('.edit-form .edit-message')?.textContent || ''));
+  assert.match(await other.textContent('.edit-form .edit-message'), /可用面积（对方 1,234 ㎡，您 5,000 ㎡）/, 'the conflict names the field that differs');
   assert.equal((await stored()).feature.properties.available_floor_area_m2, 1234, 'the stale save changed nothing');
   assert.match(await other.textContent('#details [data-field=available_floor_area_m2]'), /1,234|1234/);
   assert.equal(await other.inputValue('#edit-available_floor_area_m2'), '5000', 'what was typed is kept');

@@ -52,8 +52,8 @@ const REQUIREMENT = {
   margin: 0.25,
 };
 
-async function fillForm(page) {
-  await page.fill('#m-available_floor_area_m2-min', '5000');
+async function fillForm(page, area = '5000') {
+  await page.fill('#m-available_floor_area_m2-min', area);
   await page.fill('#m-clear_height_m-min', '6');
   await page.check('#m-industry-future_health');
   await page.selectOption('#m-pref-zone', 'ftz-etown-cluster');
@@ -167,9 +167,18 @@ async function shortlistThree(page, answer) {
 
 test('Chinese, desktop: the answer on screen, Excel and CSV for people, the dossier, a short link opened in English', async () => {
   const { page, context, errors, requests } = await open(browser, server.base);
+  // Find's results for people: every carrier, named and labelled.
+  await page.waitForSelector('#download-xlsx:not([disabled])');
+  const all = (await A.get('/collections/spatial-carriers/items?limit=1000&f=json')).features;
+  const found = readXlsx((await download(page, '#download-xlsx')).file);
+  assert.equal(found.rows.length, all.length + 1, 'a header and a row per carrier');
+  const nameCol = found.rows[0].indexOf('名称');
+  assert.deepEqual(found.rows.slice(1).map((r) => r[nameCol]).sort(), all.map((f) => f.properties.name_zh).sort());
+  assert.ok(!found.rows[0].some((h) => /wkt|_m2$/.test(String(h))), `no stored names: ${found.rows[0]}`);
   await page.click('[role=tab][data-tab=match]');
   await page.waitForSelector('#match-form');
-  await fillForm(page);
+  // Floor space typed as the screen writes it (0.5 万㎡ is 5,000 m²).
+  await fillForm(page, '0.5万');
   await page.click('#match-run');
   await page.waitForSelector('#match-summary');
   // The answer replaces the form on screen, with focus on its summary; the legend follows.
@@ -210,6 +219,10 @@ test('Chinese, desktop: the answer on screen, Excel and CSV for people, the doss
   assert.ok(await page.$('.overview-map .scale-bar .scale-line'), 'a scale bar');
   assert.equal(await page.$$eval('.dossier-carrier .carrier-map', (m) => m.length), 3, 'a map per carrier');
   assert.equal(await page.$$eval('.dossier-legend li', (l) => l.length) >= 3, true);
+  // The near miss's section says so, with every shortfall.
+  const nearSection = await page.textContent(`.dossier-carrier[data-id="${ids[2]}"]`);
+  assert.match(nearSection, /接近匹配：\d 项需求未满足 \/ Near miss/);
+  assert.equal(await page.$$eval(`.dossier-carrier[data-id="${ids[2]}"] .shortfalls li`, (l) => l.length), near.criteria.filter((c) => !c.met).length);
   assert.deepEqual(await seriousViolations(page), []);
   await shot(page, 'handover-dossier-zh.png');
   await page.emulateMedia({ media: 'print' });
@@ -271,6 +284,13 @@ test('English, phone: the answer on screen, Excel in English, the dossier fits, 
   await shot(page, 'handover-answer-en-phone.png');
   const ex0 = await expectations([], 'en');
   const ids = await shortlistThree(page, ex0.answer);
+  // Compare: the score and, for the near miss, its shortfall.
+  await page.click('#compare');
+  await page.waitForSelector('#compare-dialog');
+  const scoreCells = await page.$$eval('#compare-dialog tr.score-row td', (td) => td.map((x) => x.textContent));
+  assert.deepEqual(scoreCells, ids.map((id) => ex0.verdicts.get(id).score.toLocaleString('en-GB', { maximumFractionDigits: 1 })));
+  assert.match(await page.textContent('#compare-dialog tr.criterion td.unmet'), /✗ [\d.]+ .* short|✗ [\d.]+ days late/);
+  await page.keyboard.press('Escape');
   const ex = await expectations(ids, 'en');
   const book = readXlsx((await download(page, '#shortlist-xlsx')).file);
   assert.equal(book.title, 'shortlist');
@@ -283,6 +303,13 @@ test('English, phone: the answer on screen, Excel in English, the dossier fits, 
   assert.deepEqual(await seriousViolations(page), []);
   await shot(page, 'handover-dossier-en-phone.png');
   await page.click('#dossier-close');
+  // A maximum below the minimum is named at its field before anything is sent.
+  await page.click('#match-needs summary');
+  await page.fill('#m-available_floor_area_m2-max', '4000');
+  await page.click('#match-run');
+  await page.waitForSelector('.match-form .edit-message:not([hidden])');
+  assert.match(await page.textContent('.match-form .edit-message'), /“at most” value 4000 is below the “at least” value/);
+  assert.equal(await page.getAttribute('#m-available_floor_area_m2-max', 'aria-invalid'), 'true');
 
   // Statistics by zone: every label whole, the figures on screen.
   await page.evaluate(() => window.__atlas.store.update({ tab: 'stats' }));

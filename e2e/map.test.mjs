@@ -219,6 +219,13 @@ test('drawing an area filters list and statistics, and exports what the map show
   const filter = { op: 'and', args: [{ op: '>=', args: [{ property: 'available_floor_area_m2' }, 20000] }, { op: 's_intersects', args: [{ property: 'geometry' }, area] }] };
   const stats = await A.post('/collections/spatial-carriers/stats', { filter, 'group-by': 'industry' });
   assert.ok(stats.total.count > 0);
+  // The area tab says how many carriers the area holds, and the map stays where it was drawn.
+  await page.waitForFunction((n) => document.querySelector('#area-count')?.textContent.includes(`${n} 个`), stats.total.count);
+  const centreAfter = await page.evaluate(() => window.__atlas.map.getCenter().toArray());
+  await settled(page);
+  await page.waitForTimeout(800); // longer than the 500 ms a zoom to the results takes
+  const centreLater = await page.evaluate(() => window.__atlas.map.getCenter().toArray());
+  assert.deepEqual(centreLater, centreAfter, 'no zoom away from the drawn outline');
   await page.click('[data-tab=stats]');
   await page.waitForFunction((n) => document.querySelector('#stats-table tfoot td')?.textContent.replace(/\D/g, '') === String(n), stats.total.count);
   assert.equal(await page.$$eval('#stats-table tbody tr', (r) => r.length), stats.groups.length);
@@ -240,6 +247,12 @@ test('drawing an area filters list and statistics, and exports what the map show
     const want = (await A.post(`/collections/${layer}/search`, { filter: { op: 's_intersects', args: [{ property: 'geometry' }, area] }, limit: 1000 })).features.map((f) => f.id).sort();
     assert.deepEqual(exported.features.filter((f) => f.properties.layer === layer).map((f) => f.id).sort(), want, layer);
   }
+  assert.match(await page.textContent('#export-status'), new RegExp(`已导出 ${exported.features.length} 个要素：${download.suggestedFilename().replace('.', '\\.')}`));
+  // A GeoPackage cannot be counted here, but what was saved is said.
+  await page.selectOption('#export-format', 'gpkg');
+  const [gpkg] = await Promise.all([page.waitForEvent('download'), page.click('#export-area')]);
+  await page.waitForFunction(() => /已保存 .*\.gpkg（\d+ KB）/.test(document.querySelector('#export-status')?.textContent || ''));
+  assert.ok(gpkg.suggestedFilename().endsWith('.gpkg'));
   await shot(page, 'drawn-area.png');
   await context.close();
 });

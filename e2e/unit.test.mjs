@@ -12,6 +12,7 @@ import { shortlistTable } from '../web/js/core/shortlist.js';
 import { pack, unpack, linkFor } from '../web/js/core/share.js';
 import { spread, scaleBar, metresPerPixel } from '../web/js/map/snapshot.js';
 import { Values } from '../web/js/core/values.js';
+import { readNumber } from '../web/js/core/numbers.js';
 import zh from '../web/js/i18n/zh.js';
 import en from '../web/js/i18n/en.js';
 
@@ -262,4 +263,14 @@ test('dossier maps: numbers side by side move apart, the scale bar is a round di
   assert.deepEqual([bar.metres, bar.label], [1000, '1 km']);
   assert.ok(Math.abs(bar.px - 1000 / 12.3) < 1e-9);
   assert.equal(scaleBar(0.5, 100).label, '50 m');
+});
+
+test('numbers as people type them: grouping, 万 as the screen writes floor space, a unit after', () => {
+  const cases = [['3,000', 3000], ['3，000', 3000], ['3 000', 3000], ['0.5万', 5000], ['0.5 万㎡', 5000], ['1.2万平方米', 12000], ['21000 m²', 21000],
+    ['8 m', 8], ['7.5', 7.5], ['-3', -3], ['.5', 0.5], ['', null], ['  ', null], [null, null], [12, 12]];
+  for (const [typed, n] of cases) assert.equal(readNumber(typed), n, String(typed));
+  for (const bad of ['eight', '4千', '3,000 km', '1e3', '0x10', '5万万', '万', '1.2.3']) assert.ok(Number.isNaN(readNumber(bad)), bad);
+  // The match form refuses a maximum below the minimum at the maximum's field.
+  assert.throws(() => toRequirement({ criteria: { area: { min: '0.5万', max: '4000' } } }, { today: '2026-12-06' }), (e) => e.field === 'area-max' && e.reason === 'minAboveMax');
+  assert.deepEqual(toRequirement({ criteria: { area: { min: '0.5万' } } }, { today: '2026-12-06' }).criteria, { area: { min: 5000 } });
 });

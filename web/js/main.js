@@ -16,7 +16,7 @@ import { DataLayers } from './map/data.js';
 import { Interaction } from './map/interaction.js';
 import { LegendControl, InfoControl, ThinnedControl } from './map/controls.js';
 import { h, fill } from './dom.js';
-import { FindPanel, PAGE } from './panels/find.js';
+import { FindPanel, PAGE, MAX_PEOPLE_ROWS } from './panels/find.js';
 import { StatsPanel } from './panels/stats.js';
 import { AreaPanel } from './panels/area.js';
 import { LayersPanel } from './panels/layers.js';
@@ -212,6 +212,30 @@ async function main() {
     csvHref: () => api.csvLink(store.state.subject, cql(), sortby()),
     staleAfterDays: config.editing ? config.staleAfterDays ?? 90 : null,
   });
+  /**
+   * Saves features of the subject layer as a table for people (core/shortlist.js), as Excel
+   * or CSV, named after the layer, `what` and the date, in the reader's language.
+   */
+  async function saveTable(features, answer, kind, what) {
+    const lang = language();
+    const table = shortlistTable({ layer: subject(), features, answer, values, tr: translator(lang), lang });
+    const name = `${local(subject().title, subject().id)}-${what}-${new Date().toISOString().slice(0, 10)}`.replace(/[\\/:*?"<>|\s]+/g, '-');
+    if (kind === 'xlsx') saveFile(await tableToXlsx(table, what), `${name}.xlsx`);
+    else saveFile(new Blob([tableToCsv(table)], { type: 'text/csv;charset=utf-8' }), `${name}.csv`);
+  }
+  find.onPeople = async (kind) => {
+    try {
+      setBusy(1);
+      const features = [];
+      for (;;) {
+        const page = await api.searchItems(store.state.subject, { filter: cql(), sortby: sortby(), limit: 1000, offset: features.length });
+        features.push(...page.features);
+        if (page.features.length === 0 || features.length >= page.numberMatched || features.length >= MAX_PEOPLE_ROWS) break;
+      }
+      await saveTable(features.slice(0, MAX_PEOPLE_ROWS), null, kind, t('findFile'));
+    } catch (e) { showError(e); } finally { setBusy(-1); }
+  };
+
   // Matching: the subject layer's features for a requirement, and the shortlist made of them.
   const shortlisted = async (ids) => Promise.all(ids.map((id) => api.getFeature(store.state.subject, id)));
   let highlighted = null;
@@ -252,17 +276,11 @@ async function main() {
     },
     onFile: async (ids, kind) => {
       try {
-        const lang = language();
         const features = await shortlisted(ids);
-        const name = `${local(subject().title, subject().id)}-${t('shortlistFile')}-${new Date().toISOString().slice(0, 10)}`.replace(/[\\/:*?"<>|\s]+/g, '-');
         if (kind === 'data') {
-          const columns = visibleFields(subject(), lang).map((f) => ({ name: f.name, title: f.name }));
+          const columns = visibleFields(subject(), language()).map((f) => ({ name: f.name, title: f.name }));
           saveFile(new Blob([toCsv(columns, features)], { type: 'text/csv;charset=utf-8' }), `${store.state.subject}-shortlist-data.csv`);
-          return;
-        }
-        const table = shortlistTable({ layer: subject(), features, answer: match.answer, values, tr: translator(lang), lang });
-        if (kind === 'xlsx') saveFile(await tableToXlsx(table, t('shortlistFile')), `${name}.xlsx`);
-        else saveFile(new Blob([tableToCsv(table)], { type: 'text/csv;charset=utf-8' }), `${name}.csv`);
+        } else await saveTable(features, match.answer, kind, t('shortlistFile'));
       } catch (e) { showError(e); }
     },
     onDossier: async (ids) => {
@@ -330,6 +348,7 @@ async function main() {
       if (ctrl.signal.aborted) return;
       find.setStats(s);
       stats.setStats(s);
+      area.setCount(s.numberMatched);
       find.setPage(page, false);
       find.renderTools();
       lastStats = s;
@@ -478,12 +497,10 @@ async function main() {
     try {
       setBusy(1);
       const { blob, name } = await api.exportArea(body);
-      const a = h('a', { href: URL.createObjectURL(blob), download: name });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      if (f !== 'geojson') return null;
-      return JSON.parse(await blob.text()).features.length;
+      saveFile(blob, name);
+      // What was saved, said: the features counted where the format is read here (GeoJSON).
+      const count = f === 'geojson' ? JSON.parse(await blob.text()).features.length : null;
+      return { count, name, bytes: blob.size };
     } catch (e) {
       showError(e);
       return null;
@@ -514,7 +531,8 @@ async function main() {
     statusEl.textContent = busy > 0 ? t('loading') : t('ready');
   }
 
-  store.on(['filters', 'area'], () => { find.sync(); match.renderResults(); refresh({ zoom: !store.state.requirement }); });
+  // A new filter zooms to its results; a drawn area keeps the view it was drawn in.
+  store.on(['filters', 'area'], (s, changed) => { find.sync(); match.renderResults(); refresh({ zoom: !s.requirement && !changed.includes('area') }); });
   store.on(['area'], (s) => { data.setArea(s.area); area.render(); });
   store.on(['sort'], () => refresh());
   store.on(['subject'], (s) => {

@@ -7,6 +7,8 @@
 // Values stay as typed (strings) so that a half-typed number survives every change; they are
 // read as numbers or dates only here.
 
+import { readNumber } from './numbers.js';
+
 const prop = (property) => ({ property });
 
 /** A typed value read for a field of `type`, or null if it is not one (yet). */
@@ -16,7 +18,7 @@ export function readValue(type, raw) {
   if (s === '') return null;
   if (type === 'date') return /^\d{4}-\d{2}-\d{2}$/.test(s) ? { date: s } : null;
   if (type === 'timestamp') return Number.isNaN(Date.parse(s)) ? null : { timestamp: new Date(s).toISOString() };
-  const n = Number(s.replace(/[,，\s]/g, ''));
+  const n = readNumber(s);
   return Number.isFinite(n) ? n : null;
 }
 

@@ -2,10 +2,11 @@
 // POST /collections/{id}/match (README § Matching), and the words for a near miss's shortfall.
 // Pure: no DOM, no fetch, so the node unit tests check it alone.
 
+import { readNumber } from './numbers.js';
+
 const num = (s) => {
-  if (s === null || s === undefined || String(s).trim() === '') return null;
-  const n = Number(String(s).replace(/[,，\s]/g, ''));
-  return Number.isFinite(n) ? n : NaN;
+  const n = readNumber(s);
+  return n === null || Number.isFinite(n) ? n : NaN;
 };
 
 /**
@@ -32,6 +33,7 @@ export function toRequirement(form, { today }) {
       if (Number.isNaN(n)) throw { field: `${name}-${k}`, reason: 'notNumber', value: c[k] };
       if (n !== null) out[k] = n;
     }
+    if (typeof out.min === 'number' && typeof out.max === 'number' && out.min > out.max) throw { field: `${name}-max`, reason: 'minAboveMax', value: c.max };
     if (Object.keys(out).length) criteria[name] = out;
   }
   const prefs = [];

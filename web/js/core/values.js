@@ -2,6 +2,7 @@
 // by the name of the feature they point to, numbers with their unit, dates and lists as the
 // language writes them, and "—" for nothing (never "null"). Pure: lookups are passed in.
 import * as format from './format.js';
+import { readNumber } from './numbers.js';
 
 export class Values {
   /**
@@ -43,7 +44,7 @@ export class Values {
   /** A value typed into a filter (a number or a date as text), as read. */
   typed(field, raw, lang) {
     if (field.type === 'date') return format.date(raw, lang);
-    const n = Number(String(raw).replace(/[,，\s]/g, ''));
+    const n = readNumber(raw);
     return Number.isFinite(n) ? format.withUnit(n, field.unit, lang) : String(raw);
   }
 }

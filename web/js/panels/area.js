@@ -42,6 +42,12 @@ export class AreaPanel {
     });
   }
 
+  /** How many of the subject layer's features the area holds (with the find filters). */
+  setCount(n) {
+    this.count = n;
+    if (this.store.state.area) this.render();
+  }
+
   /** Whether the map's clicks belong to drawing (while drawing, and just after finishing). */
   drawing() {
     return this.draw.getMode() !== 'static' || Date.now() - this.finishedAt < 400;
@@ -65,6 +71,8 @@ export class AreaPanel {
     const mode = this.draw.getMode();
     const subject = this.catalog.layers.find((l) => l.id === this.store.state.subject);
     const status = a ? t('areaSet', { area: format.squareKilometres(format.ringAreaKm2(a.coordinates[0]), lang) }) : t('areaNone');
+    const holds = a && subject && this.count !== null && this.count !== undefined
+      ? h('p', { id: 'area-count' }, t('areaHolds', { n: format.number(this.count, lang), layer: local(subject.title, subject.id) })) : null;
     const formats = [['geojson', 'GeoJSON'], ['gpkg', 'GeoPackage']];
     fill(this.element, 
       h('h2', { id: 'area-heading' }, t('tabArea')),
@@ -74,6 +82,7 @@ export class AreaPanel {
         h('button', { type: 'button', id: 'clear-area', onclick: () => { this.cancel(); this.store.update({ area: null }); }, disabled: !a }, t('clearArea'))),
       mode !== 'static' ? h('p', { class: 'hint' }, t('drawHint')) : null,
       h('p', { id: 'area-status', 'aria-live': 'polite' }, status),
+      holds,
       h('fieldset', { class: 'checks' }, h('legend', {}, t('exportLayers')),
         this.catalog.layers.map((l) => {
           const id = `export-${l.id}`;
@@ -89,8 +98,9 @@ export class AreaPanel {
       h('span', { class: 'check' }, h('input', { type: 'checkbox', id: 'export-clip', checked: this.clip, onchange: (e) => { this.clip = e.target.checked; } }),
         h('label', { for: 'export-clip' }, t('exportClip'))),
       h('button', { type: 'button', id: 'export-area', disabled: !a, onclick: async () => {
-        const n = await this.exportArea({ layers: this.catalog.layers.map((l) => l.id).filter((id) => this.chosen.has(id)), format: this.format, clip: this.clip, filtered: this.filtered });
-        this.message = n === null ? '' : t('exported', { count: format.number(n, language()) });
+        const done = await this.exportArea({ layers: this.catalog.layers.map((l) => l.id).filter((id) => this.chosen.has(id)), format: this.format, clip: this.clip, filtered: this.filtered });
+        const size = done ? (done.bytes >= 1e6 ? `${format.number(done.bytes / 1e6, language(), 1)} MB` : `${format.number(Math.max(1, Math.round(done.bytes / 1e3)), language())} KB`) : '';
+        this.message = !done ? '' : done.count !== null ? t('exported', { count: format.number(done.count, language()), name: done.name, size }) : t('exportedFile', { name: done.name, size });
         this.render();
       } }, t('exportArea')),
       h('p', { id: 'export-status', 'aria-live': 'polite' }, this.message));

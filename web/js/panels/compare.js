@@ -3,6 +3,8 @@
 import { h } from '../dom.js';
 import { t, local, language } from '../i18n/index.js';
 import { visibleFields } from '../core/catalog.js';
+import { shortfallText } from '../core/shortlist.js';
+import * as format from '../core/format.js';
 
 export function openCompare({ layer, features, answer, values, nameOf }) {
   const lang = language();
@@ -23,15 +25,22 @@ export function openCompare({ layer, features, answer, values, nameOf }) {
       features.map((x) => {
         const v = verdicts.get(String(x.id));
         const met = v ? v.criteria[i].met : null;
-        return h('td', { class: met === true ? 'met' : met === false ? 'unmet' : null }, met === null ? '—' : met ? `✓ ${t('compareMet')}` : `✗ ${t('compareUnmet')}`);
+        const miss = v && !met ? shortfallText(v.criteria[i], f || { name: c.property }, t, lang) : null;
+        return h('td', { class: met === true ? 'met' : met === false ? 'unmet' : null }, met === null ? '—' : met ? `✓ ${t('compareMet')}` : `✗ ${miss}`);
       }));
   });
+  // The score first, then the needs: what the answer says about each, before the figures.
+  const scoreRow = answer ? h('tr', { class: 'score-row' }, h('th', { scope: 'row' }, t('matchScore')),
+    features.map((x) => {
+      const v = verdicts.get(String(x.id));
+      return h('td', {}, v ? format.number(v.score, lang, 1) : '—');
+    })) : null;
   const close = () => { dialog.close(); dialog.remove(); };
   const dialog = h('dialog', { class: 'compare-dialog', id: 'compare-dialog', 'aria-labelledby': 'compare-title' },
     h('header', {}, h('h2', { id: 'compare-title' }, t('compareTitle', { n: features.length })),
       h('button', { type: 'button', class: 'close', 'aria-label': t('close'), onclick: close }, '×')),
     h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-labelledby': 'compare-title' },
-      h('table', { class: 'compare-table' }, h('thead', {}, head), h('tbody', {}, criteriaRows, rows))),
+      h('table', { class: 'compare-table' }, h('thead', {}, head), h('tbody', {}, scoreRow, criteriaRows, rows))),
     h('p', { class: 'muted' }, t('compareLegend')));
   dialog.addEventListener('cancel', (e) => { e.preventDefault(); close(); });
   document.body.append(dialog);

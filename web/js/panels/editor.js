@@ -6,7 +6,11 @@
 import { h, fill, domId, sayInForm } from '../dom.js';
 import { t, local, language } from '../i18n/index.js';
 import * as api from '../api.js';
-import { unitText } from '../core/format.js';
+import { unitText, withUnit, list } from '../core/format.js';
+import { readNumber } from '../core/numbers.js';
+
+/** A new figure this many times larger or smaller than the stored one is asked about first. */
+export const SURPRISE_RATIO = 10;
 
 /** Fields a form can set: stored, scalar (or a vocabulary list), not derived. */
 export function editableFields(layer) {
@@ -92,7 +96,7 @@ export class EditForm {
     const raw = controls[0].value.trim();
     if (raw === '') return null;
     if (f.type === 'integer' || f.type === 'number') {
-      const n = Number(raw.replace(/[,，\s]/g, ''));
+      const n = readNumber(raw);
       if (!Number.isFinite(n)) throw new FieldError(f.name, t('editNotNumber', { value: raw }));
       if (f.type === 'integer' && !Number.isInteger(n)) throw new FieldError(f.name, t('editNotInteger', { value: raw }));
       return n;
@@ -112,6 +116,15 @@ export class EditForm {
     return out;
   }
 
+  /** The first changed number at least SURPRISE_RATIO times larger or smaller than stored. */
+  surprising(changes) {
+    return editableFields(this.layer).find((f) => {
+      const [was, now] = [this.stored[f.name], changes[f.name]];
+      if (!(f.name in changes) || typeof was !== 'number' || typeof now !== 'number' || was <= 0 || now < 0) return false;
+      return now === 0 || now / was >= SURPRISE_RATIO || was / now >= SURPRISE_RATIO;
+    }) || null;
+  }
+
   say(text, field) {
     const control = field ? this.element.querySelector(`[name="${CSS.escape(field)}"]`) : null;
     sayInForm(this.element, this.element.querySelector('.edit-message'), text, control);
@@ -126,6 +139,17 @@ export class EditForm {
       throw e;
     }
     if (Object.keys(changes).length === 0) { this.say(t('editNothing')); return; }
+    // A figure that jumps tenfold (164,300 m² typed as 999) is more often a slip than news: the
+    // first Save says so at the field, a second Save of the same values goes through.
+    const surprise = this.surprising(changes);
+    const key = JSON.stringify(changes);
+    if (surprise && this.confirmed !== key) {
+      this.confirmed = key;
+      const lang = language();
+      this.say(t('editSurprise', { field: local(surprise.title, surprise.name), from: withUnit(this.stored[surprise.name], surprise.unit, lang), to: withUnit(changes[surprise.name], surprise.unit, lang) }), surprise.name);
+      return;
+    }
+    this.confirmed = null;
     const button = this.element.querySelector('button[type=submit]');
     button.disabled = true;
     try {
@@ -164,12 +188,22 @@ export class EditForm {
   async refused(e) {
     if (e.status === 412) {
       const latest = await api.featureForEdit(this.layer.id, this.id, this.session.token).catch(() => null);
+      let differ = [];
       if (latest) {
+        // Where their version and what is typed here disagree, field by field.
+        const theirs = latest.feature.properties || {};
+        const lang = language();
+        const shown = (f, v) => (v === null || v === undefined || v === '' ? '—' : typeof v === 'number' ? withUnit(v, f.unit, lang) : Array.isArray(v) ? list(v, lang) : String(v));
+        differ = editableFields(this.layer).filter((f) => {
+          let mine;
+          try { mine = this.valueOf(f); } catch { return true; }
+          return JSON.stringify(mine ?? null) !== JSON.stringify(theirs[f.name] ?? null);
+        }).map((f) => t('editConflictField', { field: local(f.title, f.name), theirs: shown(f, theirs[f.name]), mine: (() => { try { return shown(f, this.valueOf(f)); } catch { return '?'; } })() }));
         this.etag = latest.etag;
-        this.stored = latest.feature.properties || {};
+        this.stored = theirs;
         this.onConflict(latest.feature);
       }
-      this.say(t('editConflict'));
+      this.say(differ.length ? `${t('editConflict')} ${t('editConflictFields', { fields: list(differ, language()) })}` : t('editConflict'));
     } else if (e.status === 401) {
       this.session.signOut();
       this.say(t('editSignedOut'));

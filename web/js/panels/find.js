@@ -15,6 +15,12 @@ const MAX_CHECKS = 14;
 /** Rows fetched at a time. */
 export const PAGE = 100;
 
+/** Rows a file for people holds at most: it is built in the browser from the matches. */
+export const MAX_PEOPLE_ROWS = 5000;
+/** Rows past which the data CSV asks first, and about how many bytes a row takes. */
+export const LARGE_DOWNLOAD_ROWS = 50000;
+const CSV_BYTES_PER_ROW = 300;
+
 export class FindPanel {
   constructor({ store, catalog, values, choicesOf, onPickRow, onZoom, csvHref, sortFields, staleAfterDays = null }) {
     this.store = store;
@@ -210,10 +216,32 @@ export class FindPanel {
     } }, options.map((o) => h('option', { value: o.value, selected: o.value === current.field }, o.label)));
     const direction = h('button', { type: 'button', id: 'sort-direction', class: 'icon', 'aria-label': t('toggleDirection'), title: t(current.desc ? 'descending' : 'ascending'),
       onclick: () => this.store.update({ sort: { field: current.field, desc: !current.desc } }) }, current.desc ? '↓' : '↑');
-    const csv = h('a', { class: 'button', id: 'download-csv', href: this.csvHref(), download: '', title: t('downloadCsvTitle') }, t('downloadCsv'));
+    const lang = language();
+    const count = this.stats ? this.stats.numberMatched : 0;
+    const warning = h('p', { class: 'notice', id: 'download-warning', role: 'status', hidden: true });
+    // The data as stored (codes, WKT): any size, but a big file is said before it starts.
+    const csv = h('a', { class: 'button', id: 'download-csv', href: this.csvHref(), download: '', title: t('downloadCsvTitle'),
+      onclick: (e) => {
+        if (count <= LARGE_DOWNLOAD_ROWS || warning.dataset.confirmed === 'true') return;
+        e.preventDefault();
+        warning.dataset.confirmed = 'true';
+        warning.textContent = t('downloadLarge', { n: format.number(count, lang), mb: format.number(Math.ceil((count * CSV_BYTES_PER_ROW) / 1e6), lang) });
+        warning.hidden = false;
+      } }, t('downloadCsv'));
+    // For people (names, labels, units): built here from the matches, so only so many.
+    const tooMany = count > MAX_PEOPLE_ROWS;
+    const people = (id, label, kind) => h('button', { type: 'button', id, disabled: count === 0 || tooMany,
+      title: tooMany ? t('downloadPeopleTooMany', { max: format.number(MAX_PEOPLE_ROWS, lang) }) : t('downloadPeopleTitle'),
+      onclick: () => this.onPeople(kind) }, label);
     const zoom = h('button', { type: 'button', id: 'zoom-results', onclick: () => this.onZoom() }, t('zoomToResults'));
-    fill(this.toolsEl, h('div', { class: 'field inline' }, h('label', { for: 'sort' }, t('sortBy')), select, direction), h('div', { class: 'buttons' }, zoom, csv));
+    fill(this.toolsEl, h('div', { class: 'field inline' }, h('label', { for: 'sort' }, t('sortBy')), select, direction),
+      h('div', { class: 'buttons' }, zoom, people('download-xlsx', t('downloadXlsx'), 'xlsx'), people('download-people-csv', t('downloadPeopleCsv'), 'csv'), csv),
+      tooMany && count > 0 ? h('p', { class: 'muted' }, t('downloadPeopleTooMany', { max: format.number(MAX_PEOPLE_ROWS, lang) })) : null,
+      warning);
   }
+
+  /** Set by main: downloads the matches as a table for people (`kind`: 'xlsx' or 'csv'). */
+  onPeople() {}
 
   setLoading(loading) {
     this.element.setAttribute('aria-busy', String(loading));

@@ -107,7 +107,7 @@ export class MatchPanel {
         h('input', { id: 'm-margin', type: 'text', inputmode: 'decimal', size: 4, value: form.margin || '10' }), h('span', {}, '%')),
       this.messageEl,
       h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary', id: 'match-run' }, t('matchRun')),
-        h('button', { type: 'button', class: 'link', onclick: () => this.clear() }, t('reset'))));
+        h('button', { type: 'button', class: 'link', id: 'match-reset', onclick: () => this.clear() }, t('matchReset'))));
     fill(this.element, h('h2', { id: 'match-heading', class: 'visually-hidden' }, t('tabMatch')),
       h('p', { class: 'muted' }, t('matchIntro')), this.formEl, this.resultsEl);
     this.renderResults();
@@ -153,7 +153,8 @@ export class MatchPanel {
     } catch (e) {
       if (e && e.reason) {
         const id = e.field === 'margin' ? 'm-margin' : e.field === 'pref-size' ? 'm-pref-size' : `${domId('m', e.field.replace(/-(min|max)$/, ''))}-${e.field.match(/(min|max)$/)[1]}`;
-        this.say(t(e.reason === 'notPercent' ? 'matchNotPercent' : 'editNotNumber', { value: e.value }), id);
+        const key = { notPercent: 'matchNotPercent', minAboveMax: 'matchMinAboveMax' }[e.reason] || 'editNotNumber';
+        this.say(t(key, { value: e.value }), id);
         return;
       }
       throw e;
