@@ -250,6 +250,30 @@ fn match_bench(c: &mut Criterion) {
         format!("5 criteria, 2 preferences, {}k carriers", n / 1000),
         |b| b.iter(|| matching::run(black_box(&req), layer, &Budget::unlimited()).expect("runs")),
     );
+    // The map's colours: the same requirement, every match's score (what
+    // `POST /match/scores` computes before writing its pairs).
+    g.bench_function(
+        format!(
+            "every score, 5 criteria, 2 preferences, {}k carriers",
+            n / 1000
+        ),
+        |b| {
+            b.iter(|| matching::scores(black_box(&req), layer, &Budget::unlimited()).expect("runs"))
+        },
+    );
+    // Every carrier matches (no criteria): the most scores one answer can list.
+    let all = matching::Requirement::parse(
+        layer,
+        &serde_json::json!({"preferences": [{"close_to": {"available_floor_area_m2": 4000}}]}),
+        &NoOutside,
+    )
+    .expect("requirement");
+    g.bench_function(
+        format!("every score, no criteria, {}k carriers", n / 1000),
+        |b| {
+            b.iter(|| matching::scores(black_box(&all), layer, &Budget::unlimited()).expect("runs"))
+        },
+    );
     g.finish();
 }
 

@@ -7,11 +7,11 @@
 // edits (so the header carries "Sign in" as well).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launch, open, outside, api, shot, artifacts, root, seriousViolations, settled } from './helpers.mjs';
+import { startServer, launch, open, outside, api, shot, artifacts, root, seriousViolations, settled, contactConfig } from './helpers.mjs';
 
 let browser;
 let server;
@@ -21,13 +21,7 @@ const python = process.env.ETOWN_ATLAS_PYTHON || path.join(root, 'target/venv/bi
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'atlas-handover-'));
-  writeFileSync(path.join(dir, 'atlas.toml'), [
-    '[map.contact]',
-    'office = { zh = "亦庄投资促进服务中心", en = "E-Town Investment Promotion Centre" }',
-    'phone = "+86 10 6788 0000"',
-    '',
-  ].join('\n'));
-  server = await startServer(['--state', path.join(dir, 'state.sqlite'), '--config', path.join(dir, 'atlas.toml')]);
+  server = await startServer(['--state', path.join(dir, 'state.sqlite'), '--config', contactConfig(dir)]);
   A = api(server.base);
   browser = await launch();
 });
@@ -327,6 +321,38 @@ test('English, phone: the answer on screen, Excel in English, the dossier fits, 
   assert.deepEqual(heads.slice(1, 3).map((x) => x.text), ['Count', 'Available floor area'], 'the chosen total next to the count');
   for (const hd of heads.slice(0, 3)) assert.ok(hd.right <= 390, `${hd.text} is on screen (right edge ${hd.right})`);
   await shot(page, 'handover-stats-en-phone.png');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('keyboard: Enter runs a match and lands on its answer; Esc and a removed chip leave focus where the reader was', async () => {
+  const { page, context, errors } = await open(browser, server.base, { options: { locale: 'en-GB' } });
+  // A chip removed from the keyboard: focus moves to the next chip, never to the page.
+  await page.check('#f-industry-future_health');
+  await page.check('#f-status-planned');
+  await page.waitForSelector('#chips .chip >> nth=1');
+  await page.focus('#chips .chip >> nth=0');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#chips .chip').length === 1);
+  assert.equal(await page.evaluate(() => document.activeElement.classList.contains('chip')), true, 'focus on the chip left');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#chips .chip').length === 0);
+  assert.notEqual(await page.evaluate(() => document.activeElement.tagName), 'BODY', 'the last chip gone, focus is in the form');
+  await settled(page);
+  // A list row opens the details; Esc closes them and focus returns to the row.
+  await page.focus('#results .result >> nth=2');
+  const row = await page.evaluate(() => document.activeElement.dataset.id);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#details:not([hidden])');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#details', { state: 'hidden' });
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.id), row, 'back on the row that opened them');
+  // Enter in a need runs the match; focus lands on the answer's summary.
+  await page.click('[role=tab][data-tab=match]');
+  await page.fill('#m-available_floor_area_m2-min', '5000');
+  await page.press('#m-available_floor_area_m2-min', 'Enter');
+  await page.waitForSelector('#match-summary');
+  await page.waitForFunction(() => document.activeElement.id === 'match-summary');
   assert.deepEqual(errors, []);
   await context.close();
 });

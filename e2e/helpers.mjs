@@ -2,7 +2,7 @@
 // $ETOWN_ATLAS_BIN), headless Debian Chromium, a page that records its console errors and every
 // request, and small helpers over the public API. Screenshots go to test-artifacts/.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -28,6 +28,19 @@ export function startServer(args = [], bin = debugBin) {
     });
     server.on('exit', (code) => reject(new Error(`server exited (${code}): ${log}`)));
   });
+}
+
+/** Writes `dir`/atlas.toml with the inquiry contact the dossier prints; returns its path. */
+export function contactConfig(dir) {
+  const file = path.join(dir, 'atlas.toml');
+  writeFileSync(file, [
+    '[map.contact]',
+    'office = { zh = "亦庄投资促进服务中心", en = "E-Town Investment Promotion Centre" }',
+    'phone = "+86 10 6788 0000"',
+    'email = "invest@etown.example"',
+    '',
+  ].join('\n'));
+  return file;
 }
 
 /** Writes `count` synthetic carriers (with the shipped zones, parks and vocabularies) into `dir`. */

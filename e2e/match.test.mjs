@@ -4,11 +4,11 @@
 // shortlist's dossier printed to PDF with the carriers' names in it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launch, open, outside, api, shot, artifacts } from './helpers.mjs';
+import { startServer, launch, open, outside, api, shot, artifacts, contactConfig } from './helpers.mjs';
 
 let browser;
 let server;
@@ -17,14 +17,7 @@ let A;
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'atlas-match-'));
-  writeFileSync(path.join(dir, 'atlas.toml'), [
-    '[map.contact]',
-    'office = { zh = "亦庄投资促进服务中心", en = "E-Town Investment Promotion Centre" }',
-    'phone = "+86 10 6788 0000"',
-    'email = "invest@etown.example"',
-    '',
-  ].join('\n'));
-  server = await startServer(['--config', path.join(dir, 'atlas.toml')]);
+  server = await startServer(['--config', contactConfig(dir)]);
   A = api(server.base);
   browser = await launch();
 });

@@ -62,6 +62,8 @@ for (const count of COUNTS) {
         assert.ok(d.features.length + d.cells > 0, `nothing drawn near ${corner}`);
       }
 
+      // The legend explains the per-cell shading a layer this size is drawn with from afar.
+      assert.match(await page.textContent('#legend-cells'), /每格数量/);
       // A find filter changes what is drawn: only future space, where there was everything.
       const [cx, cy] = [116.55, 39.78];
       await page.evaluate((c) => window.__atlas.map.jumpTo({ center: c, zoom: 14 }), [cx, cy]);

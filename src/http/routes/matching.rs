@@ -17,7 +17,9 @@ use crate::http::params::Params;
 use crate::http::AppState;
 use crate::index::Layer;
 use crate::query::matching::{self, Ranked, Requirement, RequirementError, Resolve};
-use crate::query::{compile_cached, FeatureQuery, FilterCache, FilterLang, FilterSpec, Plan};
+use crate::query::{
+    compile_cached, Budget, FeatureQuery, FilterCache, FilterLang, FilterSpec, Plan,
+};
 use crate::store::Snapshot;
 
 pub fn router() -> Router<AppState> {
@@ -124,15 +126,18 @@ fn criteria_failed(req: &Requirement, r: &Ranked) -> Vec<String> {
         .collect()
 }
 
-async fn match_post(
-    State(state): State<AppState>,
-    base: BaseUrl,
-    Path(collection): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+/// What both matching routes do with a requirement: check the request, wait for a heavy-work
+/// permit, then parse the body against the collection's layer and hand the requirement to
+/// `answer` on the compute pool, within its budget.
+async fn with_requirement(
+    state: &AppState,
+    collection: String,
+    raw: Option<&str>,
+    headers: &HeaderMap,
     body: Bytes,
+    answer: impl FnOnce(&Requirement, &Layer, &Budget) -> Result<Value, ApiError> + Send + 'static,
 ) -> Result<Json<Value>, ApiError> {
-    let snapshot = json_post(&state, &collection, raw.as_deref(), &headers)?;
+    let snapshot = json_post(state, &collection, raw, headers)?;
     let _permit = state.heavy_permit().await?;
     let filters = std::sync::Arc::clone(&state.filters);
     let doc = state
@@ -146,25 +151,40 @@ async fn match_post(
                 filters: &filters,
             };
             let req = Requirement::parse(layer, &doc, &resolve).map_err(refused)?;
-            let outcome = matching::run(&req, layer, budget)?;
-            let names = crate::query::names::name_columns(layer);
-            let list = |v: &[Ranked]| -> Vec<Value> {
-                v.iter()
-                    .map(|r| ranked_json(&req, layer, r, &names, &base, &collection))
-                    .collect()
-            };
-            Ok(json!({
-                "collection": collection,
-                "numberMatched": outcome.matched,
-                "numberNearMisses": outcome.near_missed,
-                "requirement": req.describe(),
-                "matches": list(&outcome.matches),
-                "nearMisses": list(&outcome.near_misses),
-                "links": [link(base.at(&format!("/collections/{}", path_segment(&collection))), "collection", JSON, "the collection")],
-            }))
+            answer(&req, layer, budget)
         })
         .await?;
     Ok(Json(doc))
+}
+
+async fn match_post(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    Path(collection): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let id = collection.clone();
+    with_requirement(&state, collection, raw.as_deref(), &headers, body, move |req, layer, budget| {
+        let outcome = matching::run(req, layer, budget)?;
+        let names = crate::query::names::name_columns(layer);
+        let list = |v: &[Ranked]| -> Vec<Value> {
+            v.iter()
+                .map(|r| ranked_json(req, layer, r, &names, &base, &id))
+                .collect()
+        };
+        Ok(json!({
+            "collection": id,
+            "numberMatched": outcome.matched,
+            "numberNearMisses": outcome.near_missed,
+            "requirement": req.describe(),
+            "matches": list(&outcome.matches),
+            "nearMisses": list(&outcome.near_misses),
+            "links": [link(base.at(&format!("/collections/{}", path_segment(&id))), "collection", JSON, "the collection")],
+        }))
+    })
+    .await
 }
 
 /// `POST /collections/{id}/match/scores`: the same requirement answered with every match's and
@@ -177,37 +197,31 @@ async fn scores_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let snapshot = json_post(&state, &collection, raw.as_deref(), &headers)?;
-    let _permit = state.heavy_permit().await?;
-    let filters = std::sync::Arc::clone(&state.filters);
-    let doc = state
-        .compute(move |budget| {
-            let doc = strict_json(&body)?;
-            let layer = snapshot
-                .layer(&collection)
-                .ok_or_else(|| ApiError::no_such_collection(&collection))?;
-            let resolve = InSnapshot {
-                snapshot: &snapshot,
-                filters: &filters,
-            };
-            let req = Requirement::parse(layer, &doc, &resolve).map_err(refused)?;
-            let scores = matching::scores(&req, layer, budget)?;
+    let id = collection.clone();
+    with_requirement(
+        &state,
+        collection,
+        raw.as_deref(),
+        &headers,
+        body,
+        move |req, layer, budget| {
+            let scores = matching::scores(req, layer, budget)?;
             let pairs = |v: &[(usize, f64)]| -> Vec<Value> {
                 v.iter()
                     .map(|&(slot, score)| json!([layer.ids[slot].to_json(), score]))
                     .collect()
             };
             Ok(json!({
-                "collection": collection,
+                "collection": id,
                 "numberMatched": scores.matched,
                 "numberNearMisses": scores.near_missed,
                 "complete": scores.complete(),
                 "matches": pairs(&scores.matches),
                 "nearMisses": pairs(&scores.near_misses),
             }))
-        })
-        .await?;
-    Ok(Json(doc))
+        },
+    )
+    .await
 }
 
 /// `POST /collections/{id}/compare` with `{"ids": [...], "requirement": {...}}`: two to four

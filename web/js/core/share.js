@@ -5,8 +5,10 @@
 // shortlisted carriers. Pure (CompressionStream exists in browsers and in Node 18+): the node
 // unit tests check it.
 
-/** The longest link code read back (a requirement is a few hundred bytes deflated). */
+/** The longest link code read back (a requirement is a few hundred bytes deflated), and the
+ * most it may inflate to. */
 export const MAX_CODE = 8192;
+export const MAX_JSON = 65536;
 
 const toBase64Url = (bytes) => {
   let s = '';
@@ -33,7 +35,9 @@ export async function pack({ subject, requirement, shortlist }) {
 export async function unpack(code) {
   if (typeof code !== 'string' || !code || code.length > MAX_CODE || !/^[A-Za-z0-9_-]+$/.test(code)) return null;
   try {
-    const json = new TextDecoder().decode(await through(fromBase64Url(code), new DecompressionStream('deflate-raw')));
+    const bytes = await through(fromBase64Url(code), new DecompressionStream('deflate-raw'));
+    if (bytes.length > MAX_JSON) return null;
+    const json = new TextDecoder().decode(bytes);
     const v = JSON.parse(json);
     if (!v || typeof v !== 'object' || typeof v.l !== 'string' || !v.r || typeof v.r !== 'object' || Array.isArray(v.r)) return null;
     const shortlist = Array.isArray(v.s) ? v.s.map(String).slice(0, 100) : [];

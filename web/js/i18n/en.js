@@ -206,7 +206,7 @@ export default {
   matchFindHides: 'The find filters ({n}) also apply on the map: matches they exclude are not drawn.',
   matchFindClear: 'Show every match',
   matchSeeAll: 'Listing the best {shown} of {n}; the map colours every match by its score.',
-  legendScore: 'Match score',
+  legendScore: 'match score',
   legendNear: 'Near miss',
   legendOther: 'Not a match',
   legendShortlisted: 'Shortlisted (numbered)',
@@ -233,4 +233,5 @@ export default {
   matchMinAboveMax: 'The “at most” value {value} is below the “at least” value: nothing could meet both.',
   areaHolds: '{n} {layer} in it, with the find filters',
   exportedFile: 'Saved {name} ({size})',
+  legendCells: 'Too many to draw one by one: how many per cell, {from} (light) to {to} (dark)',
 };

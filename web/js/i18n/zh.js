@@ -226,4 +226,5 @@ export default {
   matchMinAboveMax: '“至多”值 {value} 小于“至少”值，没有载体能同时满足。',
   areaHolds: '区域内有 {n} 个{layer}（含查找筛选条件）',
   exportedFile: '已保存 {name}（{size}）',
+  legendCells: '过密无法逐个绘制时：每格数量，{from}（浅）至 {to}（深）',
 };

@@ -72,8 +72,15 @@ export class LegendControl extends Control {
           h('li', {}, box(OTHER_COLOUR), t('legendOther')))]
       : vocab ? [h('p', { class: 'legend-by', id: 'legend-by' }, t('colouredBy', { label: local(field.title, field.name) })),
         h('ul', { class: 'legend-terms' }, vocab.terms.map((term) => h('li', {}, h('span', { class: 'swatch', style: `background:${term.color || '#888'};border-color:${term.color || '#888'}`, 'aria-hidden': 'true' }), local(term, term.id))))] : [];
+    // A tiled layer too dense to draw at this zoom is shaded per cell by how many it holds
+    // (style.js: opacity 0.15 for one, 0.45 for 100, 0.7 for 1,000 or more).
+    const cells = subject && subject.mode === 'tiles' && this.isVisible(subject.id)
+      ? h('p', { class: 'legend-cells', id: 'legend-cells' },
+        h('span', { class: 'swatch wide', style: `background:linear-gradient(90deg,${hexAlpha(subject.style.color, 0.15)},${hexAlpha(subject.style.color, 0.45)},${hexAlpha(subject.style.color, 0.7)});border-color:${subject.style.color}`, 'aria-hidden': 'true' }),
+        t('legendCells', { from: '1', to: '1,000+' }))
+      : null;
     const body = h('div', { class: 'legend-body', hidden: !this.open },
-      h('ul', { class: 'legend-layers' }, layers.map((l) => h('li', {}, swatch(l), local(l.title, l.id)))), terms);
+      h('ul', { class: 'legend-layers' }, layers.map((l) => h('li', {}, swatch(l), local(l.title, l.id)))), terms, cells);
     fill(this.element, toggle, body);
   }
 }

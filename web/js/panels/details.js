@@ -40,6 +40,10 @@ export class DetailsPanel {
       this.changedBy = null;
       this.saved = false;
     }
+    // Where focus goes back to when the details close: what opened them (a list row, a search
+    // result), or the map when a click on the map did.
+    const from = document.activeElement;
+    if (from && from !== document.body && !this.element.contains(from)) this.returnTo = from;
     this.current = { layer, feature, hidden };
     this.render();
     this.loadChangedBy();
@@ -49,10 +53,16 @@ export class DetailsPanel {
   }
 
   close() {
+    const hadFocus = this.element.contains(document.activeElement);
     this.current = null;
     this.form = null;
     this.element.hidden = true;
     document.body.classList.remove('details-open');
+    if (hadFocus) {
+      const back = this.returnTo && this.returnTo.isConnected ? this.returnTo : document.querySelector('#map .maplibregl-canvas');
+      back?.focus({ preventScroll: true });
+    }
+    this.returnTo = null;
   }
 
   render() {

@@ -191,12 +191,16 @@ export class FindPanel {
       join: (items) => format.list(items, lang),
     });
     const remove = (key) => {
+      const at = list.findIndex((c) => c.key === key);
       if (key === 'area') this.store.update({ area: null });
       else {
         clearTimeout(this.pending.get(key));
         this.pending.delete(key);
         this.store.update({ filters: without(this.store.state.filters, key) });
       }
+      // Focus stays in the chips (the next one, else the one before), or returns to the form.
+      const left = [...this.chipsEl.querySelectorAll('.chip')];
+      (left[Math.min(at, left.length - 1)] || this.formEl.querySelector('input, select'))?.focus();
     };
     this.chipsEl.setAttribute('aria-label', t('activeFilters'));
     fill(this.chipsEl, ...list.map((c) => h('button', { type: 'button', class: 'chip', dataset: { key: c.key }, 'aria-label': t('removeFilter', { label: c.text }), onclick: () => remove(c.key) },
