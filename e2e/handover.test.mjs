@@ -353,6 +353,13 @@ test('keyboard: Enter runs a match and lands on its answer; Esc and a removed ch
   await page.press('#m-available_floor_area_m2-min', 'Enter');
   await page.waitForSelector('#match-summary');
   await page.waitForFunction(() => document.activeElement.id === 'match-summary');
+  // A find filter hides matches on the map: the match panel says so, and drops it on request.
+  await page.evaluate(() => window.__atlas.store.update({ filters: { industry: ['future_space'] } }));
+  await page.waitForSelector('#match-find-hides');
+  assert.match(await page.textContent('#match-find-hides'), /find filters \(1\) also apply on the map/);
+  await page.click('#match-find-hides button');
+  await page.waitForSelector('#match-find-hides', { state: 'detached' });
+  assert.deepEqual(await page.evaluate(() => window.__atlas.store.state.filters), {});
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -62,6 +62,11 @@ for (const count of COUNTS) {
         assert.ok(d.features.length + d.cells > 0, `nothing drawn near ${corner}`);
       }
 
+      // Files: one for people would be too long to build here, and the data CSV says its size first.
+      assert.equal(await page.isDisabled('#download-xlsx'), true);
+      await page.click('#download-csv');
+      await page.waitForSelector('#download-warning:not([hidden])');
+      assert.ok((await page.textContent('#download-warning')).includes(count.toLocaleString('zh-CN')), 'the warning says how many rows');
       // The legend explains the per-cell shading a layer this size is drawn with from afar.
       assert.match(await page.textContent('#legend-cells'), /每格数量/);
       // A find filter changes what is drawn: only future space, where there was everything.

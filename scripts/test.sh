@@ -10,7 +10,8 @@
 #     PostGIS 3 (postgresql-15-postgis-3: each database test starts and removes its own cluster),
 #     python3-venv, and nodejs/npm if there is no node;
 #   - a Python venv in target/venv with the pinned clients of scripts/requirements-test.txt
-#     (OWSLib), never the system Python (Debian refuses pip there, PEP 668);
+#     (OWSLib; openpyxl, which reads back the Excel files the web map writes), never the system
+#     Python (Debian refuses pip there, PEP 668);
 #   - the npm packages of e2e/ (playwright-core, axe-core), from its lock file;
 #   - schemathesis (its own venv under target/) and cargo-fuzz, by their scripts.
 # Then: format and lints, the Rust tests, the web map in headless Chromium, and bounded runs of
