@@ -11,7 +11,7 @@ import { toCql } from './core/filters.js';
 import { Values } from './core/values.js';
 import * as format from './core/format.js';
 import { wgs84ToGcj02, gcj02ToWgs84, mapPositions } from './gcj02.js';
-import { baseStyle } from './map/style.js';
+import { baseStyle, SCORE_COLOURS, OTHER_COLOUR } from './map/style.js';
 import { DataLayers } from './map/data.js';
 import { Interaction } from './map/interaction.js';
 import { LegendControl, InfoControl, ThinnedControl } from './map/controls.js';
@@ -240,8 +240,6 @@ async function main() {
   const shortlisted = async (ids) => Promise.all(ids.map((id) => api.getFeature(store.state.subject, id)));
   let highlighted = null;
   let scoring = null;
-  /** Puts the answer's colours back after the dossier's maps coloured only the shortlist. */
-  const restoreHighlight = () => match.onAnswer(match.answer);
   const nameIn = (f, lang = language()) => featureName(subject(), f.properties, f.id, lang);
   const match = new MatchPanel({
     store, catalog, values, choicesOf,
@@ -287,7 +285,7 @@ async function main() {
       try {
         setBusy(1);
         const features = await shortlisted(ids);
-        const maps = await dossierMaps({ map, data, features, display, layerId: store.state.subject, overviewBounds: bounds, onDone: restoreHighlight });
+        const maps = await dossierMaps({ map, maplibregl, features, display, layerId: store.state.subject, overviewBounds: bounds, colours: { shortlisted: SCORE_COLOURS[2], other: OTHER_COLOUR } });
         openDossier({ layer: subject(), features, answer: match.answer, values, nameOf: nameIn, contact: config.contact, maps, zones: catalog.layers.filter((l) => l.zone && isVisible(l.id)), onClose: () => match.element.querySelector('#dossier-open')?.focus() });
       } catch (e) { showError(e); } finally { setBusy(-1); }
     },

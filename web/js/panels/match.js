@@ -285,7 +285,10 @@ export class MatchPanel {
     const hiding = this.findFilters ? this.findFilters() : 0;
     fill(this.resultsEl,
       h('p', { class: 'summary', id: 'match-summary', tabindex: '-1', dataset: { count: a.numberMatched, near: a.numberNearMisses } },
-        t('matchSummary', { n: format.number(a.numberMatched, lang), near: format.number(a.numberNearMisses, lang) })),
+        t('matchSummary', {
+          n: format.number(a.numberMatched, lang), matches: t(a.numberMatched === 1 ? 'matchOne' : 'matchMany'),
+          near: format.number(a.numberNearMisses, lang), nearMisses: t(a.numberNearMisses === 1 ? 'nearMissOne' : 'nearMissMany'),
+        })),
       a.numberMatched > a.matches.length ? h('p', { class: 'muted' }, t('matchSeeAll', { shown: format.number(a.matches.length, lang), n: format.number(a.numberMatched, lang) })) : null,
       hiding ? h('p', { class: 'notice', id: 'match-find-hides' }, t('matchFindHides', { n: hiding }), ' ',
         h('button', { type: 'button', class: 'link', onclick: () => this.onClearFind() }, t('matchFindClear'))) : null,
