@@ -15,12 +15,15 @@
 //!            ▼
 //!          encode (the one GeoJSON writer) · export (download writers) · tiles (MVT)
 //!          basemap (local MBTiles files, read-only)
-//! postgis: the PostgreSQL/PostGIS schema and import (`etown-atlas db ...`) ──► index, model
+//! record: the system of record's nouns (changes, tokens, one error) and the seam a store
+//!         writes through (Ledger); its backends are siblings behind it:
+//!         sqlite (the embedded state store) · postgis (PostgreSQL/PostGIS, `etown-atlas db ...`)
 //! web/ (MapLibre app, ES modules) ──► the same public HTTP API every other client uses
 //! ```
 //!
 //! Dependencies point one way: `http → {store, export, tiles} → {encode, query, ingest} → index →
-//! model`, and `http → basemap`; everything below `http` is synchronous and knows nothing of
+//! model`, `store → record`, `{sqlite, postgis} → {store, record}` (only the binary picks a
+//! backend), and `http → basemap`; everything below `http` is synchronous and knows nothing of
 //! HTTP; only `http` knows axum, hyper or tokio. `tests/it/layering.rs` checks it.
 
 pub mod basemap;
@@ -30,10 +33,11 @@ pub mod export;
 pub mod http;
 pub mod index;
 pub mod ingest;
-pub mod journal;
 pub mod model;
 pub mod postgis;
 pub mod query;
+pub mod record;
+pub mod sqlite;
 pub mod store;
 pub mod synth;
 pub mod tiles;

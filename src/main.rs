@@ -11,7 +11,7 @@ use etown_atlas::config::{FileConfig, ServerConfig};
 use etown_atlas::http::server::{self, ConnectionLimits};
 use etown_atlas::index::Catalog;
 use etown_atlas::ingest::{self, IngestError, LoadOptions};
-use etown_atlas::store::{FeatureStore, JournaledStore, MemoryStore};
+use etown_atlas::store::{FeatureStore, MemoryStore};
 use etown_atlas::{app, AppState};
 
 mod commands;
@@ -467,7 +467,7 @@ fn export_state(
     let seeds = fingerprints(&files);
     let catalog = load_files(data, files.clone(), options).map_err(|e| e.to_string())?;
     let (store, report) =
-        JournaledStore::open(catalog, state, &seeds).map_err(|e| e.to_string())?;
+        etown_atlas::sqlite::open_store(catalog, state, &seeds).map_err(|e| e.to_string())?;
     for s in &report.skipped {
         tracing::warn!(edit = %s, "a stored edit does not fit the seed and was not applied");
     }
@@ -694,7 +694,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     );
     let store: Arc<dyn FeatureStore> = match &args.state {
         None => Arc::new(MemoryStore::new(catalog)),
-        Some(dir) => match JournaledStore::open(catalog, dir, &seeds) {
+        Some(dir) => match etown_atlas::sqlite::open_store(catalog, dir, &seeds) {
             Ok((store, report)) => {
                 for c in &report.seeds_changed {
                     tracing::warn!(collection = %c, "the seed file changed since the state store first saw it; stored edits are laid over the new seed by feature id");
@@ -739,45 +739,22 @@ fn table_sources(
         .collect()
 }
 
-/// The store of a server on PostgreSQL: the collections loaded in one transaction, edits
-/// recorded there, and a follower that applies the other servers' edits.
+/// The store of a server on PostgreSQL (see `postgis::open_store`), logged as it opens.
 fn open_pg_store(
     address: &str,
     settings: &etown_atlas::postgis::Settings,
     tables: &[etown_atlas::postgis::TableSource],
     started: Instant,
 ) -> Result<Arc<dyn FeatureStore>, String> {
-    use etown_atlas::postgis;
-    let config = postgis::configure(address, settings).map_err(|e| e.to_string())?;
-    let (catalog, version) = postgis::connect(address)
-        .map_err(postgis::LoadError::from)
-        .and_then(|mut client| postgis::load(&mut client, tables))
-        .map_err(|e| e.to_string())?;
-    let location = postgis::describe(&config);
+    let (store, opened) = etown_atlas::postgis::open_store(address, settings, tables)?;
     tracing::info!(
-        layers = catalog.layers().len(),
-        features = catalog.feature_count(),
-        data_version = version,
+        layers = opened.layers,
+        features = opened.features,
+        data_version = opened.version,
         load_ms = started.elapsed().as_secs_f64() * 1000.0,
-        store = %location,
+        store = %opened.location,
         "data loaded from PostgreSQL and indexed"
     );
-    let status = Arc::new(etown_atlas::store::StoreStatus::new(
-        "postgresql",
-        location,
-        settings.retry_after,
-        version,
-    ));
-    let store = JournaledStore::with_ledger(
-        catalog,
-        version,
-        Box::new(postgis::PgLedger::new(config.clone())),
-        Box::new(postgis::PgReads::new(config.clone(), settings)),
-        Some(Arc::clone(&status)),
-    )
-    .map_err(|e| e.to_string())?;
-    postgis::follow(config, settings, status, store.catch_up())
-        .map_err(|e| format!("cannot start the follower thread: {e}"))?;
     Ok(Arc::new(store))
 }
 

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use etown_atlas::encode::{write_feature, Properties};
 use etown_atlas::index::Catalog;
-use etown_atlas::journal::{Journal, NewToken};
 use etown_atlas::model::Crs;
+use etown_atlas::record::tokens::{self, TokenBook};
+use etown_atlas::record::{NewToken, RecordError};
+use etown_atlas::sqlite::Journal;
 
 /// Where tokens are kept.
 pub enum Tokens {
@@ -22,6 +24,18 @@ fn store(address: &str) -> Result<postgres::Client, String> {
     let mut client = etown_atlas::postgis::connect(address).map_err(|e| e.to_string())?;
     etown_atlas::postgis::migrate(&mut client).map_err(|e| e.to_string())?;
     Ok(client)
+}
+
+/// Runs `work` on the token book of `place`, whichever backend keeps it.
+fn with_book<T>(
+    place: &Tokens,
+    work: impl FnOnce(&mut dyn TokenBook) -> Result<T, RecordError>,
+) -> Result<T, String> {
+    match place {
+        Tokens::State(dir) => Journal::open(dir).and_then(|mut j| work(&mut j)),
+        Tokens::Store(address) => work(&mut etown_atlas::postgis::PgTokens(&mut store(address)?)),
+    }
+    .map_err(|e| e.to_string())
 }
 
 fn now() -> String {
@@ -59,19 +73,6 @@ pub fn create_token(
     collections: Option<Vec<String>>,
     expires: Option<&str>,
 ) -> Result<(), String> {
-    if !["reader", "editor", "admin"].contains(&role) {
-        return Err(format!("--role {role:?}: reader, editor or admin"));
-    }
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "-_.@".contains(c))
-    {
-        return Err(format!(
-            "--name {name:?}: 1 to 64 letters, digits, - _ . or @"
-        ));
-    }
     let expires_at = expires.map(parse_expiry).transpose()?;
     let new = NewToken {
         name: name.to_owned(),
@@ -79,15 +80,7 @@ pub fn create_token(
         collections,
         expires_at,
     };
-    let (token, rec) = match place {
-        Tokens::State(dir) => Journal::open(dir)
-            .and_then(|mut j| j.create_token(&new, &now()))
-            .map_err(|e| e.to_string())?,
-        Tokens::Store(address) => {
-            etown_atlas::postgis::create_token(&mut store(address)?, &new, &now())
-                .map_err(|e| e.to_string())?
-        }
-    };
+    let (token, rec) = with_book(place, |book| tokens::create(book, &new, &now()))?;
     eprintln!(
         "token {:?} ({}{}{}) made; it is shown once, below, and stored only as a hash:",
         rec.name,
@@ -105,11 +98,7 @@ pub fn create_token(
 
 #[allow(clippy::print_stdout)]
 pub fn list_tokens(place: &Tokens) -> Result<(), String> {
-    let tokens = match place {
-        Tokens::State(dir) => Journal::open(dir).and_then(|j| j.list_tokens()),
-        Tokens::Store(address) => etown_atlas::postgis::list_tokens(&mut store(address)?),
-    }
-    .map_err(|e| e.to_string())?;
+    let tokens = with_book(place, |book| book.list())?;
     println!(
         "{:<24} {:<7} {:<28} {:<21} {:<21} revoked",
         "name", "role", "collections", "created", "expires"
@@ -130,13 +119,7 @@ pub fn list_tokens(place: &Tokens) -> Result<(), String> {
 }
 
 pub fn revoke_token(place: &Tokens, name: &str) -> Result<(), String> {
-    let revoked = match place {
-        Tokens::State(dir) => Journal::open(dir).and_then(|mut j| j.revoke_token(name, &now())),
-        Tokens::Store(address) => {
-            etown_atlas::postgis::revoke_token(&mut store(address)?, name, &now())
-        }
-    }
-    .map_err(|e| e.to_string())?;
+    let revoked = with_book(place, |book| book.revoke(name, &now()))?;
     if revoked {
         eprintln!("token {name:?} revoked: it is refused from the next request on");
         Ok(())

@@ -5,6 +5,7 @@
 //! `WWW-Authenticate`; a good one without the right is a 403. Failures are logged with the reason,
 //! never the credential.
 
+use crate::http::problem::Problem;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -56,8 +57,12 @@ impl Principal {
 
 /// 401: no credential, or one that is not (or no longer) valid.
 pub fn unauthorized(detail: &str, invalid: bool) -> Response {
-    let mut res =
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail.to_owned()).into_response();
+    let mut res = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        Problem::Unauthorized,
+        detail.to_owned(),
+    )
+    .into_response();
     let challenge = if invalid {
         "Bearer realm=\"etown-atlas\", error=\"invalid_token\""
     } else {
@@ -72,7 +77,7 @@ pub fn unauthorized(detail: &str, invalid: bool) -> Response {
 
 /// 403: a valid principal without the right.
 pub fn forbidden(detail: String) -> Response {
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail).into_response()
+    ApiError::new(StatusCode::FORBIDDEN, Problem::Forbidden, detail).into_response()
 }
 
 /// The principal the request's credential names; `Ok(None)` when it carries none.

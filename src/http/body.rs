@@ -1,5 +1,6 @@
 //! Request bodies: what a POST must say about itself, and JSON read strictly.
 
+use crate::http::problem::Problem;
 use std::fmt;
 
 use axum::http::{header, HeaderMap, StatusCode};
@@ -19,7 +20,7 @@ pub fn require_media_type(headers: &HeaderMap, accepted: &[&str]) -> Result<(), 
         if !enc.eq_ignore_ascii_case("identity") {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                Problem::UnsupportedMediaType,
                 format!("request bodies are not decoded; send it without Content-Encoding ({enc})"),
             ));
         }
@@ -34,7 +35,7 @@ pub fn require_media_type(headers: &HeaderMap, accepted: &[&str]) -> Result<(), 
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Problem::UnsupportedMediaType,
             format!(
                 "the body must be {}, not {:?}",
                 accepted.join(" or "),

@@ -17,6 +17,7 @@
 //!    [`MIN_RATE`] on average after [`RATE_GRACE`] is cut (visibly, as in 3 and 4): a trickle
 //!    reader can neither fill the disk nor hold a slot for the whole download timeout.
 
+use crate::http::problem::Problem;
 use std::io::Write;
 
 use axum::body::{Body, Bytes};
@@ -268,7 +269,7 @@ fn is_spool_full(e: &ExportError) -> bool {
 fn failed() -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "export_failed",
+        Problem::ExportFailed,
         "the file could not be written; nothing was sent (the server log says why)",
     )
 }

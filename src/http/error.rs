@@ -3,6 +3,7 @@
 //! The status is decided here, once, from the lower layers' error types. Details of a 5xx are
 //! logged, never sent: the body says only that something failed on the server.
 
+use crate::http::problem::Problem;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -15,8 +16,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: StatusCode,
-    /// Stable, snake_case, for machines (`invalid_parameter`, `not_found`, ...).
-    pub code: &'static str,
+    /// What kind of problem: its stable code and titles (see [`Problem`]).
+    pub code: Problem,
     /// For people: what went wrong and how to fix it.
     pub detail: String,
     /// The query parameter at fault, when there is one.
@@ -30,7 +31,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: Problem, detail: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -46,7 +47,7 @@ impl ApiError {
     pub fn parameter(name: &str, detail: impl Into<String>) -> Self {
         ApiError {
             parameter: Some(name.to_owned()),
-            ..Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", detail)
+            ..Self::new(StatusCode::BAD_REQUEST, Problem::InvalidParameter, detail)
         }
     }
 
@@ -56,7 +57,7 @@ impl ApiError {
             parameter: Some(name.clone().into_owned()),
             ..Self::new(
                 StatusCode::BAD_REQUEST,
-                "unknown_parameter",
+                Problem::UnknownParameter,
                 format!("unknown query parameter {name:?}; this resource accepts: {known}"),
             )
         }
@@ -64,14 +65,14 @@ impl ApiError {
 
     /// A request body that cannot be read as what the route expects (400).
     pub fn invalid_body(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_body", detail)
+        Self::new(StatusCode::BAD_REQUEST, Problem::InvalidBody, detail)
     }
 
     /// The work ran past the request's time budget (see `query::Budget`).
     pub fn timed_out(limit: std::time::Duration) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+            Problem::Timeout,
             format!(
                 "the request took longer than {} s and was stopped; narrow it (a smaller area, fewer terms) or retry later",
                 limit.as_secs_f64()
@@ -80,13 +81,13 @@ impl ApiError {
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(StatusCode::NOT_FOUND, Problem::NotFound, detail)
     }
 
     pub fn no_such_collection(id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "collection_not_found",
+            Problem::CollectionNotFound,
             format!("there is no collection {id:?}; see /collections"),
         )
     }
@@ -97,7 +98,7 @@ impl ApiError {
             retry_after: Some(retry_after_s),
             ..Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
+                Problem::Busy,
                 format!("the server is at its limit of concurrent downloads and statistics; retry in {retry_after_s} s"),
             )
         }
@@ -110,15 +111,15 @@ impl ApiError {
             retry_after: Some(retry_after_s),
             ..Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
+                Problem::StoreUnavailable,
                 format!("the store is unreachable for now; nothing changed. Reads go on; retry this in {retry_after_s} s"),
             )
         }
     }
 
     /// The answer when the state store could not be read (`what`: for the log).
-    pub fn store_read(e: &crate::journal::JournalError, what: &str, retry_after_s: u32) -> Self {
-        if let crate::journal::JournalError::Unavailable(reason) = e {
+    pub fn store_read(e: &crate::record::RecordError, what: &str, retry_after_s: u32) -> Self {
+        if let crate::record::RecordError::Unavailable(reason) = e {
             tracing::warn!(%reason, "cannot read {what}: the store is unreachable");
             return Self::store_unavailable(retry_after_s);
         }
@@ -129,55 +130,56 @@ impl ApiError {
     /// A generic body for a bare status from a lower layer (405, 413, 503...).
     pub fn from_status(status: StatusCode) -> Self {
         let (code, detail) = match status {
-            StatusCode::NOT_FOUND => ("not_found", "no such resource"),
+            StatusCode::NOT_FOUND => (Problem::NotFound, "no such resource"),
             StatusCode::METHOD_NOT_ALLOWED => (
-                "method_not_allowed",
+                Problem::MethodNotAllowed,
                 "this method is not allowed on this resource",
             ),
             StatusCode::PAYLOAD_TOO_LARGE => (
-                "body_too_large",
+                Problem::BodyTooLarge,
                 "the request body is larger than the server accepts",
             ),
             StatusCode::URI_TOO_LONG => (
-                "uri_too_long",
+                Problem::UriTooLong,
                 "the request URL is longer than the server accepts",
             ),
             StatusCode::NOT_ACCEPTABLE => (
-                "not_acceptable",
+                Problem::NotAcceptable,
                 "no representation of this resource matches the Accept header",
             ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-                "unsupported_media_type",
+                Problem::UnsupportedMediaType,
                 "the request body's media type is not accepted here",
             ),
             StatusCode::SERVICE_UNAVAILABLE => (
-                "unavailable",
+                Problem::Unavailable,
                 "the server cannot answer this request now; try again later",
             ),
             StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => {
-                ("timeout", "the request took too long")
+                (Problem::Timeout, "the request took too long")
             }
-            s if s.is_server_error() => {
-                ("internal_error", "the server failed to answer this request")
-            }
-            _ => ("bad_request", "the request is not acceptable"),
+            s if s.is_server_error() => (
+                Problem::InternalError,
+                "the server failed to answer this request",
+            ),
+            _ => (Problem::BadRequest, "the request is not acceptable"),
         };
         Self::new(status, code, detail)
     }
 
     fn title(&self) -> &'static str {
-        self.status.canonical_reason().unwrap_or("Error")
+        self.code.entry().title_en
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({
-            "type": format!("urn:etown-atlas:problem:{}", self.code),
+            "type": format!("urn:etown-atlas:problem:{}", self.code.code()),
             "title": self.title(),
             "status": self.status.as_u16(),
             "detail": self.detail,
-            "code": self.code,
+            "code": self.code.code(),
         });
         if let Some(p) = &self.parameter {
             body["parameter"] = json!(p);
@@ -206,11 +208,11 @@ impl From<QueryError> for ApiError {
             return x.into();
         }
         let code = match &e {
-            QueryError::UnknownProperty { .. } => "unknown_property",
-            QueryError::InvalidValue { .. } => "invalid_parameter",
-            QueryError::NoTemporalProperty => "no_temporal_property",
-            QueryError::Filter(f) => f.code(),
-            QueryError::Exceeded(_) => "timeout",
+            QueryError::UnknownProperty { .. } => Problem::UnknownProperty,
+            QueryError::InvalidValue { .. } => Problem::InvalidParameter,
+            QueryError::NoTemporalProperty => Problem::NoTemporalProperty,
+            QueryError::Filter(f) => filter_problem(f),
+            QueryError::Exceeded(_) => Problem::Timeout,
         };
         let mut err = ApiError {
             parameter: Some(e.parameter().to_owned()),
@@ -237,5 +239,18 @@ impl From<Exceeded> for ApiError {
     /// The budget's limit is not known here; the compute boundary rewrites the message with it.
     fn from(_: Exceeded) -> Self {
         ApiError::timed_out(std::time::Duration::ZERO)
+    }
+}
+
+/// The problem a filter error is.
+fn filter_problem(e: &crate::query::FilterError) -> Problem {
+    use crate::query::FilterError as F;
+    match e {
+        F::Syntax { .. } => Problem::FilterSyntax,
+        F::UnknownProperty { .. } => Problem::UnknownProperty,
+        F::TypeMismatch { .. } => Problem::FilterTypeMismatch,
+        F::Unsupported { .. } => Problem::FilterUnsupported,
+        F::Geometry(_) => Problem::InvalidGeometry,
+        F::TooComplex(_) => Problem::FilterTooComplex,
     }
 }

@@ -1,5 +1,6 @@
 //! Cross-cutting behaviour applied to every response.
 
+use crate::http::problem::Problem;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -73,7 +74,7 @@ pub async fn uri_limit(max: usize, req: Request, next: Next) -> Response {
     if len > max {
         return ApiError::new(
             StatusCode::URI_TOO_LONG,
-            "uri_too_long",
+            Problem::UriTooLong,
             format!("the URL is {len} bytes; the limit is {max}. Send large filters and geometries by POST (/collections/{{id}}/search)"),
         )
         .into_response();
@@ -99,7 +100,7 @@ pub async fn timeout(limit: Duration, mut req: Request, next: Next) -> Response 
             tracing::warn!(?limit, "request timed out");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
+                Problem::Timeout,
                 format!(
                     "the request took longer than {} s and was stopped",
                     limit.as_secs()

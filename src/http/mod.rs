@@ -12,6 +12,7 @@ mod metrics;
 mod middleware;
 mod negotiate;
 pub mod params;
+pub mod problem;
 mod problem_language;
 mod query_params;
 mod response_cache;

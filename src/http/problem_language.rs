@@ -17,70 +17,18 @@ use serde_json::{json, Value};
 
 use super::error::PROBLEM_JSON;
 use super::language;
+use super::problem::Problem;
 
 /// Problem bodies are small; anything larger is passed on as it is.
 const MAX_PROBLEM_BYTES: usize = 64 * 1024;
 
-/// The Chinese title of a problem code, and the lead of its detail (`{p}` the parameter,
-/// `{s}` seconds to wait, `{n}` a character position).
+/// The Chinese title of a problem code, and the lead of its detail (from the problem table;
+/// a code that is not ours gets the generic one).
 fn chinese(code: &str) -> (&'static str, &'static str) {
-    match code {
-        "invalid_parameter" => ("参数无效", "参数 {p} 的值无法使用"),
-        "unknown_parameter" => ("未知参数", "此资源不接受参数 {p}"),
-        "unknown_property" => ("未知属性", "筛选条件引用了此数据集没有的属性"),
-        "invalid_body" => ("请求体无效", "请求体无法按此接口的要求读取"),
-        "invalid_geometry" => ("几何无效", "筛选条件中的几何图形无效"),
-        "filter_syntax" => ("筛选条件语法错误", "筛选条件在第 {n} 个字符处有语法错误"),
-        "filter_type_mismatch" => ("筛选条件类型不符", "筛选条件把属性与不同类型的值比较"),
-        "filter_unsupported" => ("筛选条件不受支持", "筛选条件使用了本服务器不支持的功能"),
-        "filter_too_complex" => (
-            "筛选条件过于复杂",
-            "筛选条件超出了允许的复杂度，请简化后重试",
-        ),
-        "no_temporal_property" => ("没有时间属性", "此数据集没有可按 datetime 筛选的时间属性"),
-        "collection_not_found" => ("数据集不存在", "没有这个数据集，请查看 /collections"),
-        "not_found" => ("未找到", "没有这个资源"),
-        "method_not_allowed" => ("方法不允许", "此资源不允许这种请求方法"),
-        "body_too_large" => ("请求体过大", "请求体超过了服务器接受的大小"),
-        "uri_too_long" => (
-            "网址过长",
-            "请求网址超过了服务器接受的长度；大的筛选条件和几何请用 POST 发送",
-        ),
-        "not_acceptable" => ("无可用格式", "没有与 Accept 请求头相符的格式"),
-        "unsupported_media_type" => ("不支持的媒体类型", "此处不接受该请求体的媒体类型或编码"),
-        "timeout" => (
-            "请求超时",
-            "请求耗时过长，已被停止；请缩小范围（更小的区域、更少的条件）或稍后重试",
-        ),
-        "busy" => ("服务器繁忙", "服务器的并发下载与统计已满，请 {s} 秒后重试"),
-        "unavailable" => ("暂时无法服务", "服务器现在无法处理此请求，请稍后重试"),
-        "too_many_connections" => ("连接过多", "服务器的连接已满，请稍后重试"),
-        "export_failed" => ("导出失败", "导出文件未能生成"),
-        "unauthorized" => ("未认证", "此操作需要有效的 API 令牌"),
-        "forbidden" => ("无权限", "此令牌无权进行此操作"),
-        "conflict" => ("冲突", "与现有要素冲突"),
-        "invalid_feature" => ("要素无效", "提交的要素不符合此数据集的规则"),
-        "precondition_required" => (
-            "需要前提条件",
-            "修改需要 If-Match（要素的 ETag）或 If-Unmodified-Since，以免覆盖未见过的更改",
-        ),
-        "precondition_failed" => ("前提条件不成立", "要素在该版本之后已被修改"),
-        "storage_failed" => ("保存失败", "修改未能保存，没有任何更改"),
-        "store_unavailable" => (
-            "存储暂不可用",
-            "数据存储暂时无法连接，没有任何更改；请 {s} 秒后重试",
-        ),
-        "idempotency_key_reused" => (
-            "幂等键已被使用",
-            "此 Idempotency-Key 已用于不同的请求体；重试须发送相同的请求体，新请求须用新的键",
-        ),
-        "request_in_progress" => (
-            "请求处理中",
-            "使用此 Idempotency-Key 的请求正在处理，请在其答复后重试",
-        ),
-        "internal_error" => ("服务器错误", "服务器未能完成此请求"),
-        _ => ("请求无法处理", "请求无法处理"),
-    }
+    let entry = Problem::from_code(code)
+        .unwrap_or(Problem::BadRequest)
+        .entry();
+    (entry.title_zh, entry.lead_zh)
 }
 
 /// `body` (a problem) for a Chinese reader; `wait` is its Retry-After, if any.
@@ -152,6 +100,7 @@ pub async fn in_chinese(res: Response) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::problem::TABLE;
 
     #[test]
     fn a_parameter_problem_leads_in_chinese_and_keeps_the_english() {
@@ -172,33 +121,14 @@ mod tests {
     }
 
     #[test]
-    fn every_code_the_server_uses_has_a_chinese_title() {
-        for code in [
-            "invalid_parameter",
-            "unknown_parameter",
-            "unknown_property",
-            "invalid_body",
-            "invalid_geometry",
-            "filter_syntax",
-            "filter_type_mismatch",
-            "filter_unsupported",
-            "filter_too_complex",
-            "no_temporal_property",
-            "collection_not_found",
-            "not_found",
-            "method_not_allowed",
-            "body_too_large",
-            "uri_too_long",
-            "not_acceptable",
-            "unsupported_media_type",
-            "timeout",
-            "busy",
-            "unavailable",
-            "too_many_connections",
-            "export_failed",
-            "internal_error",
-        ] {
-            assert_ne!(chinese(code).0, "请求无法处理", "{code}");
+    fn every_code_in_the_table_is_said_in_chinese() {
+        for e in TABLE {
+            let zh = to_chinese(json!({"code": e.code, "detail": "x"}), Some(3));
+            assert_eq!(zh["title"], e.title_zh, "{}", e.code);
+            if e.code != "bad_request" {
+                assert_ne!(zh["title"], "请求无法处理", "{}", e.code);
+            }
+            assert_eq!(zh["detail_en"], "x");
         }
     }
 }

@@ -197,7 +197,7 @@ pub async fn serve(
 }
 
 /// The problem a connection over the caps is answered with.
-const OVER_THE_CAP: &str = r#"{"type":"urn:etown-atlas:problem:too_many_connections","title":"Service Unavailable","status":503,"detail":"the server has as many open connections as it accepts (from this address, or in all); retry in a few seconds","code":"too_many_connections"}"#;
+const OVER_THE_CAP: &str = r#"{"type":"urn:etown-atlas:problem:too_many_connections","title":"Too many connections","status":503,"detail":"the server has as many open connections as it accepts (from this address, or in all); retry in a few seconds","code":"too_many_connections"}"#;
 
 /// [`OVER_THE_CAP`] as a response, for a request on a `/health` reserve connection.
 fn over_the_cap() -> axum::response::Response {

@@ -216,7 +216,7 @@ impl AppState {
         })
         .await;
         match joined {
-            Ok(Err(e)) if e.code == "timeout" => {
+            Ok(Err(e)) if e.code == crate::http::problem::Problem::Timeout => {
                 tracing::warn!(
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     limit_s = limit.as_secs_f64(),

@@ -14,7 +14,8 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::NoTls;
 
 use super::ledger::{classify, Settings, CHANNEL};
-use crate::store::{CatchUp, LedgerError, StoreStatus};
+use crate::record::RecordError;
+use crate::store::{CatchUp, StoreStatus};
 
 /// Starts following the database at `config` for the store whose catch-ups `catch_up` asks
 /// for. The thread ends when the store's writer has.
@@ -54,7 +55,8 @@ enum Stop {
 
 fn unavailable(e: &postgres::Error) -> String {
     match classify(e) {
-        LedgerError::Unavailable(r) | LedgerError::Refused(r) => r,
+        RecordError::Unavailable(r) | RecordError::Refused(r) => r,
+        other => other.to_string(),
     }
 }
 

@@ -16,13 +16,14 @@ use std::time::Duration;
 
 use postgres::{Client, NoTls};
 use serde_json::Value as Json;
-use subtle::ConstantTimeEq;
 
 use super::import::{write_rows, ImportFailure};
 use super::{describe, PgError};
-use crate::journal::PAGE_BYTES;
-use crate::journal::{tokens, Change, JournalError, Operation, RequestKey, TokenRecord};
-use crate::store::{Layers, Ledger, LedgerError, LedgerReads};
+use crate::record::tokens::{self, collections_text, verified, TokenBook};
+use crate::record::{
+    Change, Layers, Ledger, LedgerReads, Operation, RecordError, RequestKey, TokenRecord,
+    PAGE_BYTES,
+};
 
 /// The channel of change notifications.
 pub const CHANNEL: &str = "atlas_changes";
@@ -87,10 +88,10 @@ pub fn configure(address: &str, settings: &Settings) -> Result<postgres::Config,
 /// Whether a failure means "not reachable now" (retry later) or "refused" (the request's own
 /// fault or a bug). The message never carries the password: the driver's errors do not
 /// include the connection string.
-pub fn classify(e: &postgres::Error) -> LedgerError {
+pub fn classify(e: &postgres::Error) -> RecordError {
     let Some(code) = e.code() else {
         // No SQLSTATE: the connection failed, closed or timed out.
-        return LedgerError::Unavailable(e.to_string());
+        return RecordError::Unavailable(e.to_string());
     };
     let state = code.code();
     // 08: connection exception; 57P01-03: shutting down or starting; 53: out of resources;
@@ -102,16 +103,18 @@ pub fn classify(e: &postgres::Error) -> LedgerError {
         || state == "40001"
         || state == "40P01"
     {
-        LedgerError::Unavailable(e.to_string())
+        RecordError::Unavailable(e.to_string())
     } else {
-        LedgerError::Refused(e.to_string())
+        RecordError::Refused(e.to_string())
     }
 }
 
-fn journal_error(e: &postgres::Error) -> JournalError {
+/// A failed read as the reader is told: an outage stays an outage; otherwise the driver's
+/// message alone (nothing was being written, so nothing was refused).
+fn read_error(e: &postgres::Error) -> RecordError {
     match classify(e) {
-        LedgerError::Unavailable(reason) => JournalError::Unavailable(reason),
-        LedgerError::Refused(reason) => JournalError::Invalid(reason),
+        RecordError::Refused(reason) => RecordError::Invalid(reason),
+        other => other,
     }
 }
 
@@ -129,7 +132,7 @@ impl PgLedger {
         }
     }
 
-    fn client(&mut self) -> Result<&mut Client, LedgerError> {
+    fn client(&mut self) -> Result<&mut Client, RecordError> {
         if self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
         }
@@ -137,7 +140,7 @@ impl PgLedger {
             Some(c) => Ok(c),
             slot => {
                 let c = self.config.connect(NoTls).map_err(|e| {
-                    LedgerError::Unavailable(format!("{}: {e}", describe(&self.config)))
+                    RecordError::Unavailable(format!("{}: {e}", describe(&self.config)))
                 })?;
                 Ok(slot.insert(c))
             }
@@ -145,10 +148,10 @@ impl PgLedger {
     }
 
     /// Ends the open transaction after `e`; a broken connection is dropped, to be reopened.
-    fn fail(&mut self, e: &postgres::Error) -> LedgerError {
+    fn fail(&mut self, e: &postgres::Error) -> RecordError {
         let kind = classify(e);
         match (&kind, &mut self.client) {
-            (LedgerError::Refused(_), Some(c)) => {
+            (RecordError::Refused(_), Some(c)) => {
                 if c.batch_execute("ROLLBACK").is_err() {
                     self.client = None;
                 }
@@ -220,7 +223,7 @@ fn page(
     client: &mut Client,
     condition: &str,
     params: &[&(dyn postgres::types::ToSql + Sync)],
-) -> Result<Vec<Change>, JournalError> {
+) -> Result<Vec<Change>, RecordError> {
     let sql = format!(
         "SELECT version, collection, feature_id, op, author, at_text, before_text, feature_text, request_key, request_hash FROM (
              SELECT *, SUM(size) OVER (ORDER BY version) AS running FROM (
@@ -233,11 +236,11 @@ fn page(
                  FROM atlas_changes WHERE {condition} ORDER BY version LIMIT $2) rows) sized
          WHERE running - size < $3 ORDER BY version"
     );
-    let rows = client.query(&sql, params).map_err(|e| journal_error(&e))?;
+    let rows = client.query(&sql, params).map_err(|e| read_error(&e))?;
     rows.iter()
         .map(change)
         .collect::<Result<_, _>>()
-        .map_err(|e| journal_error(&e))
+        .map_err(|e| read_error(&e))
 }
 
 /// Changes after `applied`, oldest first.
@@ -287,7 +290,7 @@ fn change(r: &postgres::Row) -> Result<Change, postgres::Error> {
 }
 
 impl Ledger for PgLedger {
-    fn begin(&mut self, applied: i64) -> Result<Vec<Change>, LedgerError> {
+    fn begin(&mut self, applied: i64) -> Result<Vec<Change>, RecordError> {
         let client = self.client()?;
         let result = client
             .batch_execute("BEGIN")
@@ -301,7 +304,7 @@ impl Ledger for PgLedger {
         changes: Vec<Change>,
         rezoned: &[(String, String)],
         layers: Layers<'_>,
-    ) -> Result<Vec<Change>, LedgerError> {
+    ) -> Result<Vec<Change>, RecordError> {
         let client = self.client()?;
         let result = Self::record(client, changes, rezoned, layers).and_then(|out| {
             client.batch_execute("COMMIT")?;
@@ -312,7 +315,7 @@ impl Ledger for PgLedger {
             // The row stream broke: the connection did.
             ImportFailure::Stream(e) => {
                 self.client = None;
-                LedgerError::Unavailable(e.to_string())
+                RecordError::Unavailable(e.to_string())
             }
         })
     }
@@ -325,12 +328,12 @@ impl Ledger for PgLedger {
         }
     }
 
-    fn since(&mut self, applied: i64) -> Result<Vec<Change>, LedgerError> {
+    fn since(&mut self, applied: i64) -> Result<Vec<Change>, RecordError> {
         let client = self.client()?;
         read_since(client, applied).map_err(|e| self.fail(&e))
     }
 
-    fn largest_integer_id(&mut self, collection: &str) -> Result<Option<i64>, LedgerError> {
+    fn largest_integer_id(&mut self, collection: &str) -> Result<Option<i64>, RecordError> {
         let client = self.client()?;
         let found = client
             .query_one(
@@ -342,7 +345,7 @@ impl Ledger for PgLedger {
         found.map_err(|e| self.fail(&e))
     }
 
-    fn request(&mut self, key: &str) -> Result<Option<Change>, LedgerError> {
+    fn request(&mut self, key: &str) -> Result<Option<Change>, RecordError> {
         let client = self.client()?;
         let found = client
             .query_opt(&format!("{SELECT_CHANGES} WHERE request_key = $1"), &[&key])
@@ -373,11 +376,11 @@ impl PgReads {
 
     fn conn(
         &self,
-    ) -> Result<r2d2::PooledConnection<r2d2_postgres::PostgresConnectionManager<NoTls>>, JournalError>
+    ) -> Result<r2d2::PooledConnection<r2d2_postgres::PostgresConnectionManager<NoTls>>, RecordError>
     {
         self.pool
             .get()
-            .map_err(|e| JournalError::Unavailable(e.to_string()))
+            .map_err(|e| RecordError::Unavailable(e.to_string()))
     }
 }
 
@@ -398,7 +401,7 @@ impl LedgerReads for PgReads {
         id: &str,
         since: i64,
         limit: usize,
-    ) -> Result<Vec<Change>, JournalError> {
+    ) -> Result<Vec<Change>, RecordError> {
         let mut c = self.conn()?;
         page(
             &mut c,
@@ -413,7 +416,7 @@ impl LedgerReads for PgReads {
         )
     }
 
-    fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, JournalError> {
+    fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, RecordError> {
         let mut c = self.conn()?;
         page(
             &mut c,
@@ -426,7 +429,7 @@ impl LedgerReads for PgReads {
         )
     }
 
-    fn token(&self, presented: &str) -> Result<Option<TokenRecord>, JournalError> {
+    fn token(&self, presented: &str) -> Result<Option<TokenRecord>, RecordError> {
         let mut c = self.conn()?;
         find_token(&mut c, presented)
     }
@@ -460,83 +463,66 @@ fn token_record(r: &postgres::Row) -> Result<(TokenRecord, Vec<u8>), postgres::E
 pub fn find_token(
     client: &mut Client,
     presented: &str,
-) -> Result<Option<TokenRecord>, JournalError> {
+) -> Result<Option<TokenRecord>, RecordError> {
     let h = tokens::hash(presented);
     let row = client
         .query_opt(
             &format!("SELECT {TOKEN_COLUMNS} FROM atlas_tokens WHERE hash = $1"),
             &[&h.as_slice()],
         )
-        .map_err(|e| journal_error(&e))?;
-    let Some(row) = row else { return Ok(None) };
-    let (rec, stored) = token_record(&row).map_err(|e| journal_error(&e))?;
-    Ok(bool::from(stored.as_slice().ct_eq(&h)).then_some(rec))
+        .map_err(|e| read_error(&e))?;
+    let found = row
+        .map(|row| token_record(&row))
+        .transpose()
+        .map_err(|e| read_error(&e))?;
+    Ok(verified(found, &h))
 }
 
-/// Makes a token in the database; returns the secret (shown once) and its record.
-pub fn create_token(
-    client: &mut Client,
-    new: &tokens::NewToken,
-    now: &str,
-) -> Result<(String, TokenRecord), JournalError> {
-    let token = tokens::random_token()?;
-    let collections = new
-        .collections
-        .as_ref()
-        .map(|c| serde_json::Value::from(c.clone()).to_string());
-    let n = client
-        .execute(
-            "INSERT INTO atlas_tokens (name, role, collections, hash, created_at, expires_at)
-             VALUES ($1, $2, $3::text::jsonb, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
-            &[
-                &new.name,
-                &new.role,
-                &collections,
-                &tokens::hash(&token).as_slice(),
-                &now,
-                &new.expires_at,
-            ],
-        )
-        .map_err(|e| journal_error(&e))?;
-    if n == 0 {
-        return Err(JournalError::Invalid(format!(
-            "a token named {:?} exists; revoke it or pick another name",
-            new.name
-        )));
+/// The token rows of a PostgreSQL store.
+pub struct PgTokens<'a>(pub &'a mut Client);
+
+impl TokenBook for PgTokens<'_> {
+    fn insert(&mut self, record: &TokenRecord, hash: &[u8; 32]) -> Result<bool, RecordError> {
+        let n = self
+            .0
+            .execute(
+                "INSERT INTO atlas_tokens (name, role, collections, hash, created_at, expires_at)
+                 VALUES ($1, $2, $3::text::jsonb, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+                &[
+                    &record.name,
+                    &record.role,
+                    &collections_text(record.collections.as_ref()),
+                    &hash.as_slice(),
+                    &record.created_at,
+                    &record.expires_at,
+                ],
+            )
+            .map_err(|e| read_error(&e))?;
+        Ok(n > 0)
     }
-    Ok((
-        token,
-        TokenRecord {
-            name: new.name.clone(),
-            role: new.role.clone(),
-            collections: new.collections.clone(),
-            created_at: now.to_owned(),
-            expires_at: new.expires_at.clone(),
-            revoked_at: None,
-        },
-    ))
-}
 
-pub fn list_tokens(client: &mut Client) -> Result<Vec<TokenRecord>, JournalError> {
-    let rows = client
-        .query(
-            &format!("SELECT {TOKEN_COLUMNS} FROM atlas_tokens ORDER BY created_at, name"),
-            &[],
-        )
-        .map_err(|e| journal_error(&e))?;
-    rows.iter()
-        .map(|r| token_record(r).map(|(rec, _)| rec))
-        .collect::<Result<_, _>>()
-        .map_err(|e| journal_error(&e))
-}
+    fn list(&mut self) -> Result<Vec<TokenRecord>, RecordError> {
+        let rows = self
+            .0
+            .query(
+                &format!("SELECT {TOKEN_COLUMNS} FROM atlas_tokens ORDER BY created_at, name"),
+                &[],
+            )
+            .map_err(|e| read_error(&e))?;
+        rows.iter()
+            .map(|r| token_record(r).map(|(rec, _)| rec))
+            .collect::<Result<_, _>>()
+            .map_err(|e| read_error(&e))
+    }
 
-/// Revokes a token by name; false if there is none (or it was revoked already).
-pub fn revoke_token(client: &mut Client, name: &str, now: &str) -> Result<bool, JournalError> {
-    let n = client
-        .execute(
-            "UPDATE atlas_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL",
-            &[&name, &now],
-        )
-        .map_err(|e| journal_error(&e))?;
-    Ok(n > 0)
+    fn revoke(&mut self, name: &str, now: &str) -> Result<bool, RecordError> {
+        let n = self
+            .0
+            .execute(
+                "UPDATE atlas_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL",
+                &[&name, &now],
+            )
+            .map_err(|e| read_error(&e))?;
+        Ok(n > 0)
+    }
 }

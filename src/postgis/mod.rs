@@ -17,16 +17,15 @@ mod import;
 mod ledger;
 mod load;
 mod migrate;
+mod open;
 mod tables;
 
 pub use follow::follow;
 pub use import::{import, ImportReport};
-pub use ledger::{
-    classify, configure, create_token, find_token, list_tokens, revoke_token, PgLedger, PgReads,
-    Settings, CHANNEL,
-};
+pub use ledger::{classify, configure, find_token, PgLedger, PgReads, PgTokens, Settings, CHANNEL};
 pub use load::{files, load, LoadError};
 pub use migrate::{migrate, MIGRATIONS};
+pub use open::open_store;
 pub use tables::TableSource;
 
 /// Why a database command failed.

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value as Json};
 
 use crate::ingest::BodyError;
-use crate::journal::{Change, RequestKey};
+use crate::record::{Change, RequestKey};
 
 /// One edit, as the HTTP layer hands it over (bodies already parsed, geometry in CRS84).
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
 //! The editable store: the seed data in memory, edits kept durably in a state store
-//! (`journal`), applied in place without rebuilding a layer.
+//! (a `crate::record` ledger), applied in place without rebuilding a layer.
 //!
 //! Writes go through one writer thread. It takes the edits waiting (up to [`BATCH`]), checks and
 //! applies each in order to the next version of the layers (so a later edit in a batch sees an
@@ -9,7 +9,6 @@
 //! with an error. Readers take the current snapshot and never wait for the writer.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -19,7 +18,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::{Map, Value as Json};
 
 use super::edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited};
-use super::ledger::{Ledger, LedgerError, LedgerReads, SqliteLedger, SqliteReads};
 use super::status::StoreStatus;
 use super::{FeatureStore, Snapshot};
 use crate::encode::{feature_bytes, feature_etag};
@@ -27,8 +25,10 @@ use crate::index::{Catalog, Cell, Layer, LayerEdit};
 use crate::ingest::{
     area_of, check_feature, BodyError, ZoneIndex, AREA_FIELD, UPDATED_FIELD, ZONES_FIELD,
 };
-use crate::journal::{Change, Journal, JournalError, Operation, RequestKey, Stored, TokenRecord};
 use crate::model::{FeatureId, FieldType};
+use crate::record::{
+    Change, Ledger, LedgerReads, Operation, RecordError, RequestKey, Stored, TokenRecord,
+};
 
 /// Most edits committed in one transaction.
 pub const BATCH: usize = 512;
@@ -86,10 +86,8 @@ impl CatchUp {
     }
 }
 
-/// The lock file of a state directory.
-const LOCK_FILE: &str = "server.lock";
-
-fn now() -> (i64, String) {
+/// Now, as milliseconds since the epoch and as the RFC 3339 text every change records.
+pub fn now() -> (i64, String) {
     let ms = chrono::Utc::now().timestamp_millis();
     let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
     (
@@ -101,51 +99,6 @@ fn now() -> (i64, String) {
 }
 
 impl JournaledStore {
-    /// Opens the state store in `dir` over the seed `catalog`, lays the stored edits over it,
-    /// and starts the writer. `seeds` are `(collection, fingerprint)` of the seed files.
-    pub fn open(
-        catalog: Catalog,
-        dir: &Path,
-        seeds: &[(String, String)],
-    ) -> Result<(Self, OpenReport), JournalError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut journal = Journal::open(dir)?;
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&lock_path)
-            .map_err(|source| JournalError::Dir {
-                path: lock_path.display().to_string(),
-                source,
-            })?;
-        if lock.try_lock().is_err() {
-            return Err(JournalError::Invalid(format!(
-                "{}: another server is using this state directory",
-                dir.display()
-            )));
-        }
-        let (_, stamp) = now();
-        let mut report = OpenReport {
-            seeds_changed: journal.check_seeds(seeds, &stamp)?,
-            last_seq: journal.last_seq()?,
-            ..OpenReport::default()
-        };
-        let catalog = overlay(catalog, journal.stored()?, &mut report);
-        let reads = SqliteReads(Mutex::new(journal.reader()?));
-        let mut store = Self::with_ledger(
-            catalog,
-            report.last_seq,
-            Box::new(SqliteLedger(journal)),
-            Box::new(reads),
-            None,
-        )?;
-        store._lock = Some(lock);
-        Ok((store, report))
-    }
-
     /// The store over `catalog`, which reflects the recorded changes up to `applied`, keeping
     /// its edits in `ledger`. `status`, for a ledger in another process, is what its outages
     /// and lag are reported through.
@@ -155,7 +108,7 @@ impl JournaledStore {
         ledger: Box<dyn Ledger>,
         reads: Box<dyn LedgerReads>,
         status: Option<Arc<StoreStatus>>,
-    ) -> Result<Self, JournalError> {
+    ) -> Result<Self, RecordError> {
         let snapshot = Arc::new(Snapshot::new(catalog, 1).at_change(applied));
         let current = Arc::new(RwLock::new(snapshot));
         let (tx, rx) = mpsc::channel();
@@ -171,7 +124,7 @@ impl JournaledStore {
         std::thread::Builder::new()
             .name("edit-writer".into())
             .spawn(move || writer_state.run(rx))
-            .map_err(|e| JournalError::Invalid(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| RecordError::Invalid(format!("cannot start the writer thread: {e}")))?;
         Ok(JournaledStore {
             current,
             jobs: Mutex::new(tx.clone()),
@@ -180,6 +133,13 @@ impl JournaledStore {
             catch_up: CatchUp { jobs: tx, queued },
             _lock: None,
         })
+    }
+
+    /// The store, holding `lock` for as long as it lives (the embedded backend's claim on
+    /// its directory: one server per state directory).
+    pub fn holding(mut self, lock: std::fs::File) -> Self {
+        self._lock = Some(lock);
+        self
     }
 
     /// What a follower calls when the ledger has news.
@@ -216,18 +176,18 @@ impl JournaledStore {
         id: &str,
         since: i64,
         limit: usize,
-    ) -> Result<Vec<Change>, JournalError> {
+    ) -> Result<Vec<Change>, RecordError> {
         self.reads.history(collection, id, since, limit)
     }
 
     /// Changes after `since`, oldest first, at most `limit`.
-    pub fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, JournalError> {
+    pub fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, RecordError> {
         self.reads.changes(since, limit)
     }
 
     /// The token `presented` is, if it is one (checked in constant time; revoked and expired
     /// ones are returned too, for the caller to refuse).
-    pub fn token(&self, presented: &str) -> Result<Option<TokenRecord>, JournalError> {
+    pub fn token(&self, presented: &str) -> Result<Option<TokenRecord>, RecordError> {
         self.reads.token(presented)
     }
 
@@ -795,8 +755,8 @@ impl Writer {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
     }
 
-    fn failed(&self, e: &LedgerError) {
-        if let (Some(s), LedgerError::Unavailable(reason)) = (&self.status, e) {
+    fn failed(&self, e: &RecordError) {
+        if let (Some(s), RecordError::Unavailable(reason)) = (&self.status, e) {
             s.unreachable(reason);
         }
     }
@@ -889,7 +849,7 @@ impl Writer {
 
     /// For a create that leaves its id to the server, the largest integer id the change log
     /// holds for its collection (asked once per collection and run).
-    fn id_floor(&mut self, request: &EditRequest) -> Result<Option<i64>, LedgerError> {
+    fn id_floor(&mut self, request: &EditRequest) -> Result<Option<i64>, RecordError> {
         let EditAction::Create(body) = &request.action else {
             return Ok(None);
         };
@@ -905,17 +865,15 @@ impl Writer {
     }
 
     /// What an edit is answered when the ledger failed.
-    fn refusal(&self, e: &LedgerError) -> EditError {
+    fn refusal(&self, e: &RecordError) -> EditError {
         match e {
-            LedgerError::Unavailable(_) => EditError::Unavailable {
+            RecordError::Unavailable(_) => EditError::Unavailable {
                 retry_after: self
                     .status
                     .as_ref()
                     .map_or(5, |s| s.retry_after.as_secs().max(1)),
             },
-            LedgerError::Refused(_) => {
-                EditError::Storage("the state store refused the write".into())
-            }
+            _ => EditError::Storage("the state store refused the write".into()),
         }
     }
 
@@ -1029,7 +987,7 @@ impl Writer {
 
 /// The seed with the stored edits laid over it (zones first, so the others' `zones` follow
 /// them).
-fn overlay(catalog: Catalog, stored: Vec<Stored>, report: &mut OpenReport) -> Catalog {
+pub fn overlay(catalog: Catalog, stored: Vec<Stored>, report: &mut OpenReport) -> Catalog {
     let mut by_collection: HashMap<String, Vec<Stored>> = HashMap::new();
     for s in stored {
         by_collection

@@ -11,7 +11,6 @@
 
 mod edit;
 mod journaled;
-mod ledger;
 mod memory;
 mod snapshot;
 mod status;
@@ -19,8 +18,7 @@ mod status;
 use std::sync::Arc;
 
 pub use edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited, Ticket};
-pub use journaled::{CatchUp, JournaledStore, OpenReport, BATCH};
-pub use ledger::{Layers, Ledger, LedgerError, LedgerReads, SqliteLedger, SqliteReads};
+pub use journaled::{now, overlay, CatchUp, JournaledStore, OpenReport, BATCH};
 pub use memory::MemoryStore;
 pub use snapshot::{CollectionInfo, Snapshot};
 pub use status::{Outage, StatusReport, StoreStatus};

@@ -141,3 +141,71 @@ async fn every_error_is_a_problem_with_the_security_headers() {
         }
     }
 }
+
+/// The problem contract is one table: the document lists every code with its English and
+/// Chinese title, and the problems the server sends (in English and in Chinese) use exactly
+/// those codes and titles.
+#[tokio::test]
+async fn every_problem_code_is_documented_in_both_languages() {
+    use etown_atlas::http::problem::TABLE;
+    let app = shipped_app();
+    let doc = get(&app, "/api").await.json();
+    let schema = &doc["components"]["schemas"]["Problem"];
+    let codes: Vec<&str> = schema["properties"]["code"]["enum"]
+        .as_array()
+        .expect("the code is an enum")
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(codes, TABLE.iter().map(|e| e.code).collect::<Vec<_>>());
+    let listed = schema["x-problems"].as_array().unwrap();
+    assert_eq!(listed.len(), TABLE.len());
+    let is_chinese = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    for p in listed {
+        assert!(
+            p["title"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty() && t.is_ascii()),
+            "{p}"
+        );
+        assert!(p["title_zh"].as_str().is_some_and(is_chinese), "{p}");
+    }
+    let titles = |code: &str| {
+        let p = listed
+            .iter()
+            .find(|p| p["code"] == code)
+            .unwrap_or_else(|| panic!("{code} is not documented"));
+        (p["title"].clone(), p["title_zh"].clone())
+    };
+    for (uri, status) in [
+        ("/collections?x=1", 400),
+        ("/collections/spatial-carriers/items?bbox=1,2", 400),
+        (
+            "/collections/spatial-carriers/items?filter=status%20%3D",
+            400,
+        ),
+        (
+            "/collections/spatial-carriers/items?filter=nope%20%3D%201",
+            400,
+        ),
+        ("/collections/nothing/items", 404),
+        ("/collections/spatial-carriers/items/no-such-feature", 404),
+        ("/nothing-here", 404),
+        ("/collections/spatial-carriers/items?f=docx", 400),
+    ] {
+        let en = request(&app, get_with(uri, &[])).await.problem(status);
+        let code = en["code"].as_str().unwrap();
+        let (title, title_zh) = titles(code);
+        assert_eq!(en["title"], title, "{uri}");
+        assert_eq!(
+            en["type"],
+            format!("urn:etown-atlas:problem:{code}"),
+            "{uri}"
+        );
+        let zh = request(&app, get_with(uri, &[("accept-language", "zh-CN")]))
+            .await
+            .problem(status);
+        assert_eq!(zh["code"], code, "{uri}");
+        assert_eq!(zh["title"], title_zh, "{uri}");
+    }
+}

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::Request;
 use etown_atlas::http::{app, AppState};
-use etown_atlas::journal::{Journal, NewToken};
-use etown_atlas::store::JournaledStore;
+use etown_atlas::record::tokens::{self, TokenBook};
+use etown_atlas::record::NewToken;
+use etown_atlas::sqlite::Journal;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -30,7 +31,8 @@ fn token(
     expires: Option<&str>,
 ) -> String {
     let mut j = Journal::open(dir).unwrap();
-    j.create_token(
+    tokens::create(
+        &mut j,
         &NewToken {
             name: name.into(),
             role: role.into(),
@@ -44,7 +46,7 @@ fn token(
 }
 
 fn open_app(dir: &std::path::Path) -> axum::Router {
-    let (store, _) = JournaledStore::open(shipped_catalog(), dir, &[]).unwrap();
+    let (store, _) = etown_atlas::sqlite::open_store(shipped_catalog(), dir, &[]).unwrap();
     app(AppState::new(
         Arc::new(store),
         etown_atlas::config::ServerConfig::default(),
@@ -727,7 +729,7 @@ async fn expired_and_revoked_tokens_are_refused() {
     let gone = token(dir.path(), "gone", "editor", None, None);
     Journal::open(dir.path())
         .unwrap()
-        .revoke_token("gone", "2026-11-30T00:00:00Z")
+        .revoke("gone", "2026-11-30T00:00:00Z")
         .unwrap();
     let app = open_app(dir.path());
     let etag = etag_of(&app, "/collections/spatial-carriers/items/carrier-05").await;
@@ -827,13 +829,13 @@ async fn options_say_which_methods_each_resource_allows() {
         ..etown_atlas::config::ServerConfig::default()
     };
     // One server per state directory: a second one is refused, naming the directory.
-    let err = JournaledStore::open(shipped_catalog(), e.dir.path(), &[])
+    let err = etown_atlas::sqlite::open_store(shipped_catalog(), e.dir.path(), &[])
         .err()
         .unwrap()
         .to_string();
     assert!(err.contains("another server"), "{err}");
     let other = tempfile::tempdir().unwrap();
-    let (store, _) = JournaledStore::open(shipped_catalog(), other.path(), &[]).unwrap();
+    let (store, _) = etown_atlas::sqlite::open_store(shipped_catalog(), other.path(), &[]).unwrap();
     let with_cors = app(AppState::new(Arc::new(store), config));
     let r = request(
         &with_cors,
@@ -1236,7 +1238,7 @@ async fn a_filter_finds_a_value_edited_into_a_property_the_seed_left_null() {
     std::fs::write(data.path().join("plots.meta.json"), r#"{"editable": true}"#).unwrap();
     let state = tempfile::tempdir().unwrap();
     let auth = bearer(&token(state.path(), "alice", "editor", None, None));
-    let (store, _) = JournaledStore::open(
+    let (store, _) = etown_atlas::sqlite::open_store(
         catalog_for(data.path(), etown_atlas::ingest::LoadOptions::default()),
         state.path(),
         &[],

@@ -12,8 +12,9 @@ use axum::http::Request;
 use etown_atlas::config::ServerConfig;
 use etown_atlas::http::{app, AppState};
 use etown_atlas::ingest::LoadOptions;
-use etown_atlas::journal::{Journal, NewToken};
-use etown_atlas::store::JournaledStore;
+use etown_atlas::record::tokens;
+use etown_atlas::record::NewToken;
+use etown_atlas::sqlite::Journal;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -22,7 +23,8 @@ const CARRIERS: &str = "/collections/spatial-carriers/items";
 
 fn make_token(dir: &std::path::Path, name: &str) -> String {
     let mut j = Journal::open(dir).unwrap();
-    j.create_token(
+    tokens::create(
+        &mut j,
         &NewToken {
             name: name.into(),
             role: "editor".into(),
@@ -45,7 +47,7 @@ fn open(
         Some(d) => catalog_for(d, LoadOptions::default()),
         None => shipped_catalog(),
     };
-    let (store, _) = JournaledStore::open(catalog, state, &[]).unwrap();
+    let (store, _) = etown_atlas::sqlite::open_store(catalog, state, &[]).unwrap();
     app(AppState::new(Arc::new(store), config))
 }
 
@@ -558,7 +560,7 @@ async fn metrics_name_unknown_methods_other_and_the_bearer_scheme_is_case_insens
 fn the_state_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let state = tempfile::tempdir().unwrap();
-    let (store, _) = JournaledStore::open(shipped_catalog(), state.path(), &[]).unwrap();
+    let (store, _) = etown_atlas::sqlite::open_store(shipped_catalog(), state.path(), &[]).unwrap();
     for name in ["state.sqlite", "server.lock"] {
         let mode = std::fs::metadata(state.path().join(name))
             .unwrap()

@@ -4,8 +4,9 @@
 //!
 //! ```text
 //! main.rs ─► http ─► {store, export, tiles, encode, query, ingest, index, config, model, basemap}
-//!            store ─► {ingest, query, index, model}     export ─► {encode, query, ingest, index, model}
-//!            postgis ─► {store, journal, ingest, index, model}
+//!            store ─► {record, ingest, query, index, model}     export ─► {encode, query, ingest, index, model}
+//!            sqlite, postgis (the backends) ─► {record, store, ingest, index, model}
+//!            record (the system of record's nouns and seam) ─► {index, model}
 //!            tiles ─► {query, index, model}
 //!            encode, query, ingest ─► {index, model}    index, config ─► model
 //! ```
@@ -28,18 +29,19 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("query", &["index", "model"]),
         ("encode", &["index", "model"]),
         ("export", &["encode", "query", "ingest", "index", "model"]),
-        ("journal", &[]),
+        ("record", &["index", "model"]),
         (
             "store",
-            &["journal", "encode", "ingest", "query", "index", "model"],
+            &["record", "encode", "ingest", "query", "index", "model"],
         ),
         ("tiles", &["query", "index", "model"]),
-        ("postgis", &["store", "journal", "ingest", "index", "model"]),
+        ("sqlite", &["record", "store", "index", "model"]),
+        ("postgis", &["record", "store", "ingest", "index", "model"]),
         (
             "http",
             &[
-                "store", "export", "tiles", "encode", "query", "ingest", "index", "config",
-                "model", "basemap", "journal",
+                "store", "record", "export", "tiles", "encode", "query", "ingest", "index",
+                "config", "model", "basemap",
             ],
         ),
     ];
@@ -158,6 +160,44 @@ fn dependencies_point_one_way() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// The backends are siblings behind `record`: the store, HTTP and each other see neither of
+/// them; only the binary picks one.
+#[test]
+fn only_the_binary_knows_the_backends() {
+    let rules = allowed();
+    for backend in ["sqlite", "postgis"] {
+        for (module, deps) in &rules {
+            assert!(
+                !deps.contains(backend),
+                "{module} may use the {backend} backend: only main.rs and commands/ pick one"
+            );
+        }
+    }
+    let copy = tempfile::tempdir().unwrap();
+    let dst = copy.path().join("src");
+    copy_dir(&src(), &dst);
+    for (file, import) in [
+        ("http/error.rs", "crate::sqlite"),
+        ("postgis/ledger.rs", "crate::sqlite"),
+        ("store/mod.rs", "crate::postgis"),
+    ] {
+        let path = dst.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("use {import}::Anything;\n{text}")).unwrap();
+    }
+    let found = violations(&dst);
+    for (file, import) in [
+        ("http/error.rs", "crate::sqlite"),
+        ("postgis/ledger.rs", "crate::sqlite"),
+        ("store/mod.rs", "crate::postgis"),
+    ] {
+        assert!(
+            found.contains(&(file.to_owned(), import.to_owned())),
+            "{file} importing {import} was not caught: {found:?}"
+        );
+    }
 }
 
 /// The check itself catches an upward import: a copy of `src/` with the store importing the

@@ -4,6 +4,7 @@
 //! Each operation's parameters come from the route's own [`RouteParams`] declaration, the list
 //! the route parses with and names in its 400s, so the document cannot drift from the server.
 
+use crate::http::problem::TABLE;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -47,16 +48,24 @@ async fn api(
     Ok(res)
 }
 
+/// The problem body, with the whole problem contract: every code (an enum), and in
+/// `x-problems` each one's usual status and its English and Chinese titles.
 fn problem_schema() -> Value {
+    let codes: Vec<&str> = TABLE.iter().map(|e| e.code).collect();
+    let problems: Vec<Value> = TABLE
+        .iter()
+        .map(|e| json!({"code": e.code, "status": e.status.as_u16(), "title": e.title_en, "title_zh": e.title_zh}))
+        .collect();
     json!({
         "type": "object",
+        "x-problems": problems,
         "required": ["type", "title", "status", "detail", "code"],
         "properties": {
             "type": {"type": "string"},
             "title": {"type": "string"},
             "status": {"type": "integer"},
             "detail": {"type": "string"},
-            "code": {"type": "string"},
+            "code": {"type": "string", "enum": codes, "description": "stable, for machines; the type URN ends with it"},
             "parameter": {"type": "string"},
             "position": {"type": "integer", "minimum": 0, "description": "for a filter, the 0-based character where the problem is"}
         }
@@ -64,7 +73,7 @@ fn problem_schema() -> Value {
 }
 
 fn problem(description: &str) -> Value {
-    json!({"description": description, "content": {"application/problem+json": {"schema": problem_schema()}}})
+    json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
 fn link_schema() -> Value {
@@ -582,6 +591,6 @@ pub fn definition(collections: &[CollectionInfo], edits: bool) -> Value {
         "servers": [{"url": "/"}],
         "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Tiles"}, {"name": "Edit"}, {"name": "Operations"}],
         "paths": paths,
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "an API token made with `etown-atlas token create`"}}},
+        "components": {"schemas": {"Problem": problem_schema()}, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "an API token made with `etown-atlas token create`"}}},
     })
 }

@@ -6,6 +6,7 @@
 //! CRS `Content-Crs` names, and the store checks every edit as ingest checks a file (see
 //! `ingest::check_feature`). A 2xx means the edit is on disk.
 
+use crate::http::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,8 +22,8 @@ use crate::http::links::{path_segment, BaseUrl};
 use crate::http::params::{ParamSpec, Params};
 use crate::http::AppState;
 use crate::ingest::edit_geometry_to_crs84;
-use crate::journal::{Change, RequestKey};
 use crate::model::Crs;
+use crate::record::{Change, RequestKey};
 use crate::store::{Condition, EditAction, EditError, EditRequest, Edited};
 
 /// Media types a feature body may declare.
@@ -80,7 +81,7 @@ fn not_allowed(detail: &str) -> ApiError {
         allow: Some(READ_METHODS),
         ..ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            Problem::MethodNotAllowed,
             detail.to_owned(),
         )
     }
@@ -97,7 +98,7 @@ fn content_crs(headers: &HeaderMap) -> Result<Crs, ApiError> {
     Crs::parse(uri).map_err(|e| {
         let mut err = ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_parameter",
+            Problem::InvalidParameter,
             format!("Content-Crs: {e}"),
         );
         err.parameter = Some("Content-Crs".into());
@@ -118,7 +119,7 @@ fn condition(headers: &HeaderMap) -> Result<Condition, ApiError> {
         if tags.iter().any(|t| t.starts_with("W/")) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_parameter",
+                Problem::InvalidParameter,
                 "If-Match needs strong ETags (edits compare versions exactly)".to_owned(),
             ));
         }
@@ -129,7 +130,7 @@ fn condition(headers: &HeaderMap) -> Result<Condition, ApiError> {
         let t = chrono::DateTime::parse_from_rfc2822(text).map_err(|_| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_parameter",
+                Problem::InvalidParameter,
                 format!(
                     "If-Unmodified-Since {:?} is not an HTTP date",
                     crate::http::params::shorten(text)
@@ -227,7 +228,7 @@ fn idempotency_key(
         .ok_or_else(|| {
             let mut err = ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_parameter",
+                Problem::InvalidParameter,
                 format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters (a UUID, say)"),
             );
             err.parameter = Some("Idempotency-Key".into());
@@ -251,25 +252,31 @@ fn ticket(req: &axum::extract::Request) -> Option<std::sync::Arc<crate::store::T
 impl From<EditError> for ApiError {
     fn from(e: EditError) -> Self {
         let (status, code) = match &e {
-            EditError::NoSuchCollection(_) => (StatusCode::NOT_FOUND, "collection_not_found"),
-            EditError::NotEditable(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            EditError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            EditError::Exists(_) => (StatusCode::CONFLICT, "conflict"),
-            EditError::PreconditionRequired => {
-                (StatusCode::PRECONDITION_REQUIRED, "precondition_required")
+            EditError::NoSuchCollection(_) => (StatusCode::NOT_FOUND, Problem::CollectionNotFound),
+            EditError::NotEditable(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, Problem::MethodNotAllowed)
             }
+            EditError::NotFound(_) => (StatusCode::NOT_FOUND, Problem::NotFound),
+            EditError::Exists(_) => (StatusCode::CONFLICT, Problem::Conflict),
+            EditError::PreconditionRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                Problem::PreconditionRequired,
+            ),
             EditError::PreconditionFailed { .. } => {
-                (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+                (StatusCode::PRECONDITION_FAILED, Problem::PreconditionFailed)
             }
-            EditError::Body(_) => (StatusCode::BAD_REQUEST, "invalid_feature"),
-            EditError::IdChange(_) => (StatusCode::BAD_REQUEST, "invalid_feature"),
-            EditError::Storage(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_failed"),
+            EditError::Body(_) => (StatusCode::BAD_REQUEST, Problem::InvalidFeature),
+            EditError::IdChange(_) => (StatusCode::BAD_REQUEST, Problem::InvalidFeature),
+            EditError::Storage(_) => (StatusCode::SERVICE_UNAVAILABLE, Problem::StorageFailed),
             EditError::Unavailable { retry_after } => {
                 return ApiError::store_unavailable(u32::try_from(*retry_after).unwrap_or(60));
             }
-            EditError::Abandoned => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
-            EditError::KeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
-            EditError::RequestInProgress => (StatusCode::CONFLICT, "request_in_progress"),
+            EditError::Abandoned => (StatusCode::SERVICE_UNAVAILABLE, Problem::Timeout),
+            EditError::KeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Problem::IdempotencyKeyReused,
+            ),
+            EditError::RequestInProgress => (StatusCode::CONFLICT, Problem::RequestInProgress),
         };
         let mut err = ApiError::new(status, code, e.to_string());
         if let EditError::Body(b) = &e {
@@ -532,7 +539,7 @@ fn change_json(c: &Change) -> Value {
 
 /// `GET …/items/{id}/history`: every change of a feature, oldest first (any valid token).
 /// `GET …/items/{id}/history?since=N&limit=M`: a feature's changes, oldest first, a page at a
-/// time (at most `limit`, and at most `journal::PAGE_BYTES` of features); the `next` link goes
+/// time (at most `limit`, and at most `record::PAGE_BYTES` of features); the `next` link goes
 /// on after the last one.
 pub async fn history(
     State(state): State<AppState>,

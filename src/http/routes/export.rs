@@ -1,6 +1,7 @@
 //! Downloads: `/collections/{id}/export` (a whole query result in any format) and `POST /export`
 //! (several layers within an area, whole or clipped, as one GeoJSON or one GeoPackage).
 
+use crate::http::problem::Problem;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -77,7 +78,7 @@ fn choose_format(f: Option<&str>, accept: &AcceptList) -> Result<Format, ApiErro
         .ok_or_else(|| {
             ApiError::new(
                 axum::http::StatusCode::NOT_ACCEPTABLE,
-                "not_acceptable",
+                Problem::NotAcceptable,
                 "no download format matches the Accept header; use f= to choose one",
             )
         })

@@ -99,17 +99,6 @@ impl FilterError {
             _ => None,
         }
     }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            FilterError::Syntax { .. } => "filter_syntax",
-            FilterError::UnknownProperty { .. } => "unknown_property",
-            FilterError::TypeMismatch { .. } => "filter_type_mismatch",
-            FilterError::Unsupported { .. } => "filter_unsupported",
-            FilterError::Geometry(_) => "invalid_geometry",
-            FilterError::TooComplex(_) => "filter_too_complex",
-        }
-    }
 }
 
 /// Parses a filter into the `cql2` crate's expression, checking nesting before the parser

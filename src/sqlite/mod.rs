@@ -1,4 +1,4 @@
-//! The state store: what edits have made of the seed data, kept durably in a directory.
+//! The embedded state store (a backend of `crate::record`): what edits have made of the seed data, kept durably in a directory.
 //!
 //! One SQLite database, `state.sqlite`, in WAL mode with `synchronous=FULL`: a transaction is
 //! on disk (fsynced) when `commit` returns, and a crash at any instant leaves either all of a
@@ -16,108 +16,26 @@
 //! - `seeds`: the fingerprint of each collection's seed when the state store first saw it, so a
 //!   changed seed file is noticed and reported at start.
 
-pub mod tokens;
+mod ledger;
+mod open;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde_json::Value as Json;
 
-pub use tokens::{NewToken, TokenRecord};
+pub use ledger::{SqliteLedger, SqliteReads};
+pub use open::open_store;
+
+use crate::record::{Change, Operation, RecordError, RequestKey, Stored, PAGE_BYTES};
 
 pub const DB_FILE: &str = "state.sqlite";
 
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    #[error("{path}: cannot open the state store: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
-    #[error("{path}: cannot create the state directory: {source}")]
-    Dir {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("state store: {0}")]
-    Sql(#[from] rusqlite::Error),
-    #[error("state store: a stored feature is not JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("{0}")]
-    Invalid(String),
-    /// A state store kept by another process (PostgreSQL) cannot be reached now.
-    #[error("the store is unreachable: {0}")]
-    Unavailable(String),
-}
-
-/// What a change did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Create,
-    Replace,
-    Update,
-    Delete,
-}
-
-impl Operation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Create => "create",
-            Operation::Replace => "replace",
-            Operation::Update => "update",
-            Operation::Delete => "delete",
-        }
+impl From<rusqlite::Error> for RecordError {
+    fn from(e: rusqlite::Error) -> Self {
+        RecordError::Backend(e.to_string())
     }
-
-    fn parse(s: &str) -> Result<Self, JournalError> {
-        Ok(match s {
-            "create" => Operation::Create,
-            "replace" => Operation::Replace,
-            "update" => Operation::Update,
-            "delete" => Operation::Delete,
-            other => {
-                return Err(JournalError::Invalid(format!(
-                    "unknown operation {other:?} in the change log"
-                )))
-            }
-        })
-    }
-}
-
-/// One recorded change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    /// Its place in the change feed; assigned when recorded.
-    pub seq: i64,
-    pub collection: String,
-    pub feature_id: String,
-    pub operation: Operation,
-    /// Who made it (a token's name, or a JWT subject).
-    pub principal: String,
-    /// RFC 3339, UTC, milliseconds.
-    pub at: String,
-    /// The feature as GeoJSON before the change (`None` for a create) and after (`None` for a delete).
-    pub before: Option<Json>,
-    pub after: Option<Json>,
-    /// The `Idempotency-Key` request that made it, if it came with one.
-    pub request: Option<RequestKey>,
-}
-
-/// A create sent with an `Idempotency-Key`: the key (hashed with who sent it and where, so
-/// one client's key never answers another's request) and a hash of the body. A retry with
-/// the same key and body is answered with this change instead of creating a second feature.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestKey {
-    pub key: String,
-    pub body_hash: String,
-}
-
-/// The current version of an edited feature (`None`: deleted).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stored {
-    pub collection: String,
-    pub feature_id: String,
-    pub feature: Option<Json>,
 }
 
 /// The open state store. One writer at a time (the store's writer thread); readers open their
@@ -129,16 +47,16 @@ pub struct Journal {
 
 impl Journal {
     /// Opens (creating if needed) the state store in `dir`.
-    pub fn open(dir: &Path) -> Result<Self, JournalError> {
-        std::fs::create_dir_all(dir).map_err(|source| JournalError::Dir {
+    pub fn open(dir: &Path) -> Result<Self, RecordError> {
+        std::fs::create_dir_all(dir).map_err(|source| RecordError::Dir {
             path: dir.display().to_string(),
-            source,
+            reason: source.to_string(),
         })?;
         let path = dir.join(DB_FILE);
         private_file(&path)?;
-        let db = Connection::open(&path).map_err(|source| JournalError::Open {
+        let db = Connection::open(&path).map_err(|source| RecordError::Open {
             path: path.display().to_string(),
-            source,
+            reason: source.to_string(),
         })?;
         // WAL: readers never block the writer. FULL: each commit fsyncs the log before it
         // returns, so an acknowledged edit survives a crash or a power cut.
@@ -181,14 +99,14 @@ impl Journal {
     }
 
     /// A read-only connection for queries beside the writer (history, the change feed).
-    pub fn reader(&self) -> Result<Connection, JournalError> {
+    pub fn reader(&self) -> Result<Connection, RecordError> {
         let c = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| JournalError::Open {
+        .map_err(|source| RecordError::Open {
             path: self.path.display().to_string(),
-            source,
+            reason: source.to_string(),
         })?;
         c.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(c)
@@ -196,7 +114,7 @@ impl Journal {
 
     /// Records `changes` in one transaction and returns them with their `seq`. When this
     /// returns `Ok`, they are on disk; on `Err`, none of them is.
-    pub fn commit(&mut self, changes: Vec<Change>) -> Result<Vec<Change>, JournalError> {
+    pub fn commit(&mut self, changes: Vec<Change>) -> Result<Vec<Change>, RecordError> {
         let tx = self.db.transaction()?;
         let mut out = Vec::with_capacity(changes.len());
         {
@@ -232,7 +150,7 @@ impl Journal {
     }
 
     /// Every edited feature's current version, for laying over the seed at start.
-    pub fn stored(&self) -> Result<Vec<Stored>, JournalError> {
+    pub fn stored(&self) -> Result<Vec<Stored>, RecordError> {
         let mut stmt = self
             .db
             .prepare("SELECT collection, feature_id, feature FROM features ORDER BY seq")?;
@@ -260,7 +178,7 @@ impl Journal {
     }
 
     /// The last change's `seq` (0 when there is none).
-    pub fn last_seq(&self) -> Result<i64, JournalError> {
+    pub fn last_seq(&self) -> Result<i64, RecordError> {
         Ok(self
             .db
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
@@ -274,7 +192,7 @@ impl Journal {
         &mut self,
         seeds: &[(String, String)],
         now: &str,
-    ) -> Result<Vec<String>, JournalError> {
+    ) -> Result<Vec<String>, RecordError> {
         let tx = self.db.transaction()?;
         let mut changed = Vec::new();
         for (collection, fingerprint) in seeds {
@@ -302,7 +220,7 @@ impl Journal {
         &mut self,
         seeds: &[(String, String)],
         now: &str,
-    ) -> Result<(), JournalError> {
+    ) -> Result<(), RecordError> {
         let tx = self.db.transaction()?;
         tx.execute("DELETE FROM seeds", [])?;
         for (collection, fingerprint) in seeds {
@@ -326,7 +244,7 @@ impl Journal {
 
 /// The columns of an `Idempotency-Key` (added to a store made before they existed), and the
 /// index that finds a key and keeps it unique.
-fn add_request_columns(db: &Connection) -> Result<(), JournalError> {
+fn add_request_columns(db: &Connection) -> Result<(), RecordError> {
     let has: bool = db.query_row(
         "SELECT COUNT(*) FROM pragma_table_info('changes') WHERE name = 'request_key'",
         [],
@@ -346,7 +264,7 @@ fn add_request_columns(db: &Connection) -> Result<(), JournalError> {
 }
 
 /// The change an `Idempotency-Key` made, if one did.
-pub fn change_of_request(db: &Connection, key: &str) -> Result<Option<Change>, JournalError> {
+pub fn change_of_request(db: &Connection, key: &str) -> Result<Option<Change>, RecordError> {
     let row = db
         .query_row(
             &format!("{SELECT_ROW} WHERE request_key = ?1"),
@@ -359,7 +277,7 @@ pub fn change_of_request(db: &Connection, key: &str) -> Result<Option<Change>, J
 
 /// The largest integer feature id among `collection`'s changes (ids of 1 to 18 digits, with
 /// an optional minus sign: what `i64` holds).
-pub fn largest_integer_id(db: &Connection, collection: &str) -> Result<Option<i64>, JournalError> {
+pub fn largest_integer_id(db: &Connection, collection: &str) -> Result<Option<i64>, RecordError> {
     Ok(db.query_row(
         "SELECT MAX(CAST(feature_id AS INTEGER)) FROM changes
          WHERE collection = ?1 AND LENGTH(LTRIM(feature_id, '-')) BETWEEN 1 AND 18
@@ -376,11 +294,11 @@ const SELECT_ROW: &str = "SELECT seq, collection, feature_id, operation, princip
 /// Makes `path` a file only its owner may read or write (0600), creating it empty if needed,
 /// before SQLite opens it: it holds token hashes and every edit, and SQLite gives its WAL and
 /// shared-memory files the database file's permissions.
-fn private_file(path: &Path) -> Result<(), JournalError> {
+fn private_file(path: &Path) -> Result<(), RecordError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let dir_error = |source| JournalError::Dir {
+    let dir_error = |source: std::io::Error| RecordError::Dir {
         path: path.display().to_string(),
-        source,
+        reason: source.to_string(),
     };
     std::fs::OpenOptions::new()
         .create(true)
@@ -431,8 +349,8 @@ fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     })
 }
 
-fn to_change(row: Row) -> Result<Change, JournalError> {
-    let parse = |t: Option<String>| -> Result<Option<Json>, JournalError> {
+fn to_change(row: Row) -> Result<Change, RecordError> {
+    let parse = |t: Option<String>| -> Result<Option<Json>, RecordError> {
         Ok(match t {
             Some(t) => Some(serde_json::from_str(&t)?),
             None => None,
@@ -454,18 +372,13 @@ fn to_change(row: Row) -> Result<Change, JournalError> {
     })
 }
 
-/// The most bytes of stored features (before and after) one page of the change feed or of a
-/// feature's history carries: past it the page ends early (after at least one change), and
-/// its `next` link goes on from there. 11 versions of a large outline were 52 MB in one answer.
-pub const PAGE_BYTES: i64 = 4 * 1024 * 1024;
-
 /// Changes after `since`, oldest first: at most `limit`, and no more than [`PAGE_BYTES`] of
 /// features (at least one change).
 pub fn changes_since(
     db: &Connection,
     since: i64,
     limit: usize,
-) -> Result<Vec<Change>, JournalError> {
+) -> Result<Vec<Change>, RecordError> {
     page(db, "seq > ?1", params![since, limit as i64, PAGE_BYTES])
 }
 
@@ -476,7 +389,7 @@ pub fn history(
     feature_id: &str,
     since: i64,
     limit: usize,
-) -> Result<Vec<Change>, JournalError> {
+) -> Result<Vec<Change>, RecordError> {
     page(
         db,
         "seq > ?1 AND collection = ?4 AND feature_id = ?5",
@@ -490,7 +403,7 @@ fn page(
     db: &Connection,
     condition: &str,
     params: &[&dyn rusqlite::ToSql],
-) -> Result<Vec<Change>, JournalError> {
+) -> Result<Vec<Change>, RecordError> {
     let sql = format!(
         "SELECT seq, collection, feature_id, operation, principal, at, before, after, request_key, request_hash FROM (
              SELECT *, SUM(size) OVER (ORDER BY seq) AS running FROM (
