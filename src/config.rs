@@ -157,8 +157,11 @@ pub struct MapConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
+    /// The office's name, `{ zh = "…", en = "…" }`.
     pub office: crate::model::Localized,
+    /// A telephone number, as people dial it.
     pub phone: Option<String>,
+    /// An e-mail address.
     pub email: Option<String>,
 }
 
@@ -182,7 +185,9 @@ pub enum Datum {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Basemap {
+    /// Letters, digits, `-` and `_`; the basemap's URL path uses it.
     pub id: String,
+    /// The name in the basemap switcher, `{ zh = "…", en = "…" }`.
     pub title: Localized,
     /// Tile URL template with `{z}`, `{x}`, `{y}`, and `{key}` where the provider needs a key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -194,11 +199,14 @@ pub struct Basemap {
     /// keys always are: restrict it by referrer at the provider.
     #[serde(default, skip_serializing)]
     pub key: Option<String>,
+    /// The datum the tiles are drawn in: `wgs84` (also CGCS2000), `gcj02` or `bd09`; the
+    /// overlays are shifted to line up (default `wgs84`).
     #[serde(default)]
     pub datum: Datum,
     /// Credit shown on the map; for MBTiles, the file's own attribution when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribution: Option<String>,
+    /// Pixels of a tile's side (default 256).
     #[serde(default = "default_tile_size")]
     pub tile_size: u32,
     /// Shown when the page opens (the first such basemap).
@@ -234,6 +242,8 @@ impl Basemap {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
+    /// The URL people reach the server at, behind a proxy (links and the OpenAPI document use it;
+    /// default: the request's own host).
     pub public_url: Option<String>,
     /// Seconds (default 30).
     pub request_timeout_s: Option<u64>,
@@ -244,8 +254,12 @@ pub struct FileConfig {
     /// Origins allowed by CORS, e.g. `["https://gis.example.gov.cn"]`.
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    /// Bytes of a request's path and query (default 16 KiB).
     pub max_uri_bytes: Option<usize>,
+    /// Statistics and matching at once, and downloads at once in a pool of their own (default 4
+    /// each).
     pub max_concurrent_heavy: Option<usize>,
+    /// Computed answers at once: pages, searches, nearest, what's here (default 16).
     pub max_concurrent_queries: Option<usize>,
     /// Seconds (default 10).
     pub shutdown_grace_s: Option<u64>,
@@ -259,6 +273,8 @@ pub struct FileConfig {
     pub count_cache_entries: Option<usize>,
     /// Open connections at once (default 1024).
     pub max_connections: Option<usize>,
+    /// Open connections from one client address (default 256; behind a reverse proxy, raise it
+    /// to `max_connections`).
     pub max_connections_per_address: Option<usize>,
     /// Seconds to send the headers of a request, and to keep an idle connection (default 10).
     pub header_read_timeout_s: Option<u64>,
@@ -288,10 +304,13 @@ pub struct PostgisTable {
     pub collection: String,
     /// `schema.table`, or `table` (in `public`).
     pub table: String,
+    /// The column that holds each feature's id.
     pub id_column: String,
+    /// The PostGIS geometry column.
     pub geometry_column: String,
     /// The columns served as properties (and queryable); default: every other column.
     pub columns: Option<Vec<String>>,
+    /// The collection's title, `{ zh = "…", en = "…" }` (default: the table's name).
     pub title: Option<Localized>,
     /// Edits of tables the program did not create are not supported yet: `true` is refused at
     /// start rather than ignored.

@@ -519,7 +519,7 @@ fn validate(dir: Option<&PathBuf>, options: LoadOptions) -> ExitCode {
 fn export(args: ExportArgs) -> Result<(), String> {
     use etown_atlas::export::{self, clip::clip_source, ExportOptions, ExportSource, Format};
     use etown_atlas::model::Crs;
-    use etown_atlas::query::{compile, exec, Budget, FeatureQuery, FilterLang, FilterSpec};
+    use etown_atlas::query::{compile, exec, Area, Budget, FeatureQuery, FilterLang, FilterSpec};
     let format =
         Format::parse(&args.format).ok_or_else(|| format!("unknown format {:?}", args.format))?;
     let crs = args
@@ -552,40 +552,19 @@ fn export(args: ExportArgs) -> Result<(), String> {
                 .or_else(|| v.get("geometry"))
                 .unwrap_or(&v)
                 .clone();
-            let (g, _) = ingest::parse_geometry(&geometry)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            let mp = match g {
-                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                geo::Geometry::MultiPolygon(mp) => mp,
-                _ => {
-                    return Err(format!(
-                        "{}: the area must be a Polygon or MultiPolygon",
-                        path.display()
-                    ))
-                }
-            };
-            Some((geometry, mp))
+            let mp = ingest::area_polygon(&geometry)
+                .map_err(|e| format!("{}: --area: {e}", path.display()))?;
+            q.area = Some(
+                Area::new(mp.clone().into())
+                    .map_err(|e| format!("{}: --area: {e}", path.display()))?,
+            );
+            Some(mp)
         }
     };
-    let filters: Vec<String> = args
-        .filter
-        .iter()
-        .cloned()
-        .chain(
-            area.as_ref()
-                .map(|(g, _)| format!("S_INTERSECTS(geometry, {})", geojson_to_wkt(g))),
-        )
-        .collect();
-    if !filters.is_empty() {
-        q.filter = Some(FilterSpec {
-            text: filters
-                .iter()
-                .map(|f| format!("({f})"))
-                .collect::<Vec<_>>()
-                .join(" AND "),
-            lang: FilterLang::Cql2Text,
-        });
-    }
+    q.filter = args.filter.clone().map(|text| FilterSpec {
+        text,
+        lang: FilterLang::Cql2Text,
+    });
     let mut sources = Vec::new();
     for c in &args.collections {
         let layer = catalog
@@ -601,7 +580,7 @@ fn export(args: ExportArgs) -> Result<(), String> {
             .collect();
         let source = ExportSource::from_slots(layer, slots, plan.properties.clone());
         sources.push(match (&area, args.clip) {
-            (Some((_, mp)), true) => clip_source(source, mp.clone()),
+            (Some(mp), true) => clip_source(source, mp.clone()),
             _ => source,
         });
     }
@@ -615,14 +594,6 @@ fn export(args: ExportArgs) -> Result<(), String> {
     };
     result.map_err(|e| e.to_string())?;
     std::io::Write::flush(&mut out).map_err(|e| e.to_string())
-}
-
-/// WKT of a GeoJSON geometry value, for the CQL2 text filter of `--area`.
-fn geojson_to_wkt(g: &serde_json::Value) -> String {
-    use wkt::ToWkt;
-    ingest::parse_geometry(g)
-        .map(|(g, _)| g.wkt_string())
-        .unwrap_or_default()
 }
 
 /// `etown-atlas synth`: a synthetic data directory (see `synth::write_dir`).

@@ -1,4 +1,7 @@
-//! Properties computed at load: a polygon's geodesic area and the zones that contain a feature.
+//! Derived properties, in one place: a polygon's geodesic area, the zones that contain a
+//! feature, and when it last changed. Computed here for the whole seed at load
+//! ([`derive_and_build`]), for one feature when it is edited, replayed or laid over the seed
+//! ([`derive_cells`]), and for the features a zone's edit moves in or out ([`rezoned`]).
 //!
 //! They are columns like any other, so they can be filtered, sorted, summed and exported; the
 //! `derived` flag tells `/queryables` (and people) that the server computed them.
@@ -7,7 +10,7 @@ use geo::GeodesicArea;
 use rayon::prelude::*;
 
 use super::ZoneIndex;
-use crate::index::{Column, Layer, LayerParts};
+use crate::index::{Catalog, Cell, Column, Layer, LayerEdit, LayerParts};
 use crate::model::{Field, FieldType};
 
 /// The geodesic area of each (multi)polygon on the WGS84 ellipsoid, in m².
@@ -128,4 +131,93 @@ fn add_zones(p: &mut LayerParts, zones: &[Layer]) {
         nulls_only: false,
     });
     p.columns.push(Column::StringArray(values.into()));
+}
+
+/// The edits that give each of `slots` (live features of `layer`) the zones they lie in now,
+/// where those changed: after a zone's edit, these are the features whose derived `zones`
+/// moved (a ledger that keeps rows rewrites them). Empty for a layer without derived `zones`.
+/// The slots are shared among threads, each with its own prepared zone geometries.
+pub fn rezoned(layer: &Layer, slots: &[usize], zones: &ZoneIndex) -> Vec<LayerEdit> {
+    let Some(zi) = layer
+        .field_index(ZONES_FIELD)
+        .filter(|&i| layer.fields[i].derived)
+    else {
+        return Vec::new();
+    };
+    slots
+        .par_iter()
+        .with_min_len(1024)
+        .map_init(
+            || zones.scratch(),
+            |scratch, &slot| {
+                let fresh = Cell::StringArray(zones.zones_of(&layer.geometries[slot], scratch));
+                (layer.columns[zi].cell_at(slot) != fresh).then(|| {
+                    let mut cells = cells_at(layer, slot);
+                    cells[zi] = fresh;
+                    LayerEdit::Put {
+                        id: layer.ids[slot].clone(),
+                        geometry: layer.geometries[slot].clone(),
+                        cells,
+                    }
+                })
+            },
+        )
+        .flatten()
+        .collect()
+}
+
+/// The cells of the feature in `slot`, read back from its columns.
+pub fn cells_at(layer: &Layer, slot: usize) -> Vec<Cell> {
+    layer.columns.iter().map(|c| c.cell_at(slot)).collect()
+}
+
+/// The derived cells of one feature with `geometry`, changed at `stamp` (ms, text): the values
+/// load computes for every seed feature, computed the same way for an edit, a replayed change
+/// and a stored one laid over the seed.
+pub fn derive_cells(
+    layer: &Layer,
+    cells: &mut [Option<Cell>],
+    geometry: &geo::Geometry<f64>,
+    zones: &ZoneIndex,
+    stamp: &(i64, String),
+) {
+    for (i, f) in layer.fields.iter().enumerate() {
+        if !f.derived {
+            continue;
+        }
+        cells[i] = Some(match f.name.as_str() {
+            AREA_FIELD => area_of(geometry).map_or(Cell::Null, Cell::Number),
+            ZONES_FIELD => Cell::StringArray(zones.zones_of(geometry, &mut zones.scratch())),
+            UPDATED_FIELD => Cell::Timestamp(stamp.0, stamp.1.clone().into()),
+            _ => Cell::Null,
+        });
+    }
+}
+
+/// Recomputes every non-zone layer's `zones` (after edited zones were laid over the seed).
+pub fn rezone_all(mut catalog: Catalog) -> Catalog {
+    let zones_owned: Vec<Layer> = catalog
+        .layers()
+        .iter()
+        .filter(|l| l.meta.zone)
+        .map(|l| (**l).clone())
+        .collect();
+    let zones: Vec<&Layer> = zones_owned.iter().collect();
+    let zones = ZoneIndex::new(&zones);
+    let others: Vec<Layer> = catalog
+        .layers()
+        .iter()
+        .filter(|l| !l.meta.zone)
+        .map(|l| (**l).clone())
+        .collect();
+    for layer in others {
+        let slots: Vec<usize> = layer.live_slots().collect();
+        let edits = rezoned(&layer, &slots, &zones);
+        if !edits.is_empty() {
+            if let Ok(next) = layer.apply(&edits) {
+                catalog = catalog.with_layer(next);
+            }
+        }
+    }
+    catalog
 }

@@ -18,6 +18,20 @@ pub fn parse_geometry(v: &Json) -> Result<(geo::Geometry<f64>, Option<String>), 
     Ok((right_hand_rule(geom), invalid))
 }
 
+/// An area to export (a GeoJSON Polygon or MultiPolygon), checked as ingest checks a
+/// feature's geometry: the one reading of an area for the HTTP export and the CLI alike.
+pub fn area_polygon(v: &Json) -> Result<geo::MultiPolygon<f64>, String> {
+    let (geometry, invalid) = parse_geometry(v)?;
+    if let Some(reason) = invalid {
+        return Err(format!("invalid polygon: {reason}"));
+    }
+    match geometry {
+        geo::Geometry::Polygon(p) => Ok(geo::MultiPolygon(vec![p])),
+        geo::Geometry::MultiPolygon(mp) => Ok(mp),
+        _ => Err("the area must be a Polygon or MultiPolygon".into()),
+    }
+}
+
 /// Orients polygons as RFC 7946 asks (exterior rings counter-clockwise, holes clockwise), so that
 /// every response and export follows the right-hand rule whatever the source file did.
 fn right_hand_rule(g: geo::Geometry<f64>) -> geo::Geometry<f64> {

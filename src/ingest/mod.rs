@@ -28,12 +28,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
 
-pub use derive::{area_of, AREA_FIELD, DERIVED, UPDATED_FIELD, ZONES_FIELD};
+pub use derive::{
+    area_of, cells_at, derive_cells, rezone_all, rezoned, AREA_FIELD, DERIVED, UPDATED_FIELD,
+    ZONES_FIELD,
+};
 pub use edit::{
     check_feature, edit_geometry_to_crs84, BodyError, CheckedFeature, MAX_EDIT_VERTICES,
 };
 pub use error::{FeatureRef, IngestError};
-pub use geometry::parse_geometry;
+pub use geometry::{area_polygon, parse_geometry};
 pub use zone_index::{Scratch as ZoneScratch, ZoneIndex};
 
 pub use source::{embedded_files, read_dir, SourceFile};

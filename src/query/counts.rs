@@ -39,6 +39,12 @@ impl CountKey {
             }
             None => part(b"-"),
         }
+        // An area by its geometry's exact coordinates (Debug prints every f64 so that it
+        // reads back the same).
+        match &q.area {
+            Some(a) => part(format!("{:?}", a.geometry()).as_bytes()),
+            None => part(b"-"),
+        }
         CountKey {
             version,
             digest: h.finalize().into(),

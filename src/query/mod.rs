@@ -25,7 +25,7 @@ pub mod whats_here;
 pub use budget::{Budget, Exceeded};
 pub use counts::{CountCache, CountKey};
 pub use datetime::{DateTimeError, DateTimeFilter};
-pub use filter::{FilterCache, FilterError, FilterLang, FilterSpec};
+pub use filter::{Area, FilterCache, FilterError, FilterLang, FilterSpec};
 pub use plan::{comma_list, compile, compile_cached, Plan, SortKey};
 
 use crate::model::Bbox;
@@ -46,6 +46,9 @@ pub struct FeatureQuery {
     pub equals: Vec<(String, String)>,
     /// A CQL2 filter (OGC API - Features Part 3).
     pub filter: Option<FilterSpec>,
+    /// An area the features must intersect (drawn, a zone's outline, a file): typed, and
+    /// compiled straight into the plan.
+    pub area: Option<Area>,
     /// Sort keys, most significant first; ties keep the layer's order, so paging is stable.
     pub sortby: Vec<SortKey>,
     /// The properties to return; `None` returns all.
@@ -61,6 +64,7 @@ impl Default for FeatureQuery {
             datetime: None,
             equals: Vec::new(),
             filter: None,
+            area: None,
             sortby: Vec::new(),
             properties: None,
             limit: DEFAULT_LIMIT,

@@ -3,7 +3,7 @@ use geo::{Intersects, Rect};
 use std::sync::Arc;
 
 use super::access::{Term, Terms};
-use super::filter::{self, Filter, FilterCache, Lit};
+use super::filter::{self, Area, Filter, FilterCache, Lit};
 use super::{DateTimeFilter, FeatureQuery, QueryError};
 use crate::index::{Column, Layer};
 use crate::model::{parse_date, parse_timestamp, Bbox, FieldType};
@@ -16,6 +16,8 @@ pub struct Plan {
     pub bbox: Option<Bbox>,
     conditions: Vec<Condition>,
     filter: Option<Arc<Filter>>,
+    /// An area the features must intersect.
+    area: Option<Area>,
     /// `(column, descending)`, most significant first.
     pub sort: Vec<(usize, bool)>,
     /// Column indices to return; `None` for all.
@@ -209,6 +211,7 @@ fn compile_with(
         bbox: q.bbox,
         conditions,
         filter,
+        area: q.area.clone(),
         sort,
         properties,
     })
@@ -261,6 +264,7 @@ impl Plan {
         self.bbox.is_none()
             && self.conditions.is_empty()
             && self.filter.is_none()
+            && self.area.is_none()
             && self.sort.is_empty()
     }
 
@@ -270,7 +274,7 @@ impl Plan {
             Some(f) => f.index_terms(),
             None => (Vec::new(), true),
         };
-        complete &= self.bbox.is_none();
+        complete &= self.bbox.is_none() && self.area.is_none();
         for c in &self.conditions {
             match c {
                 Condition::Equals { column, value } => conjuncts.push(Term::equal(
@@ -292,8 +296,8 @@ impl Plan {
         }
     }
 
-    /// The rectangles to take candidates from: the `bbox` (one or two, split at the antimeridian)
-    /// or the filter's spatial conjunct, whichever is smaller.
+    /// The rectangles to take candidates from: the `bbox` (one or two, split at the antimeridian),
+    /// the filter's spatial conjunct or the area's envelope, whichever is smallest.
     pub fn candidates(&self) -> Candidates {
         let from_bbox: Option<Vec<Rect<f64>>> = self.bbox.map(|b| {
             b.rects()
@@ -302,13 +306,17 @@ impl Plan {
                 .collect()
         });
         let from_filter = self.filter.as_deref().and_then(Filter::narrowing);
-        let area = |rs: &[Rect<f64>]| rs.iter().map(|r| r.width() * r.height()).sum::<f64>();
-        match (from_bbox, from_filter) {
-            (Some(b), Some(f)) if area(&[f]) < area(&b) => Candidates::Rects(vec![f]),
-            (Some(b), _) => Candidates::Rects(b),
-            (None, Some(f)) => Candidates::Rects(vec![f]),
-            (None, None) => Candidates::All,
-        }
+        let from_area = self.area.as_ref().map(Area::envelope);
+        let size = |rs: &[Rect<f64>]| rs.iter().map(|r| r.width() * r.height()).sum::<f64>();
+        [
+            from_bbox,
+            from_filter.map(|f| vec![f]),
+            from_area.map(|a| vec![a]),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by(|a, b| size(a).total_cmp(&size(b)))
+        .map_or(Candidates::All, Candidates::Rects)
     }
 
     /// The order `sortby` asks for between two slots: each key in turn, descending keys
@@ -342,6 +350,7 @@ impl Plan {
             }
         }
         self.conditions.iter().all(|c| c.holds(layer, slot))
+            && self.area.as_ref().is_none_or(|a| a.meets(layer, slot))
             && self.filter.as_ref().is_none_or(|f| f.matches(layer, slot))
     }
 }

@@ -105,7 +105,7 @@ pub enum EditError {
     #[error("this edit needs If-Match (the feature's ETag) or If-Unmodified-Since, so it cannot overwrite a change its author has not seen")]
     PreconditionRequired,
     #[error("the feature has changed since that version (its ETag is now {etag})")]
-    PreconditionFailed { etag: String, current: Json },
+    PreconditionFailed { etag: String },
     #[error("{0}")]
     Body(BodyError),
     #[error("the body's id {0:?} differs from the URL's; an id cannot change")]

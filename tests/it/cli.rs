@@ -227,6 +227,24 @@ fn export_writes_the_same_files_without_a_server() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
+
+    // A self-intersecting area (a bow tie) is refused as the HTTP area export refuses it, and
+    // no file is written.
+    let bowtie = dir.join("bowtie.geojson");
+    std::fs::write(&bowtie, r#"{"type":"Polygon","coordinates":[[[116.50,39.76],[116.53,39.80],[116.53,39.76],[116.50,39.80],[116.50,39.76]]]}"#).unwrap();
+    let refused = dir.join("bowtie-out.geojson");
+    let out = Command::new(BIN)
+        .args(["export", "--collection", "parks", "--area"])
+        .arg(&bowtie)
+        .arg("--out")
+        .arg(&refused)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("invalid polygon"), "{stderr}");
+    assert!(stderr.contains("bowtie.geojson"), "{stderr}");
+    assert!(!refused.exists());
 }
 
 /// A server on `data` with `config` (TOML), its address read from its log.

@@ -13,6 +13,7 @@ mod cli;
 mod cql2_conformance;
 mod crs;
 mod discover;
+mod docs;
 mod edit;
 mod edit_bounds;
 mod export;

@@ -296,13 +296,12 @@ async fn submit(state: &AppState, request: EditRequest) -> Result<Edited, Respon
     .await
     .map_err(|_| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response())?;
     outcome.map_err(|e| {
-        // A conflict says what the feature is now, so the client can show it and retry.
-        if let EditError::PreconditionFailed { etag, current } = &e {
+        // A conflict gives the current ETag; the client fetches the feature (once) to show it.
+        if let EditError::PreconditionFailed { etag } = &e {
             let mut res = ApiError::from(e.clone()).into_response();
             if let Ok(v) = HeaderValue::from_str(etag) {
                 res.headers_mut().insert(header::ETAG, v);
             }
-            let _ = current;
             return res;
         }
         ApiError::from(e).into_response()

@@ -24,8 +24,9 @@ use crate::http::params::{always, shorten, ParamSpec, Params};
 use crate::http::query_params::{output_crs, parse_feature_query, CRS, FEATURE_QUERY};
 use crate::http::state::ClientAddr;
 use crate::http::AppState;
-use crate::ingest::parse_geometry;
+use crate::ingest::area_polygon;
 use crate::model::Crs;
+use crate::query::Area;
 use crate::query::{
     compile_cached, exec, Budget, FeatureQuery, FilterCache, FilterLang, FilterSpec,
 };
@@ -285,23 +286,23 @@ async fn export_area(
         let (filters, extra) = (Arc::clone(&filters), req.filters);
         state
             .compute(move |_| {
-                let area = area_polygon(&area_json)?;
-                let within =
-                    json!({"op": "s_intersects", "args": [{"property": "geometry"}, area_json]});
-                // Each layer's filter: the area, and the layer's own filter if it has one;
+                let area = area_polygon(&area_json).map_err(|e| ApiError::parameter("area", e))?;
+                let within = Area::new(area.clone().into()).map_err(|e| {
+                    let mut err = ApiError::from(crate::query::QueryError::from(e));
+                    err.parameter = Some("area".into());
+                    err
+                })?;
+                // Each layer's query: the area, and the layer's own filter if it has one;
                 // each compiled now so a bad one is a 400 before the download starts.
                 let mut per_layer = Vec::with_capacity(layers.len());
                 for id in &layers {
-                    let text = match extra.get(id) {
-                        Some(f) => json!({"op": "and", "args": [within, f]}),
-                        None => within.clone(),
-                    };
-                    let filter = FilterSpec {
-                        text: text.to_string(),
-                        lang: FilterLang::Cql2Json,
-                    };
                     let q = FeatureQuery {
-                        filter: Some(filter.clone()),
+                        area: Some(within.clone()),
+                        filter: extra.get(id).map(|f| FilterSpec {
+                            text: f.to_string(),
+                            lang: FilterLang::Cql2Json,
+                        }),
+                        limit: usize::MAX,
                         ..FeatureQuery::default()
                     };
                     let layer = snapshot.layer(id).expect("checked above");
@@ -313,7 +314,7 @@ async fn export_area(
                         }
                         err
                     })?;
-                    per_layer.push(filter);
+                    per_layer.push(q);
                 }
                 Ok((area, per_layer))
             })
@@ -327,11 +328,11 @@ async fn export_area(
     let sources: Vec<ExportSource> = layers
         .into_iter()
         .zip(layer_filters)
-        .map(|(id, filter)| {
+        .map(|(id, query)| {
             let layer = Arc::clone(snapshot.layer(&id).expect("checked above"));
             let (filters, area) = (Arc::clone(&filters), area.clone());
             let source = ExportSource::deferred(id, layer.fields.clone(), move || {
-                area_source(layer, &filter, &filters, Budget::within(limit))
+                area_source(layer, &query, &filters, Budget::within(limit))
             });
             let source = source.within(Budget::within(download_limit));
             if req.clip {
@@ -357,39 +358,14 @@ async fn export_area(
     .await
 }
 
-/// The area of an export as a multipolygon, checked as ingest checks geometries.
-fn area_polygon(area_json: &serde_json::Value) -> Result<geo::MultiPolygon<f64>, ApiError> {
-    let (geometry, invalid) =
-        parse_geometry(area_json).map_err(|e| ApiError::parameter("area", e))?;
-    if let Some(reason) = invalid {
-        return Err(ApiError::parameter(
-            "area",
-            format!("invalid polygon: {reason}"),
-        ));
-    }
-    match geometry {
-        geo::Geometry::Polygon(p) => Ok(geo::MultiPolygon(vec![p])),
-        geo::Geometry::MultiPolygon(mp) => Ok(mp),
-        _ => Err(ApiError::parameter(
-            "area",
-            "the area must be a Polygon or MultiPolygon",
-        )),
-    }
-}
-
-/// The features of one layer that meet the area filter.
+/// The features of one layer that meet the area (and the layer's own filter).
 fn area_source(
     layer: Arc<crate::index::Layer>,
-    filter: &FilterSpec,
+    q: &FeatureQuery,
     filters: &FilterCache,
     budget: Budget,
 ) -> Result<ExportSource, ExportError> {
-    let q = FeatureQuery {
-        filter: Some(filter.clone()),
-        limit: usize::MAX,
-        ..Default::default()
-    };
-    let plan = compile_cached(&layer, &q, filters).map_err(|e| ExportError::Format {
+    let plan = compile_cached(&layer, q, filters).map_err(|e| ExportError::Format {
         format: "area",
         reason: e.to_string(),
     })?;

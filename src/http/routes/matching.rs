@@ -2,6 +2,8 @@
 //! answered with ranked matches and near misses, each with its reasons (see `query::matching`
 //! for the rule, README § Matching for people).
 
+use crate::ingest::parse_geometry;
+use crate::query::Area;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
@@ -17,9 +19,7 @@ use crate::http::params::Params;
 use crate::http::AppState;
 use crate::index::Layer;
 use crate::query::matching::{self, Ranked, Requirement, RequirementError, Resolve};
-use crate::query::{
-    compile_cached, Budget, FeatureQuery, FilterCache, FilterLang, FilterSpec, Plan,
-};
+use crate::query::{compile_cached, Budget, FeatureQuery, FilterCache, Plan};
 use crate::store::Snapshot;
 
 pub fn router() -> Router<AppState> {
@@ -47,14 +47,11 @@ impl Resolve for InSnapshot<'_> {
     }
 
     fn area(&self, layer: &Layer, geometry: &Value) -> Result<Plan, String> {
-        // The drawn area is a CQL2 S_INTERSECTS: the filters' checks, limits and fast polygon
-        // tests apply to it as to a drawn area in the find panel.
-        let filter = json!({"op": "s_intersects", "args": [{"property": "geometry"}, geometry]});
+        // The drawn area is a typed area of the query: a filter's checks, limits and fast
+        // polygon tests apply to it as to a drawn area in the find panel.
+        let (geometry, _) = parse_geometry(geometry)?;
         let q = FeatureQuery {
-            filter: Some(FilterSpec {
-                text: filter.to_string(),
-                lang: FilterLang::Cql2Json,
-            }),
+            area: Some(Area::new(geometry).map_err(|e| e.to_string())?),
             ..FeatureQuery::default()
         };
         compile_cached(layer, &q, self.filters).map_err(|e| e.to_string())

@@ -8,6 +8,7 @@
 //! 3. the resulting [`Filter`] is evaluated per candidate slot with three-valued logic: a
 //!    comparison with null is unknown, and unknown is not true.
 
+mod area;
 mod cache;
 mod compile;
 mod eval;
@@ -16,6 +17,7 @@ mod like;
 mod spatial;
 mod temporal;
 
+pub use area::Area;
 pub use cache::FilterCache;
 pub use compile::compile;
 pub use eval::{Filter, Lit};

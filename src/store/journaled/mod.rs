@@ -1,0 +1,209 @@
+//! The editable store: the seed data in memory, edits kept durably in a state store
+//! (a `crate::record` ledger), applied in place without rebuilding a layer.
+//!
+//! Writes go through one writer thread. It takes the edits waiting (up to [`BATCH`]), checks and
+//! applies each in order to the next version of the layers (so a later edit in a batch sees an
+//! earlier one), records them all in one SQLite transaction (one fsync: group commit), and only
+//! then publishes the new snapshot and answers each writer. A refused edit is answered at once
+//! and leaves no trace; a failed commit publishes nothing and answers every edit of the batch
+//! with an error. Readers take the current snapshot and never wait for the writer.
+
+mod apply;
+mod new_id;
+mod overlay;
+mod writer;
+
+use std::sync::mpsc::{self, Sender, SyncSender};
+use std::sync::{Arc, Mutex, RwLock};
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::edit::{EditError, EditRequest, Edited};
+use super::status::StoreStatus;
+use super::{FeatureStore, Snapshot};
+use crate::index::Catalog;
+use crate::record::{Change, Ledger, LedgerReads, RecordError, TokenRecord};
+
+pub use overlay::overlay;
+use writer::Writer;
+
+/// Most edits committed in one transaction.
+pub const BATCH: usize = 512;
+
+/// What the writer thread is asked to do.
+enum Job {
+    /// An edit, and where to send its answer.
+    Edit {
+        request: Box<EditRequest>,
+        reply: SyncSender<Result<Edited, EditError>>,
+    },
+    /// Apply what other servers recorded (sent by a follower, see [`CatchUp`]).
+    CatchUp,
+}
+
+/// What opening the state store found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenReport {
+    /// Edited features laid over the seed.
+    pub applied: usize,
+    /// Stored edits of collections the seed no longer has, or that no longer fit it.
+    pub skipped: Vec<String>,
+    /// Collections whose seed file changed since the state store first saw it.
+    pub seeds_changed: Vec<String>,
+    /// The last change's number.
+    pub last_seq: i64,
+}
+
+pub struct JournaledStore {
+    current: Arc<RwLock<Arc<Snapshot>>>,
+    jobs: Mutex<Sender<Job>>,
+    reads: Box<dyn LedgerReads>,
+    status: Option<Arc<StoreStatus>>,
+    catch_up: CatchUp,
+    /// Held for the store's life: one server per state directory (two would each keep their
+    /// own idea of the data). PostgreSQL needs none: its writers take turns under a lock.
+    _lock: Option<std::fs::File>,
+}
+
+/// Asks the writer to apply what other servers recorded. Requests made while one waits are
+/// one request: a burst of notifications is one catch-up.
+#[derive(Clone)]
+pub struct CatchUp {
+    jobs: Sender<Job>,
+    queued: Arc<AtomicBool>,
+}
+
+impl CatchUp {
+    /// Queues a catch-up unless one is queued; false once the writer has stopped.
+    pub fn request(&self) -> bool {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        self.jobs.send(Job::CatchUp).is_ok()
+    }
+}
+
+/// Now, as milliseconds since the epoch and as the RFC 3339 text every change records.
+pub fn now() -> (i64, String) {
+    let ms = chrono::Utc::now().timestamp_millis();
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    (
+        ms,
+        // As PostgreSQL's timestamps read back (see `postgis::load`): the same text on every
+        // server, whether it applied the edit or loaded it.
+        t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+    )
+}
+
+impl JournaledStore {
+    /// The store over `catalog`, which reflects the recorded changes up to `applied`, keeping
+    /// its edits in `ledger`. `status`, for a ledger in another process, is what its outages
+    /// and lag are reported through.
+    pub fn with_ledger(
+        catalog: Catalog,
+        applied: i64,
+        ledger: Box<dyn Ledger>,
+        reads: Box<dyn LedgerReads>,
+        status: Option<Arc<StoreStatus>>,
+    ) -> Result<Self, RecordError> {
+        let snapshot = Arc::new(Snapshot::new(catalog, 1).at_change(applied));
+        let current = Arc::new(RwLock::new(snapshot));
+        let (tx, rx) = mpsc::channel();
+        let queued = Arc::new(AtomicBool::new(false));
+        let shared = Arc::clone(&current);
+        let writer_state = Writer::new(ledger, shared, status.clone(), Arc::clone(&queued));
+        std::thread::Builder::new()
+            .name("edit-writer".into())
+            .spawn(move || writer_state.run(rx))
+            .map_err(|e| RecordError::Invalid(format!("cannot start the writer thread: {e}")))?;
+        Ok(JournaledStore {
+            current,
+            jobs: Mutex::new(tx.clone()),
+            reads,
+            status,
+            catch_up: CatchUp { jobs: tx, queued },
+            _lock: None,
+        })
+    }
+
+    /// The store, holding `lock` for as long as it lives (the embedded backend's claim on
+    /// its directory: one server per state directory).
+    pub fn holding(mut self, lock: std::fs::File) -> Self {
+        self._lock = Some(lock);
+        self
+    }
+
+    /// What a follower calls when the ledger has news.
+    pub fn catch_up(&self) -> CatchUp {
+        self.catch_up.clone()
+    }
+
+    /// Submits an edit and waits until it is on disk (or refused). Blocking: call it off the
+    /// async workers.
+    pub fn edit(&self, request: EditRequest) -> Result<Edited, EditError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let sent = self
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(Job::Edit {
+                request: Box::new(request),
+                reply,
+            });
+        if sent.is_err() {
+            return Err(EditError::Storage("the writer has stopped".into()));
+        }
+        answer.recv().unwrap_or_else(|_| {
+            Err(EditError::Storage(
+                "the writer stopped before answering".into(),
+            ))
+        })
+    }
+
+    /// The changes of one feature after `since`, oldest first, one page (see `LedgerReads`).
+    pub fn history(
+        &self,
+        collection: &str,
+        id: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<Change>, RecordError> {
+        self.reads.history(collection, id, since, limit)
+    }
+
+    /// Changes after `since`, oldest first, at most `limit`.
+    pub fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, RecordError> {
+        self.reads.changes(since, limit)
+    }
+
+    /// The token `presented` is, if it is one (checked in constant time; revoked and expired
+    /// ones are returned too, for the caller to refuse).
+    pub fn token(&self, presented: &str) -> Result<Option<TokenRecord>, RecordError> {
+        self.reads.token(presented)
+    }
+
+    /// The connection to a system of record in another process, if there is one.
+    pub fn status(&self) -> Option<&Arc<StoreStatus>> {
+        self.status.as_ref()
+    }
+
+    /// Connections open and idle in the read pool, if there is one.
+    pub fn pool(&self) -> Option<(u32, u32)> {
+        self.reads.pool()
+    }
+}
+
+impl FeatureStore for JournaledStore {
+    fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    fn editor(&self) -> Option<&JournaledStore> {
+        Some(self)
+    }
+}
