@@ -60,20 +60,7 @@ pub fn app(state: AppState) -> Router {
     let versions = state.clone();
     let data_versions = state.clone();
     let inner = Router::new()
-        .merge(routes::landing::router())
-        .merge(routes::conformance::router())
-        .merge(routes::api::router())
-        .merge(routes::collections::router())
-        .merge(routes::items::router())
-        .merge(routes::queryables::router())
-        .merge(routes::stats::router())
-        .merge(routes::matching::router())
-        .merge(routes::discover::router())
-        .merge(routes::export::router())
-        .merge(routes::vocabularies::router())
-        .merge(routes::health::router())
-        .merge(routes::map_config::router())
-        .merge(routes::tiles::router())
+        .merge(routes::router())
         .fallback(routes::web::static_asset)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -22,6 +22,18 @@ pub const ZONES_FIELD: &str = "zones";
 /// after an edit. Only in editable layers.
 pub const UPDATED_FIELD: &str = "updated_at";
 
+/// What a derived property is, by role, for clients that work on any data and so must not
+/// recognise it by its name: `area` (the geodesic area), `zones` (the zones that contain the
+/// feature) or `updated` (when it last changed).
+pub fn role(name: &str) -> Option<&'static str> {
+    match name {
+        AREA_FIELD => Some("area"),
+        ZONES_FIELD => Some("zones"),
+        UPDATED_FIELD => Some("updated"),
+        _ => None,
+    }
+}
+
 /// The derived fields, which a body may not set.
 pub const DERIVED: [&str; 3] = [AREA_FIELD, ZONES_FIELD, UPDATED_FIELD];
 

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value as Json;
 
 pub use derive::{
-    area_of, cells_at, derive_cells, rezone_all, rezoned, AREA_FIELD, DERIVED, UPDATED_FIELD,
+    area_of, cells_at, derive_cells, rezone_all, rezoned, role, AREA_FIELD, DERIVED, UPDATED_FIELD,
     ZONES_FIELD,
 };
 pub use edit::{

@@ -789,3 +789,28 @@ async fn pages_and_single_features_agree_with_the_files() {
         }
     }
 }
+
+/// A derived field says what it is by role, so a client that works on any data never has to
+/// recognise `zones` or `updated_at` by name; a field of the data has no role.
+#[tokio::test]
+async fn derived_fields_carry_their_role() {
+    let app = shipped_app();
+    let c = get(&app, "/collections/spatial-carriers").await.json();
+    let fields = c["fields"].as_array().expect("fields");
+    let role_of = |name: &str| {
+        fields
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("no field {name}"))["role"]
+            .clone()
+    };
+    assert_eq!(role_of("zones"), "zones");
+    assert_eq!(role_of("geodesic_area_m2"), "area");
+    // The shipped carriers' sidecar marks them editable, so they have `updated_at`.
+    assert_eq!(role_of("updated_at"), "updated");
+    for f in fields.iter().filter(|f| f["derived"] != true) {
+        assert!(f.get("role").is_none(), "{f}");
+    }
+    // Every field with a role is derived.
+    assert!(fields.iter().filter(|f| f.get("role").is_some()).all(|f| f["derived"] == true));
+}

@@ -1,3 +1,5 @@
+use super::openapi::*;
+use super::Contract;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::get;
@@ -75,6 +77,9 @@ fn presentation(c: &CollectionInfo) -> Value {
             out["type"] = json!(field.ty.name());
             if field.derived {
                 out["derived"] = json!(true);
+                if let Some(role) = crate::ingest::role(&field.name) {
+                    out["role"] = json!(role);
+                }
             }
             if let Some(v) = meta.vocabularies.get(name) {
                 out["vocabulary"] = json!(v);
@@ -156,4 +161,24 @@ pub fn describe(c: &CollectionInfo, base: &BaseUrl, lang: &str, tiles_above: usi
     }
     out["extent"] = extent;
     out
+}
+
+/// `/collections` and each `/collections/{id}`.
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| &[],
+};
+
+fn operations(doc: &Doc, paths: &mut Paths) {
+    let any_object = serde_json::json!({"type": "object"});
+    paths.insert("/collections".into(), serde_json::json!({"get": {"summary": "the collections", "operationId": "getCollections", "tags": ["Capabilities"],
+        "parameters": parameters::<crate::http::negotiate::JsonOnly>(None),
+        "responses": json_ok("the collections", serde_json::json!({"type": "object", "required": ["links", "collections"],
+            "properties": {"links": {"type": "array", "items": link_schema()}, "collections": {"type": "array", "items": any_object}}}))}}));
+    for c in doc.collections {
+        paths.insert(format!("/collections/{}", c.id), serde_json::json!({"get": {"summary": format!("the collection {}", c.id), "operationId": format!("describeCollection_{}", c.id), "tags": ["Capabilities"],
+            "parameters": parameters::<crate::http::negotiate::JsonOnly>(None),
+            "responses": json_ok("the collection", serde_json::json!({"type": "object", "required": ["id", "links"], "properties": {"id": {"type": "string"}, "links": {"type": "array", "items": link_schema()}}}))}}));
+    }
 }

@@ -1,3 +1,5 @@
+use super::openapi::*;
+use super::Contract;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -7,43 +9,6 @@ use crate::http::extract::Query;
 use crate::http::negotiate::JsonOnly;
 use crate::http::AppState;
 
-/// The conformance classes this server implements and tests. Each route module that adds a class
-/// lists it here; nothing is declared that the test suite does not exercise.
-pub const CLASSES: &[&str] = &[
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-    // OGC API - Features Part 2: Coordinate Reference Systems by Reference (crs, bbox-crs).
-    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
-    // OGC API - Features Part 3: Filtering.
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
-    // CQL2: each class is exercised by tests/cql2_conformance.rs (the OGC suite) or tests/filter.rs.
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
-    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
-    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
-    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
-    "http://www.opengis.net/spec/cql2/1.0/conf/accent-insensitive-comparison",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
-    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
-    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
-    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
-    "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
-    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
-];
-
-/// OGC API - Features Part 4 (draft 1.0.0-draft.2), claimed when the server keeps edits (a
-/// state store); exercised by tests/it/edit.rs and the OWSLib test.
-pub const EDIT_CLASSES: &[&str] = &[
-    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
-    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
-    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
-    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-timestamps",
-];
-
 pub fn router() -> Router<AppState> {
     Router::new().route("/conformance", get(conformance))
 }
@@ -52,16 +17,25 @@ async fn conformance(
     axum::extract::State(state): axum::extract::State<AppState>,
     Query(JsonOnly): Query<JsonOnly>,
 ) -> Result<Json<Value>, ApiError> {
-    let edits: &[&str] = if state.store.editor().is_some() {
-        EDIT_CLASSES
-    } else {
-        &[]
-    };
-    let classes: Vec<&str> = CLASSES
+    // Each route module declares the classes it implements; nothing is claimed that the test
+    // suite does not exercise.
+    let edits = state.store.editor().is_some();
+    let classes: Vec<&str> = super::CONTRACTS
         .iter()
-        .chain(super::tiles::CLASSES)
-        .chain(edits)
-        .copied()
+        .flat_map(|c| (c.classes)(edits).iter().copied())
         .collect();
     Ok(Json(json!({ "conformsTo": classes })))
+}
+
+/// `/conformance`.
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| &[],
+};
+
+fn operations(_: &Doc, paths: &mut Paths) {
+    paths.insert("/conformance".into(), json!({"get": {"summary": "conformance classes", "operationId": "getConformance", "tags": ["Capabilities"],
+        "parameters": parameters::<JsonOnly>(None),
+        "responses": json_ok("the conformance classes", json!({"type": "object", "required": ["conformsTo"], "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}}}))}}));
 }

@@ -1,6 +1,8 @@
 //! Finding features by place and by name: "what's here", the nearest features, name search.
 //! Each answers a GeoJSON FeatureCollection whose features carry their `collection`.
 
+use super::openapi::*;
+use super::Contract;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -374,4 +376,26 @@ async fn nearest(
         })
         .await?;
     Ok(geo_response(body, GEOJSON, Crs::Crs84))
+}
+
+/// `/collections/{id}/nearest`, `/search` and `/whats-here`.
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| &[],
+};
+
+fn operations(doc: &Doc, paths: &mut Paths) {
+    for c in doc.collections {
+        let base = format!("/collections/{}", c.id);
+        paths.insert(format!("{base}/nearest"), json!({"get": {"summary": format!("the features of {} nearest to a point, with geodesic distances", c.id), "operationId": format!("getNearest_{}", c.id), "tags": ["Data"],
+        "parameters": parameters::<NearestParams>(Some(c)),
+        "responses": {"200": geojson_ok("the nearest features, nearest first"), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection"), "503": busy()}}}));
+    }
+    paths.insert("/search".into(), json!({"get": {"summary": "features by name (Chinese or English), exact before prefix before substring before close spellings; numberMatched counts every match", "operationId": "searchNames", "tags": ["Data"],
+        "parameters": parameters::<SearchParams>(None),
+        "responses": {"200": geojson_ok("matching features with their collection and match kind"), "400": problem("a malformed parameter"), "404": problem("no such collection"), "503": busy()}}}));
+    paths.insert("/whats-here".into(), json!({"get": {"summary": "every feature of every layer at a point", "operationId": "whatsHere", "tags": ["Data"],
+        "parameters": parameters::<WhatsHereParams>(None),
+        "responses": {"200": geojson_ok("the features at the point, top-most layer first"), "400": problem("a malformed parameter"), "503": busy()}}}));
 }

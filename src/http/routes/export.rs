@@ -1,6 +1,8 @@
 //! Downloads: `/collections/{id}/export` (a whole query result in any format) and `POST /export`
 //! (several layers within an area, whole or clipped, as one GeoJSON or one GeoPackage).
 
+use super::openapi::*;
+use super::Contract;
 use crate::http::problem::Problem;
 use std::sync::Arc;
 
@@ -390,4 +392,65 @@ fn find_zone(snapshot: &Snapshot, zone: &str) -> Result<serde_json::Value, ApiEr
         "zone",
         format!("no zone feature has the id {:?}", shorten(zone)),
     ))
+}
+
+/// `/collections/{id}/export` and `POST /export` (an area).
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| &[],
+};
+
+fn operations(doc: &Doc, paths: &mut Paths) {
+    for c in doc.collections {
+        paths.insert(format!("/collections/{}/export", c.id), export_path(c));
+    }
+    paths.insert("/export".into(), area_export_path(doc.collections));
+}
+
+/// `GET /collections/{id}/export`: the whole result of a query as a file.
+fn export_path(c: &CollectionInfo) -> Value {
+    json!({"get": {
+        "summary": format!("download every feature of {} that the query selects", c.id),
+        "operationId": format!("export_{}", c.id),
+        "tags": ["Data"],
+        "parameters": parameters::<ExportParams>(Some(c)),
+        "responses": {
+            "200": {"description": "the file (streamed; a failure midway cuts the connection)", "content": file_content(&Format::ALL)},
+            "400": problem("a malformed or unknown parameter"),
+            "404": problem("no such collection"),
+            "406": problem("no format for the Accept header"),
+            "500": problem("the file could not be written (nothing was sent)"),
+            "503": busy()
+        }
+    }})
+}
+
+/// `POST /export`: several layers within an area, whole or clipped.
+fn area_export_path(collections: &[CollectionInfo]) -> Value {
+    let ids: Vec<&str> = collections.iter().map(|c| c.id.as_str()).collect();
+    let body = json!({"type": "object", "additionalProperties": false,
+        "oneOf": [{"required": ["area"]}, {"required": ["zone"]}], "properties": {
+        "layers": {"type": "array", "items": {"type": "string", "enum": ids}, "minItems": 1, "description": "the collections (default: all)"},
+        "area": {"type": "object", "description": "a GeoJSON Polygon or MultiPolygon in CRS84"},
+        "zone": {"type": "string", "description": "or the id of a zone feature (a zone layer's or a park's)"},
+        "clip": {"type": "boolean", "default": false, "description": "cut geometries to the area"},
+        "f": {"type": "string", "enum": ["geojson", "gpkg"]},
+        "crs": {"type": "string", "enum": Crs::SUPPORTED}
+    }});
+    json!({"post": {
+        "summary": "download several layers within an area (GeoJSON with a layer property, or a GeoPackage table per layer)",
+        "operationId": "exportArea",
+        "tags": ["Data"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": {"description": "the file", "content": file_content(&[Format::GeoJson, Format::GeoPackage])},
+            "400": problem("a malformed body, area or zone"),
+            "404": problem("no such collection or zone"),
+            "413": problem("body too large"),
+            "415": problem("not JSON"),
+            "500": problem("the file could not be written (nothing was sent)"),
+            "503": busy()
+        }
+    }})
 }

@@ -1,3 +1,5 @@
+use super::openapi::*;
+use super::Contract;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -47,4 +49,21 @@ async fn health(
         });
     }
     Ok(Json(body))
+}
+
+/// `/health` and `/metrics`.
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| &[],
+};
+
+fn operations(_: &Doc, paths: &mut Paths) {
+    use crate::http::extract::NoParams;
+    paths.insert("/health".into(), serde_json::json!({"get": {"summary": "liveness and counts", "operationId": "getHealth", "tags": ["Operations"],
+        "parameters": parameters::<NoParams>(None),
+        "responses": {"200": {"description": "the server is up", "content": {"application/json": {"schema": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "collections": {"type": "integer"}, "features": {"type": "integer"}}}}}}}}}));
+    paths.insert("/metrics".into(), serde_json::json!({"get": {"summary": "metrics for Prometheus (OpenMetrics text)", "operationId": "getMetrics", "tags": ["Operations"],
+        "parameters": parameters::<NoParams>(None),
+        "responses": {"200": {"description": "requests, latency, data version, replica lag, store and cache figures", "content": {"application/openmetrics-text": {"schema": {"type": "string"}}}}}}}));
 }

@@ -1,6 +1,8 @@
 //! `/collections/{id}/items` (a page of a query), `/items/{featureId}` (one feature) and
 //! `POST /collections/{id}/search` (the same query with its parameters in a JSON body).
 
+use super::openapi::*;
+use super::Contract;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -26,25 +28,8 @@ use crate::query::{compile_cached, exec, CountKey, FeatureQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/collections/{collection}/items",
-            get(items)
-                .post(super::edit::create)
-                .options(super::edit::options_items),
-        )
-        .route(
-            "/collections/{collection}/items/{feature}",
-            get(item)
-                .put(super::edit::replace)
-                .patch(super::edit::update)
-                .delete(super::edit::remove)
-                .options(super::edit::options_item),
-        )
-        .route(
-            "/collections/{collection}/items/{feature}/history",
-            get(super::edit::history),
-        )
-        .route("/changes", get(super::edit::changes))
+        .route("/collections/{collection}/items", get(items))
+        .route("/collections/{collection}/items/{feature}", get(item))
         .route("/collections/{collection}/search", post(search))
 }
 
@@ -481,4 +466,81 @@ impl From<PageBody> for GeoBody {
             etag: Some(page.etag),
         }
     }
+}
+
+/// `/collections/{id}/items`, one item, and `POST /collections/{id}/search` (edits add their
+/// methods to these paths: see `edit`).
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| CLASSES,
+};
+
+/// OGC API - Features Part 1 (core, GeoJSON), Part 2 (CRS by reference) and Part 3
+/// (filtering), with the CQL2 classes: each is exercised by the tests, the CQL2 ones by the OGC
+/// suite (`tests/it/cql2_conformance.rs`) or `tests/it/filter.rs`.
+const CLASSES: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/accent-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+];
+
+fn operations(doc: &Doc, paths: &mut Paths) {
+    for c in doc.collections {
+        let base = format!("/collections/{}", c.id);
+        paths.insert(format!("{base}/items"), items_path(c));
+        paths.insert(format!("{base}/items/{{featureId}}"), item_path(c));
+        paths.insert(format!("{base}/search"), json!({"post": {"summary": format!("query {} with the parameters in a JSON body (large geometries)", c.id), "operationId": format!("postSearch_{}", c.id), "tags": ["Data"],
+        "requestBody": query_body::<ItemsParams>(c),
+        "responses": {"200": geojson_or_json_ok("a page of features (f=json: the same document as plain JSON)"), "400": problem("a malformed parameter"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
+    }
+}
+
+fn items_path(c: &CollectionInfo) -> Value {
+    let parameters = parameters::<ItemsParams>(Some(c));
+    let collection = feature_collection_schema();
+    json!({"get": {
+        "summary": format!("the features of {}", c.id),
+        "operationId": format!("getItems_{}", c.id),
+        "tags": ["Data"],
+        "parameters": parameters,
+        "responses": {
+            "200": {"description": "a page of features",
+                    "content": {"application/geo+json": {"schema": collection.clone()}, "application/json": {"schema": collection}}},
+            "400": problem("a malformed or unknown parameter"),
+            "404": problem("no such collection"),
+            "503": busy()
+        }
+    }})
+}
+
+fn item_path(c: &CollectionInfo) -> Value {
+    json!({"get": {
+        "summary": format!("one feature of {}", c.id),
+        "operationId": format!("getItem_{}", c.id),
+        "tags": ["Data"],
+        "parameters": std::iter::once(json!({"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}, "example": c.sample_id}))
+            .chain(parameters::<ItemParams>(Some(c)))
+            .collect::<Vec<_>>(),
+        "responses": {
+            "200": {"description": "the feature",
+                    "content": {"application/geo+json": {"schema": feature_schema()}, "application/json": {"schema": feature_schema()}}},
+            "400": problem("a malformed or unknown parameter"),
+            "404": problem("no such feature")
+        }
+    }})
 }

@@ -1,3 +1,5 @@
+use super::openapi::*;
+use super::Contract;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -49,4 +51,21 @@ async fn landing(
         ],
     }))
     .into_response())
+}
+
+/// `/`.
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| &[],
+};
+
+fn operations(_: &Doc, paths: &mut Paths) {
+    paths.insert("/".into(), serde_json::json!({"get": {"summary": "landing page", "operationId": "getLandingPage", "tags": ["Capabilities"],
+        "parameters": parameters::<crate::http::negotiate::JsonOrHtml>(None),
+        "responses": {
+            "200": {"description": "the landing page", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["links"], "properties": {"links": {"type": "array", "items": link_schema()}}}},
+                "text/html": {"schema": {"type": "string"}}}},
+            "400": problem("a malformed or unknown parameter")}}}));
 }

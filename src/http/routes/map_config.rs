@@ -2,6 +2,8 @@
 //! attribution), and `/basemaps/{id}/{z}/{x}/{y}`: the tiles of local basemap files (see
 //! `basemap`). Public, like every endpoint the app uses.
 
+use super::openapi::*;
+use super::Contract;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -136,4 +138,27 @@ async fn basemap_tile(
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     Ok((h, bytes).into_response())
+}
+
+/// `/map-config` and the local basemaps' tiles.
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| &[],
+};
+
+fn operations(_: &Doc, paths: &mut Paths) {
+    paths.insert("/map-config".into(), serde_json::json!({"get": {"summary": "what the web map shows besides the data: basemaps, review number, attribution", "operationId": "getMapConfig", "tags": ["Capabilities"],
+        "parameters": parameters::<crate::http::negotiate::JsonOnly>(None),
+        "responses": json_ok("the map settings", serde_json::json!({"type": "object"}))}}));
+    let basemap_params: Vec<serde_json::Value> = ["basemapId", "z", "x", "y"]
+        .iter()
+        .map(|n| serde_json::json!({"name": n, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .chain(parameters::<crate::http::extract::NoParams>(None))
+        .collect();
+    paths.insert("/basemaps/{basemapId}/{z}/{x}/{y}".into(), serde_json::json!({"get": {"summary": "a tile of a local basemap file (MBTiles) the operator configured", "operationId": "getBasemapTile", "tags": ["Tiles"],
+        "parameters": basemap_params,
+        "responses": {"200": {"description": "the tile (an image, or a vector tile)", "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}, "application/vnd.mapbox-vector-tile": {}}},
+                      "204": {"description": "the file has no tile here"}, "304": {"description": "not modified"},
+                      "400": problem("a malformed parameter"), "404": problem("no such basemap or tile position")}}}));
 }

@@ -2,6 +2,8 @@
 //! answered with ranked matches and near misses, each with its reasons (see `query::matching`
 //! for the rule, README § Matching for people).
 
+use super::openapi::*;
+use super::Contract;
 use crate::ingest::parse_geometry;
 use crate::query::Area;
 use axum::body::Bytes;
@@ -324,4 +326,39 @@ async fn compare_post(
         })
         .await?;
     Ok(Json(doc))
+}
+
+/// `/collections/{id}/match`, `…/match/scores` and `…/compare`.
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| &[],
+};
+
+fn operations(doc: &Doc, paths: &mut Paths) {
+    for c in doc.collections {
+        let base = format!("/collections/{}", c.id);
+        let match_body = json!({"type": "object", "additionalProperties": false, "properties": {
+        "criteria": {"type": "object", "description": "per property: {min, max, margin} for numbers and dates, {in: [...]} for text and lists, {equals} for booleans",
+                     "additionalProperties": {"type": "object"}},
+        "area": {"type": "object", "description": "a GeoJSON Polygon or MultiPolygon the feature must intersect"},
+        "preferences": {"type": "array", "items": {"type": "object", "description": "one of near, near_feature, close_to, sooner, in; and weight"}},
+        "margin": {"type": "number", "minimum": 0, "maximum": 1, "description": "near misses: the fraction of a violated bound allowed (default 0.1)"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "nearMissLimit": {"type": "integer", "minimum": 1, "maximum": 1000}}});
+        paths.insert(format!("{base}/match"), json!({"post": {"summary": format!("features of {} that meet a requirement, ranked, and the near misses (README § Matching)", c.id), "operationId": format!("postMatch_{}", c.id), "tags": ["Data"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": match_body}}},
+        "responses": {"200": {"description": "ranked matches and near misses with their reasons", "content": {"application/json": {"schema": {"type": "object", "required": ["numberMatched", "numberNearMisses", "matches", "nearMisses"]}}}},
+                      "400": problem("a malformed requirement: the member at fault is in `parameter`"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
+        paths.insert(format!("{base}/match/scores"), json!({"post": {"summary": format!("every match and near miss of {} for a requirement, as [id, score] pairs, for a map that colours them all (README § Matching)", c.id), "operationId": format!("postMatchScores_{}", c.id), "tags": ["Data"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": match_body}}},
+        "responses": {"200": {"description": "[id, score] of every match and near miss (the best 250,000 of each; `complete` says whether that was all)", "content": {"application/json": {"schema": {"type": "object", "required": ["numberMatched", "numberNearMisses", "complete", "matches", "nearMisses"]}}}},
+                      "400": problem("a malformed requirement: the member at fault is in `parameter`"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
+        paths.insert(format!("{base}/compare"), json!({"post": {"summary": format!("two to four features of {} side by side, with a requirement's criteria met or not", c.id), "operationId": format!("postCompare_{}", c.id), "tags": ["Data"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["ids"], "additionalProperties": false, "properties": {
+            "ids": {"type": "array", "minItems": 2, "maxItems": 4, "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]}},
+            "requirement": {"type": "object", "description": "as for match"}}}}}},
+        "responses": {"200": {"description": "per property its values and whether they differ; per criterion, met and by per feature", "content": {"application/json": {"schema": {"type": "object", "required": ["ids", "properties"]}}}},
+                      "400": problem("a malformed body, or an id the collection lacks"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}}));
+    }
 }

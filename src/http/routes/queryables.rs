@@ -1,6 +1,8 @@
 //! `/collections/{id}/queryables`: a JSON Schema of what filters may name (OGC API - Features
 //! Part 3), with the type of every property and of the geometry.
 
+use super::openapi::*;
+use super::Contract;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -95,3 +97,28 @@ async fn queryables(
     );
     Ok(res)
 }
+
+/// `/collections/{id}/queryables`.
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| CLASSES,
+};
+
+fn operations(doc: &Doc, paths: &mut Paths) {
+    use crate::http::negotiate::JsonOnly;
+    use serde_json::json;
+    for c in doc.collections {
+        let base = format!("/collections/{}", c.id);
+        paths.insert(format!("{base}/queryables"), json!({"get": {"summary": format!("the queryables of {}", c.id), "operationId": format!("getQueryables_{}", c.id), "tags": ["Capabilities"],
+        "parameters": parameters::<JsonOnly>(Some(c)),
+        "responses": {"200": {"description": "a JSON Schema of the queryable properties", "content": {"application/schema+json": {"schema": {"type": "object"}}}},
+                      "400": problem("a malformed or unknown parameter"), "404": problem("no such collection")}}}));
+    }
+}
+
+/// OGC API - Features Part 3: the queryables, and filtering by them as query parameters.
+const CLASSES: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+];

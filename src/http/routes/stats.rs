@@ -2,6 +2,8 @@
 //! "Available floor space in the FTZ cluster by industry" is
 //! `?group-by=industry&zones=ftz-etown-cluster`.
 
+use super::openapi::*;
+use super::Contract;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -219,4 +221,25 @@ async fn stats_post(
         body,
     };
     run(&state, &base, asked).await
+}
+
+/// `/collections/{id}/stats`, by GET and by POST.
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| &[],
+};
+
+fn operations(doc: &Doc, paths: &mut Paths) {
+    use serde_json::json;
+    for c in doc.collections {
+        let base = format!("/collections/{}", c.id);
+        let stats_ok = json!({"description": "counts and sums per group and in total", "content": {"application/json": {"schema": {"type": "object", "required": ["total", "groups"]}}}});
+        paths.insert(format!("{base}/stats"), json!({
+        "get": {"summary": format!("statistics of {}", c.id), "operationId": format!("getStats_{}", c.id), "tags": ["Data"], "parameters": parameters::<StatsParams>(Some(c)),
+                "responses": {"200": stats_ok.clone(), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection"), "503": busy()}},
+        "post": {"summary": format!("statistics of {} (parameters in the body)", c.id), "operationId": format!("postStats_{}", c.id), "tags": ["Data"], "requestBody": query_body::<StatsParams>(c),
+                "responses": {"200": stats_ok, "400": problem("a malformed parameter"), "404": problem("no such collection"), "413": problem("body too large"), "415": problem("not JSON"), "503": busy()}}
+    }));
+    }
 }

@@ -1,3 +1,5 @@
+use super::openapi::*;
+use super::Contract;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -53,4 +55,23 @@ async fn one(
                 crate::http::params::shorten(&id)
             ))
         })
+}
+
+/// `/vocabularies` and each `/vocabularies/{id}`.
+pub const CONTRACT: Contract = Contract {
+    router,
+    describe: operations,
+    classes: |_| &[],
+};
+
+fn operations(_: &Doc, paths: &mut Paths) {
+    use crate::http::negotiate::JsonOnly;
+    paths.insert("/vocabularies".into(), serde_json::json!({"get": {"summary": "controlled vocabularies", "operationId": "getVocabularies", "tags": ["Capabilities"],
+        "parameters": parameters::<JsonOnly>(None),
+        "responses": json_ok("the vocabularies", serde_json::json!({"type": "object"}))}}));
+    paths.insert("/vocabularies/{vocabularyId}".into(), serde_json::json!({"get": {"summary": "one vocabulary", "operationId": "getVocabulary", "tags": ["Capabilities"],
+        "parameters": std::iter::once(serde_json::json!({"name": "vocabularyId", "in": "path", "required": true, "schema": {"type": "string"}}))
+            .chain(parameters::<JsonOnly>(None))
+            .collect::<Vec<_>>(),
+        "responses": {"200": {"description": "the terms", "content": {"application/json": {"schema": {"type": "object"}}}}, "400": problem("a malformed parameter"), "404": problem("no such vocabulary")}}}));
 }
