@@ -57,7 +57,7 @@ const carriers = {
     { name: 'industry', type: 'string', filter: 'in', vocabulary: 'industries', title: { zh: '产业', en: 'Industry' } },
     { name: 'available_floor_area_m2', type: 'integer', filter: 'min', unit: 'm²', list: true },
     { name: 'delivery_date', type: 'date', filter: 'max', list: true },
-    { name: 'zones', type: 'string array', filter: 'contains', derived: true },
+    { name: 'zones', type: 'string array', filter: 'contains', derived: true, role: 'zones' },
     { name: 'note', type: 'string', filter: 'text' },
     { name: 'open', type: 'boolean', filter: 'flag' },
     { name: 'height', type: 'number', filter: 'range' },
@@ -206,7 +206,7 @@ const SMALL_LAYER = {
     { name: 'industry', type: 'string', title: { zh: '产业方向', en: 'Industry' }, vocabulary: 'industries' },
     { name: 'area_m2', type: 'number', unit: 'm²', title: { zh: '可用面积', en: 'Available area' } },
     { name: 'height_m', type: 'number', unit: 'm', title: { zh: '净高', en: 'Clear height' } },
-    { name: 'zones', type: 'string array', derived: true, title: { zh: '所在区域', en: 'Lies in' } },
+    { name: 'zones', type: 'string array', derived: true, role: 'zones', title: { zh: '所在区域', en: 'Lies in' } },
   ],
 };
 const SMALL_VALUES = new Values({ industries: { terms: [{ id: 'future_health', zh: '未来健康', en: 'Future health' }] } },

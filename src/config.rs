@@ -294,6 +294,32 @@ pub struct FileConfig {
     /// read-only beside its collections (with `serve --store`).
     #[serde(default)]
     pub postgis_tables: Vec<PostgisTable>,
+    /// How the server uses its PostgreSQL (with `serve --store`).
+    #[serde(default)]
+    pub store: StoreFileConfig,
+}
+
+/// The `[store]` section: how a server uses its PostgreSQL. A flag of `serve` (or its
+/// `ETOWN_ATLAS_STORE_*` variable) overrides each; the bounds are the flags' own.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreFileConfig {
+    /// Connections kept for reads of history, the change feed and tokens; the writer and the
+    /// follower have one each besides (default 4; 1 to 256).
+    pub pool: Option<u64>,
+    /// The longest any statement may run, in milliseconds (default 10000; 100 to 600000).
+    pub statement_timeout_ms: Option<u64>,
+    /// The longest a connection attempt may take, in milliseconds (default 3000; 100 to 60000).
+    pub connect_timeout_ms: Option<u64>,
+    /// How often a replica asks for changes it was not notified of, in milliseconds (default
+    /// 1000; 50 to 60000).
+    pub poll_ms: Option<u64>,
+    /// The longest wait between reconnection attempts, in milliseconds; it doubles up to this
+    /// (default 10000; 100 to 600000).
+    pub backoff_max_ms: Option<u64>,
+    /// What a write refused while the store is unreachable tells its client to wait, in seconds
+    /// (Retry-After; default 5; 1 to 3600).
+    pub retry_after_s: Option<u64>,
 }
 
 /// One `[[postgis_tables]]` entry.

@@ -17,7 +17,8 @@ END = "<!-- end of settings table -->"
 
 # The structs whose fields are settings, with the TOML path their fields live under.
 STRUCTS = [("FileConfig", ""), ("MapConfig", "map."), ("Contact", "map.contact."),
-           ("Basemap", "map.basemaps[]."), ("PostgisTable", "postgis_tables[].")]
+           ("Basemap", "map.basemaps[]."), ("PostgisTable", "postgis_tables[]."),
+           ("StoreFileConfig", "store.")]
 
 
 def fields(text, struct):

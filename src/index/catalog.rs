@@ -38,6 +38,15 @@ impl Catalog {
         &self.layers
     }
 
+    /// The zone layers (`"zone": true`), shared: what `zones` are derived from.
+    pub fn zone_layers(&self) -> Vec<Arc<Layer>> {
+        self.layers
+            .iter()
+            .filter(|l| l.meta.zone)
+            .cloned()
+            .collect()
+    }
+
     pub fn layer(&self, id: &str) -> Option<&Arc<Layer>> {
         self.layers.iter().find(|l| l.id.as_str() == id)
     }

@@ -208,13 +208,8 @@ pub fn derive_cells(
 
 /// Recomputes every non-zone layer's `zones` (after edited zones were laid over the seed).
 pub fn rezone_all(mut catalog: Catalog) -> Catalog {
-    let zones_owned: Vec<Layer> = catalog
-        .layers()
-        .iter()
-        .filter(|l| l.meta.zone)
-        .map(|l| (**l).clone())
-        .collect();
-    let zones: Vec<&Layer> = zones_owned.iter().collect();
+    let zone_layers = catalog.zone_layers();
+    let zones: Vec<&Layer> = zone_layers.iter().map(|l| &**l).collect();
     let zones = ZoneIndex::new(&zones);
     let others: Vec<Layer> = catalog
         .layers()

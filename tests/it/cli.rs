@@ -46,6 +46,58 @@ fn serve_refuses_a_broken_file_and_never_listens() {
     assert!(!stderr.contains("listening"), "{stderr}");
 }
 
+/// The settings file's `[store]` section is checked against the same bounds as the flags, and
+/// a value out of them stops `serve` at once, naming its key, before any connection is tried;
+/// a flag given for the same setting wins over the file.
+#[test]
+fn serve_names_a_store_setting_out_of_bounds_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("atlas.toml");
+    std::fs::write(&config, "[store]\npool = 0\n").unwrap();
+    // Port 1 on loopback: nothing listens there, so a connection attempt would fail differently.
+    let store = "postgres://nobody@127.0.0.1:1/none";
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            store,
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("store.pool = 0"), "{stderr}");
+    assert!(stderr.contains("1 to 256"), "{stderr}");
+    // With the flag, the file's value is not used: the server goes on to connect, and fails there.
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            store,
+            "--store-pool",
+            "2",
+            "--store-connect-timeout-ms",
+            "500",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!stderr.contains("store.pool"), "{stderr}");
+    assert!(
+        stderr.contains("127.0.0.1"),
+        "the failure names where it tried to connect: {stderr}"
+    );
+}
+
 #[test]
 fn validate_accepts_every_shipped_layer() {
     let out = Command::new(BIN)

@@ -164,11 +164,7 @@ pub fn describe(c: &CollectionInfo, base: &BaseUrl, lang: &str, tiles_above: usi
 }
 
 /// `/collections` and each `/collections/{id}`.
-pub const CONTRACT: Contract = Contract {
-    router,
-    describe: operations,
-    classes: |_| &[],
-};
+pub const CONTRACT: Contract = Contract::new(router, operations);
 
 fn operations(doc: &Doc, paths: &mut Paths) {
     let any_object = serde_json::json!({"type": "object"});

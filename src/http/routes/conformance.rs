@@ -28,11 +28,7 @@ async fn conformance(
 }
 
 /// `/conformance`.
-pub const CONTRACT: Contract = Contract {
-    router,
-    describe: operations,
-    classes: |_| &[],
-};
+pub const CONTRACT: Contract = Contract::new(router, operations);
 
 fn operations(_: &Doc, paths: &mut Paths) {
     paths.insert("/conformance".into(), json!({"get": {"summary": "conformance classes", "operationId": "getConformance", "tags": ["Capabilities"],

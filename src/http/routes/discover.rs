@@ -379,11 +379,7 @@ async fn nearest(
 }
 
 /// `/collections/{id}/nearest`, `/search` and `/whats-here`.
-pub const CONTRACT: Contract = Contract {
-    router,
-    describe: operations,
-    classes: |_| &[],
-};
+pub const CONTRACT: Contract = Contract::new(router, operations);
 
 fn operations(doc: &Doc, paths: &mut Paths) {
     for c in doc.collections {

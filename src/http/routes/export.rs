@@ -395,11 +395,7 @@ fn find_zone(snapshot: &Snapshot, zone: &str) -> Result<serde_json::Value, ApiEr
 }
 
 /// `/collections/{id}/export` and `POST /export` (an area).
-pub const CONTRACT: Contract = Contract {
-    router,
-    describe: operations,
-    classes: |_| &[],
-};
+pub const CONTRACT: Contract = Contract::new(router, operations);
 
 fn operations(doc: &Doc, paths: &mut Paths) {
     for c in doc.collections {

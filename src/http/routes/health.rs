@@ -52,11 +52,7 @@ async fn health(
 }
 
 /// `/health` and `/metrics`.
-pub const CONTRACT: Contract = Contract {
-    router,
-    describe: operations,
-    classes: |_| &[],
-};
+pub const CONTRACT: Contract = Contract::new(router, operations);
 
 fn operations(_: &Doc, paths: &mut Paths) {
     use crate::http::extract::NoParams;

@@ -54,11 +54,7 @@ async fn landing(
 }
 
 /// `/`.
-pub const CONTRACT: Contract = Contract {
-    router,
-    describe: operations,
-    classes: |_| &[],
-};
+pub const CONTRACT: Contract = Contract::new(router, operations);
 
 fn operations(_: &Doc, paths: &mut Paths) {
     paths.insert("/".into(), serde_json::json!({"get": {"summary": "landing page", "operationId": "getLandingPage", "tags": ["Capabilities"],

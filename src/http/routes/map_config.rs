@@ -141,11 +141,7 @@ async fn basemap_tile(
 }
 
 /// `/map-config` and the local basemaps' tiles.
-pub const CONTRACT: Contract = Contract {
-    router,
-    describe: operations,
-    classes: |_| &[],
-};
+pub const CONTRACT: Contract = Contract::new(router, operations);
 
 fn operations(_: &Doc, paths: &mut Paths) {
     paths.insert("/map-config".into(), serde_json::json!({"get": {"summary": "what the web map shows besides the data: basemaps, review number, attribution", "operationId": "getMapConfig", "tags": ["Capabilities"],

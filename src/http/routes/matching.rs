@@ -329,11 +329,7 @@ async fn compare_post(
 }
 
 /// `/collections/{id}/match`, `…/match/scores` and `…/compare`.
-pub const CONTRACT: Contract = Contract {
-    router,
-    describe: operations,
-    classes: |_| &[],
-};
+pub const CONTRACT: Contract = Contract::new(router, operations);
 
 fn operations(doc: &Doc, paths: &mut Paths) {
     for c in doc.collections {

@@ -58,11 +58,7 @@ async fn one(
 }
 
 /// `/vocabularies` and each `/vocabularies/{id}`.
-pub const CONTRACT: Contract = Contract {
-    router,
-    describe: operations,
-    classes: |_| &[],
-};
+pub const CONTRACT: Contract = Contract::new(router, operations);
 
 fn operations(_: &Doc, paths: &mut Paths) {
     use crate::http::negotiate::JsonOnly;

@@ -40,16 +40,11 @@ pub fn overlay(catalog: Catalog, stored: Vec<Stored>, report: &mut OpenReport) -
         let Some(layer) = catalog.layer(&id).map(|l| (**l).clone()) else {
             continue;
         };
-        let zones_owned: Vec<Layer> = catalog
-            .layers()
-            .iter()
-            .filter(|l| l.meta.zone)
-            .map(|l| (**l).clone())
-            .collect();
+        let zone_layers = catalog.zone_layers();
         let zones: Vec<&Layer> = if is_zone {
             Vec::new()
         } else {
-            zones_owned.iter().collect()
+            zone_layers.iter().map(|l| &**l).collect()
         };
         let zones = ZoneIndex::new(&zones);
         let mut edits = Vec::new();

@@ -55,6 +55,8 @@ export function fieldsOf(collection, queryables) {
       references: f.references,
       vocabulary: f.vocabulary,
       derived: Boolean(f.derived),
+      // What a derived field is (area, zones, updated), from the server: never guessed from its name.
+      role: f.derived ? f.role : undefined,
       enum: q.enum || (q.items && q.items.enum) || undefined,
       description: f.description,
     };

@@ -26,7 +26,7 @@ export class Values {
   item(field, v, lang) {
     if (field.vocabulary) return this.term(field, v, lang);
     if (field.references) return this.nameOf(field.references, v, lang) ?? String(v);
-    if (field.name === 'zones' && field.derived) return this.nameOf(null, v, lang) ?? String(v);
+    if (field.role === 'zones') return this.nameOf(null, v, lang) ?? String(v);
     if (typeof v === 'boolean') return this.t(v ? 'yes' : 'no');
     if (typeof v === 'number') return format.withUnit(v, field.unit, lang);
     if (field.type === 'date') return format.date(v, lang);

@@ -1,7 +1,7 @@
 // Map widgets as MapLibre controls (IControl): each owns its element, renders only itself, and
 // is re-rendered in place when the language or what it shows changes.
 import { h, fill } from '../dom.js';
-import { t, local } from '../i18n/index.js';
+import { t, local, onLanguageChange } from '../i18n/index.js';
 import { fillColor, SCORE_COLOURS, NEAR_COLOUR, OTHER_COLOUR } from './style.js';
 
 /** A control whose element is built once; `render()` fills it. */
@@ -36,6 +36,7 @@ export class LegendControl extends Control {
     this.isVisible = isVisible;
     this.subject = subject;
     this.open = typeof window === 'undefined' || window.innerWidth > 700;
+    onLanguageChange(() => this.render());
   }
 
   setSubject(subject) {
@@ -103,6 +104,7 @@ export class InfoControl extends Control {
     this.config = config;
     this.isVisible = isVisible;
     this.element.id = 'info';
+    onLanguageChange(() => this.render());
   }
 
   render() {
@@ -120,6 +122,7 @@ export class ThinnedControl extends Control {
     super('thinned-ctrl');
     this.element.setAttribute('role', 'status');
     this.count = null;
+    onLanguageChange(() => this.render());
   }
 
   set(count) {

@@ -5,7 +5,7 @@
 import { TerraDraw, TerraDrawPolygonMode, TerraDrawRectangleMode } from '/vendor/terra-draw/terra-draw.module.js';
 import { TerraDrawMapLibreGLAdapter } from '/vendor/terra-draw/terra-draw-maplibre-gl-adapter.module.js';
 import { h, fill } from '../dom.js';
-import { t, local, language } from '../i18n/index.js';
+import { t, local, language, onLanguageChange } from '../i18n/index.js';
 import * as format from '../core/format.js';
 
 export class AreaPanel {
@@ -40,6 +40,9 @@ export class AreaPanel {
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.drawing()) this.cancel();
     });
+    // It redraws itself for a new area or language.
+    store.on(['area'], () => this.render());
+    onLanguageChange(() => this.render());
   }
 
   /** How many of the subject layer's features the area holds (with the find filters). */

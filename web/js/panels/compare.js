@@ -9,7 +9,7 @@ import * as format from '../core/format.js';
 export function openCompare({ layer, features, answer, values, nameOf }) {
   const lang = language();
   const verdicts = new Map([...(answer ? [...answer.matches, ...answer.nearMisses] : [])].map((m) => [String(m.id), m]));
-  const fields = visibleFields(layer, lang).filter((f) => f.name !== 'updated_at');
+  const fields = visibleFields(layer, lang).filter((f) => f.role !== 'updated');
   const head = h('tr', {}, h('th', { scope: 'col' }, t('matchAttribute')),
     features.map((f) => h('th', { scope: 'col' }, nameOf(f))));
   const rows = fields.map((f) => {

@@ -3,14 +3,17 @@
 // the reader's language (a zone's policy focus), its source and the schematic flag. A zone reads
 // as a zone: its area in km² first. On a phone it is a bottom sheet below the header.
 import { h, fill } from '../dom.js';
-import { t, local, language } from '../i18n/index.js';
+import { t, local, language, onLanguageChange } from '../i18n/index.js';
 import { visibleFields } from '../core/catalog.js';
 import * as format from '../core/format.js';
 import { EditForm } from './editor.js';
 import * as api from '../api.js';
 
 /** Fields shown apart from the table. */
-const APART = new Set(['zones', 'source', 'schematic', 'updated_at']);
+// Shown apart from the table: the zones it lies in and when it changed (by role), and the
+// provenance members the shipped data carries on every feature.
+const APART_ROLES = new Set(['zones', 'updated']);
+const APART_NAMES = new Set(['source', 'schematic']);
 
 
 export class DetailsPanel {
@@ -30,6 +33,7 @@ export class DetailsPanel {
     this.current = null; // { layer, feature, hidden }
     this.element = h('aside', { id: 'details', class: 'details', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'details-title', hidden: true });
     this.element.addEventListener('keydown', (e) => { if (e.key === 'Escape') this.onClose(); });
+    onLanguageChange(() => this.render());
   }
 
   /** Shows `feature` of `layer`; `hidden` says the find filters hide it. */
@@ -70,13 +74,13 @@ export class DetailsPanel {
     const { layer, feature, hidden } = this.current;
     const lang = language();
     const p = feature.properties || {};
-    const fields = visibleFields(layer, lang).filter((f) => !APART.has(f.name));
+    const fields = visibleFields(layer, lang).filter((f) => !APART_ROLES.has(f.role) && !APART_NAMES.has(f.name));
     const long = (f) => f.type === 'string' && typeof p[f.name] === 'string' && p[f.name].length > 60;
     const rows = fields.filter((f) => !long(f)).map((f) => h('tr', { dataset: { field: f.name } },
       h('th', { scope: 'row' }, local(f.title, f.name)), h('td', {}, this.values.format(f, p[f.name], lang))));
     const paragraphs = fields.filter(long).map((f) => h('div', { class: 'paragraph', dataset: { field: f.name } }, h('h3', {}, local(f.title, f.name)), h('p', {}, p[f.name])));
-    const zonesField = layer.fields.find((f) => f.name === 'zones' && f.derived);
-    const zones = zonesField && Array.isArray(p.zones) ? p.zones : [];
+    const zonesField = layer.fields.find((f) => f.role === 'zones');
+    const zones = zonesField && Array.isArray(p[zonesField.name]) ? p[zonesField.name] : [];
     const sourceField = layer.fields.find((f) => f.name === 'source');
     // A zone's size, in the unit zones are spoken of.
     let area = null;

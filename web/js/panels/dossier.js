@@ -41,7 +41,7 @@ function mapFigure(pic, { alt, className }) {
 
 export function openDossier({ layer, features, answer, values, nameOf, contact, maps, zones = [], onClose }) {
   const today = new Date().toISOString().slice(0, 10);
-  const fields = visibleFields(layer, 'zh').filter((f) => f.name !== 'updated_at' && !f.lang);
+  const fields = visibleFields(layer, 'zh').filter((f) => f.role !== 'updated' && !f.lang);
   const criteria = answer ? answer.requirement.criteria : [];
   const preferences = answer ? answer.requirement.preferences || [] : [];
   const fieldOf = (name) => layer.fields.find((x) => x.name === name) || { name };

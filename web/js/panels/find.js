@@ -6,7 +6,7 @@
 // updates the store (debounced), the store updates the chips, the list and the map. So focus
 // and half-typed values survive every change, and Tab moves on as it should.
 import { h, domId, fill } from '../dom.js';
-import { t, local, language } from '../i18n/index.js';
+import { t, local, language, onLanguageChange } from '../i18n/index.js';
 import { chips as chipsOf, isActive, without } from '../core/filters.js';
 import * as format from '../core/format.js';
 
@@ -43,6 +43,7 @@ export class FindPanel {
     this.moreEl = h('div', { class: 'more' });
     this.result = null; // { features, numberMatched, loaded }
     this.stats = null;
+    onLanguageChange(() => this.build());
   }
 
   get layer() {
@@ -63,7 +64,7 @@ export class FindPanel {
       : h('p', { class: 'find-layer' }, local(layer.title, layer.id));
     this.controls.clear();
     // Choices first (they take the width), then single inputs two by two, then ranges.
-    const rank = (f) => ({ in: 0, contains: f.name === 'zones' ? 1 : 0, min: 1, max: 1, text: 1, flag: 1, range: 2 }[f.filter] ?? 3);
+    const rank = (f) => ({ in: 0, contains: f.role === 'zones' ? 1 : 0, min: 1, max: 1, text: 1, flag: 1, range: 2 }[f.filter] ?? 3);
     const fields = layer.fields.filter((f) => f.filter).map((f, i) => [f, i]).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(([f]) => f);
     fill(this.formEl, ...fields.map((f) => this.control(f, lang)).filter(Boolean));
     const box = h('details', { class: 'filters-box', open: true }, h('summary', {}, t('filters')), this.formEl);
@@ -151,7 +152,7 @@ export class FindPanel {
     const options = this.choicesOf(field, lang);
     if (!options || options.length === 0) return null;
     const chosen = new Set(Array.isArray(value) ? value : []);
-    const single = field.filter === 'contains' && field.name === 'zones';
+    const single = field.filter === 'contains' && field.role === 'zones';
     if (single || options.length > MAX_CHECKS) {
       const select = h('select', { id, onchange: (e) => this.commit(field.name, e.target.value ? [e.target.value] : [], true) },
         h('option', { value: '' }, t('any')),

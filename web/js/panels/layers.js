@@ -1,6 +1,6 @@
 // Layers: a switch, a swatch and the size of each layer (top-most first), and the basemap.
 import { h, fill } from '../dom.js';
-import { t, local, language } from '../i18n/index.js';
+import { t, local, language, onLanguageChange } from '../i18n/index.js';
 import * as format from '../core/format.js';
 
 export class LayersPanel {
@@ -9,6 +9,9 @@ export class LayersPanel {
     this.catalog = catalog;
     this.basemaps = basemaps;
     this.element = h('section', { class: 'panel-section layers', 'aria-labelledby': 'layers-heading' });
+    // It redraws itself when layers are shown or hidden, the basemap changes, or the language.
+    store.on(['hidden', 'basemap'], () => this.render());
+    onLanguageChange(() => this.render());
   }
 
   render() {

@@ -5,7 +5,7 @@
 // core/share.js); nothing is stored. After "Find matches" the form folds away and the answer
 // takes its place, with focus on its summary.
 import { h, domId, fill, sayInForm } from '../dom.js';
-import { t, local, language } from '../i18n/index.js';
+import { t, local, language, onLanguageChange } from '../i18n/index.js';
 import * as format from '../core/format.js';
 import { toRequirement, toForm, shortfall } from '../core/requirement.js';
 
@@ -28,6 +28,7 @@ export class MatchPanel {
     this.resultsEl = h('div', { class: 'match-results', id: 'match-results', 'aria-live': 'polite' });
     this.answer = null;
     this.controls = [];
+    onLanguageChange(() => this.build());
   }
 
   get layer() {
@@ -39,7 +40,7 @@ export class MatchPanel {
     const layer = this.layer;
     const lang = language();
     const form = toForm(this.store.state.requirement);
-    const fields = layer.fields.filter((f) => f.filter && !f.derived || (f.name === 'zones' && f.derived));
+    const fields = layer.fields.filter((f) => f.filter && !f.derived || f.role === 'zones');
     const parts = [];
     const numeric = fields.filter((f) => ['integer', 'number'].includes(f.type) && ['min', 'max', 'range'].includes(f.filter));
     const dates = fields.filter((f) => f.type === 'date' && ['min', 'max', 'range'].includes(f.filter));
@@ -72,7 +73,7 @@ export class MatchPanel {
     // Preferences: each a choice and how much it matters.
     const weight = (id, value) => h('select', { id, 'aria-label': t('matchWeight') },
       [1, 2, 3].map((w) => h('option', { value: w, selected: Number(value || 1) === w }, t(`matchWeight${w}`))));
-    const zonesField = layer.fields.find((f) => f.name === 'zones' && f.derived);
+    const zonesField = layer.fields.find((f) => f.role === 'zones');
     const zoneOptions = zonesField ? this.choicesOf(zonesField, lang) || [] : [];
     const parkField = layer.fields.find((f) => f.references);
     const parkOptions = parkField ? this.choicesOf(parkField, lang) || [] : [];

@@ -1,7 +1,7 @@
 // The search box: names in Chinese and English (close spellings too), through GET /search;
 // each result says which layer it is in, and how many more matched than are listed.
 import { h, fill } from '../dom.js';
-import { t, local, language } from '../i18n/index.js';
+import { t, local, language, onLanguageChange } from '../i18n/index.js';
 import * as format from '../core/format.js';
 
 export class SearchBox {
@@ -18,6 +18,7 @@ export class SearchBox {
     this.timer = null;
     this.last = null;
     document.addEventListener('click', (e) => { if (!this.element.contains(e.target)) this.hide(); });
+    onLanguageChange(() => this.render());
   }
 
   schedule() {

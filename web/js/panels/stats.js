@@ -2,12 +2,12 @@
 // vocabulary, a reference, the zones), one bar per group for a chosen total, each bar labelled
 // with its value, and a table with the count and every total.
 import { h, fill } from '../dom.js';
-import { t, local, language } from '../i18n/index.js';
+import { t, local, language, onLanguageChange } from '../i18n/index.js';
 import * as format from '../core/format.js';
 
 /** The fields a layer's statistics may be grouped by. */
 export function groupFields(layer) {
-  return layer.fields.filter((f) => (f.filter === 'in' || f.filter === 'contains') || f.vocabulary || f.references || (f.name === 'zones' && f.derived))
+  return layer.fields.filter((f) => (f.filter === 'in' || f.filter === 'contains') || f.vocabulary || f.references || f.role === 'zones')
     .filter((f, i, all) => all.findIndex((x) => x.name === f.name) === i);
 }
 
@@ -20,6 +20,8 @@ export class StatsPanel {
     this.stats = null;
     this.measure = null;
     this.element = h('section', { class: 'panel-section stats', 'aria-labelledby': 'stats-heading' });
+    // It says itself what changed language.
+    onLanguageChange(() => this.render());
   }
 
   get layer() {
