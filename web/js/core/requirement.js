@@ -38,7 +38,8 @@ export function toRequirement(form, { today }) {
   }
   const prefs = [];
   const p = form.prefs || {};
-  if (p.zone && p.zone.id) prefs.push({ in: { zones: [p.zone.id] }, weight: p.zone.weight || 1 });
+  // The zone preference names the layer's zones field (its role is `zones`; the name is the data's).
+  if (p.zone && p.zone.id) prefs.push({ in: { [p.zone.field || 'zones']: [p.zone.id] }, weight: p.zone.weight || 1 });
   if (p.park && p.park.id) prefs.push({ near_feature: { collection: p.park.collection, id: p.park.id }, within_m: 5000, weight: p.park.weight || 1 });
   if (p.size && p.size.value !== '' && p.size.value !== null && p.size.value !== undefined) {
     const n = num(p.size.value);
@@ -64,7 +65,8 @@ export function toForm(req) {
     else if (c && typeof c === 'object') form.criteria[name] = { min: c.min ?? '', max: c.max ?? '' };
   }
   for (const p of (req && req.preferences) || []) {
-    if (p.in && Array.isArray(p.in.zones)) form.prefs.zone = { id: p.in.zones[0], weight: p.weight || 1 };
+    const zone = p.in && Object.entries(p.in).find(([, ids]) => Array.isArray(ids));
+    if (zone) form.prefs.zone = { field: zone[0], id: zone[1][0], weight: p.weight || 1 };
     else if (p.near_feature) form.prefs.park = { ...p.near_feature, weight: p.weight || 1 };
     else if (p.close_to) {
       const [[field, value]] = Object.entries(p.close_to);

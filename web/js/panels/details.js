@@ -85,7 +85,10 @@ export class DetailsPanel {
     // A zone's size, in the unit zones are spoken of.
     let area = null;
     if (layer.zone) {
-      const km2 = typeof p.official_area_km2 === 'number' ? p.official_area_km2 : typeof p.geodesic_area_m2 === 'number' ? p.geodesic_area_m2 / 1e6 : null;
+      // The published figure when the data has one, else the measured (derived) area.
+      const measuredField = layer.fields.find((f) => f.role === 'area');
+      const measured = measuredField ? p[measuredField.name] : null;
+      const km2 = typeof p.official_area_km2 === 'number' ? p.official_area_km2 : typeof measured === 'number' ? measured / 1e6 : null;
       if (km2 !== null) area = h('p', { class: 'zone-area' }, h('strong', {}, `${t('area')}${t('colon')}`), format.squareKilometres(km2, lang));
     }
     this.element.classList.toggle('zone', layer.zone);

@@ -132,7 +132,8 @@ export class MatchPanel {
     }
     const prefs = {};
     const zone = get('m-pref-zone');
-    if (zone && zone.value) prefs.zone = { id: zone.value, weight: Number(get('m-pref-zone-weight').value) };
+    const zonesField = this.layer.fields.find((f) => f.role === 'zones');
+    if (zone && zone.value && zonesField) prefs.zone = { field: zonesField.name, id: zone.value, weight: Number(get('m-pref-zone-weight').value) };
     const park = get('m-pref-park');
     if (park && park.value) prefs.park = { collection: park.dataset.collection, id: park.value, weight: Number(get('m-pref-park-weight').value) };
     const size = get('m-pref-size');
