@@ -19,6 +19,9 @@ mod geometry;
 mod presentation;
 pub mod snapshot;
 mod source;
+pub mod source_crs;
+
+use source_crs::SourceCrs;
 mod stream;
 mod valid;
 mod vocabulary;
@@ -216,7 +219,34 @@ fn parse_layer(
     let mut geometries: Vec<geo::Geometry<f64>> = Vec::new();
     let mut columns = ColumnsBuilder::default();
     let mut batch: Vec<(FeatureRef, Json)> = Vec::with_capacity(GEOMETRY_BATCH);
-    stream::for_each_feature(file, bytes, check_legacy_crs, |index, f| {
+    // Where the positions are: the sidecar's `crs`, else the file's legacy `crs` member, else
+    // CRS84. Known before the first geometry is converted (GDAL writes `crs` before `features`).
+    let sidecar = meta
+        .crs
+        .as_deref()
+        .map(SourceCrs::parse)
+        .transpose()
+        .map_err(|e| IngestError::file(file, format!("sidecar \"crs\": {e}")))?;
+    let source = std::cell::RefCell::new(sidecar.clone().unwrap_or(SourceCrs::Crs84));
+    let seen = std::cell::Cell::new(0usize);
+    let declared = |crs: &Json| -> Result<(), String> {
+        let found = legacy_crs(crs)?;
+        match &sidecar {
+            Some(s) if format!("{s:?}") != format!("{found:?}") => Err(format!(
+                "the file declares crs {found:?} but its sidecar says {s:?}; remove one of them"
+            )),
+            Some(_) => Ok(()),
+            None if seen.get() > 0 && !found.is_crs84() => Err(format!(
+                "the file declares crs {found:?} after its first features; put \"crs\" before \"features\", or in the sidecar"
+            )),
+            None => {
+                *source.borrow_mut() = found;
+                Ok(())
+            }
+        }
+    };
+    stream::for_each_feature(file, bytes, declared, |index, f| {
+        seen.set(index + 1);
         let mut at = FeatureRef { index, id: None };
         let mut obj = match f {
             Json::Object(o) if o.get("type").and_then(Json::as_str) == Some("Feature") => o,
@@ -277,11 +307,11 @@ fn parse_layer(
         })?;
         ids.push(id);
         if batch.len() >= GEOMETRY_BATCH {
-            parse_geometries(file, &mut batch, &mut geometries, options)?;
+            parse_geometries(file, &mut batch, &mut geometries, options, &source.borrow())?;
         }
         Ok(())
     })?;
-    parse_geometries(file, &mut batch, &mut geometries, options)?;
+    parse_geometries(file, &mut batch, &mut geometries, options, &source.borrow())?;
     let ids = assign_ids(file, ids)?;
     let (fields, columns) = columns.finish();
     Ok(LayerParts {
@@ -301,11 +331,15 @@ fn parse_geometries(
     batch: &mut Vec<(FeatureRef, Json)>,
     out: &mut Vec<geo::Geometry<f64>>,
     options: LoadOptions,
+    source: &SourceCrs,
 ) -> Result<(), IngestError> {
     use rayon::prelude::*;
     let parsed: Vec<Result<geo::Geometry<f64>, IngestError>> = batch
-        .par_iter()
+        .par_iter_mut()
         .map(|(at, g)| {
+            source
+                .reproject(g)
+                .map_err(|reason| IngestError::feature(file, at.clone(), reason))?;
             let (geometry, invalid) = parse_geometry(g)
                 .map_err(|reason| IngestError::feature(file, at.clone(), reason))?;
             if let Some(reason) = invalid {
@@ -328,28 +362,15 @@ fn parse_geometries(
     Ok(())
 }
 
-/// RFC 7946 removed the `crs` member, but desktop GIS still writes it. A geographic CRS whose axes
-/// GeoJSON writes as lon/lat (CRS84, EPSG:4326, CGCS2000 EPSG:4490) is accepted; anything else
-/// (a projected CRS such as a Gauss-Krüger zone) is refused rather than served in the wrong place.
-fn check_legacy_crs(crs: &Json) -> Result<(), String> {
+/// The CRS a legacy `crs` member names (RFC 7946 removed it, but desktop GIS still writes
+/// it): one of those `SourceCrs` knows, transformed at load; anything else is refused rather
+/// than served in the wrong place.
+fn legacy_crs(crs: &Json) -> Result<SourceCrs, String> {
     let name = crs
         .pointer("/properties/name")
         .and_then(Json::as_str)
         .unwrap_or_default();
-    let accepted = [
-        "CRS84",
-        "EPSG::4326",
-        "EPSG:4326",
-        "EPSG::4490",
-        "EPSG:4490",
-    ];
-    if accepted.iter().any(|a| name.ends_with(a)) {
-        Ok(())
-    } else {
-        Err(format!(
-            "the file declares crs {name:?}; only WGS84/CGCS2000 longitude-latitude data can be served (reproject it, e.g. ogr2ogr -t_srs EPSG:4326)"
-        ))
-    }
+    SourceCrs::parse(name).map_err(|e| format!("the file declares crs {name:?}: {e}"))
 }
 
 /// Ids must be present in every feature or in none. When none has one, each gets its 1-based
@@ -434,13 +455,27 @@ mod tests {
             late.contains("feature \"b\" (index 1)") && late.contains("latitude 200"),
             "{late}"
         );
+        // A CRS the loader cannot transform (Xian 1980 / Gauss-Krüger) is named, never guessed.
         let crs = message(
-            r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:4547"}},"features":[]}"#,
+            r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:2385"}},"features":[]}"#,
         );
         assert!(
-            crs.contains("EPSG:4547") && crs.contains("reproject"),
+            crs.contains("EPSG:2385") && crs.contains("unknown crs"),
             "{crs}"
         );
+        // A Gauss-Krüger position far outside any place on Earth is named with its feature.
+        let nowhere = message(
+            r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:3857"}},"features":[{"type":"Feature","id":"x","properties":{},"geometry":{"type":"Point","coordinates":[1e300,0]}}]}"#,
+        );
+        assert!(
+            nowhere.contains("feature \"x\"") && nowhere.contains("not a place"),
+            "{nowhere}"
+        );
+        // The crs after the features cannot move them any more: refused, and said why.
+        let late_crs = message(
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"x","properties":{},"geometry":{"type":"Point","coordinates":[457178.67,4407442.09]}}],"crs":{"type":"name","properties":{"name":"EPSG:4548"}}}"#,
+        );
+        assert!(late_crs.contains("after its first features"), "{late_crs}");
     }
 
     /// A file of `n` point features with `bad` put in place of feature `at`, and `tail` after

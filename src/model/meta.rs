@@ -75,6 +75,10 @@ pub struct LayerMeta {
     /// The date the seed file's figures describe (`YYYY-MM-DD`): the `updated_at` of features
     /// no edit has touched.
     pub as_of: Option<String>,
+    /// The coordinate system of the file's positions when it is not CRS84 (`"EPSG:4548"`, an
+    /// OGC CRS URI, `"gcj02"`, `"bd09"`): they are transformed to CRS84 at load. Overrides a
+    /// legacy `crs` member of the file only when the two agree.
+    pub crs: Option<String>,
 }
 
 impl LayerMeta {
