@@ -16,7 +16,7 @@ use std::sync::Arc;
 use proj4rs::proj::Proj;
 use serde_json::Value as Json;
 
-use crate::model::gcj02_to_wgs84;
+use crate::model::{invert_offset, Crs};
 
 /// How a file's coordinates become CRS84.
 #[derive(Clone)]
@@ -35,6 +35,16 @@ pub enum SourceCrs {
     Gcj02,
     /// BD-09, Baidu's further offset of GCJ-02.
     Bd09,
+}
+
+/// Two names of the same system are equal (`EPSG:4548` and its URN), whatever was parsed.
+impl PartialEq for SourceCrs {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (SourceCrs::Projected { epsg: a, .. }, SourceCrs::Projected { epsg: b, .. }) => a == b,
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
 }
 
 impl std::fmt::Debug for SourceCrs {
@@ -152,14 +162,17 @@ impl SourceCrs {
                     .map_err(|e| format!("({x}, {y}) is not a position of EPSG:{epsg}: {e}"))?;
                 (p.0.to_degrees(), p.1.to_degrees())
             }
+            // The same inverses, and Web Mercator's square, as `bbox-crs` and `Content-Crs` use.
             SourceCrs::WebMercator => {
-                const R: f64 = 6_378_137.0;
-                ((x / R).to_degrees(), (y / R).sinh().atan().to_degrees())
+                if let Some(reason) = Crs::Epsg3857.out_of_range(x, y) {
+                    return Err(reason);
+                }
+                Crs::Epsg3857.to_crs84(x, y)
             }
-            SourceCrs::Gcj02 => gcj02_to_wgs84(x, y),
+            SourceCrs::Gcj02 => Crs::Gcj02.to_crs84(x, y),
             SourceCrs::Bd09 => {
-                let (gx, gy) = bd09_to_gcj02(x, y);
-                gcj02_to_wgs84(gx, gy)
+                let (gx, gy) = invert_offset(gcj02_to_bd09, x, y, (x - 0.0065, y - 0.006));
+                Crs::Gcj02.to_crs84(gx, gy)
             }
         };
         if !(lon.is_finite() && lat.is_finite()) || lon.abs() > 180.0 || lat.abs() > 90.0 {
@@ -218,22 +231,6 @@ fn gcj02_to_bd09(lon: f64, lat: f64) -> (f64, f64) {
     let z = (lon * lon + lat * lat).sqrt() + 0.00002 * (lat * X_PI).sin();
     let theta = lat.atan2(lon) + 0.000003 * (lon * X_PI).cos();
     (z * theta.cos() + 0.0065, z * theta.sin() + 0.006)
-}
-
-/// BD-09 back to GCJ-02: the published offset inverted by fixed-point iteration (to better than
-/// 1e-9°; the one-step inverse often quoted is off by up to a metre).
-fn bd09_to_gcj02(lon: f64, lat: f64) -> (f64, f64) {
-    let (mut x, mut y) = (lon - 0.0065, lat - 0.006);
-    for _ in 0..30 {
-        let (bx, by) = gcj02_to_bd09(x, y);
-        let (dx, dy) = (bx - lon, by - lat);
-        x -= dx;
-        y -= dy;
-        if dx.abs() < 1e-10 && dy.abs() < 1e-10 {
-            break;
-        }
-    }
-    (x, y)
 }
 
 #[cfg(test)]
@@ -304,7 +301,7 @@ mod tests {
     #[test]
     fn a_position_that_is_nowhere_is_refused_with_its_numbers() {
         let e = SourceCrs::WebMercator.to_crs84(1e300, 0.0).unwrap_err();
-        assert!(e.contains("EPSG:3857") && e.contains("not a place"), "{e}");
+        assert!(e.contains("EPSG/0/3857") && e.contains("outside"), "{e}");
         assert!(SourceCrs::Crs84.to_crs84(f64::NAN, 0.0).is_err());
     }
 }

@@ -146,10 +146,22 @@ impl Crs {
 
 /// GCJ-02 back to WGS84 by fixed-point iteration (to better than 1e-9°).
 pub fn gcj02_to_wgs84(lon: f64, lat: f64) -> (f64, f64) {
-    let (mut x, mut y) = (lon, lat);
+    invert_offset(wgs84_to_gcj02, lon, lat, (lon, lat))
+}
+
+/// The position `forward` moves to (`lon`, `lat`), by fixed-point iteration from `start`: how
+/// the Chinese offset datums (GCJ-02, BD-09), published only as forward formulas, are undone
+/// (to better than 1e-9°; their offsets change slowly, so each step gains digits).
+pub fn invert_offset(
+    forward: impl Fn(f64, f64) -> (f64, f64),
+    lon: f64,
+    lat: f64,
+    start: (f64, f64),
+) -> (f64, f64) {
+    let (mut x, mut y) = start;
     for _ in 0..30 {
-        let (gx, gy) = wgs84_to_gcj02(x, y);
-        let (dx, dy) = (gx - lon, gy - lat);
+        let (fx, fy) = forward(x, y);
+        let (dx, dy) = (fx - lon, fy - lat);
         x -= dx;
         y -= dy;
         if dx.abs() < 1e-10 && dy.abs() < 1e-10 {

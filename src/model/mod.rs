@@ -14,7 +14,9 @@ mod value;
 mod vocabulary;
 
 pub use bbox::{Bbox, BboxError};
-pub use crs::{gcj02_to_wgs84, web_mercator, wgs84_to_gcj02, Crs, CrsError, CRS84_URI};
+pub use crs::{
+    gcj02_to_wgs84, invert_offset, web_mercator, wgs84_to_gcj02, Crs, CrsError, CRS84_URI,
+};
 pub use feature::Feature;
 pub use feature_id::FeatureId;
 pub use field::Field;
