@@ -30,6 +30,7 @@ fn catalog(n: usize) -> Catalog {
     let file = SourceFile {
         name: "carriers.geojson".into(),
         bytes: etown_atlas::synth::carriers_geojson(n, 1).into(),
+        path: None,
     };
     ingest::load(vec![file], "synthetic", LoadOptions::default()).expect("synthetic data loads")
 }
@@ -201,6 +202,7 @@ fn benches(c: &mut Criterion) {
                     vec![SourceFile {
                         name: "c.geojson".into(),
                         bytes: bytes.clone().into(),
+                        path: None,
                     }]
                 },
                 |files| ingest::load(files, "bench", LoadOptions::default()).expect("loads"),

@@ -17,7 +17,7 @@ export RUSTC_BOOTSTRAP=1
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(cql2_text cql2_json query_string geojson_ingest export_writers)
+[ ${#targets[@]} -gt 0 ] || targets=(cql2_text cql2_json query_string geojson_ingest export_writers data_formats)
 
 # The build's own output is kept apart and shown whole when it fails: a compile error, or LLVM
 # running out of disk ("LLVM ERROR: IO failure"), must not be hidden behind the runs below.

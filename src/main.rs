@@ -7,7 +7,7 @@ use clap::Parser;
 mod commands;
 
 use commands::args::*;
-use commands::data::{synth, validate};
+use commands::data::{init, synth, validate};
 use commands::db::{db_import, db_migrate, export_state, export_store};
 use commands::export::export;
 use commands::serve::serve;
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| Command::Serve(ServeArgs::parse_from(["etown-atlas"])));
     match command {
         Command::Validate { dir, load } => validate(dir.as_ref(), load.options()),
+        Command::Init { dir, load } => init(&dir, load.options()),
         Command::Serve(args) => serve(args),
         Command::Export(args) => match export(args) {
             Ok(()) => ExitCode::SUCCESS,

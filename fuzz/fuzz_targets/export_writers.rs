@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let file = SourceFile {
         name: "fuzz.geojson".to_owned(),
         bytes: layer.to_vec().into(),
+        path: None,
     };
     let Ok(catalog) = ingest::load(vec![file], "fuzz", LoadOptions::default()) else {
         return;

@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
         let file = SourceFile {
             name: "fuzz.geojson".to_owned(),
             bytes: data.to_vec().into(),
+            path: None,
         };
         let options = LoadOptions {
             accept_invalid_geometry,

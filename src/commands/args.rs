@@ -26,8 +26,16 @@ pub(crate) enum Command {
     /// Serve the layers and the web map (the default command).
     Serve(ServeArgs),
     /// Check a data directory with the same rules as `serve`, without serving it.
+    /// Write a starting sidecar (`NAME.meta.json`, and vocabularies) for every layer in DIR
+    /// that has none, for a person to edit; never overwrites a file.
+    Init {
+        /// The data directory (GeoJSON, GeoPackage, Shapefile, FlatGeobuf, KML, CSV, Excel).
+        dir: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
     Validate {
-        /// The directory of *.geojson layers (default: the shipped geodata).
+        /// The directory of layers (default: the shipped geodata).
         dir: Option<PathBuf>,
         #[command(flatten)]
         load: LoadArgs,

@@ -40,17 +40,14 @@ pub(crate) fn load_files_with_snapshot(
     ingest::load_with_snapshot(files, &origin, options, snapshot).map(|(catalog, _)| catalog)
 }
 
-/// Each collection's seed fingerprint: SHA-256 of its GeoJSON and its sidecar.
+/// Each collection's seed fingerprint: SHA-256 of its layer file (with a Shapefile's or CSV's
+/// companions) and its sidecar, by file stem (a GeoPackage of several tables is one seed).
 pub(crate) fn fingerprints(files: &[ingest::SourceFile]) -> Vec<(String, String)> {
     use sha2::Digest;
     let mut out: std::collections::BTreeMap<String, sha2::Sha256> =
         std::collections::BTreeMap::new();
     for f in files {
-        let stem = f
-            .name
-            .strip_suffix(".geojson")
-            .or_else(|| f.name.strip_suffix(".meta.json"));
-        if let Some(stem) = stem {
+        if let Some(stem) = ingest::seed_stem(&f.name) {
             out.entry(stem.to_owned()).or_default().update(&f.bytes);
         }
     }
@@ -74,6 +71,103 @@ pub(crate) fn validate(dir: Option<&PathBuf>, options: LoadOptions) -> ExitCode 
             ExitCode::FAILURE
         }
     }
+}
+
+/// `etown-atlas init DIR`: a starting sidecar for every layer without one (see
+/// `ingest::starter`), then the directory loaded again to show that what was written loads.
+/// Existing files are never overwritten: a layer with a sidecar is left as it is, and a
+/// vocabulary whose file exists is not bound.
+#[allow(clippy::print_stdout)]
+pub(crate) fn init(dir: &std::path::Path, options: LoadOptions) -> ExitCode {
+    let owned = dir.to_path_buf();
+    let catalog = match load(Some(&owned), options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for layer in catalog.layers() {
+        let meta_path = dir.join(format!("{}.meta.json", layer.id));
+        if meta_path.exists() {
+            println!("kept     {} (it has a sidecar)", meta_path.display());
+            continue;
+        }
+        let mut starter = ingest::starter::starter(layer);
+        let mut written = Vec::new();
+        for (stem, vocab) in &starter.vocabularies {
+            let path = dir.join(format!("{stem}.vocab.json"));
+            if path.exists() {
+                println!("kept     {} (not bound: it exists)", path.display());
+                if let Some(bound) = starter
+                    .meta
+                    .get_mut("vocabularies")
+                    .and_then(|v| v.as_object_mut())
+                {
+                    bound.retain(|_, v| v.as_str() != Some(stem));
+                }
+                continue;
+            }
+            if let Err(e) = write_json(&path, vocab) {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+            written.push(path);
+        }
+        strip_unbound(&mut starter.meta);
+        if let Err(e) = write_json(&meta_path, &starter.meta) {
+            eprintln!("error: {}: {e}", meta_path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("wrote    {}", meta_path.display());
+        for p in written {
+            println!("wrote    {}", p.display());
+        }
+    }
+    match load(Some(&owned), options) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: the written sidecars do not load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Drops the `in` filters and the colouring of properties whose vocabulary was not bound.
+fn strip_unbound(meta: &mut serde_json::Value) {
+    let bound: Vec<String> = meta
+        .get("vocabularies")
+        .and_then(|v| v.as_object())
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    if let Some(fields) = meta.get_mut("fields").and_then(|f| f.as_object_mut()) {
+        for (name, f) in fields.iter_mut() {
+            if f.get("filter").and_then(|v| v.as_str()) == Some("in") && !bound.contains(name) {
+                f.as_object_mut().map(|o| o.remove("filter"));
+            }
+        }
+    }
+    let colour_by = meta
+        .pointer("/style/color_by")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    if let Some(c) = colour_by {
+        if !bound.contains(&c) {
+            meta.as_object_mut().map(|o| o.remove("style"));
+        }
+    }
+}
+
+fn write_json(path: &std::path::Path, value: &serde_json::Value) -> std::io::Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    text.push('\n');
+    // create_new: a file that appeared meanwhile is not overwritten either.
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?
+        .write_all(text.as_bytes())
 }
 
 /// `etown-atlas synth`: a synthetic data directory (see `synth::write_dir`).

@@ -26,7 +26,7 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{dir}: no *.geojson files to serve")]
+    #[error("{dir}: no layer files to serve (*.geojson, *.gpkg, *.shp, *.zip, *.fgb, *.kml, *.csv, *.xlsx)")]
     NoLayers { dir: String },
     #[error("{file}: {reason}")]
     File { file: String, reason: String },

@@ -11,15 +11,18 @@
 //! The first problem stops the load with an error naming the file, the feature and the reason:
 //! nothing is served half-checked.
 
+mod builder;
 mod columns;
 mod derive;
 mod edit;
 mod error;
+mod formats;
 mod geometry;
 mod presentation;
 pub mod snapshot;
 mod source;
 pub mod source_crs;
+pub mod starter;
 
 use source_crs::SourceCrs;
 mod stream;
@@ -46,11 +49,29 @@ pub use source::{embedded_files, read_dir, SourceFile};
 
 use crate::index::{Catalog, Layer, LayerParts};
 use crate::model::{FeatureId, LayerId, LayerMeta, Vocabulary};
-use columns::ColumnsBuilder;
+use builder::LayerBuilder;
+use formats::Format;
 
 const LAYER_SUFFIX: &str = ".geojson";
 const META_SUFFIX: &str = ".meta.json";
 const VOCAB_SUFFIX: &str = ".vocab.json";
+
+/// The stem a data file belongs to, for fingerprints of a collection's seed: a layer file's
+/// (any format), a Shapefile's or CSV's companion's, a sidecar's. `None` for vocabularies
+/// and anything else.
+pub fn seed_stem(name: &str) -> Option<&str> {
+    if let Some((_, stem)) = Format::of(name) {
+        return Some(stem);
+    }
+    if let Some(stem) = name.strip_suffix(META_SUFFIX) {
+        return Some(stem);
+    }
+    let lower = name.to_ascii_lowercase();
+    [".dbf", ".shx", ".prj", ".cpg", ".csvt"]
+        .iter()
+        .find(|e| lower.ends_with(*e))
+        .map(|e| &name[..name.len() - e.len()])
+}
 
 /// How strict ingest is. The default refuses anything invalid.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -103,7 +124,7 @@ pub fn load_with_snapshot(
     let mut metas: BTreeMap<String, (String, LayerMeta)> = BTreeMap::new();
     let mut vocabularies: BTreeMap<String, Vocabulary> = BTreeMap::new();
     let mut layer_files = Vec::new();
-    for file in files {
+    for (i, file) in files.iter().enumerate() {
         if let Some(stem) = file.name.strip_suffix(META_SUFFIX) {
             let meta: LayerMeta = serde_json::from_slice(&file.bytes).map_err(|e| {
                 IngestError::file(&file.name, format!("invalid layer metadata: {e}"))
@@ -113,8 +134,8 @@ pub fn load_with_snapshot(
             let vocab = Vocabulary::parse(stem, &file.bytes)
                 .map_err(|reason| IngestError::file(&file.name, reason))?;
             vocabularies.insert(stem.to_owned(), vocab);
-        } else if file.name.ends_with(LAYER_SUFFIX) {
-            layer_files.push(file);
+        } else if let Some((format, stem)) = Format::of(&file.name) {
+            layer_files.push((i, format, stem.to_owned()));
         }
     }
     if layer_files.is_empty() {
@@ -151,20 +172,52 @@ pub fn load_with_snapshot(
         }
     }
 
-    let mut parts = Vec::with_capacity(layer_files.len());
-    for file in &layer_files {
-        let stem = &file.name[..file.name.len() - LAYER_SUFFIX.len()];
-        let id = LayerId::new(stem).map_err(|e| IngestError::file(&file.name, e.to_string()))?;
-        let meta = metas.remove(stem).map(|(_, m)| m).unwrap_or_default();
-        let p = parse_layer(&file.name, id, meta, &file.bytes, options)?;
-        vocabulary::check_layer(&file.name, &p, &vocabularies)?;
-        parts.push(p);
+    let mut parts: Vec<LayerParts> = Vec::with_capacity(layer_files.len());
+    let mut sources: HashMap<String, String> = HashMap::new();
+    for (i, format, stem) in &layer_files {
+        let file = &files[*i];
+        let read = if *format == Format::GeoJson {
+            let id =
+                LayerId::new(stem).map_err(|e| IngestError::file(&file.name, e.to_string()))?;
+            let meta = metas
+                .remove(stem.as_str())
+                .map(|(_, m)| m)
+                .unwrap_or_default();
+            vec![parse_layer(&file.name, id, meta, &file.bytes, options)?]
+        } else {
+            let mut meta_for = |name: &str| metas.remove(name).map(|(_, m)| m).unwrap_or_default();
+            let mut cx = formats::Context {
+                companions: formats::Companions::new(&files),
+                meta_for: &mut meta_for,
+                options,
+            };
+            formats::read(*format, file, stem, &mut cx)?
+        };
+        for p in read {
+            if let Some(other) = sources.insert(p.id.to_string(), file.name.clone()) {
+                return Err(IngestError::file(
+                    &file.name,
+                    formats::bilingual(
+                        &format!(
+                            "a layer named {:?} also comes from {other}; rename one of them",
+                            p.id.as_str()
+                        ),
+                        &format!(
+                            "图层 {:?} 与 {other} 中的图层重名；请重命名其一",
+                            p.id.as_str()
+                        ),
+                    ),
+                ));
+            }
+            vocabulary::check_layer(&file.name, &p, &vocabularies)?;
+            parts.push(p);
+        }
     }
     if let Some((_, (name, _))) = metas.into_iter().next() {
         return Err(IngestError::file(
             &name,
             format!(
-                "metadata for a layer that does not exist (no {})",
+                "metadata for a layer that does not exist (no {}, and no layer of that name in another file)",
                 name.replace(META_SUFFIX, LAYER_SUFFIX)
             ),
         ));
@@ -203,11 +256,8 @@ pub fn assemble(
     Ok(Catalog::new(layers, vocabularies))
 }
 
-/// Geometries parsed and validated in parallel, this many at a time.
-const GEOMETRY_BATCH: usize = 4096;
-
-/// Steps 1-3 of the pipeline for one file: features stream in one at a time; their properties go
-/// straight into typed columns, their geometries into batches checked on every core.
+/// Steps 1-3 of the pipeline for one GeoJSON file: features stream in one at a time and go
+/// to a [`LayerBuilder`] (properties into typed columns, geometries checked in batches).
 fn parse_layer(
     file: &str,
     id: LayerId,
@@ -215,38 +265,11 @@ fn parse_layer(
     bytes: &[u8],
     options: LoadOptions,
 ) -> Result<LayerParts, IngestError> {
-    let mut ids: Vec<Option<FeatureId>> = Vec::new();
-    let mut geometries: Vec<geo::Geometry<f64>> = Vec::new();
-    let mut columns = ColumnsBuilder::default();
-    let mut batch: Vec<(FeatureRef, Json)> = Vec::with_capacity(GEOMETRY_BATCH);
-    // Where the positions are: the sidecar's `crs`, else the file's legacy `crs` member, else
-    // CRS84. Known before the first geometry is converted (GDAL writes `crs` before `features`).
-    let sidecar = meta
-        .crs
-        .as_deref()
-        .map(SourceCrs::parse)
-        .transpose()
-        .map_err(|e| IngestError::file(file, format!("sidecar \"crs\": {e}")))?;
-    let source = std::cell::RefCell::new(sidecar.clone().unwrap_or(SourceCrs::Crs84));
-    let seen = std::cell::Cell::new(0usize);
-    let declared = |crs: &Json| -> Result<(), String> {
-        let found = legacy_crs(crs)?;
-        match &sidecar {
-            Some(s) if *s != found => Err(format!(
-                "the file declares crs {found:?} but its sidecar says {s:?}; remove one of them"
-            )),
-            Some(_) => Ok(()),
-            None if seen.get() > 0 && !found.is_crs84() => Err(format!(
-                "the file declares crs {found:?} after its first features; put \"crs\" before \"features\", or in the sidecar"
-            )),
-            None => {
-                *source.borrow_mut() = found;
-                Ok(())
-            }
-        }
-    };
+    // The legacy `crs` member is known before the first geometry is converted (GDAL writes
+    // `crs` before `features`); the builder refuses one that comes later.
+    let builder = std::cell::RefCell::new(LayerBuilder::new(file, &meta, options)?);
+    let declared = |crs: &Json| builder.borrow_mut().declare(legacy_crs(crs)?);
     stream::for_each_feature(file, bytes, declared, |index, f| {
-        seen.set(index + 1);
         let mut at = FeatureRef { index, id: None };
         let mut obj = match f {
             Json::Object(o) if o.get("type").and_then(Json::as_str) == Some("Feature") => o,
@@ -274,16 +297,6 @@ fn parse_layer(
             }
         };
         at.id = id.as_ref().map(ToString::to_string);
-        match obj.remove("geometry") {
-            None | Some(Json::Null) => {
-                return Err(IngestError::feature(
-                    file,
-                    at,
-                    "has no geometry (null geometries cannot be mapped)",
-                ))
-            }
-            Some(g) => batch.push((at.clone(), g)),
-        }
         let props = match obj.remove("properties") {
             None | Some(Json::Null) => serde_json::Map::new(),
             Some(Json::Object(m)) => m,
@@ -295,33 +308,11 @@ fn parse_layer(
                 ))
             }
         };
-        columns.push_row(props).map_err(|m| {
-            IngestError::feature(
-                file,
-                at.clone(),
-                format!(
-                    "property {:?} is a {} here but a {} in earlier features",
-                    m.property, m.now, m.was
-                ),
-            )
-        })?;
-        ids.push(id);
-        if batch.len() >= GEOMETRY_BATCH {
-            parse_geometries(file, &mut batch, &mut geometries, options, &source.borrow())?;
-        }
-        Ok(())
+        builder
+            .borrow_mut()
+            .push(at, id, obj.remove("geometry"), props)
     })?;
-    parse_geometries(file, &mut batch, &mut geometries, options, &source.borrow())?;
-    let ids = assign_ids(file, ids)?;
-    let (fields, columns) = columns.finish();
-    Ok(LayerParts {
-        id,
-        meta,
-        ids,
-        geometries,
-        fields,
-        columns,
-    })
+    builder.into_inner().finish(id, meta)
 }
 
 /// Checks and converts a batch of geometries on every core, keeping file order; the first
@@ -413,6 +404,7 @@ mod tests {
         let file = SourceFile {
             name: "t.geojson".into(),
             bytes: text.as_bytes().to_vec().into(),
+            path: None,
         };
         load(vec![file], "test", LoadOptions::default())
     }

@@ -11,7 +11,17 @@ pub struct SourceFile {
     pub name: String,
     /// The content: embedded, read, or mapped (see [`read_dir`]).
     pub bytes: Bytes,
+    /// Where it was read from, for the formats a library opens by path (GeoPackage);
+    /// `None` for embedded or stored copies, which are then written to a temporary file.
+    pub path: Option<std::path::PathBuf>,
 }
+
+/// The endings of the files a data directory is read for: layers in every format ingest
+/// reads (see `formats`), a Shapefile's companions, and the JSON sidecars and vocabularies.
+pub const DATA_FILE_ENDINGS: &[&str] = &[
+    ".geojson", ".json", ".gpkg", ".shp", ".shx", ".dbf", ".prj", ".cpg", ".zip", ".fgb", ".kml",
+    ".csv", ".csvt", ".xlsx",
+];
 
 /// Files at least this large are mapped instead of read.
 const MAP_FROM: u64 = 1 << 20;
@@ -36,12 +46,14 @@ pub fn embedded_files() -> Vec<SourceFile> {
                     Cow::Borrowed(b) => Bytes::from_static(b),
                     Cow::Owned(v) => Bytes::from(v),
                 },
+                path: None,
             })
         })
         .collect()
 }
 
-/// The data files (`*.geojson`, `*.json`) directly inside `dir`, sorted by name.
+/// The data files (see [`DATA_FILE_ENDINGS`]) directly inside `dir`, sorted by name. Endings
+/// are matched without regard to case (`.SHP` and `.DBF` are common).
 pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, IngestError> {
     let read_err = |path: &Path, source| IngestError::Read {
         path: path.display().to_string(),
@@ -54,13 +66,15 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, IngestError> {
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if !(name.ends_with(".geojson") || name.ends_with(".json")) || !path.is_file() {
+        let lower = name.to_ascii_lowercase();
+        if !DATA_FILE_ENDINGS.iter().any(|e| lower.ends_with(e)) || !path.is_file() {
             continue;
         }
         let bytes = read_or_map(&path).map_err(|e| read_err(&path, e))?;
         files.push(SourceFile {
             name: name.to_owned(),
             bytes,
+            path: Some(path.clone()),
         });
     }
     files.sort_by(|a, b| a.name.cmp(&b.name));

@@ -79,6 +79,9 @@ pub struct LayerMeta {
     /// OGC CRS URI, `"gcj02"`, `"bd09"`): they are transformed to CRS84 at load. Overrides a
     /// legacy `crs` member of the file only when the two agree.
     pub crs: Option<String>,
+    /// The text encoding of a Shapefile's DBF or a CSV when it is not UTF-8 (`"GBK"`,
+    /// `"GB18030"`); a Shapefile's `.cpg` says the same, and the two must agree.
+    pub encoding: Option<String>,
 }
 
 impl LayerMeta {

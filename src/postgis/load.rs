@@ -245,6 +245,7 @@ pub fn files(client: &mut postgres::Client) -> Result<Vec<crate::ingest::SourceF
         .map(|r| crate::ingest::SourceFile {
             name: r.get(0),
             bytes: bytes::Bytes::from(r.get::<_, Vec<u8>>(1)),
+            path: None,
         })
         .collect())
 }

@@ -170,6 +170,7 @@ fn store_of(feats: &[Feat]) -> Catalog {
     let file = SourceFile {
         name: "t.geojson".into(),
         bytes: serde_json::to_vec(&doc).unwrap().into(),
+        path: None,
     };
     ingest::load(vec![file], "proptest", LoadOptions::default()).unwrap()
 }

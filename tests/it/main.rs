@@ -19,6 +19,7 @@ mod edit_bounds;
 mod export;
 mod filter;
 mod filter_proptest;
+mod formats;
 mod geodata;
 mod hardening;
 mod layering;
