@@ -194,6 +194,15 @@ pub fn load_with_snapshot(
             formats::read(*format, file, stem, &mut cx)?
         };
         for p in read {
+            if p.meta.encoding.is_some() && !format.takes_encoding() {
+                return Err(IngestError::file(
+                    &file.name,
+                    formats::bilingual(
+                        &format!("the sidecar's \"encoding\" applies to Shapefiles and CSV only; this file's text is UTF-8 by its format (remove \"encoding\" from {}.meta.json)", p.id),
+                        &format!("附属文件中的 \"encoding\" 只适用于 Shapefile 与 CSV；此格式的文本一律为 UTF-8（请从 {}.meta.json 中删去 \"encoding\"）", p.id),
+                    ),
+                ));
+            }
             if let Some(other) = sources.insert(p.id.to_string(), file.name.clone()) {
                 return Err(IngestError::file(
                     &file.name,

@@ -475,6 +475,22 @@ fn a_file_that_cannot_be_served_as_it_is_is_refused_by_name() {
     );
     std::fs::remove_file(dir.path().join("sites.meta.json")).unwrap();
     std::fs::remove_file(&csv).unwrap();
+    // An encoding for a format whose text is UTF-8 by definition is not silently ignored.
+    let kml = dir.path().join("zone.kml");
+    ogr2ogr(&[
+        "-f",
+        "KML",
+        kml.to_str().unwrap(),
+        geodata_dir().join("bonded-zone.geojson").to_str().unwrap(),
+    ]);
+    std::fs::write(dir.path().join("zone.meta.json"), r#"{"encoding": "GBK"}"#).unwrap();
+    let e = refusal(dir.path());
+    assert!(
+        e.contains("zone.kml") && e.contains("Shapefiles and CSV only"),
+        "{e}"
+    );
+    std::fs::remove_file(dir.path().join("zone.meta.json")).unwrap();
+    std::fs::remove_file(&kml).unwrap();
 
     // A FlatGeobuf cut short (a copy that did not finish): its last feature runs past the end.
     let fgb = dir.path().join("zone.fgb");

@@ -1,8 +1,8 @@
 //! FlatGeobuf (`.fgb`): features in file order, typed columns as the header declares them,
 //! the coordinate system from the header's `crs` (an EPSG code, or its WKT).
 
-use flatgeobuf::{FallibleStreamingIterator, FgbReader};
-use geozero::{ColumnValue, FeatureProperties, PropertyProcessor, ToGeo};
+use flatgeobuf::{ColumnType, FallibleStreamingIterator, FgbReader};
+use geozero::{ColumnValue, PropertyProcessor, ToGeo};
 use serde_json::{Map, Value as Json};
 
 use super::{at, build_layer, geo_json, prj, take_id, unreadable, Context};
@@ -21,15 +21,28 @@ pub(crate) fn read(
     let reader = FgbReader::open(std::io::Cursor::new(file.bytes.as_ref())).map_err(|e| bad(&e))?;
     check_layout(&file.bytes, &reader.header()).map_err(|e| bad(&e))?;
     let crs = header_crs(&reader.header()).map_err(|r| IngestError::file(label, r))?;
+    let columns: Vec<(String, ColumnType)> = reader
+        .header()
+        .columns()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| (c.name().to_owned(), c.type_()))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut features = reader.select_all().map_err(|e| bad(&e))?;
     let meta = cx.meta(stem);
     build_layer(label, stem, meta, cx.options, crs, |builder| {
         let mut index = 0;
         while let Some(feature) = features.next().map_err(|e| bad(&e))? {
             let mut row = Row::default();
-            feature
-                .process_properties(&mut row)
-                .map_err(|e| IngestError::feature(label, at(index, &None), e.to_string()))?;
+            let bytes = feature
+                .fbs_feature()
+                .properties()
+                .map(|p| p.bytes())
+                .unwrap_or_default();
+            decode(bytes, &columns, &mut row)
+                .map_err(|e| IngestError::feature(label, at(index, &None), e))?;
             let mut properties = row.0;
             let id = take_id(&mut properties);
             let geometry = match feature.geometry() {
@@ -43,6 +56,82 @@ pub(crate) fn read(
         }
         Ok(())
     })
+}
+
+/// A feature's properties (a column index, then its value, repeated), read with every slice
+/// bounds-checked: the crate's own decoder indexes the buffer unchecked and panics on a
+/// corrupt length (found by fuzzing).
+fn decode(bytes: &[u8], columns: &[(String, ColumnType)], row: &mut Row) -> Result<(), String> {
+    struct Cursor<'a> {
+        bytes: &'a [u8],
+        at: usize,
+    }
+    impl<'a> Cursor<'a> {
+        fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+            let slice = self
+                .at
+                .checked_add(n)
+                .and_then(|end| self.bytes.get(self.at..end))
+                .ok_or_else(|| format!("properties cut short at byte {}", self.at))?;
+            self.at += n;
+            Ok(slice)
+        }
+    }
+    let mut cursor = Cursor { bytes, at: 0 };
+    fn le<const N: usize>(s: &[u8]) -> [u8; N] {
+        let mut a = [0u8; N];
+        a.copy_from_slice(&s[..N]);
+        a
+    }
+    while cursor.at < bytes.len() {
+        let i = usize::from(u16::from_le_bytes(le(cursor.take(2)?)));
+        let (name, ty) = columns
+            .get(i)
+            .ok_or_else(|| format!("a property of column {i}, which the header does not have"))?;
+        let text = |s: &[u8]| {
+            std::str::from_utf8(s)
+                .map(str::to_owned)
+                .map_err(|e| format!("column {name:?}: {e}"))
+        };
+        let value = match *ty {
+            ColumnType::Bool => ColumnValue::Bool(cursor.take(1)?[0] != 0),
+            ColumnType::Byte => ColumnValue::Byte(i8::from_le_bytes(le(cursor.take(1)?))),
+            ColumnType::UByte => ColumnValue::UByte(cursor.take(1)?[0]),
+            ColumnType::Short => ColumnValue::Short(i16::from_le_bytes(le(cursor.take(2)?))),
+            ColumnType::UShort => ColumnValue::UShort(u16::from_le_bytes(le(cursor.take(2)?))),
+            ColumnType::Int => ColumnValue::Int(i32::from_le_bytes(le(cursor.take(4)?))),
+            ColumnType::UInt => ColumnValue::UInt(u32::from_le_bytes(le(cursor.take(4)?))),
+            ColumnType::Long => ColumnValue::Long(i64::from_le_bytes(le(cursor.take(8)?))),
+            ColumnType::ULong => ColumnValue::ULong(u64::from_le_bytes(le(cursor.take(8)?))),
+            ColumnType::Float => ColumnValue::Float(f32::from_le_bytes(le(cursor.take(4)?))),
+            ColumnType::Double => ColumnValue::Double(f64::from_le_bytes(le(cursor.take(8)?))),
+            ColumnType::String | ColumnType::Json | ColumnType::DateTime | ColumnType::Binary => {
+                let len = u32::from_le_bytes(le(cursor.take(4)?)) as usize;
+                let raw = cursor.take(len)?;
+                let s;
+                let v = match *ty {
+                    ColumnType::Binary => ColumnValue::Binary(raw),
+                    ColumnType::Json => {
+                        s = text(raw)?;
+                        ColumnValue::Json(&s)
+                    }
+                    ColumnType::DateTime => {
+                        s = text(raw)?;
+                        ColumnValue::DateTime(&s)
+                    }
+                    _ => {
+                        s = text(raw)?;
+                        ColumnValue::String(&s)
+                    }
+                };
+                row.property(i, name, &v).map_err(|e| e.to_string())?;
+                continue;
+            }
+            other => return Err(format!("column {name:?} has the unknown type {other:?}")),
+        };
+        row.property(i, name, &value).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Bytes of one node of the packed R-tree index (four f64 bounds and a u64 offset).

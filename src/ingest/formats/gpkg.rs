@@ -254,7 +254,15 @@ fn value_of(value: ValueRef, declared: Declared) -> Result<Json, (String, String
         (ValueRef::Integer(i), _) => Json::from(i),
         (ValueRef::Real(x), _) => serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number),
         (ValueRef::Text(t), declared) => {
-            let s = String::from_utf8_lossy(t).into_owned();
+            // GeoPackage text is UTF-8 by the standard; anything else is named, not mended.
+            let s = std::str::from_utf8(t)
+                .map_err(|e| {
+                    (
+                        format!("text that is not UTF-8 ({e})"),
+                        format!("文本不是 UTF-8 编码（{e}）"),
+                    )
+                })?
+                .to_owned();
             match declared {
                 Declared::Json => serde_json::from_str(&s).unwrap_or(Json::String(s)),
                 _ => Json::String(s),

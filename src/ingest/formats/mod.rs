@@ -50,6 +50,14 @@ impl Format {
         (".xlsx", Format::Xlsx),
     ];
 
+    /// Whether its text may be in an encoding other than UTF-8, named by the sidecar.
+    pub fn takes_encoding(self) -> bool {
+        matches!(
+            self,
+            Format::Shapefile | Format::ZippedShapefile | Format::Csv
+        )
+    }
+
     /// The format of a layer file and its stem (the name without the ending); `None` for
     /// sidecars, vocabularies and a Shapefile's companions.
     pub fn of(name: &str) -> Option<(Format, &str)> {

@@ -145,6 +145,7 @@ fn read(
             ),
         )
     })?;
+    check_layout(&parts.shp, dbf).map_err(|e| bad(&e))?;
     let shapes =
         shapefile::ShapeReader::new(Cursor::new(parts.shp.as_slice())).map_err(|e| bad(&e))?;
     let table = dbase::ReaderBuilder::new()
@@ -192,6 +193,72 @@ fn read(
         }
         Ok(())
     })
+}
+
+/// Walks the `.shp` records and the `.dbf` header before the readers do: a corrupt count
+/// would have them allocate gigabytes (found by fuzzing). Every record must lie within the
+/// file, and every count of parts and points within its record; the DBF's records within it.
+fn check_layout(shp: &[u8], dbf: &[u8]) -> Result<(), String> {
+    let be = |at: usize| -> Option<usize> {
+        let b = shp.get(at..at + 4)?;
+        usize::try_from(i32::from_be_bytes(b.try_into().ok()?)).ok()
+    };
+    let le = |at: usize| -> Option<usize> {
+        let b = shp.get(at..at + 4)?;
+        usize::try_from(i32::from_le_bytes(b.try_into().ok()?)).ok()
+    };
+    if shp.len() < 100 {
+        return Err("a .shp shorter than its 100-byte header".into());
+    }
+    let mut at = 100;
+    while at < shp.len() {
+        let len = be(at + 4)
+            .and_then(|words| words.checked_mul(2))
+            .ok_or_else(|| format!("a record header cut short at byte {at}"))?;
+        let content = at + 8;
+        let end = content
+            .checked_add(len)
+            .filter(|end| *end <= shp.len())
+            .ok_or_else(|| {
+                format!("a record of {len} bytes at byte {at} runs past the end of the file")
+            })?;
+        let shape_type = le(content).unwrap_or(0);
+        // Polyline, polygon, multipatch and their Z/M kinds: parts at 36, points at 40;
+        // multipoints: points at 36. Each point is at least 16 bytes, each part 4.
+        let (parts, points) = match shape_type {
+            3 | 5 | 13 | 15 | 23 | 25 | 31 => {
+                (le(content + 36).unwrap_or(0), le(content + 40).unwrap_or(0))
+            }
+            8 | 18 | 28 => (0, le(content + 36).unwrap_or(0)),
+            _ => (0, 0),
+        };
+        if parts
+            .saturating_mul(4)
+            .saturating_add(points.saturating_mul(16))
+            > len
+        {
+            return Err(format!(
+                "a record at byte {at} claims {parts} parts and {points} points in {len} bytes"
+            ));
+        }
+        at = end;
+    }
+    let word = |at: usize| {
+        dbf.get(at..at + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let records = dbf
+        .get(4..8)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or("a .dbf shorter than its header")?;
+    let (header, record) = (word(8).unwrap_or(0), word(10).unwrap_or(0));
+    if header.saturating_add(records.saturating_mul(record)) > dbf.len() {
+        return Err(format!(
+            "the .dbf claims {records} records of {record} bytes in {} bytes",
+            dbf.len()
+        ));
+    }
+    Ok(())
 }
 
 /// A multi-geometry of one part as that part: a Shapefile cannot tell the two apart.
