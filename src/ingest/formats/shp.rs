@@ -19,8 +19,9 @@ use crate::model::LayerMeta;
 struct Parts {
     /// How problems name it (`a.shp`, or `b.zip: a.shp`).
     label: String,
-    shp: Vec<u8>,
-    dbf: Option<Vec<u8>>,
+    /// Shared with the read (or mapped) file: a loose Shapefile is not copied.
+    shp: bytes::Bytes,
+    dbf: Option<bytes::Bytes>,
     prj: Option<String>,
     cpg: Option<String>,
 }
@@ -33,8 +34,8 @@ pub(crate) fn read_loose(
     let companion = |ending| cx.companions.get(stem, ending);
     let parts = Parts {
         label: file.name.clone(),
-        shp: file.bytes.to_vec(),
-        dbf: companion(".dbf").map(|f| f.bytes.to_vec()),
+        shp: file.bytes.clone(),
+        dbf: companion(".dbf").map(|f| f.bytes.clone()),
         prj: companion(".prj").map(|f| String::from_utf8_lossy(&f.bytes).into_owned()),
         cpg: companion(".cpg").map(|f| String::from_utf8_lossy(&f.bytes).into_owned()),
     };
@@ -84,8 +85,8 @@ pub(crate) fn read_zip(
         let text_of = |b: Option<Vec<u8>>| b.map(|b| String::from_utf8_lossy(&b).into_owned());
         let parts = Parts {
             label: format!("{label}: {shp}"),
-            shp: entry(shp)?.unwrap_or_default(),
-            dbf: entry(&format!("{inner}.dbf"))?,
+            shp: entry(shp)?.map(bytes::Bytes::from).unwrap_or_default(),
+            dbf: entry(&format!("{inner}.dbf"))?.map(bytes::Bytes::from),
             prj: text_of(entry(&format!("{inner}.prj"))?),
             cpg: text_of(entry(&format!("{inner}.cpg"))?),
         };
@@ -147,10 +148,10 @@ fn read(
     })?;
     check_layout(&parts.shp, dbf).map_err(|e| bad(&e))?;
     let shapes =
-        shapefile::ShapeReader::new(Cursor::new(parts.shp.as_slice())).map_err(|e| bad(&e))?;
+        shapefile::ShapeReader::new(Cursor::new(parts.shp.as_ref())).map_err(|e| bad(&e))?;
     let table = dbase::ReaderBuilder::new()
         .with_encoding(dbase::encoding::EncodingRs::from(encoding))
-        .build(Cursor::new(dbf.as_slice()))
+        .build(Cursor::new(dbf.as_ref()))
         .map_err(|e| bad(&e))?;
     let fields: Vec<String> = table.fields().iter().map(|f| f.name().to_owned()).collect();
     let mut reader = shapefile::Reader::new(shapes, table);
