@@ -27,6 +27,7 @@
 //! HTTP; only `http` knows axum, hyper or tokio. `tests/it/layering.rs` checks it.
 
 pub mod basemap;
+pub mod changeset;
 pub mod config;
 pub mod encode;
 pub mod export;

@@ -82,6 +82,13 @@ fn main() -> ExitCode {
         Command::Db(DbCommand::Import { store, data, load }) => {
             done(db_import(&store, data.as_ref(), load.options()))
         }
+        Command::Changeset(c) => match commands::changeset::run(c) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Synth { count, out, seed } => match synth(count, &out, seed) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -51,6 +51,9 @@ pub(crate) enum Command {
     /// PostgreSQL/PostGIS as the store: its schema, and the layers in it.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Update a collection from a file (Excel, CSV or GeoJSON) as one reviewed change set.
+    #[command(subcommand)]
+    Changeset(ChangesetCommand),
     /// Write N deterministic synthetic carriers over Beijing (for benchmarks and load tests).
     Synth {
         /// How many carriers.
@@ -63,6 +66,43 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ChangesetCommand {
+    /// Print what the file would change, row by row, as JSON; nothing is applied. Exits 1
+    /// when a row or column is in error.
+    Preview(ChangesetArgs),
+    /// Preview the file and, if no row or column is in error, apply it in one transaction
+    /// (recorded as a change set that the API lists and can revert).
+    Apply(ChangesetArgs),
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("where").required(true).args(["state", "store"])))]
+pub(crate) struct ChangesetArgs {
+    /// The state directory (as `serve --state`); no server may be running on it.
+    #[arg(long, env = "ETOWN_ATLAS_STATE")]
+    pub(crate) state: Option<PathBuf>,
+    /// The PostgreSQL store (as `serve --store`); servers on it may keep running.
+    #[arg(long, env = "ETOWN_ATLAS_STORE", conflicts_with_all = ["state", "data"])]
+    pub(crate) store: Option<String>,
+    /// The seed the server runs with (default: the shipped geodata).
+    #[arg(long, env = "ETOWN_ATLAS_DATA")]
+    pub(crate) data: Option<PathBuf>,
+    /// The collection the file updates.
+    #[arg(long)]
+    pub(crate) collection: String,
+    /// Delete the collection's features the file leaves out.
+    #[arg(long)]
+    pub(crate) delete_missing: bool,
+    /// Who makes the change (recorded with every change; default `cli:` and the user).
+    #[arg(long = "as")]
+    pub(crate) principal: Option<String>,
+    /// The file: .xlsx, .csv or .geojson.
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) load: LoadArgs,
 }
 
 #[derive(Subcommand)]

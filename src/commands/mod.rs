@@ -2,6 +2,7 @@
 //! family of them) with the library, like any other client.
 
 pub mod args;
+pub mod changeset;
 pub mod data;
 pub mod db;
 pub mod export;

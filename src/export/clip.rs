@@ -71,6 +71,7 @@ pub fn clip_source(source: ExportSource, area: geo::MultiPolygon<f64>) -> Export
         name,
         fields,
         features,
+        workbook,
     } = source;
     ExportSource {
         name,
@@ -79,5 +80,6 @@ pub fn clip_source(source: ExportSource, area: geo::MultiPolygon<f64>) -> Export
             Ok(f) => clip_feature(f, &area).map(Ok),
             Err(e) => Some(Err(e)),
         })),
+        workbook,
     }
 }

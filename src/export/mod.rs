@@ -15,6 +15,7 @@ mod gpkg;
 mod kml;
 mod shp;
 mod values;
+pub mod xlsx;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -36,16 +37,18 @@ pub enum Format {
     FlatGeobuf,
     Kml,
     Shapefile,
+    Xlsx,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::GeoJson,
         Format::Csv,
         Format::GeoPackage,
         Format::FlatGeobuf,
         Format::Kml,
         Format::Shapefile,
+        Format::Xlsx,
     ];
 
     pub fn parse(f: &str) -> Option<Self> {
@@ -56,6 +59,7 @@ impl Format {
             "fgb" | "flatgeobuf" => Format::FlatGeobuf,
             "kml" => Format::Kml,
             "shp" | "shapefile" => Format::Shapefile,
+            "xlsx" | "excel" => Format::Xlsx,
             _ => return None,
         })
     }
@@ -82,6 +86,7 @@ impl Format {
             Format::FlatGeobuf => "fgb",
             Format::Kml => "kml",
             Format::Shapefile => "shp",
+            Format::Xlsx => "xlsx",
         }
     }
 
@@ -93,6 +98,7 @@ impl Format {
             Format::FlatGeobuf => "application/flatgeobuf",
             Format::Kml => "application/vnd.google-earth.kml+xml",
             Format::Shapefile => "application/zip",
+            Format::Xlsx => crate::changeset::upload::XLSX_MEDIA_TYPE,
         }
     }
 
@@ -104,6 +110,7 @@ impl Format {
             Format::FlatGeobuf => "fgb",
             Format::Kml => "kml",
             Format::Shapefile => "shp.zip",
+            Format::Xlsx => "xlsx",
         }
     }
 
@@ -129,6 +136,8 @@ pub struct ExportSource {
     pub name: String,
     pub fields: Vec<Field>,
     pub features: Box<dyn Iterator<Item = Result<Feature, ExportError>> + Send>,
+    /// Titles and vocabularies for a workbook (`None`: the keys are the titles).
+    pub workbook: Option<xlsx::Workbook>,
 }
 
 impl ExportSource {
@@ -147,7 +156,14 @@ impl ExportSource {
                     .into_iter()
                     .map(move |slot| Ok(layer.feature(slot, only.as_deref()))),
             ),
+            workbook: None,
         }
+    }
+
+    /// The source with a workbook's titles and vocabularies.
+    pub fn with_workbook(mut self, workbook: xlsx::Workbook) -> Self {
+        self.workbook = Some(workbook);
+        self
     }
 
     /// The source, stopped with an error once `budget` runs out (checked before each feature,
@@ -157,6 +173,7 @@ impl ExportSource {
             name,
             fields,
             features,
+            workbook,
         } = self;
         let checked = features.map(move |f| {
             budget.check()?;
@@ -166,6 +183,7 @@ impl ExportSource {
             name,
             fields,
             features: Box::new(checked),
+            workbook,
         }
     }
 
@@ -189,6 +207,7 @@ impl ExportSource {
             name,
             fields,
             features: Box::new(features),
+            workbook: None,
         }
     }
 }
@@ -237,6 +256,7 @@ pub fn write(
         Format::GeoPackage => gpkg::write(vec![source], options, out),
         Format::FlatGeobuf => fgb::write(source, options, out),
         Format::Shapefile => shp::write(source, options, out),
+        Format::Xlsx => xlsx::write(source, out),
     }
 }
 

@@ -28,6 +28,8 @@ pub struct ApiError {
     pub retry_after: Option<u32>,
     /// For a 405, the methods the resource does take (the Allow header RFC 9110 requires).
     pub allow: Option<&'static str>,
+    /// The features at fault (a change set's conflicts), each with its reason.
+    pub features: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -40,6 +42,7 @@ impl ApiError {
             position: None,
             retry_after: None,
             allow: None,
+            features: None,
         }
     }
 
@@ -186,6 +189,9 @@ impl IntoResponse for ApiError {
         }
         if let Some(p) = self.position {
             body["position"] = json!(p);
+        }
+        if let Some(f) = self.features {
+            body["features"] = f;
         }
         let mut res = (self.status, body.to_string()).into_response();
         res.headers_mut()

@@ -42,6 +42,9 @@ pub enum Problem {
     StoreUnavailable,
     IdempotencyKeyReused,
     RequestInProgress,
+    ChangesetHasErrors,
+    ChangesetConflict,
+    ChangesetState,
     InternalError,
 }
 
@@ -347,6 +350,30 @@ pub const TABLE: &[Entry] = &[
         "Request in progress",
         "请求处理中",
         "使用此 Idempotency-Key 的请求正在处理，请在其答复后重试",
+    ),
+    entry(
+        P::ChangesetHasErrors,
+        "changeset_has_errors",
+        S::UNPROCESSABLE_ENTITY,
+        "Change set has errors",
+        "变更集有错误",
+        "变更集中有错误的行或列，没有任何更改；请修正文件后重新上传",
+    ),
+    entry(
+        P::ChangesetConflict,
+        "changeset_conflict",
+        S::CONFLICT,
+        "Changed since the preview",
+        "预览后已被修改",
+        "部分要素在预览（或应用）后已被修改，没有任何更改",
+    ),
+    entry(
+        P::ChangesetState,
+        "changeset_state",
+        S::CONFLICT,
+        "Change set not in that state",
+        "变更集状态不符",
+        "此变更集的状态不允许此操作",
     ),
     entry(
         P::InternalError,

@@ -16,7 +16,7 @@ mod columns;
 mod derive;
 mod edit;
 mod error;
-mod formats;
+pub(crate) mod formats;
 mod geometry;
 mod presentation;
 pub mod snapshot;

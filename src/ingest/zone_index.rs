@@ -61,6 +61,11 @@ impl<'a> ZoneIndex<'a> {
     pub fn new(layers: &[&'a Layer]) -> Self {
         let mut zones = Vec::new();
         let mut boxes = Vec::new();
+        // By layer id, whatever order the caller has them in (the files at load, the catalog
+        // after an edit): a feature's `zones` must read the same however it was derived, or
+        // undoing an edit could not give back the feature's exact bytes.
+        let mut layers = layers.to_vec();
+        layers.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
         for layer in layers {
             for slot in layer.live_slots() {
                 let geometry = &layer.geometries[slot];
@@ -91,7 +96,7 @@ impl<'a> ZoneIndex<'a> {
         }
     }
 
-    /// The ids of the zones that contain `g`, in layer order then slot order.
+    /// The ids of the zones that contain `g`, by layer id, then slot order.
     pub fn zones_of(&self, g: &geo::Geometry<f64>, scratch: &mut Scratch<'a>) -> Box<[Box<str>]> {
         let Some(env) = g.bounding_rect() else {
             return Box::default();

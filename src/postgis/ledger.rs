@@ -21,8 +21,8 @@ use super::import::{write_rows, ImportFailure};
 use super::{describe, PgError};
 use crate::record::tokens::{self, collections_text, verified, TokenBook};
 use crate::record::{
-    Change, Layers, Ledger, LedgerReads, Operation, RecordError, RequestKey, TokenRecord,
-    PAGE_BYTES,
+    Change, ChangesetRecord, ChangesetStatus, Layers, Ledger, LedgerReads, Operation, RecordError,
+    RequestKey, TokenRecord, PAGE_BYTES,
 };
 
 /// The channel of change notifications.
@@ -111,7 +111,7 @@ pub fn classify(e: &postgres::Error) -> RecordError {
 
 /// A failed read as the reader is told: an outage stays an outage; otherwise the driver's
 /// message alone (nothing was being written, so nothing was refused).
-fn read_error(e: &postgres::Error) -> RecordError {
+pub(super) fn read_error(e: &postgres::Error) -> RecordError {
     match classify(e) {
         RecordError::Refused(reason) => RecordError::Invalid(reason),
         other => other,
@@ -168,8 +168,8 @@ impl PgLedger {
         layers: Layers<'_>,
     ) -> Result<Vec<Change>, ImportFailure> {
         let insert = client.prepare(
-            "INSERT INTO atlas_changes (collection, feature_id, op, feature, before, author, at, request_key, request_hash)
-             VALUES ($1, $2, $3, $4::text::json, $5::text::json, $6, $7::text::timestamptz, $8, $9)
+            "INSERT INTO atlas_changes (collection, feature_id, op, feature, before, author, at, request_key, request_hash, changeset)
+             VALUES ($1, $2, $3, $4::text::json, $5::text::json, $6, $7::text::timestamptz, $8, $9, $10)
              RETURNING version",
         )?;
         let mut out = Vec::with_capacity(changes.len());
@@ -191,6 +191,7 @@ impl PgLedger {
                     &c.at,
                     &request_key,
                     &request_hash,
+                    &c.changeset,
                 ],
             )?;
             c.seq = row.get(0);
@@ -225,12 +226,12 @@ fn page(
     params: &[&(dyn postgres::types::ToSql + Sync)],
 ) -> Result<Vec<Change>, RecordError> {
     let sql = format!(
-        "SELECT version, collection, feature_id, op, author, at_text, before_text, feature_text, request_key, request_hash FROM (
+        "SELECT version, collection, feature_id, op, author, at_text, before_text, feature_text, request_key, request_hash, changeset FROM (
              SELECT *, SUM(size) OVER (ORDER BY version) AS running FROM (
                  SELECT version, collection, feature_id, op, author,
                         to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at_text,
                         before::text AS before_text, feature::text AS feature_text,
-                        request_key, request_hash,
+                        request_key, request_hash, changeset,
                         COALESCE(octet_length(before::text), 0)
                           + COALESCE(octet_length(feature::text), 0) AS size
                  FROM atlas_changes WHERE {condition} ORDER BY version LIMIT $2) rows) sized
@@ -253,11 +254,11 @@ fn read_since(client: &mut Client, applied: i64) -> Result<Vec<Change>, postgres
 }
 
 /// The columns of a change, as [`change`] reads them.
-const SELECT_CHANGES: &str = "SELECT version, collection, feature_id, op, author, \
+pub(super) const SELECT_CHANGES: &str = "SELECT version, collection, feature_id, op, author, \
      to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), before::text, feature::text, \
-     request_key, request_hash FROM atlas_changes";
+     request_key, request_hash, changeset FROM atlas_changes";
 
-fn change(r: &postgres::Row) -> Result<Change, postgres::Error> {
+pub(super) fn change(r: &postgres::Row) -> Result<Change, postgres::Error> {
     let json = |i: usize| -> Result<Option<Json>, postgres::Error> {
         Ok(r.try_get::<_, Option<String>>(i)?
             .and_then(|t| serde_json::from_str(&t).ok()))
@@ -286,6 +287,7 @@ fn change(r: &postgres::Row) -> Result<Change, postgres::Error> {
                 })
             })
             .transpose()?,
+        changeset: r.try_get(10)?,
     })
 }
 
@@ -351,6 +353,23 @@ impl Ledger for PgLedger {
             .query_opt(&format!("{SELECT_CHANGES} WHERE request_key = $1"), &[&key])
             .and_then(|row| row.as_ref().map(change).transpose());
         found.map_err(|e| self.fail(&e))
+    }
+
+    fn changeset_applied(&mut self, id: &str) -> Result<bool, RecordError> {
+        let client = self.client()?;
+        let found = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM atlas_changes WHERE changeset = $1)",
+                &[&id],
+            )
+            .and_then(|r| r.try_get::<_, bool>(0));
+        found.map_err(|e| self.fail(&e))
+    }
+
+    fn save_changeset(&mut self, record: &ChangesetRecord) -> Result<(), RecordError> {
+        let client = self.client()?;
+        let saved = super::changesets::save(client, record);
+        saved.map_err(|e| self.fail(&e))
     }
 }
 
@@ -432,6 +451,28 @@ impl LedgerReads for PgReads {
     fn token(&self, presented: &str) -> Result<Option<TokenRecord>, RecordError> {
         let mut c = self.conn()?;
         find_token(&mut c, presented)
+    }
+
+    fn changeset(
+        &self,
+        id: &str,
+    ) -> Result<Option<(ChangesetRecord, ChangesetStatus)>, RecordError> {
+        let mut c = self.conn()?;
+        super::changesets::find(&mut c, id).map_err(|e| read_error(&e))
+    }
+
+    fn changesets(
+        &self,
+        collection: &str,
+        limit: usize,
+    ) -> Result<Vec<(ChangesetRecord, ChangesetStatus)>, RecordError> {
+        let mut c = self.conn()?;
+        super::changesets::list(&mut c, collection, limit).map_err(|e| read_error(&e))
+    }
+
+    fn changeset_changes(&self, id: &str) -> Result<Vec<Change>, RecordError> {
+        let mut c = self.conn()?;
+        super::changesets::changes(&mut c, id).map_err(|e| read_error(&e))
     }
 
     fn pool(&self) -> Option<(u32, u32)> {

@@ -64,6 +64,26 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
          CREATE UNIQUE INDEX atlas_changes_request ON atlas_changes (request_key)
              WHERE request_key IS NOT NULL;",
     ),
+    (
+        5,
+        "change sets",
+        "ALTER TABLE atlas_changes ADD COLUMN changeset text;
+         CREATE INDEX atlas_changes_changeset ON atlas_changes (changeset)
+             WHERE changeset IS NOT NULL;
+         CREATE TABLE atlas_changesets (
+             id text PRIMARY KEY,
+             collection text NOT NULL,
+             principal text NOT NULL,
+             created_at text NOT NULL,
+             reverts text,
+             summary json NOT NULL,
+             document json NOT NULL,
+             made bigserial
+         );
+         CREATE INDEX atlas_changesets_collection ON atlas_changesets (collection, made);
+         CREATE INDEX atlas_changesets_reverts ON atlas_changesets (reverts)
+             WHERE reverts IS NOT NULL;",
+    ),
 ];
 
 /// An arbitrary key of this program's advisory lock.

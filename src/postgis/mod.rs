@@ -12,6 +12,7 @@
 //! Values reach PostgreSQL only as bind parameters; identifiers (table and column names, which
 //! come from validated data files, never from a request) are quoted.
 
+mod changesets;
 mod follow;
 mod import;
 mod ledger;

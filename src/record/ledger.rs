@@ -6,7 +6,7 @@
 //! only records them, tells the writer what other servers recorded first, and reads the change
 //! log back.
 
-use super::{Change, RecordError, TokenRecord};
+use super::{Change, ChangesetRecord, ChangesetStatus, RecordError, TokenRecord};
 use crate::index::Layer;
 
 /// Looks a layer up by collection id, as the writer's next version has it.
@@ -43,6 +43,13 @@ pub trait Ledger: Send {
     /// The largest feature id of `collection`'s changes that is an integer, if any is: a new
     /// integer id is above it, so an id deleted before a restart is never handed out again.
     fn largest_integer_id(&mut self, collection: &str) -> Result<Option<i64>, RecordError>;
+
+    /// Whether changes naming change set `id` are recorded. Asked within a batch, so no
+    /// other writer applies the set meanwhile.
+    fn changeset_applied(&mut self, id: &str) -> Result<bool, RecordError>;
+
+    /// Keeps a change set's preview (in its own transaction, outside any batch).
+    fn save_changeset(&mut self, record: &ChangesetRecord) -> Result<(), RecordError>;
 }
 
 /// The reading side: history, the change feed and tokens, read beside the writer.
@@ -59,6 +66,20 @@ pub trait LedgerReads: Send + Sync {
     /// Changes after `since`, bounded as `history` is.
     fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, RecordError>;
     fn token(&self, presented: &str) -> Result<Option<TokenRecord>, RecordError>;
+    /// A change set with its preview, and what became of it.
+    fn changeset(
+        &self,
+        id: &str,
+    ) -> Result<Option<(ChangesetRecord, ChangesetStatus)>, RecordError>;
+    /// The newest `limit` change sets of `collection`, newest first, without their previews.
+    fn changesets(
+        &self,
+        collection: &str,
+        limit: usize,
+    ) -> Result<Vec<(ChangesetRecord, ChangesetStatus)>, RecordError>;
+    /// The changes that name change set `id`, oldest first (all of them: a set is bounded
+    /// when it is made).
+    fn changeset_changes(&self, id: &str) -> Result<Vec<Change>, RecordError>;
     /// Connections open and idle, where the reads use a pool.
     fn pool(&self) -> Option<(u32, u32)> {
         None

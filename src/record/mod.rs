@@ -7,11 +7,13 @@
 //! embedded SQLite state store (`crate::sqlite`) and PostgreSQL (`crate::postgis`). The store
 //! and HTTP see only this module, never a backend (`tests/it/layering.rs` keeps it so).
 
+pub mod changesets;
 pub mod ledger;
 pub mod tokens;
 
 use serde_json::Value as Json;
 
+pub use changesets::{Applied, ChangesetRecord, ChangesetStatus};
 pub use ledger::{Layers, Ledger, LedgerReads};
 pub use tokens::{NewToken, TokenBook, TokenRecord};
 
@@ -112,6 +114,8 @@ pub struct Change {
     pub after: Option<Json>,
     /// The `Idempotency-Key` request that made it, if it came with one.
     pub request: Option<RequestKey>,
+    /// The change set it belongs to, if a change set made it.
+    pub changeset: Option<String>,
 }
 
 /// A create sent with an `Idempotency-Key`: the key (hashed with who sent it and where, so

@@ -5,7 +5,9 @@ use std::sync::Mutex;
 use rusqlite::Connection;
 
 use super::Journal;
-use crate::record::{Change, Layers, Ledger, LedgerReads, RecordError, TokenRecord};
+use crate::record::{
+    Change, ChangesetRecord, ChangesetStatus, Layers, Ledger, LedgerReads, RecordError, TokenRecord,
+};
 
 /// The embedded state store as a ledger: the directory's lock makes its server the only
 /// writer, so there is never anything of others to catch up with.
@@ -38,6 +40,14 @@ impl Ledger for SqliteLedger {
     fn largest_integer_id(&mut self, collection: &str) -> Result<Option<i64>, RecordError> {
         super::largest_integer_id(self.0.db(), collection).map_err(RecordError::refusal)
     }
+
+    fn changeset_applied(&mut self, id: &str) -> Result<bool, RecordError> {
+        super::changesets::applied(self.0.db(), id).map_err(RecordError::refusal)
+    }
+
+    fn save_changeset(&mut self, record: &ChangesetRecord) -> Result<(), RecordError> {
+        super::changesets::save(self.0.db(), record).map_err(RecordError::refusal)
+    }
 }
 
 /// The embedded state store's reads, on a read-only connection of their own.
@@ -68,5 +78,24 @@ impl LedgerReads for SqliteReads {
 
     fn token(&self, presented: &str) -> Result<Option<TokenRecord>, RecordError> {
         super::tokens::find(&self.db(), presented)
+    }
+
+    fn changeset(
+        &self,
+        id: &str,
+    ) -> Result<Option<(ChangesetRecord, ChangesetStatus)>, RecordError> {
+        super::changesets::find(&self.db(), id)
+    }
+
+    fn changesets(
+        &self,
+        collection: &str,
+        limit: usize,
+    ) -> Result<Vec<(ChangesetRecord, ChangesetStatus)>, RecordError> {
+        super::changesets::list(&self.db(), collection, limit)
+    }
+
+    fn changeset_changes(&self, id: &str) -> Result<Vec<Change>, RecordError> {
+        super::changesets::changes(&self.db(), id)
     }
 }

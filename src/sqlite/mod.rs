@@ -16,6 +16,7 @@
 //! - `seeds`: the fingerprint of each collection's seed when the state store first saw it, so a
 //!   changed seed file is noticed and reported at start.
 
+mod changesets;
 mod ledger;
 mod open;
 mod tokens;
@@ -91,6 +92,7 @@ impl Journal {
         )?;
         tokens::create_table(&db)?;
         add_request_columns(&db)?;
+        changesets::create_table(&db)?;
         Ok(Journal { path, db })
     }
 
@@ -119,8 +121,8 @@ impl Journal {
         let mut out = Vec::with_capacity(changes.len());
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO changes (collection, feature_id, operation, principal, at, before, after, request_key, request_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO changes (collection, feature_id, operation, principal, at, before, after, request_key, request_hash, changeset)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO features (collection, feature_id, feature, seq) VALUES (?1, ?2, ?3, ?4)
@@ -138,7 +140,8 @@ impl Journal {
                     before,
                     after,
                     c.request.as_ref().map(|r| r.key.as_str()),
-                    c.request.as_ref().map(|r| r.body_hash.as_str())
+                    c.request.as_ref().map(|r| r.body_hash.as_str()),
+                    c.changeset
                 ])?;
                 c.seq = tx.last_insert_rowid();
                 upsert.execute(params![c.collection, c.feature_id, after, c.seq])?;
@@ -289,7 +292,7 @@ pub fn largest_integer_id(db: &Connection, collection: &str) -> Result<Option<i6
 }
 
 /// The columns [`change_from_row`] reads.
-const SELECT_ROW: &str = "SELECT seq, collection, feature_id, operation, principal, at, before, after, request_key, request_hash FROM changes";
+const SELECT_ROW: &str = "SELECT seq, collection, feature_id, operation, principal, at, before, after, request_key, request_hash, changeset FROM changes";
 
 /// Makes `path` a file only its owner may read or write (0600), creating it empty if needed,
 /// before SQLite opens it: it holds token hashes and every edit, and SQLite gives its WAL and
@@ -321,7 +324,7 @@ fn private_file(path: &Path) -> Result<(), RecordError> {
 }
 
 /// A `changes` row as read, before its JSON is parsed.
-struct Row {
+pub(crate) struct Row {
     seq: i64,
     collection: String,
     feature_id: String,
@@ -332,9 +335,10 @@ struct Row {
     after: Option<String>,
     request_key: Option<String>,
     request_hash: Option<String>,
+    changeset: Option<String>,
 }
 
-fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+pub(crate) fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
         seq: r.get(0)?,
         collection: r.get(1)?,
@@ -346,10 +350,11 @@ fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         after: r.get(7)?,
         request_key: r.get(8)?,
         request_hash: r.get(9)?,
+        changeset: r.get(10)?,
     })
 }
 
-fn to_change(row: Row) -> Result<Change, RecordError> {
+pub(crate) fn to_change(row: Row) -> Result<Change, RecordError> {
     let parse = |t: Option<String>| -> Result<Option<Json>, RecordError> {
         Ok(match t {
             Some(t) => Some(serde_json::from_str(&t)?),
@@ -369,6 +374,7 @@ fn to_change(row: Row) -> Result<Change, RecordError> {
             key,
             body_hash: row.request_hash.unwrap_or_default(),
         }),
+        changeset: row.changeset,
     })
 }
 
@@ -405,7 +411,7 @@ fn page(
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<Change>, RecordError> {
     let sql = format!(
-        "SELECT seq, collection, feature_id, operation, principal, at, before, after, request_key, request_hash FROM (
+        "SELECT seq, collection, feature_id, operation, principal, at, before, after, request_key, request_hash, changeset FROM (
              SELECT *, SUM(size) OVER (ORDER BY seq) AS running FROM (
                  SELECT *, COALESCE(LENGTH(CAST(before AS BLOB)), 0)
                          + COALESCE(LENGTH(CAST(after AS BLOB)), 0) AS size

@@ -17,6 +17,8 @@ pub struct EditRequest {
     pub ticket: Option<std::sync::Arc<Ticket>>,
     /// A create's `Idempotency-Key` (see [`RequestKey`]).
     pub request: Option<RequestKey>,
+    /// The change set this edit belongs to (recorded with its change).
+    pub changeset: Option<String>,
 }
 
 /// An edit's claim on being applied, shared by the request that waits for the answer and the
@@ -61,6 +63,14 @@ pub enum EditAction {
     /// PATCH: a JSON Merge Patch (RFC 7396) of the feature.
     Update(String, Json),
     Delete(String),
+    /// A revert's step: puts a feature back exactly as it was (`updated_at` included), or
+    /// removes it (`feature: None`), provided it is still what `expect` says the reverted
+    /// change left (`None`: absent), compared on its geometry and own properties.
+    Restore {
+        id: String,
+        feature: Option<Json>,
+        expect: Option<Json>,
+    },
 }
 
 /// The precondition an edit of an existing feature carries.
@@ -125,6 +135,9 @@ pub enum EditError {
     /// The request gave up waiting before the writer reached the edit; nothing changed.
     #[error("the edit waited too long behind others and was not applied; nothing changed")]
     Abandoned,
+    /// A revert found the feature changed since the change set it undoes.
+    #[error("feature {0:?} has changed since the change set was applied")]
+    ChangedSince(String),
 }
 
 /// Applies a JSON Merge Patch (RFC 7396) to `target`.

@@ -9,6 +9,7 @@ mod api_contract;
 mod api_core;
 mod attribute_index;
 mod basemaps;
+mod changesets;
 mod cli;
 mod cql2_conformance;
 mod crs;

@@ -87,15 +87,26 @@ fn choose_format(f: Option<&str>, accept: &AcceptList) -> Result<Format, ApiErro
         })
 }
 
+pub(super) static LANG: ParamSpec = ParamSpec {
+    name: "lang",
+    description:
+        "the language of a workbook's column titles (zh or en; default from Accept-Language)",
+    required: false,
+    schema: |_| json!({"type": "string", "enum": ["zh", "en"]}),
+    documented_for: crate::http::params::always,
+};
+
 pub struct ExportParams {
     f: Option<String>,
+    /// A workbook's titles: `zh` or `en` (default: from `Accept-Language`).
+    lang: Option<&'static str>,
     options: ExportOptions,
     query: FeatureQuery,
 }
 
 impl RouteParams for ExportParams {
     fn specs() -> Vec<&'static ParamSpec> {
-        [&F_FILE, &CRS, &BOM]
+        [&F_FILE, &CRS, &BOM, &LANG]
             .into_iter()
             .chain(FEATURE_QUERY)
             .collect()
@@ -105,6 +116,20 @@ impl RouteParams for ExportParams {
     }
     fn parse(params: &mut Params, c: Option<&CollectionInfo>) -> Result<Self, ApiError> {
         let f = params.take("f");
+        let lang = match params.take("lang").as_deref() {
+            None => None,
+            Some(l) if l.starts_with("zh") => Some("zh"),
+            Some(l) if l.starts_with("en") => Some("en"),
+            Some(other) => {
+                return Err(ApiError::parameter(
+                    "lang",
+                    format!(
+                        "lang must be zh or en, got {:?}",
+                        crate::http::params::shorten(other)
+                    ),
+                ))
+            }
+        };
         let crs = output_crs(params)?;
         let csv_bom = params.take_bool("bom")?.unwrap_or(false);
         let explicit_limit = params.has("limit");
@@ -115,6 +140,7 @@ impl RouteParams for ExportParams {
         }
         Ok(ExportParams {
             f,
+            lang,
             options: ExportOptions { crs, csv_bom },
             query,
         })
@@ -147,6 +173,10 @@ async fn export_collection(
     let permit = state.download_permit(client.map(|c| c.0 .0)).await?;
     let filters = Arc::clone(&state.filters);
     let name = export::file_name(&request.id, format);
+    let lang = request
+        .params
+        .lang
+        .unwrap_or_else(|| crate::http::language(&headers));
     let source = state
         .compute(move |budget| {
             let layer = request.layer();
@@ -157,11 +187,23 @@ async fn export_collection(
                 .skip(q.offset)
                 .take(q.limit)
                 .collect();
-            Ok(ExportSource::from_slots(
-                layer,
-                slots,
-                plan.properties.clone(),
-            ))
+            let workbook = (format == Format::Xlsx).then(|| {
+                let snapshot = &request.snapshot;
+                export::xlsx::Workbook::for_layer(
+                    &layer,
+                    |v| {
+                        snapshot
+                            .vocabulary(v)
+                            .map(|v| v.terms.iter().map(|t| t.id.clone()).collect())
+                    },
+                    lang,
+                )
+            });
+            let source = ExportSource::from_slots(layer, slots, plan.properties.clone());
+            Ok(match workbook {
+                Some(w) => source.with_workbook(w),
+                None => source,
+            })
         })
         .await?
         .within(Budget::within(state.config.download_timeout));

@@ -37,7 +37,7 @@ static F_FEATURES: ParamSpec = ParamSpec {
     name: "f",
     description: "the representation: GeoJSON (default), or the same document as plain JSON",
     required: false,
-    schema: |_| json!({"type": "string", "enum": ["geojson", "json"]}),
+    schema: |_| json!({"type": "string", "enum": ["geojson", "json", "xlsx"]}),
     documented_for: always,
 };
 
@@ -47,10 +47,12 @@ fn media_type(params: &mut Params) -> Result<&'static str, ApiError> {
     match params.take("f").as_deref() {
         None | Some("geojson") => Ok(GEOJSON),
         Some("json") => Ok(JSON),
+        // A workbook is every match, not a page: answered by the collection's export.
+        Some("xlsx") => Ok(crate::changeset::upload::XLSX_MEDIA_TYPE),
         Some(other) => Err(ApiError::parameter(
             "f",
             format!(
-                "f must be geojson or json, got {:?}",
+                "f must be geojson, json or xlsx, got {:?}",
                 crate::http::params::shorten(other)
             ),
         )),
@@ -66,7 +68,7 @@ pub struct ItemsParams {
 
 impl RouteParams for ItemsParams {
     fn specs() -> Vec<&'static ParamSpec> {
-        [&F_FEATURES, &CRS]
+        [&F_FEATURES, &CRS, &super::export::LANG]
             .into_iter()
             .chain(FEATURE_QUERY)
             .collect()
@@ -79,6 +81,14 @@ impl RouteParams for ItemsParams {
         c: Option<&crate::store::CollectionInfo>,
     ) -> Result<Self, ApiError> {
         let media_type = media_type(params)?;
+        // The workbook's language travels to the export with the rest of the query.
+        if params.take("lang").is_some() && media_type != crate::changeset::upload::XLSX_MEDIA_TYPE
+        {
+            return Err(ApiError::parameter(
+                "lang",
+                "lang names the language of a workbook's titles: it goes with f=xlsx",
+            ));
+        }
         let crs = output_crs(params)?;
         let c = c.ok_or_else(|| ApiError::not_found("no collection"))?;
         let query = parse_feature_query(params, c, &Self::specs())?;
@@ -273,6 +283,12 @@ async fn page(
                     (request, Paging::Post { body: original })
                 }
             };
+            if request.params.media_type == crate::changeset::upload::XLSX_MEDIA_TYPE {
+                return Err(ApiError::parameter(
+                    "f",
+                    "f=xlsx is a download of every match: GET …/items?f=xlsx or …/export?f=xlsx",
+                ));
+            }
             let layer = request.layer();
             let ItemsParams {
                 media_type,
@@ -322,6 +338,18 @@ async fn items(
     RawQuery(raw): RawQuery,
     request: InCollection<ItemsParams>,
 ) -> Result<Response, ApiError> {
+    if request.params.media_type == crate::changeset::upload::XLSX_MEDIA_TYPE {
+        // The workbook to fill in is a download of every match: the export has it.
+        let to = format!(
+            "{}?{}",
+            base.at(&format!(
+                "/collections/{}/export",
+                path_segment(&request.id)
+            )),
+            raw.as_deref().unwrap_or("f=xlsx")
+        );
+        return Ok(axum::response::Redirect::to(&to).into_response());
+    }
     let (body, media_type, crs) = page(
         &state,
         PageRequest::Get {

@@ -4,6 +4,7 @@
 //! new route is added, documented and declared in one place.
 
 pub mod api;
+pub mod changesets;
 pub mod collections;
 pub mod conformance;
 pub mod discover;
@@ -57,6 +58,7 @@ pub const CONTRACTS: &[&Contract] = &[
     &collections::CONTRACT,
     &items::CONTRACT,
     &edit::CONTRACT,
+    &changesets::CONTRACT,
     &queryables::CONTRACT,
     &export::CONTRACT,
     &stats::CONTRACT,

@@ -81,7 +81,7 @@ pub(crate) fn read(
 }
 
 /// The separator the header line uses most: `,`, `;` or a tab.
-fn separator(text: &str) -> u8 {
+pub(super) fn separator(text: &str) -> u8 {
     let first = text.lines().next().unwrap_or_default();
     [b',', b';', b'\t']
         .into_iter()

@@ -11,10 +11,11 @@
 mod csv;
 mod fgb;
 mod gpkg;
+pub(crate) mod grid;
 mod kml;
 mod prj;
 mod shp;
-mod table;
+pub(crate) mod table;
 mod text;
 mod xlsx;
 

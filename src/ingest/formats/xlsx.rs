@@ -65,7 +65,7 @@ pub(crate) fn read(
     table::into_layer(label, stem, table, meta, cx, None)
 }
 
-fn cell(data: &Data) -> Result<Cell, (String, String)> {
+pub(super) fn cell(data: &Data) -> Result<Cell, (String, String)> {
     Ok(match data {
         Data::Empty => Cell::Empty,
         Data::String(s) if s.trim().is_empty() => Cell::Empty,

@@ -31,6 +31,22 @@ fn last_modified_ms(layer: &Layer, slot: usize) -> Option<i64> {
     }
 }
 
+/// A feature's geometry and own (not derived) properties: what a revert compares, since
+/// derived values (`zones`, `updated_at`) move without an edit of the feature.
+fn own_parts(layer: &Layer, feature: Option<&Json>) -> Option<(Json, Map<String, Json>)> {
+    let f = feature?;
+    let mut props = f
+        .get("properties")
+        .and_then(Json::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for d in layer.fields.iter().filter(|f| f.derived) {
+        props.remove(&d.name);
+    }
+    props.retain(|_, v| !v.is_null());
+    Some((f.get("geometry").cloned().unwrap_or(Json::Null), props))
+}
+
 fn feature_json(layer: &Layer, slot: usize) -> Json {
     serde_json::from_slice(&feature_bytes(layer, slot)).unwrap_or(Json::Null)
 }
@@ -192,6 +208,45 @@ impl Working<'_> {
                     false,
                 )
             }
+            EditAction::Restore {
+                id,
+                feature,
+                expect,
+            } => {
+                let slot = existing(id);
+                let current = slot.map(|s| feature_json(layer, s));
+                if own_parts(layer, current.as_ref()) != own_parts(layer, expect.as_ref()) {
+                    return Err(EditError::ChangedSince(id.clone()));
+                }
+                let stored = Stored {
+                    collection: cid.clone(),
+                    feature_id: id.clone(),
+                    feature: feature.clone(),
+                };
+                let edit = stored_edit(layer, base.catalog(), &zones, &stored)
+                    .map_err(|reason| {
+                        EditError::Body(BodyError::NotAFeature(format!(
+                            "the version to restore does not fit the collection now: {reason}"
+                        )))
+                    })?
+                    .ok_or_else(|| EditError::NotFound(id.clone()))?;
+                let fid = match &edit {
+                    LayerEdit::Put { id, .. } | LayerEdit::Delete { id } => id.clone(),
+                };
+                let operation = match (slot, feature) {
+                    (None, _) => Operation::Create,
+                    (Some(_), None) => Operation::Delete,
+                    (Some(_), Some(_)) => Operation::Replace,
+                };
+                (
+                    edit,
+                    operation,
+                    current,
+                    slot.map(|s| layer.envelope(s)),
+                    fid,
+                    slot.is_none(),
+                )
+            }
             EditAction::Delete(id) => {
                 let slot = existing(id).ok_or_else(|| EditError::NotFound(id.clone()))?;
                 check_condition(slot)?;
@@ -226,6 +281,7 @@ impl Working<'_> {
             at: stamp.1.clone(),
             before,
             after: after.clone(),
+            changeset: req.changeset.clone(),
             request: match &req.action {
                 EditAction::Create(_) => req.request.clone(),
                 _ => None,

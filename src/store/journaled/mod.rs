@@ -22,7 +22,9 @@ use super::edit::{EditError, EditRequest, Edited};
 use super::status::StoreStatus;
 use super::{FeatureStore, Snapshot};
 use crate::index::Catalog;
-use crate::record::{Change, Ledger, LedgerReads, RecordError, TokenRecord};
+use crate::record::{
+    Change, ChangesetRecord, ChangesetStatus, Ledger, LedgerReads, RecordError, TokenRecord,
+};
 
 pub use overlay::overlay;
 use writer::Writer;
@@ -39,6 +41,27 @@ enum Job {
     },
     /// Apply what other servers recorded (sent by a follower, see [`CatchUp`]).
     CatchUp,
+    /// A change set's edits: all applied in one transaction and one version, or none.
+    Set {
+        requests: Vec<EditRequest>,
+        reply: SyncSender<Result<Vec<Edited>, SetError>>,
+    },
+    /// Keep a change set's preview.
+    Save {
+        record: Box<ChangesetRecord>,
+        reply: SyncSender<Result<(), RecordError>>,
+    },
+}
+
+/// Why a change set's edits were not applied (none of them was).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetError {
+    /// These edits were refused (by feature id), so the others were not made either.
+    Refused(Vec<(String, EditError)>),
+    /// The system of record failed (unreachable, or refused the transaction).
+    Store(EditError),
+    /// The set was applied already (by another request, or another server).
+    AlreadyApplied,
 }
 
 /// What opening the state store found.
@@ -142,14 +165,10 @@ impl JournaledStore {
     /// async workers.
     pub fn edit(&self, request: EditRequest) -> Result<Edited, EditError> {
         let (reply, answer) = mpsc::sync_channel(1);
-        let sent = self
-            .jobs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .send(Job::Edit {
-                request: Box::new(request),
-                reply,
-            });
+        let sent = self.send(Job::Edit {
+            request: Box::new(request),
+            reply,
+        });
         if sent.is_err() {
             return Err(EditError::Storage("the writer has stopped".into()));
         }
@@ -158,6 +177,57 @@ impl JournaledStore {
                 "the writer stopped before answering".into(),
             ))
         })
+    }
+
+    /// Applies a change set's edits together: one transaction, one new version of the data,
+    /// or nothing at all. Blocking, as [`edit`](Self::edit) is.
+    pub fn apply_set(&self, requests: Vec<EditRequest>) -> Result<Vec<Edited>, SetError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let stopped = || SetError::Store(EditError::Storage("the writer has stopped".into()));
+        self.send(Job::Set { requests, reply })
+            .map_err(|_| stopped())?;
+        answer.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Keeps a change set's preview durably. Blocking.
+    pub fn save_changeset(&self, record: ChangesetRecord) -> Result<(), RecordError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let stopped = || RecordError::Invalid("the writer has stopped".into());
+        self.send(Job::Save {
+            record: Box::new(record),
+            reply,
+        })
+        .map_err(|_| stopped())?;
+        answer.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    fn send(&self, job: Job) -> Result<(), mpsc::SendError<Job>> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(job)
+    }
+
+    /// A change set and what became of it (see `LedgerReads::changeset`).
+    pub fn changeset(
+        &self,
+        id: &str,
+    ) -> Result<Option<(ChangesetRecord, ChangesetStatus)>, RecordError> {
+        self.reads.changeset(id)
+    }
+
+    /// The newest change sets of a collection, without their previews.
+    pub fn changesets(
+        &self,
+        collection: &str,
+        limit: usize,
+    ) -> Result<Vec<(ChangesetRecord, ChangesetStatus)>, RecordError> {
+        self.reads.changesets(collection, limit)
+    }
+
+    /// The changes a change set made, oldest first.
+    pub fn changeset_changes(&self, id: &str) -> Result<Vec<Change>, RecordError> {
+        self.reads.changeset_changes(id)
     }
 
     /// The changes of one feature after `since`, oldest first, one page (see `LedgerReads`).

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::Value as Json;
 
-use super::{now, Job, BATCH};
+use super::{now, Job, SetError, BATCH};
 use crate::record::{Change, Ledger, RecordError};
 use crate::store::edit::{EditAction, EditError, EditRequest, Edited};
 use crate::store::status::StoreStatus;
@@ -49,11 +49,17 @@ impl Writer {
         while let Ok(first) = jobs.recv() {
             let mut batch = Vec::new();
             let mut catch_up = false;
+            // A change set or a preview to keep runs alone, after the edits before it.
+            let mut alone = None;
             let mut next = Some(first);
             while let Some(job) = next {
                 match job {
                     Job::Edit { request, reply } => batch.push((*request, reply)),
                     Job::CatchUp => catch_up = true,
+                    other => {
+                        alone = Some(other);
+                        break;
+                    }
                 }
                 next = if batch.len() < BATCH {
                     jobs.try_recv().ok()
@@ -64,11 +70,119 @@ impl Writer {
             if catch_up {
                 self.queued.store(false, Ordering::Release);
             }
-            if batch.is_empty() {
-                self.catch_up();
-            } else {
+            if !batch.is_empty() {
                 // A batch catches up first anyway (under the ledger's lock).
                 self.edit(batch);
+            } else if alone.is_none() {
+                self.catch_up();
+            }
+            match alone {
+                Some(Job::Set { requests, reply }) => {
+                    let _ = reply.send(self.set(requests));
+                }
+                Some(Job::Save { record, reply }) => {
+                    let _ = reply.send(self.ledger.save_changeset(&record));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Applies a change set's edits all together: checked in order over the newest version,
+    /// recorded in one transaction, published as one version; or, if any is refused or the
+    /// record fails, none of them.
+    fn set(&mut self, requests: Vec<EditRequest>) -> Result<Vec<Edited>, SetError> {
+        let mut base = self.base();
+        match self.ledger.begin(base.change()) {
+            Err(e) => {
+                self.failed(&e);
+                return Err(SetError::Store(self.refusal(&e)));
+            }
+            Ok(others) => {
+                self.reached();
+                if let Some(next) = self.replayed(&base, &others) {
+                    self.publish(next);
+                    base = self.base();
+                }
+            }
+        }
+        if let Some(set) = requests.first().and_then(|r| r.changeset.as_deref()) {
+            match self.ledger.changeset_applied(set) {
+                Ok(false) => {}
+                Ok(true) => {
+                    self.ledger.abandon();
+                    return Err(SetError::AlreadyApplied);
+                }
+                Err(e) => {
+                    self.ledger.abandon();
+                    self.failed(&e);
+                    return Err(SetError::Store(self.refusal(&e)));
+                }
+            }
+        }
+        let stamp = now();
+        let mut working = Working {
+            base: &base,
+            layers: HashMap::new(),
+            touched: Vec::new(),
+            rezoned: Vec::new(),
+        };
+        let mut changes = Vec::with_capacity(requests.len());
+        let mut edited = Vec::with_capacity(requests.len());
+        let mut refused = Vec::new();
+        for request in &requests {
+            let outcome = self
+                .id_floor(request)
+                .map_err(|e| self.refusal(&e))
+                .and_then(|floor| working.apply(request, &stamp, floor));
+            match outcome {
+                Ok((change, e)) => {
+                    changes.push(change);
+                    edited.push(e);
+                }
+                Err(e) => refused.push((target(request), e)),
+            }
+        }
+        if !refused.is_empty() || changes.is_empty() {
+            self.ledger.abandon();
+            return if refused.is_empty() {
+                Ok(Vec::new())
+            } else {
+                Err(SetError::Refused(refused))
+            };
+        }
+        let n = changes.len() as u64;
+        let lookup = |id: &str| {
+            working
+                .layers
+                .get(id)
+                .or_else(|| base.layer(id).map(|l| &**l))
+        };
+        match self.ledger.commit(changes, &working.rezoned, &lookup) {
+            Ok(recorded) => {
+                let last = recorded.last().map_or(base.change(), |c| c.seq);
+                for (e, c) in edited.iter_mut().zip(recorded) {
+                    e.change = c;
+                }
+                if let Some(s) = &self.status {
+                    s.applied(last, n, 0);
+                }
+                let Working {
+                    layers, touched, ..
+                } = working;
+                self.publish(
+                    base.next(layers.into_values().collect(), touched)
+                        .at_change(last),
+                );
+                Ok(edited)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, edits = n, "a change set could not be stored; nothing of it was applied");
+                self.failed(&e);
+                if let Some(s) = &self.status {
+                    s.refused(n);
+                }
+                Err(SetError::Store(self.refusal(&e)))
             }
         }
     }
@@ -316,5 +430,20 @@ impl Writer {
             }
         }
         outcomes
+    }
+}
+
+/// The feature an edit is about (empty for a create that leaves the id to the server).
+fn target(request: &EditRequest) -> String {
+    match &request.action {
+        EditAction::Create(body) => match body.get("id") {
+            Some(Json::String(s)) => s.clone(),
+            Some(Json::Number(n)) => n.to_string(),
+            _ => String::new(),
+        },
+        EditAction::Replace(id, _)
+        | EditAction::Update(id, _)
+        | EditAction::Delete(id)
+        | EditAction::Restore { id, .. } => id.clone(),
     }
 }

@@ -19,7 +19,9 @@ impl From<EditError> for ApiError {
                 (StatusCode::METHOD_NOT_ALLOWED, Problem::MethodNotAllowed)
             }
             EditError::NotFound(_) => (StatusCode::NOT_FOUND, Problem::NotFound),
-            EditError::Exists(_) => (StatusCode::CONFLICT, Problem::Conflict),
+            EditError::Exists(_) | EditError::ChangedSince(_) => {
+                (StatusCode::CONFLICT, Problem::Conflict)
+            }
             EditError::PreconditionRequired => (
                 StatusCode::PRECONDITION_REQUIRED,
                 Problem::PreconditionRequired,

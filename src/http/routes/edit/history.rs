@@ -17,7 +17,7 @@ use crate::record::Change;
 pub(super) fn change_json(c: &Change) -> Value {
     json!({
         "seq": c.seq, "collection": c.collection, "featureId": c.feature_id, "operation": c.operation.as_str(),
-        "principal": c.principal, "at": c.at, "before": c.before, "after": c.after,
+        "principal": c.principal, "at": c.at, "changeset": c.changeset, "before": c.before, "after": c.after,
     })
 }
 

@@ -28,6 +28,7 @@ pub use answer::http_date;
 use answer::*;
 use doc::*;
 pub use history::{changes, history, ChangesParams};
+pub(crate) use request::editable;
 use request::*;
 
 /// OGC API - Features Part 4 on the items paths, each item's history and `/changes`: described
@@ -95,6 +96,7 @@ pub async fn create(
             condition: Condition::NotApplicable,
             ticket,
             request: key.map(|key| RequestKey { key, body_hash }),
+            changeset: None,
         },
     )
     .await?;
@@ -126,6 +128,7 @@ pub async fn replace(
             condition: cond,
             ticket,
             request: None,
+            changeset: None,
         },
     )
     .await?;
@@ -155,6 +158,7 @@ pub async fn update(
             condition: cond,
             ticket,
             request: None,
+            changeset: None,
         },
     )
     .await?;
@@ -181,6 +185,7 @@ pub async fn remove(
             condition: cond,
             ticket,
             request: None,
+            changeset: None,
         },
     )
     .await?;

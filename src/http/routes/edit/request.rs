@@ -48,7 +48,7 @@ pub(super) async fn preflight(
 }
 
 /// Whether `collection` of the current data can be edited here, and why not.
-pub(super) fn editable(state: &AppState, collection: &str) -> Result<(), ApiError> {
+pub(crate) fn editable(state: &AppState, collection: &str) -> Result<(), ApiError> {
     let snapshot = state.snapshot();
     let layer = snapshot
         .layer(collection)

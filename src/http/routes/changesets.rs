@@ -1,0 +1,523 @@
+//! Change sets: a whole inventory updated from one file, reviewed before it applies, applied
+//! all or nothing, and undone (see `crate::changeset`).
+//!
+//! - `POST /collections/{id}/changesets` (editor): an XLSX, CSV or GeoJSON FeatureCollection
+//!   body; answers 201 with the preview. Nothing is applied.
+//! - `GET /collections/{id}/changesets`, `…/{cid}` (any valid token): the list, and one set.
+//! - `POST …/{cid}/apply` (editor): one transaction and one version of the data; 422 while any
+//!   row or column is in error, 409 naming the features edited since the preview.
+//! - `POST …/{cid}/revert` (editor): makes and applies the set that restores every feature it
+//!   changed; 409 naming the features changed since.
+
+use super::openapi::*;
+use super::Contract;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+
+use crate::changeset::{self, Source};
+use crate::http::auth;
+use crate::http::error::ApiError;
+use crate::http::extract::{Query, RouteParams};
+use crate::http::links::{link, path_segment, BaseUrl, JSON};
+use crate::http::params::{ParamSpec, Params};
+use crate::http::problem::Problem;
+use crate::http::AppState;
+use crate::record::{ChangesetRecord, ChangesetStatus};
+use crate::store::{EditError, JournaledStore, SetError};
+
+pub const CONTRACT: Contract = Contract::new(router, operations);
+
+pub fn router() -> Router<AppState> {
+    use axum::routing::{get, post};
+    Router::new()
+        .route(
+            "/collections/{collection}/changesets",
+            get(list).post(create),
+        )
+        .route("/collections/{collection}/changesets/{set}", get(show))
+        .route(
+            "/collections/{collection}/changesets/{set}/apply",
+            post(apply),
+        )
+        .route(
+            "/collections/{collection}/changesets/{set}/revert",
+            post(revert),
+        )
+}
+
+static DELETE_MISSING: ParamSpec = ParamSpec {
+    name: "delete_missing",
+    description: "delete the collection's features the file leaves out (default false: they are listed as missing and left alone)",
+    required: false,
+    schema: |_| json!({"type": "boolean", "default": false}),
+    documented_for: crate::http::params::always,
+};
+
+static LIST_LIMIT: ParamSpec = ParamSpec {
+    name: "limit",
+    description: "most change sets listed, newest first (1 to 1000, default 50)",
+    required: false,
+    schema: |_| json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+    documented_for: crate::http::params::always,
+};
+
+pub struct CreateParams {
+    delete_missing: bool,
+}
+
+impl RouteParams for CreateParams {
+    fn specs() -> Vec<&'static ParamSpec> {
+        vec![&DELETE_MISSING]
+    }
+    fn parse(
+        params: &mut Params,
+        _: Option<&crate::store::CollectionInfo>,
+    ) -> Result<Self, ApiError> {
+        Ok(CreateParams {
+            delete_missing: params.take_bool("delete_missing")?.unwrap_or(false),
+        })
+    }
+}
+
+pub struct ListParams {
+    limit: usize,
+}
+
+impl RouteParams for ListParams {
+    fn specs() -> Vec<&'static ParamSpec> {
+        vec![&LIST_LIMIT]
+    }
+    fn parse(
+        params: &mut Params,
+        _: Option<&crate::store::CollectionInfo>,
+    ) -> Result<Self, ApiError> {
+        let limit = params.take_usize("limit")?.unwrap_or(50);
+        if !(1..=1000).contains(&limit) {
+            return Err(ApiError::parameter(
+                "limit",
+                "limit must be between 1 and 1000",
+            ));
+        }
+        Ok(ListParams { limit })
+    }
+}
+
+fn internal() -> Response {
+    ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+}
+
+/// The editing store, for a collection that can be edited here.
+fn editing(
+    state: &AppState,
+    collection: &str,
+) -> Result<std::sync::Arc<dyn crate::store::FeatureStore>, Response> {
+    super::edit::editable(state, collection).map_err(IntoResponse::into_response)?;
+    Ok(std::sync::Arc::clone(&state.store))
+}
+
+/// Runs `work` with the editing store on the blocking pool.
+async fn with_store<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&JournaledStore) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, Response> {
+    let store = std::sync::Arc::clone(&state.store);
+    tokio::task::spawn_blocking(move || match store.editor() {
+        Some(e) => work(e),
+        None => Err(ApiError::from(EditError::Storage("no state store".into()))),
+    })
+    .await
+    .map_err(|_| internal())?
+    .map_err(IntoResponse::into_response)
+}
+
+/// A change set as the API shows it: who and when, its status, its counts, and (for one set)
+/// its preview.
+fn set_json(base: &BaseUrl, r: &ChangesetRecord, s: &ChangesetStatus) -> Value {
+    let path = format!(
+        "/collections/{}/changesets/{}",
+        path_segment(&r.collection),
+        path_segment(&r.id)
+    );
+    let mut v = json!({
+        "id": r.id,
+        "collection": r.collection,
+        "status": s.name(),
+        "createdBy": r.principal,
+        "createdAt": r.created_at,
+        "summary": r.summary,
+    });
+    if let Some(of) = &r.reverts {
+        v["reverts"] = json!(of);
+    }
+    if let Some(a) = &s.applied {
+        v["applied"] = json!({
+            "at": a.at, "by": a.principal, "changes": a.changes,
+            "firstSeq": a.first_seq, "lastSeq": a.last_seq,
+        });
+    }
+    if let Some(by) = &s.reverted_by {
+        v["revertedBy"] = json!(by);
+    }
+    if let Value::Object(doc) = &r.document {
+        for (k, val) in doc {
+            if !["collection", "summary"].contains(&k.as_str()) {
+                v[k] = val.clone();
+            }
+        }
+    }
+    v["links"] = json!([
+        link(base.at(&path), "self", JSON, "this change set"),
+        json!({"href": base.at(&format!("{path}/apply")), "rel": "apply", "method": "POST", "title": "apply it"}),
+        json!({"href": base.at(&format!("{path}/revert")), "rel": "revert", "method": "POST", "title": "undo it"}),
+        link(
+            base.at(&format!("/collections/{}", path_segment(&r.collection))),
+            "collection",
+            JSON,
+            "the collection"
+        ),
+    ]);
+    v
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut res = (status, body.to_string()).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// The kind of file a body is: by its `Content-Type`.
+fn body_source(headers: &HeaderMap) -> Result<Source, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    Source::from_media_type(ct).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Problem::UnsupportedMediaType,
+            format!(
+                "a change set is an Excel workbook ({}), CSV (text/csv) or a GeoJSON FeatureCollection (application/geo+json); the Content-Type was {:?}",
+                changeset::upload::XLSX_MEDIA_TYPE,
+                crate::http::params::shorten(ct)
+            ),
+        )
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path(collection): Path<String>,
+    Query(p): Query<CreateParams>,
+    body: Bytes,
+) -> Result<Response, Response> {
+    editing(&state, &collection)?;
+    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    let source = body_source(&headers).map_err(IntoResponse::into_response)?;
+    let snapshot = state.snapshot();
+    let made = with_store(&state, move |store| {
+        let layer = snapshot
+            .layer(&collection)
+            .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+        let upload = changeset::read_upload(source, &body, layer).map_err(|e| {
+            let r = e.reason();
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Problem::InvalidBody,
+                format!("{} / {}", r.en, r.zh),
+            )
+        })?;
+        let preview =
+            changeset::preview(layer, |v| snapshot.vocabulary(v), &upload, p.delete_missing);
+        let record = ChangesetRecord {
+            id: crate::record::changesets::new_id()
+                .map_err(|e| ApiError::from(EditError::Storage(e.to_string())))?,
+            collection: collection.clone(),
+            principal: principal.name.clone(),
+            created_at: crate::store::now().1,
+            reverts: None,
+            summary: serde_json::to_value(&preview.summary).unwrap_or(Value::Null),
+            document: serde_json::to_value(&preview).unwrap_or(Value::Null),
+        };
+        store
+            .save_changeset(record.clone())
+            .map_err(|e| ApiError::store_read(&e, "the change set", 5))?;
+        Ok(record)
+    })
+    .await?;
+    tracing::info!(set = %made.id, collection = %made.collection, principal = %made.principal, "change set previewed");
+    let body = set_json(&base, &made, &ChangesetStatus::default());
+    let mut res = json_response(StatusCode::CREATED, &body);
+    if let Ok(loc) = HeaderValue::from_str(&base.at(&format!(
+        "/collections/{}/changesets/{}",
+        path_segment(&made.collection),
+        made.id
+    ))) {
+        res.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(res)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path(collection): Path<String>,
+    Query(p): Query<ListParams>,
+) -> Result<Response, Response> {
+    editing(&state, &collection)?;
+    auth::required(&state, &headers).await?;
+    let retry = state.retry_after();
+    let c2 = collection.clone();
+    let sets = with_store(&state, move |store| {
+        store
+            .changesets(&c2, p.limit)
+            .map_err(|e| ApiError::store_read(&e, "the change sets", retry))
+    })
+    .await?;
+    let items: Vec<Value> = sets.iter().map(|(r, s)| set_json(&base, r, s)).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "changesets": items,
+            "links": [link(base.at(&format!("/collections/{}/changesets", path_segment(&collection))), "self", JSON, "this list")],
+        }),
+    ))
+}
+
+/// A change set of `collection`, or 404.
+fn found(
+    store: &JournaledStore,
+    collection: &str,
+    set: &str,
+    retry: u32,
+) -> Result<(ChangesetRecord, ChangesetStatus), ApiError> {
+    match store.changeset(set) {
+        Ok(Some((r, s))) if r.collection == collection => Ok((r, s)),
+        Ok(_) => Err(ApiError::not_found(format!(
+            "there is no change set {set:?} of {collection:?}"
+        ))),
+        Err(e) => Err(ApiError::store_read(&e, "the change set", retry)),
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path((collection, set)): Path<(String, String)>,
+) -> Result<Response, Response> {
+    editing(&state, &collection)?;
+    auth::required(&state, &headers).await?;
+    let retry = state.retry_after();
+    let (r, s) = with_store(&state, move |store| found(store, &collection, &set, retry)).await?;
+    Ok(json_response(StatusCode::OK, &set_json(&base, &r, &s)))
+}
+
+/// A refused set as the problem it is: conflicts (features changed since) are 409, anything
+/// else about the features 422; each feature named with its reason.
+fn refusal(e: SetError) -> ApiError {
+    match e {
+        SetError::Store(e) => ApiError::from(e),
+        SetError::AlreadyApplied => ApiError::new(
+            StatusCode::CONFLICT,
+            Problem::ChangesetState,
+            "this change set has been applied already",
+        ),
+        SetError::Refused(refused) => {
+            let conflict = |e: &EditError| {
+                matches!(
+                    e,
+                    EditError::PreconditionFailed { .. }
+                        | EditError::NotFound(_)
+                        | EditError::Exists(_)
+                        | EditError::ChangedSince(_)
+                )
+            };
+            let all_conflicts = refused.iter().all(|(_, e)| conflict(e));
+            let ids: Vec<&str> = refused.iter().map(|(id, _)| id.as_str()).take(20).collect();
+            let features: Vec<Value> = refused
+                .iter()
+                .map(|(id, e)| json!({"id": id, "reason": e.to_string()}))
+                .collect();
+            let (status, code, detail) = if all_conflicts {
+                (
+                    StatusCode::CONFLICT,
+                    Problem::ChangesetConflict,
+                    format!(
+                        "{} feature(s) changed since, so nothing was applied: {}; preview the file again",
+                        refused.len(),
+                        ids.join(", ")
+                    ),
+                )
+            } else {
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Problem::ChangesetHasErrors,
+                    format!(
+                        "{} feature(s) were refused, so nothing was applied: {}",
+                        refused.len(),
+                        ids.join(", ")
+                    ),
+                )
+            };
+            ApiError {
+                features: Some(Value::Array(features)),
+                ..ApiError::new(status, code, detail)
+            }
+        }
+    }
+}
+
+async fn apply(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path((collection, set)): Path<(String, String)>,
+    Query(crate::http::negotiate::JsonOnly): Query<crate::http::negotiate::JsonOnly>,
+) -> Result<Response, Response> {
+    editing(&state, &collection)?;
+    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    let retry = state.retry_after();
+    let (r, s) = with_store(&state, move |store| {
+        let (r, s) = found(store, &collection, &set, retry)?;
+        if s.applied.is_some() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                Problem::ChangesetState,
+                format!("change set {set} is {} already", s.name()),
+            ));
+        }
+        let requests = match &r.reverts {
+            // A revert that failed is applied again from the changes it undoes.
+            Some(of) => {
+                let changes = store
+                    .changeset_changes(of)
+                    .map_err(|e| ApiError::store_read(&e, "the change set", retry))?;
+                changeset::revert_requests(&changes, &principal.name, &r.id)
+            }
+            None => {
+                let errors = r.summary["error"].as_u64().unwrap_or(0);
+                let problems = r.document["problems"].as_array().map_or(0, Vec::len);
+                if errors > 0 || problems > 0 {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Problem::ChangesetHasErrors,
+                        format!(
+                            "change set {set} has {errors} row(s) and {problems} column(s) in error; nothing was applied. Fix the file and upload it again"
+                        ),
+                    ));
+                }
+                changeset::apply_requests(&r.document, &principal.name, &r.id)
+                    .map_err(|e| ApiError::from(EditError::Storage(e.to_string())))?
+            }
+        };
+        store.apply_set(requests).map_err(refusal)?;
+        found(store, &collection, &set, retry)
+    })
+    .await?;
+    tracing::info!(set = %r.id, collection = %r.collection, principal = ?s.applied.as_ref().map(|a| &a.principal), "change set applied");
+    Ok(json_response(StatusCode::OK, &set_json(&base, &r, &s)))
+}
+
+async fn revert(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    headers: HeaderMap,
+    Path((collection, set)): Path<(String, String)>,
+    Query(crate::http::negotiate::JsonOnly): Query<crate::http::negotiate::JsonOnly>,
+) -> Result<Response, Response> {
+    editing(&state, &collection)?;
+    let principal = auth::editor_of(&state, &headers, &collection).await?;
+    let retry = state.retry_after();
+    let (r, s) = with_store(&state, move |store| {
+        let (original, status) = found(store, &collection, &set, retry)?;
+        if status.applied.is_none() || status.reverted_by.is_some() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                Problem::ChangesetState,
+                format!(
+                    "change set {set} is {}; only an applied set can be reverted",
+                    status.name()
+                ),
+            ));
+        }
+        let changes = store
+            .changeset_changes(&set)
+            .map_err(|e| ApiError::store_read(&e, "the change set", retry))?;
+        let id = crate::record::changesets::new_id()
+            .map_err(|e| ApiError::from(EditError::Storage(e.to_string())))?;
+        let requests = changeset::revert_requests(&changes, &principal.name, &id);
+        let restored: Vec<&str> = changes.iter().map(|c| c.feature_id.as_str()).collect();
+        let record = ChangesetRecord {
+            id: id.clone(),
+            collection: collection.clone(),
+            principal: principal.name.clone(),
+            created_at: crate::store::now().1,
+            reverts: Some(original.id.clone()),
+            summary: json!({"rows": requests.len(), "restored": requests.len()}),
+            document: json!({"collection": collection, "kind": "revert", "restores": restored}),
+        };
+        store
+            .save_changeset(record)
+            .map_err(|e| ApiError::store_read(&e, "the change set", retry))?;
+        store.apply_set(requests).map_err(refusal)?;
+        found(store, &collection, &id, retry)
+    })
+    .await?;
+    tracing::info!(set = %r.id, reverts = ?r.reverts, "change set reverted");
+    Ok(json_response(StatusCode::CREATED, &set_json(&base, &r, &s)))
+}
+
+fn operations(doc: &Doc, paths: &mut Paths) {
+    if !doc.edits {
+        return;
+    }
+    for c in doc.collections.iter().filter(|c| c.meta.editable) {
+        let base = format!("/collections/{}/changesets", c.id);
+        let set_param =
+            json!({"name": "set", "in": "path", "required": true, "schema": {"type": "string"}});
+        paths.insert(
+            base.clone(),
+            json!({
+                "get": {
+                    "summary": format!("the change sets of {}, newest first", c.id),
+                    "parameters": [LIST_LIMIT.doc(Some(c))],
+                    "responses": {"200": {"description": "the change sets"}},
+                },
+                "post": {
+                    "summary": format!("preview a change set of {} from a file (nothing is applied)", c.id),
+                    "parameters": [DELETE_MISSING.doc(Some(c))],
+                    "requestBody": {"required": true, "content": {
+                        changeset::upload::XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                        "application/geo+json": {"schema": {"type": "object"}},
+                    }},
+                    "responses": {"201": {"description": "the preview: each row unchanged, changed, new or error"}},
+                },
+            }),
+        );
+        paths.insert(
+            format!("{base}/{{set}}"),
+            json!({"get": {"summary": "a change set and its preview", "parameters": [set_param], "responses": {"200": {"description": "the change set"}}}}),
+        );
+        paths.insert(
+            format!("{base}/{{set}}/apply"),
+            json!({"post": {"summary": "apply a previewed change set: all rows in one transaction, or none", "parameters": [set_param], "responses": {"200": {"description": "applied"}, "409": {"description": "features changed since the preview"}, "422": {"description": "the set has errors"}}}}),
+        );
+        paths.insert(
+            format!("{base}/{{set}}/revert"),
+            json!({"post": {"summary": "undo an applied change set", "parameters": [set_param], "responses": {"201": {"description": "the revert, applied"}, "409": {"description": "features changed since it was applied"}}}}),
+        );
+    }
+}
