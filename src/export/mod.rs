@@ -98,7 +98,7 @@ impl Format {
             Format::FlatGeobuf => "application/flatgeobuf",
             Format::Kml => "application/vnd.google-earth.kml+xml",
             Format::Shapefile => "application/zip",
-            Format::Xlsx => crate::changeset::upload::XLSX_MEDIA_TYPE,
+            Format::Xlsx => xlsx::MEDIA_TYPE,
         }
     }
 

@@ -19,6 +19,9 @@ use serde_json::Value as Json;
 use super::{ExportError, ExportSource, Format};
 use crate::model::{FeatureId, FieldType};
 
+/// An Excel workbook's media type.
+pub const MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
 /// The most data rows a sheet has room for (Excel's 1,048,576 rows, less the two header rows).
 pub const MAX_ROWS: usize = 1_048_576 - 2;
 

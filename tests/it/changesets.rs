@@ -550,3 +550,155 @@ async fn a_workbook_filled_in_with_openpyxl_is_previewed_applied_and_reverted() 
     );
     assert_eq!(status_of(&id), Some(json!("previewed")));
 }
+
+/// On PostgreSQL the preview is kept in the database: one server previews, another applies,
+/// and the first serves the result; the rows of the collection's table and the change log name
+/// the set. The `changeset apply` command writes to the same database beside the servers.
+#[test]
+fn on_postgresql_one_server_previews_another_applies_and_the_command_line_adds_a_set() {
+    use crate::common::postgres::Cluster;
+    let pg = Cluster::start();
+    let dsn = pg.dsn();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_etown-atlas"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["db", "import", "--store", &dsn]);
+    let editor = run(&[
+        "token",
+        "create",
+        "--store",
+        &dsn,
+        "--name",
+        "pg-editor",
+        "--role",
+        "editor",
+    ])
+    .trim()
+    .to_owned();
+    let start = || {
+        spawn_server(&[
+            "--store".as_ref(),
+            dsn.as_ref(),
+            "--store-poll-ms".as_ref(),
+            "200".as_ref(),
+        ])
+    };
+    let (mut a, addr_a) = start();
+    let (mut b, addr_b) = start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let http = reqwest::Client::new();
+    let post = |url: String, ct: Option<&str>, body: &str| -> (u16, Value) {
+        rt.block_on(async {
+            let mut req = http.post(url).bearer_auth(&editor).body(body.to_owned());
+            if let Some(ct) = ct {
+                req = req.header("content-type", ct);
+            }
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json().await.unwrap())
+        })
+    };
+    let served = |addr: &str, id: &str| -> Value {
+        rt.block_on(async {
+            let f: Value = http
+                .get(format!(
+                    "http://{addr}/collections/spatial-carriers/items/{id}"
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            f["properties"]["available_floor_area_m2"].clone()
+        })
+    };
+    let wait_for = |addr: &str, id: &str, want: Value| {
+        for _ in 0..100 {
+            if served(addr, id) == want {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{addr} never served {id} = {want}");
+    };
+    let csv = "id,available_floor_area_m2\ncarrier-01,111\ncarrier-02,222\n";
+    let (status, preview) = post(
+        format!("http://{addr_a}/collections/spatial-carriers/changesets"),
+        Some("text/csv"),
+        csv,
+    );
+    assert_eq!(status, 201, "{preview}");
+    assert_eq!(preview["summary"]["changed"], 2, "{preview}");
+    let set = preview["id"].as_str().unwrap().to_owned();
+    let (status, applied) = post(
+        format!("http://{addr_b}/collections/spatial-carriers/changesets/{set}/apply"),
+        None,
+        "",
+    );
+    assert_eq!(status, 200, "{applied}");
+    let mut db = ::postgres::Client::connect(&dsn, ::postgres::NoTls).unwrap();
+    let logged: i64 = db
+        .query_one(
+            "SELECT count(*) FROM atlas_changes WHERE changeset = $1",
+            &[&set],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(logged, 2);
+    let table: String = db
+        .query_one(
+            "SELECT table_name FROM atlas_collections WHERE id = 'spatial-carriers'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let mut value = |id: &str| -> String {
+        db.query_one(
+            &format!("SELECT available_floor_area_m2::text FROM \"{table}\" WHERE feature_id = $1"),
+            &[&id],
+        )
+        .unwrap()
+        .get(0)
+    };
+    assert_eq!(value("carrier-01"), "111");
+    assert_eq!(value("carrier-02"), "222");
+    wait_for(&addr_a, "carrier-02", json!(222));
+    // The command line, beside the running servers.
+    let file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(file.path(), "id,available_floor_area_m2\ncarrier-03,333\n").unwrap();
+    let path = file.path().to_str().unwrap().to_owned();
+    let cli_set = run(&[
+        "changeset",
+        "apply",
+        "--store",
+        &dsn,
+        "--collection",
+        "spatial-carriers",
+        "--as",
+        "nightly-import",
+        &path,
+    ]);
+    let mut db = ::postgres::Client::connect(&dsn, ::postgres::NoTls).unwrap();
+    let who: String = db
+        .query_one(
+            "SELECT author FROM atlas_changes WHERE changeset = $1",
+            &[&cli_set.trim()],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(who, "nightly-import");
+    wait_for(&addr_b, "carrier-03", json!(333));
+    for c in [&mut a, &mut b] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}

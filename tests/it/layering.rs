@@ -3,7 +3,8 @@
 //! which names the file and the import.
 //!
 //! ```text
-//! main.rs ─► http ─► {store, export, tiles, encode, query, ingest, index, config, model, basemap}
+//! main.rs ─► http ─► {changeset, store, export, tiles, encode, query, ingest, index, config, model, basemap}
+//!            changeset ─► {store, record, export, encode, ingest, index, model}
 //!            store ─► {record, ingest, query, index, model}     export ─► {encode, query, ingest, index, model}
 //!            sqlite, postgis (the backends) ─► {record, store, ingest, index, model}
 //!            record (the system of record's nouns and seam) ─► {index, model}
@@ -34,14 +35,30 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             "store",
             &["record", "encode", "ingest", "query", "index", "model"],
         ),
+        (
+            "changeset",
+            &[
+                "store", "record", "export", "encode", "ingest", "index", "model",
+            ],
+        ),
         ("tiles", &["query", "index", "model"]),
         ("sqlite", &["record", "store", "index", "model"]),
         ("postgis", &["record", "store", "ingest", "index", "model"]),
         (
             "http",
             &[
-                "store", "record", "export", "tiles", "encode", "query", "ingest", "index",
-                "config", "model", "basemap",
+                "changeset",
+                "store",
+                "record",
+                "export",
+                "tiles",
+                "encode",
+                "query",
+                "ingest",
+                "index",
+                "config",
+                "model",
+                "basemap",
             ],
         ),
     ];
