@@ -206,3 +206,37 @@ export async function deleteFeature(collection, id, etag, token) {
   }
   if (!res.ok) throw await problem(res);
 }
+
+// Change sets: a whole layer updated from a filled-in workbook, reviewed before it applies.
+
+/** The workbook to fill in: every match of `filter`, with titles in `lang`. */
+export function workbookLink(collection, filter, lang) {
+  const q = new URLSearchParams({ f: 'xlsx', lang });
+  if (filter) {
+    q.set('filter', JSON.stringify(filter));
+    q.set('filter-lang', 'cql2-json');
+  }
+  return `/collections/${enc(collection)}/export?${q}`;
+}
+
+const SHEET_TYPES = {
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  csv: 'text/csv',
+  geojson: 'application/geo+json',
+  json: 'application/geo+json',
+};
+
+/** Uploads a filled-in file; the server's preview of it (nothing is applied yet). */
+export function previewChangeset(collection, file, token) {
+  const ending = (file.name.split('.').pop() || '').toLowerCase();
+  const type = SHEET_TYPES[ending] || file.type || 'application/octet-stream';
+  return request(`/collections/${enc(collection)}/changesets`, {
+    method: 'POST', headers: { ...bearer(token), 'Content-Type': type }, body: file,
+  });
+}
+
+export const applyChangeset = (collection, id, token) => request(`/collections/${enc(collection)}/changesets/${enc(id)}/apply`, { method: 'POST', headers: bearer(token) });
+export const revertChangeset = (collection, id, token) => request(`/collections/${enc(collection)}/changesets/${enc(id)}/revert`, { method: 'POST', headers: bearer(token) });
+export async function listChangesets(collection, token) {
+  return (await request(`/collections/${enc(collection)}/changesets?limit=20`, { headers: bearer(token), cache: 'no-store' })).changesets;
+}

@@ -23,6 +23,7 @@ import { LayersPanel } from './panels/layers.js';
 import { DetailsPanel } from './panels/details.js';
 import { SearchBox } from './panels/search.js';
 import { SignIn } from './panels/signin.js';
+import { SheetUpdate } from './panels/changesets.js';
 import { MatchPanel } from './panels/match.js';
 import { showError, setBusy, renderStatus } from './app/chrome.js';
 import { openShared, loadDescription } from './app/load.js';
@@ -108,6 +109,15 @@ async function main() {
     document.getElementById('lang').before(signIn.element);
     session.onChange(() => { signIn.render(); details.render(); details.loadChangedBy(); });
     onLanguageChange(() => signIn.render());
+    const sheet = new SheetUpdate({
+      session,
+      layer: () => catalog.layers.find((l) => l.id === store.state.subject),
+      filter: () => query.cql(),
+      onApplied: (layer) => editing.onEdited(layer),
+      onError: showError,
+    });
+    signIn.element.before(sheet.element);
+    store.on(['subject'], () => sheet.render());
   }
   const selection = new Selection({ store, query, data, details, map, maplibregl, display: datum.display });
   const { openAndFly } = selection;
