@@ -58,19 +58,19 @@ def upload(port, tok, body):
 
 
 def values_of(port, tok, ids):
-    found = {}
-    for i in range(0, len(ids), 200):
-        chunk = ids[i:i + 200]
-        flt = "id IN (" + ",".join(f"'{x}'" for x in chunk) + ")"
-        import urllib.parse
-        q = urllib.parse.urlencode({"filter": flt, "limit": 1000})
-        status, _, page = call(port, "GET", f"/collections/{COLLECTION}/items?{q}", tok)
+    """The three values of each carrier in `ids`, read page by page (10,000 a page)."""
+    wanted, found, offset = set(ids), {}, 0
+    while True:
+        status, _, page = call(port, "GET", f"/collections/{COLLECTION}/items?limit=10000&offset={offset}", tok)
         if status != 200:
             sys.exit(f"reading the carriers failed: {status} {page}")
         for f in page["features"]:
-            p = f["properties"]
-            found[f["id"]] = (p.get("available_floor_area_m2"), p.get("floor_area_m2"), p.get("name_en"))
-    return found
+            if str(f["id"]) in wanted:
+                p = f["properties"]
+                found[str(f["id"])] = (p.get("available_floor_area_m2"), p.get("floor_area_m2"), p.get("name_en"))
+        if len(page["features"]) < 10000:
+            return found
+        offset += 10000
 
 
 def main():

@@ -26,6 +26,8 @@ fn open(args: &ChangesetArgs) -> Result<Arc<dyn FeatureStore>, String> {
     Ok(Arc::new(store))
 }
 
+/// Runs the command; the preview (JSON) or the applied set's id is its standard output.
+#[allow(clippy::print_stdout)]
 pub(crate) fn run(command: ChangesetCommand) -> Result<ExitCode, String> {
     let (args, apply) = match command {
         ChangesetCommand::Preview(a) => (a, false),

@@ -29,7 +29,7 @@ pub struct ApiError {
     /// For a 405, the methods the resource does take (the Allow header RFC 9110 requires).
     pub allow: Option<&'static str>,
     /// The features at fault (a change set's conflicts), each with its reason.
-    pub features: Option<serde_json::Value>,
+    pub features: Option<Box<serde_json::Value>>,
 }
 
 impl ApiError {
@@ -191,7 +191,7 @@ impl IntoResponse for ApiError {
             body["position"] = json!(p);
         }
         if let Some(f) = self.features {
-            body["features"] = f;
+            body["features"] = *f;
         }
         let mut res = (self.status, body.to_string()).into_response();
         res.headers_mut()

@@ -82,6 +82,30 @@ impl Column {
     }
 
     /// Writes `cell` at `slot`, or appends it when `slot` is the column's length.
+    /// Whether `cell` can go in this column (what [`put`](Self::put) would refuse).
+    pub fn accepts(&self, cell: &Cell) -> Result<(), CellMismatch> {
+        let fits = matches!(
+            (self, cell),
+            (_, Cell::Null)
+                | (Column::Boolean(_), Cell::Boolean(_))
+                | (Column::Integer(_), Cell::Integer(_))
+                | (Column::Number(_), Cell::Number(_) | Cell::Integer(_))
+                | (Column::String(_), Cell::String(_))
+                | (Column::Date(_), Cell::Date(_))
+                | (Column::Timestamp(_), Cell::Timestamp(..))
+                | (Column::StringArray(_), Cell::StringArray(_))
+                | (Column::Json(_), Cell::Json(_))
+        );
+        if fits {
+            Ok(())
+        } else {
+            Err(CellMismatch {
+                cell: cell.kind(),
+                column: self.field_type().name(),
+            })
+        }
+    }
+
     pub fn put(&mut self, slot: usize, cell: Cell) -> Result<(), CellMismatch> {
         fn put<T: Clone>(c: &mut Chunked<Option<T>>, slot: usize, v: Option<T>) {
             if slot == c.len() {

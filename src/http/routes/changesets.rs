@@ -110,13 +110,9 @@ fn internal() -> Response {
     ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
 }
 
-/// The editing store, for a collection that can be edited here.
-fn editing(
-    state: &AppState,
-    collection: &str,
-) -> Result<std::sync::Arc<dyn crate::store::FeatureStore>, Response> {
-    super::edit::editable(state, collection).map_err(IntoResponse::into_response)?;
-    Ok(std::sync::Arc::clone(&state.store))
+/// Refuses a collection that cannot be edited here (as the edit routes do).
+fn editing(state: &AppState, collection: &str) -> Result<(), ApiError> {
+    super::edit::editable(state, collection)
 }
 
 /// Runs `work` with the editing store on the blocking pool.
@@ -221,7 +217,7 @@ async fn create(
     Query(p): Query<CreateParams>,
     body: Bytes,
 ) -> Result<Response, Response> {
-    editing(&state, &collection)?;
+    editing(&state, &collection).map_err(IntoResponse::into_response)?;
     let principal = auth::editor_of(&state, &headers, &collection).await?;
     let source = body_source(&headers).map_err(IntoResponse::into_response)?;
     let snapshot = state.snapshot();
@@ -275,7 +271,7 @@ async fn list(
     Path(collection): Path<String>,
     Query(p): Query<ListParams>,
 ) -> Result<Response, Response> {
-    editing(&state, &collection)?;
+    editing(&state, &collection).map_err(IntoResponse::into_response)?;
     auth::required(&state, &headers).await?;
     let retry = state.retry_after();
     let c2 = collection.clone();
@@ -317,7 +313,7 @@ async fn show(
     headers: HeaderMap,
     Path((collection, set)): Path<(String, String)>,
 ) -> Result<Response, Response> {
-    editing(&state, &collection)?;
+    editing(&state, &collection).map_err(IntoResponse::into_response)?;
     auth::required(&state, &headers).await?;
     let retry = state.retry_after();
     let (r, s) = with_store(&state, move |store| found(store, &collection, &set, retry)).await?;
@@ -372,7 +368,7 @@ fn refusal(e: SetError) -> ApiError {
                 )
             };
             ApiError {
-                features: Some(Value::Array(features)),
+                features: Some(Box::new(Value::Array(features))),
                 ..ApiError::new(status, code, detail)
             }
         }
@@ -386,7 +382,7 @@ async fn apply(
     Path((collection, set)): Path<(String, String)>,
     Query(crate::http::negotiate::JsonOnly): Query<crate::http::negotiate::JsonOnly>,
 ) -> Result<Response, Response> {
-    editing(&state, &collection)?;
+    editing(&state, &collection).map_err(IntoResponse::into_response)?;
     let principal = auth::editor_of(&state, &headers, &collection).await?;
     let retry = state.retry_after();
     let (r, s) = with_store(&state, move |store| {
@@ -437,7 +433,7 @@ async fn revert(
     Path((collection, set)): Path<(String, String)>,
     Query(crate::http::negotiate::JsonOnly): Query<crate::http::negotiate::JsonOnly>,
 ) -> Result<Response, Response> {
-    editing(&state, &collection)?;
+    editing(&state, &collection).map_err(IntoResponse::into_response)?;
     let principal = auth::editor_of(&state, &headers, &collection).await?;
     let retry = state.retry_after();
     let (r, s) = with_store(&state, move |store| {

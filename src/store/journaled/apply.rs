@@ -59,9 +59,29 @@ pub(super) struct Working<'a> {
     /// Features whose derived `zones` a zone's edit changed: not changes of their own, but a
     /// ledger that keeps rows (PostgreSQL) rewrites them.
     pub(super) rezoned: Vec<(String, String)>,
+    /// The zones of `base`, indexed once for every edit of the batch while no zone is edited
+    /// in it: a batch of 10,000 carriers would otherwise clone the zone layers and prepare
+    /// their outlines 10,000 times.
+    pub(super) base_zones: Option<ZoneIndex<'a>>,
 }
 
-impl Working<'_> {
+impl<'a> Working<'a> {
+    /// A batch's working state over `base`.
+    pub(super) fn new(base: &'a Snapshot) -> Self {
+        Working {
+            base,
+            layers: HashMap::new(),
+            touched: Vec::new(),
+            rezoned: Vec::new(),
+            base_zones: None,
+        }
+    }
+
+    /// Whether a zone layer was edited in this batch (the base's zones are then stale).
+    fn zone_edited(&self) -> bool {
+        self.layers.values().any(|l| l.meta.zone)
+    }
+
     fn layer(&mut self, id: &str) -> Option<&Layer> {
         if !self.layers.contains_key(id) {
             let l = self.base.layer(id)?;
@@ -93,11 +113,29 @@ impl Working<'_> {
         id_floor: Option<i64>,
     ) -> Result<(Change, Edited), EditError> {
         let cid = req.collection.clone();
-        let zones_owned = self.zones();
         let base = self.base;
-        let layer = self
-            .layer(&cid)
-            .ok_or_else(|| EditError::NoSuchCollection(cid.clone()))?;
+        let fresh_zones = self.zone_edited() || base.layer(&cid).is_some_and(|l| l.meta.zone);
+        let zones_owned = if fresh_zones {
+            self.zones()
+        } else {
+            Vec::new()
+        };
+        if !fresh_zones && self.base_zones.is_none() {
+            let of_base: Vec<&'a Layer> = base
+                .catalog()
+                .layers()
+                .iter()
+                .filter(|l| l.meta.zone)
+                .map(|l| &**l)
+                .collect();
+            self.base_zones = Some(ZoneIndex::new(&of_base));
+        }
+        if self.layer(&cid).is_none() {
+            return Err(EditError::NoSuchCollection(cid));
+        }
+        let Some(layer) = self.layers.get(&cid) else {
+            return Err(EditError::NoSuchCollection(cid));
+        };
         if !layer.meta.editable {
             return Err(EditError::NotEditable(cid));
         }
@@ -122,16 +160,23 @@ impl Working<'_> {
                 Err(EditError::PreconditionFailed { etag })
             }
         };
-        let zones: Vec<&Layer> = if layer.meta.zone {
-            Vec::new()
-        } else {
-            zones_owned.iter().collect()
+        let own_zones;
+        let zones = match (&self.base_zones, fresh_zones) {
+            (Some(shared), false) => shared,
+            _ => {
+                let list: Vec<&Layer> = if layer.meta.zone {
+                    Vec::new()
+                } else {
+                    zones_owned.iter().collect()
+                };
+                own_zones = ZoneIndex::new(&list);
+                &own_zones
+            }
         };
-        let zones = ZoneIndex::new(&zones);
         let put = |id: FeatureId, body: &Map<String, Json>| -> Result<LayerEdit, EditError> {
             let checked = check_feature(layer, vocab, body).map_err(EditError::Body)?;
             let mut cells = checked.cells;
-            derive_cells(layer, &mut cells, &checked.geometry, &zones, stamp);
+            derive_cells(layer, &mut cells, &checked.geometry, zones, stamp);
             Ok(LayerEdit::Put {
                 id,
                 geometry: checked.geometry,
@@ -223,7 +268,7 @@ impl Working<'_> {
                     feature_id: id.clone(),
                     feature: feature.clone(),
                 };
-                let edit = stored_edit(layer, base.catalog(), &zones, &stored)
+                let edit = stored_edit(layer, base.catalog(), zones, &stored)
                     .map_err(|reason| {
                         EditError::Body(BodyError::NotAFeature(format!(
                             "the version to restore does not fit the collection now: {reason}"
@@ -342,8 +387,17 @@ impl Working<'_> {
             LayerEdit::Delete { .. } => None,
         };
         let is_zone = layer.meta.zone;
-        let next = layer
-            .apply(std::slice::from_ref(edit))
+        layer
+            .check(std::slice::from_ref(edit))
+            .map_err(|e| e.to_string())?;
+        // Applied to the batch's own version in place (see `Layer::applied`); checked above,
+        // so it is not left half-changed.
+        let owned = self
+            .layers
+            .remove(cid)
+            .ok_or_else(|| format!("no collection {cid:?}"))?;
+        let next = owned
+            .applied(std::slice::from_ref(edit))
             .map_err(|e| e.to_string())?;
         self.layers.insert(cid.to_owned(), next);
         for r in [old_rect, new_rect].into_iter().flatten() {

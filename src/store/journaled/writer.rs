@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value as Json;
 
 use super::{now, Job, SetError, BATCH};
+use crate::index::Layer;
 use crate::record::{Change, Ledger, RecordError};
 use crate::store::edit::{EditAction, EditError, EditRequest, Edited};
 use crate::store::status::StoreStatus;
@@ -121,12 +122,7 @@ impl Writer {
             }
         }
         let stamp = now();
-        let mut working = Working {
-            base: &base,
-            layers: HashMap::new(),
-            touched: Vec::new(),
-            rezoned: Vec::new(),
-        };
+        let mut working = Working::new(&base);
         let mut changes = Vec::with_capacity(requests.len());
         let mut edited = Vec::with_capacity(requests.len());
         let mut refused = Vec::new();
@@ -171,7 +167,7 @@ impl Writer {
                     layers, touched, ..
                 } = working;
                 self.publish(
-                    base.next(layers.into_values().collect(), touched)
+                    base.next(layers.into_values().map(Layer::settled).collect(), touched)
                         .at_change(last),
                 );
                 Ok(edited)
@@ -235,12 +231,7 @@ impl Writer {
     /// `base` with `changes` (recorded by others) applied; `None` when there were none.
     fn replayed(&self, base: &Snapshot, changes: &[Change]) -> Option<Snapshot> {
         let last = changes.last()?.seq;
-        let mut working = Working {
-            base,
-            layers: HashMap::new(),
-            touched: Vec::new(),
-            rezoned: Vec::new(),
-        };
+        let mut working = Working::new(base);
         for c in changes {
             if let Err(reason) = working.replay(c) {
                 tracing::warn!(change = c.seq, collection = %c.collection, feature = %c.feature_id, %reason, "a recorded change does not fit the data and was not applied");
@@ -253,7 +244,7 @@ impl Writer {
             layers, touched, ..
         } = working;
         Some(
-            base.next(layers.into_values().collect(), touched)
+            base.next(layers.into_values().map(Layer::settled).collect(), touched)
                 .at_change(last),
         )
     }
@@ -332,12 +323,7 @@ impl Writer {
         batch: &[(EditRequest, SyncSender<Result<Edited, EditError>>)],
     ) -> Vec<Result<Edited, EditError>> {
         let stamp = now();
-        let mut working = Working {
-            base,
-            layers: HashMap::new(),
-            touched: Vec::new(),
-            rezoned: Vec::new(),
-        };
+        let mut working = Working::new(base);
         let mut outcomes: Vec<Result<Edited, EditError>> = Vec::with_capacity(batch.len());
         // Which outcomes are changes of this batch (the others answer from the past).
         let mut fresh: Vec<bool> = Vec::with_capacity(batch.len());
@@ -413,7 +399,7 @@ impl Writer {
                     layers, touched, ..
                 } = working;
                 self.publish(
-                    base.next(layers.into_values().collect(), touched)
+                    base.next(layers.into_values().map(Layer::settled).collect(), touched)
                         .at_change(last),
                 );
             }

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Times change sets at scale: a ROWS-row workbook against CARRIERS synthetic carriers.
+
+Starts `serve --state` (release build) over `synth --count CARRIERS`, writes a workbook of ROWS
+carriers with a new available floor area each (openpyxl, keys in the first row), then times,
+each REPEAT times on fresh values: the preview (POST …/changesets, upload to answer), the apply
+(POST …/apply) and, while the apply runs, how many 10-feature pages READERS threads read per
+second, against the same readers on an idle server just before. Prints one line per run and the
+medians; BENCHMARKS.md records them.
+"""
+import argparse
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from crash import Server, free_port  # noqa: E402
+
+import openpyxl  # noqa: E402
+
+COLLECTION = "spatial-carriers"
+
+
+def post(port, path, tok, body=b"", ct=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST")
+    req.add_header("Authorization", f"Bearer {tok}")
+    if ct:
+        req.add_header("Content-Type", ct)
+    t = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=600) as r:
+        out = json.loads(r.read())
+    return time.perf_counter() - t, out
+
+
+def readers(port, n, stop, counts):
+    def run(i):
+        url = f"http://127.0.0.1:{port}/collections/{COLLECTION}/items?limit=10&offset={i * 1000}"
+        while not stop.is_set():
+            with urllib.request.urlopen(url, timeout=60) as r:
+                r.read()
+            counts[i] += 1
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def rate(port, n, seconds):
+    stop, counts = threading.Event(), [0] * n
+    threads = readers(port, n, stop, counts)
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    return sum(counts) / seconds
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--carriers", type=int, default=1_000_000)
+    ap.add_argument("--rows", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--readers", type=int, default=4)
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="changeset-bench-")
+    server = None
+    try:
+        data, state = os.path.join(work, "data"), os.path.join(work, "state")
+        subprocess.run([a.bin, "synth", "--count", str(a.carriers), "--out", data], check=True, capture_output=True)
+        out = subprocess.run([a.bin, "token", "create", "--state", state, "--name", "bench", "--role", "editor"],
+                             check=True, capture_output=True, text=True)
+        tok = next(w for w in (out.stdout + out.stderr).split() if w.startswith("eta_"))
+        ids = []
+        with open(os.path.join(data, f"{COLLECTION}.geojson")) as fh:
+            for f in json.load(fh)["features"][: a.rows]:
+                ids.append(f["id"])
+        os.environ["ETOWN_ATLAS_DATA"] = data
+        port = free_port()
+        server = Server(a.bin, state, port)
+        server.start()
+        xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        previews, applies, ratios = [], [], []
+        for run in range(a.repeat):
+            wb = openpyxl.Workbook()
+            ws = wb.active
+            ws.append(["id", "available_floor_area_m2"])
+            for i, fid in enumerate(ids):
+                ws.append([fid, 1000 + run * 100_000 + i])
+            buf = io.BytesIO()
+            wb.save(buf)
+            body = buf.getvalue()
+            t_preview, preview = post(port, f"/collections/{COLLECTION}/changesets", tok, body, xlsx)
+            if preview["summary"]["changed"] != len(ids):
+                sys.exit(f"the preview is not {len(ids)} changed rows: {preview['summary']}")
+            idle = rate(port, a.readers, 3.0)
+            stop, counts = threading.Event(), [0] * a.readers
+            threads = readers(port, a.readers, stop, counts)
+            time.sleep(0.2)
+            before = sum(counts)
+            t_apply, applied = post(port, f"/collections/{COLLECTION}/changesets/{preview['id']}/apply", tok)
+            during = (sum(counts) - before) / t_apply
+            stop.set()
+            for t in threads:
+                t.join()
+            if applied["applied"]["changes"] != len(ids):
+                sys.exit(f"applied {applied['applied']}")
+            previews.append(t_preview)
+            applies.append(t_apply)
+            ratios.append(during / idle)
+            print(f"run {run + 1}: {len(body) / 1e6:.2f} MB workbook; preview {t_preview:.2f} s, apply {t_apply:.2f} s; "
+                  f"reads {idle:.0f}/s idle, {during:.0f}/s during the apply ({during / idle:.0%})", flush=True)
+        print(f"median of {a.repeat}: preview {statistics.median(previews):.2f} s, apply {statistics.median(applies):.2f} s, "
+              f"reads during an apply {statistics.median(ratios):.0%} of idle ({a.rows:,} rows, {a.carriers:,} carriers)")
+    finally:
+        if server and server.proc:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
