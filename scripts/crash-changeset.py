@@ -113,7 +113,7 @@ def main():
 
             t = threading.Thread(target=apply)
             t.start()
-            time.sleep(rng.uniform(0.0, 0.4))
+            time.sleep(rng.uniform(0.0, 2.5))
             server.kill()
             t.join()
             server.start()

@@ -68,6 +68,8 @@ ST_EXAMPLES=20 ST_MAX_TIME=90 scripts/schemathesis.sh
 ATTACK_QUICK=1 ATTACK_COUNT=20000 ETOWN_ATLAS_BIN=target/release/etown-atlas scripts/attack.sh
 echo "== durability: kill -9 under 16 writers, three times; every acknowledged edit survives"
 CRASH_ROUNDS=3 ETOWN_ATLAS_BIN=target/release/etown-atlas scripts/crash.sh
+echo "== durability: kill -9 while a 5,000-row change set applies, three times; all of it or none"
+CRASH_ROUNDS=3 ETOWN_ATLAS_BIN=target/release/etown-atlas scripts/crash-changeset.sh
 echo "== a 10,000-vertex park outline over 100,000 carriers: edits beside it and the restart stay quick"
 ETOWN_ATLAS_BIN=target/release/etown-atlas scripts/zone-edit.sh
 FUZZ_SEED=${FUZZ_SEED:-1} FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh

@@ -147,6 +147,25 @@ impl Writer {
                 Err(SetError::Refused(refused))
             };
         }
+        match self.commit(&base, working, changes) {
+            Ok(recorded) => {
+                for (e, c) in edited.iter_mut().zip(recorded) {
+                    e.change = c;
+                }
+                Ok(edited)
+            }
+            Err(e) => Err(SetError::Store(self.refusal(&e))),
+        }
+    }
+
+    /// Records `changes` (made in `working` over `base`) and publishes the new version; on
+    /// failure nothing is published, and the outage or refusal is reported.
+    fn commit(
+        &mut self,
+        base: &Snapshot,
+        working: Working<'_>,
+        changes: Vec<Change>,
+    ) -> Result<Vec<Change>, RecordError> {
         let n = changes.len() as u64;
         let lookup = |id: &str| {
             working
@@ -157,9 +176,6 @@ impl Writer {
         match self.ledger.commit(changes, &working.rezoned, &lookup) {
             Ok(recorded) => {
                 let last = recorded.last().map_or(base.change(), |c| c.seq);
-                for (e, c) in edited.iter_mut().zip(recorded) {
-                    e.change = c;
-                }
                 if let Some(s) = &self.status {
                     s.applied(last, n, 0);
                 }
@@ -170,15 +186,15 @@ impl Writer {
                     base.next(layers.into_values().map(Layer::settled).collect(), touched)
                         .at_change(last),
                 );
-                Ok(edited)
+                Ok(recorded)
             }
             Err(e) => {
-                tracing::error!(error = %e, edits = n, "a change set could not be stored; nothing of it was applied");
+                tracing::error!(error = %e, edits = n, "an edit batch could not be stored; nothing of it was applied");
                 self.failed(&e);
                 if let Some(s) = &self.status {
                     s.refused(n);
                 }
-                Err(SetError::Store(self.refusal(&e)))
+                Err(e)
             }
         }
     }
@@ -376,39 +392,16 @@ impl Writer {
             self.ledger.abandon();
             return outcomes;
         }
-        let n = changes.len() as u64;
-        let lookup = |id: &str| {
-            working
-                .layers
-                .get(id)
-                .or_else(|| base.layer(id).map(|l| &**l))
-        };
-        match self.ledger.commit(changes, &working.rezoned, &lookup) {
+        match self.commit(base, working, changes) {
             Ok(recorded) => {
-                let last = recorded.last().map_or(base.change(), |c| c.seq);
                 let mut seqs = recorded.into_iter();
                 for (o, _) in outcomes.iter_mut().zip(&fresh).filter(|(_, f)| **f) {
                     if let (Ok(o), Some(c)) = (o, seqs.next()) {
                         o.change = c;
                     }
                 }
-                if let Some(s) = &self.status {
-                    s.applied(last, n, 0);
-                }
-                let Working {
-                    layers, touched, ..
-                } = working;
-                self.publish(
-                    base.next(layers.into_values().map(Layer::settled).collect(), touched)
-                        .at_change(last),
-                );
             }
             Err(e) => {
-                tracing::error!(error = %e, "an edit batch could not be stored; nothing of it was applied");
-                self.failed(&e);
-                if let Some(s) = &self.status {
-                    s.refused(n);
-                }
                 let refusal = self.refusal(&e);
                 for (o, _) in outcomes.iter_mut().zip(&fresh).filter(|(_, f)| **f) {
                     *o = Err(refusal.clone());
