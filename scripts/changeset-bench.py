@@ -94,7 +94,7 @@ def main():
             ws = wb.active
             ws.append(["id", "available_floor_area_m2"])
             for i, fid in enumerate(ids):
-                ws.append([fid, 1000 + run * 100_000 + i])
+                ws.append([fid, 7_000_000 + run * 100_000 + i])
             buf = io.BytesIO()
             wb.save(buf)
             body = buf.getvalue()

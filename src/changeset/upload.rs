@@ -171,10 +171,17 @@ fn resolve(layer: &Layer, header: &str) -> Column {
         "纬度" => return Column::Lat,
         _ => {}
     }
+    // A title may carry its unit, as the workbook writes it: "可用面积 (m²)".
+    let bare = match h.rsplit_once(" (") {
+        Some((title, unit)) if unit.ends_with(')') => title.trim(),
+        _ => h,
+    };
     let titled = layer.meta.fields.iter().find(|(_, m)| {
-        m.title
-            .as_ref()
-            .is_some_and(|t| t.get("zh") == h || t.get("en").eq_ignore_ascii_case(h))
+        m.title.as_ref().is_some_and(|t| {
+            [h, bare]
+                .iter()
+                .any(|x| t.get("zh") == *x || t.get("en").eq_ignore_ascii_case(x))
+        })
     });
     titled
         .and_then(|(key, _)| by_key(layer, key))

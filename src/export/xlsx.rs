@@ -58,9 +58,16 @@ impl Workbook {
                 let meta = layer.meta.field(&f.name);
                 WorkbookColumn {
                     key: f.name.clone(),
-                    title: meta
-                        .and_then(|m| m.title.as_ref())
-                        .map_or_else(|| f.name.clone(), |t| t.get(lang).to_owned()),
+                    // With its unit, as the map shows it: "可用面积 (m²)".
+                    title: {
+                        let title = meta
+                            .and_then(|m| m.title.as_ref())
+                            .map_or_else(|| f.name.clone(), |t| t.get(lang).to_owned());
+                        match meta.and_then(|m| m.unit.as_ref()) {
+                            Some(u) => format!("{title} ({})", u.get(lang)),
+                            None => title,
+                        }
+                    },
                     terms: layer
                         .meta
                         .vocabularies

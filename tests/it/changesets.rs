@@ -201,12 +201,19 @@ async fn a_workbook_filled_in_with_openpyxl_is_previewed_applied_and_reverted() 
         .unwrap();
     assert_eq!(done["titles"][0], "编号", "{done}");
     assert_eq!(done["keys"][0], "id");
+    let meta: Value = serde_json::from_slice(
+        &std::fs::read(geodata_dir().join("spatial-carriers.meta.json")).unwrap(),
+    )
+    .unwrap();
+    let field = &meta["fields"]["available_floor_area_m2"];
+    let unit = field["unit"]["zh"]
+        .as_str()
+        .or(field["unit"].as_str())
+        .unwrap();
+    let want = format!("{} ({unit})", field["title"]["zh"].as_str().unwrap());
     assert!(
-        done["titles"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("可用面积")),
-        "titles in Chinese: {done}"
+        done["titles"].as_array().unwrap().contains(&json!(want)),
+        "titles in Chinese, with units: {done}"
     );
     assert_eq!(done["rows"], seed.len(), "one row per carrier");
     // The workbook holds the data as it is: every cell read before a change is the seed's.

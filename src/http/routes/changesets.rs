@@ -190,8 +190,17 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
     res
 }
 
-/// The kind of file a body is: by its `Content-Type`.
+/// The kind of file a body is: by its `Content-Type` (exact, not content-encoded).
 fn body_source(headers: &HeaderMap) -> Result<Source, ApiError> {
+    crate::http::body::require_media_type(
+        headers,
+        &[
+            changeset::upload::XLSX_MEDIA_TYPE,
+            "text/csv",
+            "application/geo+json",
+            "application/json",
+        ],
+    )?;
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -312,6 +321,7 @@ async fn show(
     base: BaseUrl,
     headers: HeaderMap,
     Path((collection, set)): Path<(String, String)>,
+    Query(crate::http::negotiate::JsonOnly): Query<crate::http::negotiate::JsonOnly>,
 ) -> Result<Response, Response> {
     editing(&state, &collection).map_err(IntoResponse::into_response)?;
     auth::required(&state, &headers).await?;
@@ -479,41 +489,90 @@ fn operations(doc: &Doc, paths: &mut Paths) {
     if !doc.edits {
         return;
     }
+    let set_json = || {
+        json!({"type": "object", "required": ["id", "collection", "status"], "properties": {
+        "id": {"type": "string"}, "collection": {"type": "string"},
+        "status": {"type": "string", "enum": ["previewed", "applied", "reverted"]},
+        "summary": {"type": "object"}, "links": {"type": "array", "items": link_schema()}}})
+    };
+    let common = |extra: Value| {
+        let mut r = json!({
+            "400": problem("a malformed parameter"),
+            "401": problem("no API token, or one that is not valid"),
+            "404": problem("no such collection or change set"),
+            "405": problem("the collection is read-only, or the server keeps no edits (no --state)"),
+            "503": problem("the store could not be reached; nothing changed"),
+        });
+        if let (Some(r), Some(e)) = (r.as_object_mut(), extra.as_object()) {
+            r.extend(e.clone());
+        }
+        r
+    };
     for c in doc.collections.iter().filter(|c| c.meta.editable) {
         let base = format!("/collections/{}/changesets", c.id);
         let set_param =
             json!({"name": "set", "in": "path", "required": true, "schema": {"type": "string"}});
+        let with_f = |set: &Value| {
+            std::iter::once(set.clone())
+                .chain(parameters::<crate::http::negotiate::JsonOnly>(None))
+                .collect::<Vec<_>>()
+        };
+        let op = |summary: String, id: String, parameters: Vec<Value>, responses: Value| {
+            json!({"summary": summary, "operationId": id, "tags": ["Edit"], "security": [{"bearer": []}],
+                   "parameters": parameters, "responses": responses})
+        };
+        let mut post = op(
+            format!(
+                "preview a change set of {} from a file (nothing is applied)",
+                c.id
+            ),
+            format!("previewChangeset_{}", c.id),
+            parameters::<CreateParams>(Some(c)),
+            common(json!({
+                "201": json_ok("the preview: each row unchanged, changed, new or error; missing features", set_json()),
+                "403": problem("a token whose role may not edit this collection"),
+                "413": problem("body too large"),
+                "415": problem("a body that is not an Excel workbook, CSV or GeoJSON"),
+                "422": problem("a file that cannot be read, or has too many rows"),
+            })),
+        );
+        post["requestBody"] = json!({"required": true, "content": {
+            changeset::upload::XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "application/geo+json": {"schema": feature_collection_schema()},
+        }});
         paths.insert(
             base.clone(),
             json!({
-                "get": {
-                    "summary": format!("the change sets of {}, newest first", c.id),
-                    "parameters": [LIST_LIMIT.doc(Some(c))],
-                    "responses": {"200": {"description": "the change sets"}},
-                },
-                "post": {
-                    "summary": format!("preview a change set of {} from a file (nothing is applied)", c.id),
-                    "parameters": [DELETE_MISSING.doc(Some(c))],
-                    "requestBody": {"required": true, "content": {
-                        changeset::upload::XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-                        "text/csv": {"schema": {"type": "string"}},
-                        "application/geo+json": {"schema": {"type": "object"}},
-                    }},
-                    "responses": {"201": {"description": "the preview: each row unchanged, changed, new or error"}},
-                },
+                "get": op(
+                    format!("the change sets of {}, newest first", c.id),
+                    format!("listChangesets_{}", c.id),
+                    parameters::<ListParams>(Some(c)),
+                    common(json!({"200": json_ok("the change sets", json!({"type": "object", "required": ["changesets"], "properties": {"changesets": {"type": "array", "items": set_json()}}}))})),
+                ),
+                "post": post,
             }),
         );
         paths.insert(
             format!("{base}/{{set}}"),
-            json!({"get": {"summary": "a change set and its preview", "parameters": [set_param], "responses": {"200": {"description": "the change set"}}}}),
+            json!({"get": op("a change set and its preview".into(), format!("getChangeset_{}", c.id), with_f(&set_param),
+                common(json!({"200": json_ok("the change set", set_json())})))}),
         );
         paths.insert(
             format!("{base}/{{set}}/apply"),
-            json!({"post": {"summary": "apply a previewed change set: all rows in one transaction, or none", "parameters": [set_param], "responses": {"200": {"description": "applied"}, "409": {"description": "features changed since the preview"}, "422": {"description": "the set has errors"}}}}),
+            json!({"post": op("apply a previewed change set: every row in one transaction, or none".into(), format!("applyChangeset_{}", c.id), with_f(&set_param),
+                common(json!({"200": json_ok("applied", set_json()),
+                    "403": problem("a token whose role may not edit this collection"),
+                    "409": problem("features changed since the preview (each named in `features`), or the set was applied already"),
+                    "422": problem("the set has rows or columns in error, or features were refused (each named in `features`)")})))}),
         );
         paths.insert(
             format!("{base}/{{set}}/revert"),
-            json!({"post": {"summary": "undo an applied change set", "parameters": [set_param], "responses": {"201": {"description": "the revert, applied"}, "409": {"description": "features changed since it was applied"}}}}),
+            json!({"post": op("undo an applied change set".into(), format!("revertChangeset_{}", c.id), with_f(&set_param),
+                common(json!({"201": json_ok("the revert, applied", set_json()),
+                    "403": problem("a token whose role may not edit this collection"),
+                    "409": problem("features changed since the set was applied (each named in `features`), or the set is not applied"),
+                    "422": problem("features were refused (each named in `features`)")})))}),
         );
     }
 }
