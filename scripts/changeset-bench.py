@@ -3,9 +3,10 @@
 
 Starts `serve --state` (release build) over `synth --count CARRIERS`, writes a workbook of ROWS
 carriers with a new available floor area each (openpyxl, keys in the first row), then times,
-each REPEAT times on fresh values: the preview (POST …/changesets, upload to answer), the apply
-(POST …/apply) and, while the apply runs, how many 10-feature pages READERS threads read per
-second, against the same readers on an idle server just before. Prints one line per run and the
+each REPEAT times on fresh values: the preview (POST …/changesets, upload to answer), an apply
+(POST …/apply) with nothing else running, and a second apply while READERS threads read
+10-feature pages, with how many they read per second during it against the same readers on an
+idle server just before. Prints one line per run and the
 medians; BENCHMARKS.md records them.
 """
 import argparse
@@ -89,36 +90,53 @@ def main():
         server.start()
         xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         previews, applies, ratios = [], [], []
-        for run in range(a.repeat):
+        idles = []
+
+        def preview(values):
             wb = openpyxl.Workbook()
             ws = wb.active
             ws.append(["id", "available_floor_area_m2"])
-            for i, fid in enumerate(ids):
-                ws.append([fid, 7_000_000 + run * 100_000 + i])
+            for fid, v in zip(ids, values):
+                ws.append([fid, v])
             buf = io.BytesIO()
             wb.save(buf)
             body = buf.getvalue()
-            t_preview, preview = post(port, f"/collections/{COLLECTION}/changesets", tok, body, xlsx)
-            if preview["summary"]["changed"] != len(ids):
-                sys.exit(f"the preview is not {len(ids)} changed rows: {preview['summary']}")
+            t, doc = post(port, f"/collections/{COLLECTION}/changesets", tok, body, xlsx)
+            if doc["summary"]["changed"] != len(ids):
+                sys.exit(f"the preview is not {len(ids)} changed rows: {doc['summary']}")
+            return t, doc, len(body)
+
+        def apply(doc):
+            t, applied = post(port, f"/collections/{COLLECTION}/changesets/{doc['id']}/apply", tok)
+            if applied["applied"]["changes"] != len(ids):
+                sys.exit(f"applied {applied['applied']}")
+            return t
+
+        for run in range(a.repeat):
+            # Fresh values every time, so every row is a change: one apply alone, one under reads.
+            base = 7_000_000 + run * 200_000
+            _, alone, _ = preview([base + i for i in range(len(ids))])
+            t_idle = apply(alone)
+            t_preview, doc, size = preview([base + 100_000 + i for i in range(len(ids))])
             idle = rate(port, a.readers, 3.0)
             stop, counts = threading.Event(), [0] * a.readers
             threads = readers(port, a.readers, stop, counts)
             time.sleep(0.2)
             before = sum(counts)
-            t_apply, applied = post(port, f"/collections/{COLLECTION}/changesets/{preview['id']}/apply", tok)
+            t_apply = apply(doc)
             during = (sum(counts) - before) / t_apply
             stop.set()
             for t in threads:
                 t.join()
-            if applied["applied"]["changes"] != len(ids):
-                sys.exit(f"applied {applied['applied']}")
             previews.append(t_preview)
+            idles.append(t_idle)
             applies.append(t_apply)
             ratios.append(during / idle)
-            print(f"run {run + 1}: {len(body) / 1e6:.2f} MB workbook; preview {t_preview:.2f} s, apply {t_apply:.2f} s; "
-                  f"reads {idle:.0f}/s idle, {during:.0f}/s during the apply ({during / idle:.0%})", flush=True)
-        print(f"median of {a.repeat}: preview {statistics.median(previews):.2f} s, apply {statistics.median(applies):.2f} s, "
+            print(f"run {run + 1}: {size / 1e6:.2f} MB workbook; preview {t_preview:.2f} s, apply {t_idle:.2f} s alone, "
+                  f"{t_apply:.2f} s under reads; reads {idle:.0f}/s idle, {during:.0f}/s during the apply "
+                  f"({during / idle:.0%})", flush=True)
+        print(f"median of {a.repeat}: preview {statistics.median(previews):.2f} s, apply {statistics.median(idles):.2f} s "
+              f"alone and {statistics.median(applies):.2f} s under reads, "
               f"reads during an apply {statistics.median(ratios):.0%} of idle ({a.rows:,} rows, {a.carriers:,} carriers)")
     finally:
         if server and server.proc:

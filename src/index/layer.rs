@@ -447,19 +447,31 @@ impl Layer {
         self
     }
 
-    /// Rebuilds the main R-tree and the extent from every live slot.
+    /// Brings the main R-tree and the attribute index up to date with every live slot, so the
+    /// edited slots no longer need testing one by one. The R-tree is kept when no edited
+    /// feature moved (its entries are still exact), and only the attribute columns whose
+    /// values changed are indexed again.
     fn merge(&mut self) {
-        let entries = self
-            .live_slots()
-            .map(|s| entry(s, &self.envelopes[s]))
-            .collect();
-        self.rtree = Arc::new(RTree::bulk_load(entries));
+        let edited: Vec<usize> = self.edited.iter().map(|&s| s as usize).collect();
+        let unmoved = edited
+            .iter()
+            .all(|&s| self.is_live(s) && self.rtree.contains(&entry(s, &self.envelopes[s])));
+        if !unmoved {
+            let entries = self
+                .live_slots()
+                .map(|s| entry(s, &self.envelopes[s]))
+                .collect();
+            self.rtree = Arc::new(RTree::bulk_load(entries));
+            self.extent = self.live_slots().map(|s| self.envelopes[s]).reduce(union);
+        }
         self.side = Arc::new(RTree::new());
-        self.attributes = Arc::new(AttributeIndex::build(&self.columns, self.len(), |s| {
-            self.is_live(s)
-        }));
+        self.attributes = Arc::new(self.attributes.rebuilt(
+            &self.columns,
+            self.len(),
+            |s| self.is_live(s),
+            &edited,
+        ));
         self.edited = Arc::new(imbl::HashSet::new());
-        self.extent = self.live_slots().map(|s| self.envelopes[s]).reduce(union);
     }
 }
 

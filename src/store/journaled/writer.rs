@@ -9,7 +9,6 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value as Json;
 
 use super::{now, Job, SetError, BATCH};
-use crate::index::Layer;
 use crate::record::{Change, Ledger, RecordError};
 use crate::store::edit::{EditAction, EditError, EditRequest, Edited};
 use crate::store::status::StoreStatus;
@@ -179,13 +178,7 @@ impl Writer {
                 if let Some(s) = &self.status {
                     s.applied(last, n, 0);
                 }
-                let Working {
-                    layers, touched, ..
-                } = working;
-                self.publish(
-                    base.next(layers.into_values().map(Layer::settled).collect(), touched)
-                        .at_change(last),
-                );
+                self.publish(working.finish().at_change(last));
                 Ok(recorded)
             }
             Err(e) => {
@@ -256,13 +249,7 @@ impl Writer {
         if let Some(s) = &self.status {
             s.applied(last, 0, changes.len() as u64);
         }
-        let Working {
-            layers, touched, ..
-        } = working;
-        Some(
-            base.next(layers.into_values().map(Layer::settled).collect(), touched)
-                .at_change(last),
-        )
+        Some(working.finish().at_change(last))
     }
 
     fn edit(&mut self, batch: Vec<(EditRequest, SyncSender<Result<Edited, EditError>>)>) {
