@@ -98,6 +98,10 @@ pub enum UploadError {
     Unreadable(Reason),
     #[error("the file has {rows} rows; a change set may have at most {max}")]
     TooManyRows { rows: usize, max: usize },
+    /// Without ids no row can be matched, and every feature would be "missing": with
+    /// `delete_missing` a file in the wrong shape would delete the collection.
+    #[error("the file has no id column (its header row reads {headers:?}); the first column of the workbook to fill in is the id")]
+    NoIdColumn { headers: Vec<String> },
 }
 
 impl UploadError {
@@ -107,6 +111,10 @@ impl UploadError {
             UploadError::TooManyRows { rows, max } => Reason::new(
                 self.to_string(),
                 format!("文件有 {rows} 行；一个变更集最多 {max} 行"),
+            ),
+            UploadError::NoIdColumn { headers } => Reason::new(
+                self.to_string(),
+                format!("文件没有编号（id）列（表头为 {headers:?}）；待填写工作簿的第一列是编号"),
             ),
         }
     }
@@ -129,6 +137,11 @@ pub fn read_upload(source: Source, bytes: &[u8], layer: &Layer) -> Result<Upload
         Source::Csv => from_grid(source, grid::csv(bytes).map_err(unreadable)?, layer),
         Source::GeoJson => from_geojson(bytes, layer)?,
     };
+    if !upload.columns.contains(&Column::Id) {
+        let mut headers = upload.headers;
+        headers.truncate(20);
+        return Err(UploadError::NoIdColumn { headers });
+    }
     if upload.rows.len() > MAX_ROWS {
         return Err(UploadError::TooManyRows {
             rows: upload.rows.len(),

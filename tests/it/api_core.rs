@@ -619,6 +619,15 @@ async fn unknown_parameters_and_bad_values_are_400s() {
     get(&app, "/collections/points/items?bbox-crs=EPSG:9999")
         .await
         .problem(400);
+    // A workbook is a download of many features, not a representation of one.
+    let p = get(&app, "/collections/points/items/p001?f=xlsx")
+        .await
+        .problem(400);
+    assert_eq!(p["parameter"], "f");
+    // Checked before the workbook's redirect, as for a page.
+    get(&app, "/collections/points/items?rank=high&f=xlsx")
+        .await
+        .problem(400);
     get(&app, "/collections?foo=1").await.problem(400);
     get(&app, "/conformance?f=html").await.problem(400);
     get(&app, "/collections/points/items/p001?limit=1")

@@ -341,6 +341,23 @@ async fn a_workbook_filled_in_with_openpyxl_is_previewed_applied_and_reverted() 
         original,
         "a refused set changed something"
     );
+    // A file without an id column matches nothing: refused, even asked to delete the missing
+    // (which would otherwise be every feature).
+    for body in ["name_en,status\nX,operating\n", "{}", "[]"] {
+        let (status, problem) = site
+            .post(
+                "/collections/spatial-carriers/changesets?delete_missing=true",
+                Some("text/csv"),
+                body.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("no id column"),
+            "{problem}"
+        );
+    }
+    assert_eq!(site.all_items().await, original);
 
     // 4. Fixed, previewed again, applied.
     let fixed = work.path().join("fixed.xlsx");

@@ -539,7 +539,22 @@ fn operations(doc: &Doc, paths: &mut Paths) {
         post["requestBody"] = json!({"required": true, "content": {
             changeset::upload::XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
             "text/csv": {"schema": {"type": "string"}},
-            "application/geo+json": {"schema": feature_collection_schema()},
+            // Any FeatureCollection: the members of a served page (`links`, `timeStamp`, ...)
+            // are foreign members here, read by no one.
+            "application/geo+json": {"schema": {
+                "type": "object",
+                "required": ["type", "features"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["FeatureCollection"]},
+                    // Rows: what a row holds is checked row by row in the preview, so a bad
+                    // geometry or value is an error at its cell, not a refusal of the file.
+                    "features": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["type"],
+                        "properties": {"type": {"type": "string", "enum": ["Feature"]}},
+                    }},
+                },
+            }},
         }});
         paths.insert(
             base.clone(),

@@ -41,6 +41,29 @@ static F_FEATURES: ParamSpec = ParamSpec {
     documented_for: always,
 };
 
+static F_FEATURE: ParamSpec = ParamSpec {
+    name: "f",
+    description: "the representation: GeoJSON (default), or the same document as plain JSON",
+    required: false,
+    schema: |_| json!({"type": "string", "enum": ["geojson", "json"]}),
+    documented_for: always,
+};
+
+/// The media type of one feature: GeoJSON or plain JSON (a workbook is for many features).
+fn feature_media_type(params: &mut Params) -> Result<&'static str, ApiError> {
+    match params.take("f").as_deref() {
+        None | Some("geojson") => Ok(GEOJSON),
+        Some("json") => Ok(JSON),
+        Some(other) => Err(ApiError::parameter(
+            "f",
+            format!(
+                "f must be geojson or json for one feature, got {:?} (a workbook is downloaded from …/items?f=xlsx)",
+                crate::http::params::shorten(other)
+            ),
+        )),
+    }
+}
+
 /// The media type asked for with `f`: GeoJSON by default, or the same document as plain JSON for
 /// clients that do not know `application/geo+json`.
 fn media_type(params: &mut Params) -> Result<&'static str, ApiError> {
@@ -108,14 +131,14 @@ pub struct ItemParams {
 
 impl RouteParams for ItemParams {
     fn specs() -> Vec<&'static ParamSpec> {
-        vec![&F_FEATURES, &CRS]
+        vec![&F_FEATURE, &CRS]
     }
     fn parse(
         params: &mut Params,
         _: Option<&crate::store::CollectionInfo>,
     ) -> Result<Self, ApiError> {
         Ok(ItemParams {
-            media_type: media_type(params)?,
+            media_type: feature_media_type(params)?,
             crs: output_crs(params)?,
         })
     }
@@ -339,7 +362,9 @@ async fn items(
     request: InCollection<ItemsParams>,
 ) -> Result<Response, ApiError> {
     if request.params.media_type == crate::changeset::upload::XLSX_MEDIA_TYPE {
-        // The workbook to fill in is a download of every match: the export has it.
+        // The workbook to fill in is a download of every match: the export has it. A query
+        // that cannot run is refused here, not redirected to be refused there.
+        compile_cached(&request.layer(), &request.params.query, &state.filters)?;
         let to = format!(
             "{}?{}",
             base.at(&format!(
@@ -547,8 +572,11 @@ fn items_path(c: &CollectionInfo) -> Value {
         "tags": ["Data"],
         "parameters": parameters,
         "responses": {
-            "200": {"description": "a page of features",
-                    "content": {"application/geo+json": {"schema": collection.clone()}, "application/json": {"schema": collection}}},
+            "200": {"description": "a page of features (with f=xlsx, after the redirect, the workbook of every match)",
+                    "content": {"application/geo+json": {"schema": collection.clone()}, "application/json": {"schema": collection},
+                                crate::changeset::upload::XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
+            "303": {"description": "f=xlsx: the workbook to fill in is a download of every match, at the collection's export with the same query",
+                    "headers": {"Location": {"schema": {"type": "string"}}}},
             "400": problem("a malformed or unknown parameter"),
             "404": problem("no such collection"),
             "503": busy()
