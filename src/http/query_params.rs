@@ -262,6 +262,13 @@ pub fn params_from_body(body: &[u8], c: &CollectionInfo) -> Result<(Params, Valu
                 check_member_type(&k, field.ty, &v)?;
             }
         }
+        // `[false]` would otherwise be joined into the CQL2 text `false`.
+        if k == "filter" && !matches!(v, Value::String(_) | Value::Object(_)) {
+            return Err(ApiError::parameter(
+                "filter",
+                "filter must be CQL2 text (a string) or CQL2 JSON (an object)",
+            ));
+        }
         let text = match v {
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),

@@ -644,6 +644,9 @@ async fn unknown_parameters_and_bad_values_are_400s() {
         r#"{"rank": "high"}"#,
         r#"{"rank": 1.5}"#,
         r#"{"even": "yes"}"#,
+        // A filter is CQL2 text or CQL2 JSON, never a list joined into text.
+        r#"{"filter": [false]}"#,
+        r#"{"filter": 1}"#,
     ] {
         let req = axum::http::Request::post("/collections/points/search")
             .header("content-type", "application/json")
