@@ -91,6 +91,18 @@ fn read_back(format: Format, bytes: &[u8]) -> usize {
             assert!(text.trim_end().ends_with("</kml>"), "KML is complete");
             text.matches("<Placemark").count()
         }
+        Format::Xlsx => {
+            // The first sheet's rows, read from the package's XML: two header rows (titles,
+            // keys), then one row per feature.
+            let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).expect("xlsx is a zip");
+            let mut sheet = String::new();
+            zip.by_name("xl/worksheets/sheet1.xml")
+                .expect("the first sheet")
+                .read_to_string(&mut sheet)
+                .expect("sheet XML is UTF-8");
+            assert!(sheet.trim_end().ends_with("</worksheet>"), "the sheet is complete");
+            sheet.matches("<row ").count().saturating_sub(2)
+        }
         Format::Shapefile => {
             let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).expect("zip opens");
             let mut entry = |ext: &str| {
