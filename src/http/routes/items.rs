@@ -51,31 +51,31 @@ static F_FEATURE: ParamSpec = ParamSpec {
 
 /// The media type of one feature: GeoJSON or plain JSON (a workbook is for many features).
 fn feature_media_type(params: &mut Params) -> Result<&'static str, ApiError> {
-    match params.take("f").as_deref() {
-        None | Some("geojson") => Ok(GEOJSON),
-        Some("json") => Ok(JSON),
-        Some(other) => Err(ApiError::parameter(
-            "f",
-            format!(
-                "f must be geojson or json for one feature, got {:?} (a workbook is downloaded from …/items?f=xlsx)",
-                crate::http::params::shorten(other)
-            ),
-        )),
-    }
+    plain_media_type(
+        params.take("f").as_deref(),
+        "geojson or json for one feature",
+    )
 }
 
 /// The media type asked for with `f`: GeoJSON by default, or the same document as plain JSON for
 /// clients that do not know `application/geo+json`.
 fn media_type(params: &mut Params) -> Result<&'static str, ApiError> {
     match params.take("f").as_deref() {
-        None | Some("geojson") => Ok(GEOJSON),
-        Some("json") => Ok(JSON),
         // A workbook is every match, not a page: answered by the collection's export.
         Some("xlsx") => Ok(crate::changeset::upload::XLSX_MEDIA_TYPE),
+        other => plain_media_type(other, "geojson, json or xlsx"),
+    }
+}
+
+/// GeoJSON (the default) or plain JSON; anything else is a 400 saying what `allowed` is.
+fn plain_media_type(f: Option<&str>, allowed: &str) -> Result<&'static str, ApiError> {
+    match f {
+        None | Some("geojson") => Ok(GEOJSON),
+        Some("json") => Ok(JSON),
         Some(other) => Err(ApiError::parameter(
             "f",
             format!(
-                "f must be geojson, json or xlsx, got {:?}",
+                "f must be {allowed}, got {:?}",
                 crate::http::params::shorten(other)
             ),
         )),
