@@ -55,13 +55,17 @@ fn main() -> ExitCode {
                 role,
                 collections,
                 expires,
-            } => commands::state::create_token(
-                &place.place(),
-                &name,
-                &role,
-                collections,
-                expires.as_deref(),
-            ),
+                scope,
+            } => scope.scope().and_then(|scope| {
+                commands::state::create_token(
+                    &place.place(),
+                    &name,
+                    &role,
+                    collections,
+                    expires.as_deref(),
+                    scope,
+                )
+            }),
             TokenCommand::List { place } => commands::state::list_tokens(&place.place()),
             TokenCommand::Revoke { place, name } => {
                 commands::state::revoke_token(&place.place(), &name)

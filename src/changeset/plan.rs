@@ -28,6 +28,7 @@ fn request(
         ticket: None,
         request: None,
         changeset: Some(set.to_owned()),
+        scope: None,
     }
 }
 

@@ -144,6 +144,8 @@ pub(crate) enum TokenCommand {
         /// When it stops working: a date, an RFC 3339 instant, or days (90d). Default: never.
         #[arg(long)]
         expires: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
     },
     /// List the tokens (names, roles, dates; never the secrets).
     List {
@@ -157,6 +159,48 @@ pub(crate) enum TokenCommand {
         #[arg(long)]
         name: String,
     },
+}
+
+/// A token's limits inside each of its `--collections` (see `record::scope`).
+#[derive(clap::Args)]
+pub(crate) struct ScopeArgs {
+    /// A CQL2 text filter every feature it edits must satisfy before and after the edit,
+    /// e.g. "park = 'biomedicine-park'".
+    #[arg(long = "where")]
+    pub(crate) write_where: Option<String>,
+    /// The only properties it may change, comma-separated (`geometry` for the outline).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) fields: Option<Vec<String>>,
+    /// A GeoJSON file with the Polygon or MultiPolygon (CRS84) its geometries must stay within.
+    #[arg(long)]
+    pub(crate) area: Option<PathBuf>,
+    /// A CQL2 text filter on what it may read, e.g. "status <> 'draft'".
+    #[arg(long)]
+    pub(crate) read_where: Option<String>,
+}
+
+impl ScopeArgs {
+    /// The scope these options give (`None`: none given).
+    pub(crate) fn scope(self) -> Result<Option<etown_atlas::record::Scope>, String> {
+        let area = match &self.area {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("--area {}: {e}", path.display()))?;
+                Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| format!("--area {}: not JSON: {e}", path.display()))?,
+                )
+            }
+        };
+        let scope = etown_atlas::record::Scope {
+            write_where: self.write_where,
+            fields: self.fields,
+            area,
+            read_where: self.read_where,
+        };
+        Ok((!scope.is_empty()).then_some(scope))
+    }
 }
 
 /// Where the tokens are kept: a state directory, or a PostgreSQL store (one of them).

@@ -8,7 +8,7 @@ use etown_atlas::encode::{write_feature, Properties};
 use etown_atlas::index::Catalog;
 use etown_atlas::model::Crs;
 use etown_atlas::record::tokens::{self, TokenBook};
-use etown_atlas::record::{NewToken, RecordError};
+use etown_atlas::record::{NewToken, RecordError, Scope, Scopes};
 use etown_atlas::sqlite::Journal;
 
 /// Where tokens are kept.
@@ -72,12 +72,27 @@ pub fn create_token(
     role: &str,
     collections: Option<Vec<String>>,
     expires: Option<&str>,
+    scope: Option<Scope>,
 ) -> Result<(), String> {
     let expires_at = expires.map(parse_expiry).transpose()?;
+    let mut scopes = Scopes::new();
+    if let Some(scope) = scope {
+        let Some(named) = &collections else {
+            return Err(
+                "--where, --fields, --area and --read-where limit a token inside the collections \
+                 it names: give --collections too"
+                    .into(),
+            );
+        };
+        for c in named {
+            scopes.insert(c.clone(), scope.clone());
+        }
+    }
     let new = NewToken {
         name: name.to_owned(),
         role: role.to_owned(),
         collections,
+        scopes,
         expires_at,
     };
     let (token, rec) = with_book(place, |book| tokens::create(book, &new, &now()))?;
@@ -92,6 +107,12 @@ pub fn create_token(
             .map(|e| format!(", until {e}"))
             .unwrap_or_default()
     );
+    for (collection, scope) in &rec.scopes {
+        eprintln!(
+            "  in {collection}: {}",
+            serde_json::to_string(scope).unwrap_or_default()
+        );
+    }
     println!("{token}");
     Ok(())
 }
@@ -114,6 +135,12 @@ pub fn list_tokens(place: &Tokens) -> Result<(), String> {
             t.expires_at.unwrap_or_else(|| "never".into()),
             t.revoked_at.unwrap_or_default()
         );
+        for (collection, scope) in &t.scopes {
+            println!(
+                "    in {collection}: {}",
+                serde_json::to_string(scope).unwrap_or_default()
+            );
+        }
     }
     Ok(())
 }

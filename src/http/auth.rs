@@ -5,7 +5,10 @@
 //! `WWW-Authenticate`; a good one without the right is a 403. Failures are logged with the reason,
 //! never the credential.
 
+use std::sync::Arc;
+
 use crate::http::problem::Problem;
+use crate::record::{Scope, Scopes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -34,15 +37,28 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     /// Recorded with every change it makes.
     pub name: String,
     pub role: Role,
     pub collections: Option<Vec<String>>,
+    /// Its limits inside collections (see `crate::record::scope`).
+    pub scopes: Scopes,
 }
 
 impl Principal {
+    /// Its scope in `collection`, if it has one there (an admin has none).
+    pub fn scope_of(&self, collection: &str) -> Option<Arc<Scope>> {
+        if self.role == Role::Admin {
+            return None;
+        }
+        self.scopes
+            .get(collection)
+            .filter(|s| !s.is_empty())
+            .map(|s| Arc::new(s.clone()))
+    }
+
     pub fn may_edit(&self, collection: &str) -> bool {
         match self.role {
             Role::Admin => true,
@@ -153,6 +169,7 @@ pub async fn principal(
         name: record.name,
         role,
         collections: record.collections,
+        scopes: record.scopes,
     }))
 }
 

@@ -30,6 +30,8 @@ pub struct ApiError {
     pub allow: Option<&'static str>,
     /// The features at fault (a change set's conflicts), each with its reason.
     pub features: Option<Box<serde_json::Value>>,
+    /// For a 403 of a scoped token, the rule of its scope the request broke.
+    pub rule: Option<&'static str>,
 }
 
 impl ApiError {
@@ -43,6 +45,7 @@ impl ApiError {
             retry_after: None,
             allow: None,
             features: None,
+            rule: None,
         }
     }
 
@@ -192,6 +195,9 @@ impl IntoResponse for ApiError {
         }
         if let Some(f) = self.features {
             body["features"] = *f;
+        }
+        if let Some(r) = self.rule {
+            body["rule"] = json!(r);
         }
         let mut res = (self.status, body.to_string()).into_response();
         res.headers_mut()

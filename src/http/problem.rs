@@ -34,6 +34,7 @@ pub enum Problem {
     ExportFailed,
     Unauthorized,
     Forbidden,
+    OutOfScope,
     Conflict,
     InvalidFeature,
     PreconditionRequired,
@@ -286,6 +287,14 @@ pub const TABLE: &[Entry] = &[
         "Forbidden",
         "无权限",
         "此令牌无权进行此操作",
+    ),
+    entry(
+        P::OutOfScope,
+        "out_of_scope",
+        S::FORBIDDEN,
+        "Outside this token's rights",
+        "超出权限范围",
+        "此修改超出令牌的权限范围（规则 {r}）{p}",
     ),
     entry(
         P::Conflict,

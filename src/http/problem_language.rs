@@ -38,7 +38,22 @@ pub fn to_chinese(mut body: Value, wait: Option<u64>) -> Value {
     let parameter = body["parameter"].as_str().map(|p| format!("“{p}”"));
     let position = body["position"].as_u64().map(|n| (n + 1).to_string());
     let wait = wait.map(|s| s.to_string());
+    let rule = body["rule"].as_str().map(|r| {
+        let what = match r {
+            "where" => "可编辑的要素范围",
+            "fields" => "可修改的属性",
+            "area" => "可编辑的地理范围",
+            _ => "",
+        };
+        format!("{r}：{what}")
+    });
+    // A scope's refusal names the property it may not change, after the rule.
+    let parameter = match (&rule, parameter) {
+        (Some(_), Some(p)) => Some(format!("：不可修改属性 {p}")),
+        (_, p) => p,
+    };
     let mut detail = lead
+        .replace("{r}", rule.as_deref().unwrap_or(""))
         .replace("{p}", parameter.as_deref().unwrap_or(""))
         .replace("{n}", position.as_deref().unwrap_or("?"))
         .replace("{s}", wait.as_deref().unwrap_or("几"));
@@ -112,6 +127,28 @@ mod tests {
         assert_eq!(zh["detail"], "参数 “bbox” 的值无法使用。");
         assert_eq!(zh["detail_en"], "bbox needs 4 or 6 numbers");
         assert_eq!(zh["status"], 400);
+    }
+
+    #[test]
+    fn a_scope_refusal_names_the_rule_and_the_property_in_chinese() {
+        let zh = to_chinese(
+            json!({"code": "out_of_scope", "rule": "fields", "parameter": "rent_cny_m2_day",
+                "detail": "this token may not change \"rent_cny_m2_day\""}),
+            None,
+        );
+        assert_eq!(zh["title"], "超出权限范围");
+        assert_eq!(
+            zh["detail"],
+            "此修改超出令牌的权限范围（规则 fields：可修改的属性）：不可修改属性 “rent_cny_m2_day”。"
+        );
+        let zh = to_chinese(
+            json!({"code": "out_of_scope", "rule": "where", "detail": "x"}),
+            None,
+        );
+        assert_eq!(
+            zh["detail"],
+            "此修改超出令牌的权限范围（规则 where：可编辑的要素范围）。"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use serde_json::Value as Json;
 
 use super::import::{write_rows, ImportFailure};
 use super::{describe, PgError};
+use crate::record::scope::{scopes_from_text, scopes_text};
 use crate::record::tokens::{self, collections_text, verified, TokenBook};
 use crate::record::{
     Change, ChangesetRecord, ChangesetStatus, Layers, Ledger, LedgerReads, Operation, RecordError,
@@ -482,20 +483,23 @@ impl LedgerReads for PgReads {
 }
 
 const TOKEN_COLUMNS: &str =
-    "name, role, collections::text, hash, created_at, expires_at, revoked_at";
+    "name, role, collections::text, hash, created_at, expires_at, revoked_at, scopes::text";
 
-fn token_record(r: &postgres::Row) -> Result<(TokenRecord, Vec<u8>), postgres::Error> {
-    let collections: Option<String> = r.try_get(2)?;
+fn token_record(r: &postgres::Row) -> Result<(TokenRecord, Vec<u8>), RecordError> {
+    let get = |e: postgres::Error| read_error(&e);
+    let collections: Option<String> = r.try_get(2).map_err(get)?;
+    let scopes: Option<String> = r.try_get(7).map_err(get)?;
     Ok((
         TokenRecord {
-            name: r.try_get(0)?,
-            role: r.try_get(1)?,
+            name: r.try_get(0).map_err(get)?,
+            role: r.try_get(1).map_err(get)?,
             collections: collections.and_then(|c| serde_json::from_str(&c).ok()),
-            created_at: r.try_get(4)?,
-            expires_at: r.try_get(5)?,
-            revoked_at: r.try_get(6)?,
+            scopes: scopes_from_text(scopes.as_deref())?,
+            created_at: r.try_get(4).map_err(get)?,
+            expires_at: r.try_get(5).map_err(get)?,
+            revoked_at: r.try_get(6).map_err(get)?,
         },
-        r.try_get(3)?,
+        r.try_get(3).map_err(get)?,
     ))
 }
 
@@ -512,10 +516,7 @@ pub fn find_token(
             &[&h.as_slice()],
         )
         .map_err(|e| read_error(&e))?;
-    let found = row
-        .map(|row| token_record(&row))
-        .transpose()
-        .map_err(|e| read_error(&e))?;
+    let found = row.map(|row| token_record(&row)).transpose()?;
     Ok(verified(found, &h))
 }
 
@@ -527,8 +528,8 @@ impl TokenBook for PgTokens<'_> {
         let n = self
             .0
             .execute(
-                "INSERT INTO atlas_tokens (name, role, collections, hash, created_at, expires_at)
-                 VALUES ($1, $2, $3::text::jsonb, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+                "INSERT INTO atlas_tokens (name, role, collections, hash, created_at, expires_at, scopes)
+                 VALUES ($1, $2, $3::text::jsonb, $4, $5, $6, $7::text::json) ON CONFLICT (name) DO NOTHING",
                 &[
                     &record.name,
                     &record.role,
@@ -536,6 +537,7 @@ impl TokenBook for PgTokens<'_> {
                     &hash.as_slice(),
                     &record.created_at,
                     &record.expires_at,
+                    &scopes_text(&record.scopes),
                 ],
             )
             .map_err(|e| read_error(&e))?;
@@ -552,8 +554,7 @@ impl TokenBook for PgTokens<'_> {
             .map_err(|e| read_error(&e))?;
         rows.iter()
             .map(|r| token_record(r).map(|(rec, _)| rec))
-            .collect::<Result<_, _>>()
-            .map_err(|e| read_error(&e))
+            .collect()
     }
 
     fn revoke(&mut self, name: &str, now: &str) -> Result<bool, RecordError> {

@@ -84,6 +84,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
          CREATE INDEX atlas_changesets_reverts ON atlas_changesets (reverts)
              WHERE reverts IS NOT NULL;",
     ),
+    (
+        6,
+        "scoped tokens",
+        "ALTER TABLE atlas_tokens ADD COLUMN scopes json;",
+    ),
 ];
 
 /// An arbitrary key of this program's advisory lock.

@@ -9,12 +9,14 @@
 
 pub mod changesets;
 pub mod ledger;
+pub mod scope;
 pub mod tokens;
 
 use serde_json::Value as Json;
 
 pub use changesets::{Applied, ChangesetRecord, ChangesetStatus};
 pub use ledger::{Layers, Ledger, LedgerReads};
+pub use scope::{Scope, Scopes};
 pub use tokens::{NewToken, TokenBook, TokenRecord};
 
 /// Why the system of record could not open, record or read.

@@ -10,6 +10,7 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::scope::Scopes;
 use super::RecordError;
 
 /// Tokens start with this, so a leaked one is recognisable (secret scanners, logs).
@@ -19,12 +20,14 @@ pub const PREFIX: &str = "eta_";
 pub const ROLES: [&str; 3] = ["reader", "editor", "admin"];
 
 /// A token as stored (never the secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TokenRecord {
     pub name: String,
     pub role: String,
     /// The collections it may write; `None`: all.
     pub collections: Option<Vec<String>>,
+    /// Its limits inside collections (see [`Scope`]); empty: none.
+    pub scopes: Scopes,
     pub created_at: String,
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
@@ -36,6 +39,7 @@ pub struct NewToken {
     pub name: String,
     pub role: String,
     pub collections: Option<Vec<String>>,
+    pub scopes: Scopes,
     pub expires_at: Option<String>,
 }
 
@@ -60,6 +64,17 @@ impl NewToken {
             return Err(RecordError::Invalid(format!(
                 "--name {name:?}: 1 to 64 letters, digits, - _ . or @"
             )));
+        }
+        for (collection, scope) in &self.scopes {
+            scope.check(collection)?;
+            if let Some(c) = &self.collections {
+                if !c.contains(collection) {
+                    return Err(RecordError::Invalid(format!(
+                        "a scope for {collection:?}, which the token's collections ({}) leave out",
+                        c.join(", ")
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -89,6 +104,7 @@ pub fn create(
         name: new.name.clone(),
         role: new.role.clone(),
         collections: new.collections.clone(),
+        scopes: new.scopes.clone(),
         created_at: now.to_owned(),
         expires_at: new.expires_at.clone(),
         revoked_at: None,
@@ -160,6 +176,7 @@ mod tests {
             name: name.into(),
             role: role.into(),
             collections: None,
+            scopes: Scopes::new(),
             expires_at: None,
         }
     }
@@ -197,6 +214,7 @@ mod tests {
             name: "n".into(),
             role: "reader".into(),
             collections: None,
+            scopes: Scopes::new(),
             created_at: "t".into(),
             expires_at: None,
             revoked_at: None,

@@ -3,6 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::record::scope::{scopes_from_text, scopes_text};
 use crate::record::tokens::{collections_text, hash, verified, TokenBook};
 use crate::record::{RecordError, TokenRecord};
 
@@ -18,16 +19,30 @@ pub(super) fn create_table(db: &Connection) -> Result<(), RecordError> {
              revoked_at TEXT
          )",
     )?;
+    let has_scopes: bool = db.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('tokens') WHERE name = 'scopes'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has_scopes {
+        // JSON object of collection -> scope (`crate::record::scope`); NULL: none.
+        db.execute_batch("ALTER TABLE tokens ADD COLUMN scopes TEXT")?;
+    }
     Ok(())
 }
 
 fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(TokenRecord, Vec<u8>)> {
     let collections: Option<String> = r.get(2)?;
+    let scopes: Option<String> = r.get(7)?;
+    let scopes = scopes_from_text(scopes.as_deref()).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
+    })?;
     Ok((
         TokenRecord {
             name: r.get(0)?,
             role: r.get(1)?,
             collections: collections.and_then(|c| serde_json::from_str(&c).ok()),
+            scopes,
             created_at: r.get(4)?,
             expires_at: r.get(5)?,
             revoked_at: r.get(6)?,
@@ -36,20 +51,21 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<(TokenRecord, Vec<u8>)> {
     ))
 }
 
-const COLUMNS: &str = "name, role, collections, hash, created_at, expires_at, revoked_at";
+const COLUMNS: &str = "name, role, collections, hash, created_at, expires_at, revoked_at, scopes";
 
 impl TokenBook for super::Journal {
     fn insert(&mut self, record: &TokenRecord, hash: &[u8; 32]) -> Result<bool, RecordError> {
         let n = self.db.execute(
-            "INSERT INTO tokens (name, role, collections, hash, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO tokens (name, role, collections, hash, created_at, expires_at, scopes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING",
             params![
                 record.name,
                 record.role,
                 collections_text(record.collections.as_ref()),
                 hash.to_vec(),
                 record.created_at,
-                record.expires_at
+                record.expires_at,
+                scopes_text(&record.scopes)
             ],
         )?;
         Ok(n > 0)

@@ -19,6 +19,9 @@ pub struct EditRequest {
     pub request: Option<RequestKey>,
     /// The change set this edit belongs to (recorded with its change).
     pub changeset: Option<String>,
+    /// The limits of who asks inside this collection (see `crate::record::scope`); `None`:
+    /// none.
+    pub scope: Option<std::sync::Arc<crate::record::Scope>>,
 }
 
 /// An edit's claim on being applied, shared by the request that waits for the answer and the
@@ -138,6 +141,9 @@ pub enum EditError {
     /// A revert found the feature changed since the change set it undoes.
     #[error("feature {0:?} has changed since the change set was applied")]
     ChangedSince(String),
+    /// The edit is outside the rights of who asks (a rule of their token's scope).
+    #[error("{0}")]
+    OutOfScope(super::journaled::OutOfScope),
 }
 
 /// Applies a JSON Merge Patch (RFC 7396) to `target`.

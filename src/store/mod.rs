@@ -18,7 +18,9 @@ mod status;
 use std::sync::Arc;
 
 pub use edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited, Ticket};
-pub use journaled::{now, overlay, CatchUp, JournaledStore, OpenReport, SetError, BATCH};
+pub use journaled::{
+    now, overlay, CatchUp, JournaledStore, OpenReport, OutOfScope, ScopeRule, SetError, BATCH,
+};
 pub use memory::MemoryStore;
 pub use snapshot::{CollectionInfo, Snapshot};
 pub use status::{Outage, StatusReport, StoreStatus};

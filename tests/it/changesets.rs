@@ -26,6 +26,7 @@ fn token(dir: &std::path::Path, name: &str, role: &str) -> String {
             name: name.into(),
             role: role.into(),
             collections: None,
+            scopes: Default::default(),
             expires_at: None,
         },
         "2026-12-01T00:00:00Z",

@@ -37,6 +37,7 @@ fn token(
             name: name.into(),
             role: role.into(),
             collections,
+            scopes: Default::default(),
             expires_at: expires.map(str::to_owned),
         },
         "2026-11-30T00:00:00Z",

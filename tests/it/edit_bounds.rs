@@ -29,6 +29,7 @@ fn make_token(dir: &std::path::Path, name: &str) -> String {
             name: name.into(),
             role: "editor".into(),
             collections: None,
+            scopes: Default::default(),
             expires_at: None,
         },
         "2026-12-01T00:00:00Z",

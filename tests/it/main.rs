@@ -30,6 +30,7 @@ mod postgis;
 mod presentation;
 mod replicas;
 mod response_cache;
+mod scopes;
 mod security;
 mod snapshot;
 mod socket;

@@ -330,6 +330,17 @@ async fn show(
     Ok(json_response(StatusCode::OK, &set_json(&base, &r, &s)))
 }
 
+/// `requests` made under `scope` (one shared copy: the writer readies it once).
+fn scoped(
+    mut requests: Vec<crate::store::EditRequest>,
+    scope: Option<std::sync::Arc<crate::record::Scope>>,
+) -> Vec<crate::store::EditRequest> {
+    for r in &mut requests {
+        r.scope.clone_from(&scope);
+    }
+    requests
+}
+
 /// A refused set as the problem it is: conflicts (features changed since) are 409, anything
 /// else about the features 422; each feature named with its reason.
 fn refusal(e: SetError) -> ApiError {
@@ -351,12 +362,33 @@ fn refusal(e: SetError) -> ApiError {
                 )
             };
             let all_conflicts = refused.iter().all(|(_, e)| conflict(e));
+            let out_of_scope = refused.iter().find_map(|(_, e)| match e {
+                EditError::OutOfScope(o) => Some(o),
+                _ => None,
+            });
             let ids: Vec<&str> = refused.iter().map(|(id, _)| id.as_str()).take(20).collect();
             let features: Vec<Value> = refused
                 .iter()
                 .map(|(id, e)| json!({"id": id, "reason": e.to_string()}))
                 .collect();
-            let (status, code, detail) = if all_conflicts {
+            let (status, code, detail) = if let Some(o) = out_of_scope {
+                let n = refused
+                    .iter()
+                    .filter(|(_, e)| matches!(e, EditError::OutOfScope(_)))
+                    .count();
+                let mut err = ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    Problem::OutOfScope,
+                    format!(
+                        "{n} row(s) are outside this token's rights, so nothing was applied; the first: {}",
+                        o.detail
+                    ),
+                );
+                err.rule = Some(o.rule.name());
+                err.parameter = o.property.clone();
+                err.features = Some(Box::new(Value::Array(features)));
+                return err;
+            } else if all_conflicts {
                 (
                     StatusCode::CONFLICT,
                     Problem::ChangesetConflict,
@@ -428,7 +460,9 @@ async fn apply(
                     .map_err(|e| ApiError::from(EditError::Storage(e.to_string())))?
             }
         };
-        store.apply_set(requests).map_err(refusal)?;
+        store
+            .apply_set(scoped(requests, principal.scope_of(&collection)))
+            .map_err(refusal)?;
         found(store, &collection, &set, retry)
     })
     .await?;
@@ -477,7 +511,9 @@ async fn revert(
         store
             .save_changeset(record)
             .map_err(|e| ApiError::store_read(&e, "the change set", retry))?;
-        store.apply_set(requests).map_err(refusal)?;
+        store
+            .apply_set(scoped(requests, principal.scope_of(&collection)))
+            .map_err(refusal)?;
         found(store, &collection, &id, retry)
     })
     .await?;

@@ -17,6 +17,7 @@ use crate::store::Snapshot;
 
 use super::new_id::new_id;
 use super::overlay::stored_edit;
+use super::scope::ScopeCache;
 
 fn last_modified(layer: &Layer, slot: usize) -> Option<i64> {
     last_modified_ms(layer, slot).map(|t| t.div_euclid(1000))
@@ -33,7 +34,10 @@ fn last_modified_ms(layer: &Layer, slot: usize) -> Option<i64> {
 
 /// A feature's geometry and own (not derived) properties: what a revert compares, since
 /// derived values (`zones`, `updated_at`) move without an edit of the feature.
-fn own_parts(layer: &Layer, feature: Option<&Json>) -> Option<(Json, Map<String, Json>)> {
+pub(super) fn own_parts(
+    layer: &Layer,
+    feature: Option<&Json>,
+) -> Option<(Json, Map<String, Json>)> {
     let f = feature?;
     let mut props = f
         .get("properties")
@@ -47,7 +51,7 @@ fn own_parts(layer: &Layer, feature: Option<&Json>) -> Option<(Json, Map<String,
     Some((f.get("geometry").cloned().unwrap_or(Json::Null), props))
 }
 
-fn feature_json(layer: &Layer, slot: usize) -> Json {
+pub(super) fn feature_json(layer: &Layer, slot: usize) -> Json {
     serde_json::from_slice(&feature_bytes(layer, slot)).unwrap_or(Json::Null)
 }
 
@@ -66,6 +70,8 @@ pub(super) struct Working<'a> {
     /// in it: a batch of 10,000 carriers would otherwise clone the zone layers and prepare
     /// their outlines 10,000 times.
     pub(super) base_zones: Option<ZoneIndex<'a>>,
+    /// The scopes of the batch's edits, made ready once.
+    scopes: ScopeCache,
 }
 
 impl<'a> Working<'a> {
@@ -78,6 +84,7 @@ impl<'a> Working<'a> {
             written: Vec::new(),
             rezoned: Vec::new(),
             base_zones: None,
+            scopes: ScopeCache::default(),
         }
     }
 
@@ -317,6 +324,15 @@ impl<'a> Working<'a> {
                 )
             }
         };
+        if let Some(scope) = req.scope.as_ref().filter(|s| s.limits_writes()) {
+            let ready = self
+                .scopes
+                .ready(layer, scope)
+                .map_err(EditError::OutOfScope)?;
+            ready
+                .check(layer, existing(&id.to_string()), &edit)
+                .map_err(EditError::OutOfScope)?;
+        }
         self.place(&cid, &edit, old_rect, stamp)
             .map_err(EditError::Storage)?;
         let next = self

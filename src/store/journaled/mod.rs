@@ -11,6 +11,7 @@
 mod apply;
 mod new_id;
 mod overlay;
+mod scope;
 mod writer;
 
 use std::sync::mpsc::{self, Sender, SyncSender};
@@ -27,6 +28,7 @@ use crate::record::{
 };
 
 pub use overlay::overlay;
+pub use scope::{OutOfScope, ScopeRule};
 use writer::Writer;
 
 /// Most edits committed in one transaction.

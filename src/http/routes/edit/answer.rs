@@ -41,10 +41,15 @@ impl From<EditError> for ApiError {
                 Problem::IdempotencyKeyReused,
             ),
             EditError::RequestInProgress => (StatusCode::CONFLICT, Problem::RequestInProgress),
+            EditError::OutOfScope(_) => (StatusCode::FORBIDDEN, Problem::OutOfScope),
         };
         let mut err = ApiError::new(status, code, e.to_string());
         if let EditError::Body(b) = &e {
             err.parameter = b.property().map(str::to_owned);
+        }
+        if let EditError::OutOfScope(o) = &e {
+            err.rule = Some(o.rule.name());
+            err.parameter = o.property.clone();
         }
         err
     }

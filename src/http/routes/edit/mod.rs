@@ -92,6 +92,7 @@ pub async fn create(
         EditRequest {
             collection: collection.clone(),
             action: EditAction::Create(feature),
+            scope: principal.scope_of(&collection),
             principal: principal.name,
             condition: Condition::NotApplicable,
             ticket,
@@ -124,6 +125,7 @@ pub async fn replace(
         EditRequest {
             collection: collection.clone(),
             action: EditAction::Replace(id, feature),
+            scope: principal.scope_of(&collection),
             principal: principal.name,
             condition: cond,
             ticket,
@@ -154,6 +156,7 @@ pub async fn update(
         EditRequest {
             collection: collection.clone(),
             action: EditAction::Update(id, Value::Object(patch)),
+            scope: principal.scope_of(&collection),
             principal: principal.name,
             condition: cond,
             ticket,
@@ -181,6 +184,7 @@ pub async fn remove(
         EditRequest {
             collection: collection.clone(),
             action: EditAction::Delete(id),
+            scope: principal.scope_of(&collection),
             principal: principal.name,
             condition: cond,
             ticket,
