@@ -67,6 +67,8 @@ pub struct ServerConfig {
     pub tiles_above: usize,
     /// Reads need a token too (default false: reads are anonymous, writes need a token).
     pub require_token_for_reads: bool,
+    /// Single sign-on: bearer JWTs of an OpenID Connect server (see `oidc`); default none.
+    pub oidc: Option<std::sync::Arc<crate::oidc::Oidc>>,
     /// Days after which the web map marks a feature's figures as stale (default 90).
     pub stale_after_days: u32,
     /// Longest a download may take to write, clipping included; past it the transfer is cut
@@ -128,6 +130,7 @@ impl Default for ServerConfig {
             tile_cache_bytes: 64 * 1024 * 1024,
             tiles_above: 20_000,
             require_token_for_reads: false,
+            oidc: None,
             stale_after_days: 90,
             shutdown_grace: Duration::from_secs(10),
             response_cache_bytes: 64 * 1024 * 1024,
@@ -297,6 +300,17 @@ pub struct FileConfig {
     /// How the server uses its PostgreSQL (with `serve --store`).
     #[serde(default)]
     pub store: StoreFileConfig,
+    /// Who may do what beyond API tokens: `[auth.oidc]`, single sign-on.
+    #[serde(default)]
+    pub auth: AuthFileConfig,
+}
+
+/// The `[auth]` section.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFileConfig {
+    /// Bearer JWTs of an OpenID Connect server (see `oidc::OidcConfig`).
+    pub oidc: Option<crate::oidc::OidcConfig>,
 }
 
 /// The `[store]` section: how a server uses its PostgreSQL. A flag of `serve` (or its
@@ -346,6 +360,8 @@ pub struct PostgisTable {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("{path}: {reason}")]
+    Auth { path: String, reason: String },
     #[error("{path}: cannot read: {source}")]
     Read {
         path: String,
@@ -375,6 +391,12 @@ impl FileConfig {
             path: p.clone(),
             source: Box::new(source),
         })?;
+        if let Some(o) = &cfg.auth.oidc {
+            o.check().map_err(|reason| ConfigError::Auth {
+                path: p.clone(),
+                reason,
+            })?;
+        }
         // A relative MBTiles path is read from the config file's directory.
         let dir = path.parent().unwrap_or(Path::new("."));
         for b in &mut cfg.map.basemaps {
@@ -480,6 +502,12 @@ impl FileConfig {
         }
         if let Some(b) = self.require_token_for_reads {
             c.require_token_for_reads = b;
+        }
+        if let Some(o) = self.auth.oidc {
+            c.oidc = Some(std::sync::Arc::new(crate::oidc::Oidc::new(
+                o,
+                crate::oidc::http_fetch(),
+            )));
         }
         if let Some(d) = self.stale_after_days {
             c.stale_after_days = d;

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use crate::http::problem::Problem;
+use crate::oidc::{Oidc, OidcError};
 use crate::record::{Scope, Scopes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -117,9 +118,12 @@ pub async fn principal(
             true,
         ));
     };
-    if token.is_empty() || token.len() > 512 {
+    if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
         tracing::warn!(reason = "malformed token", "authentication failed");
         return Err(unauthorized("the token is not valid", true));
+    }
+    if let Some(oidc) = state.config.oidc.as_ref().filter(|_| Oidc::is_jwt(token)) {
+        return signed_in(oidc, token).await.map(Some);
     }
     let store = std::sync::Arc::clone(&state.store);
     let presented = token.to_owned();
@@ -171,6 +175,57 @@ pub async fn principal(
         collections: record.collections,
         scopes: record.scopes,
     }))
+}
+
+/// The longest credential read: API tokens are 47 characters; an identity server's JWT with
+/// many roles runs to a few kilobytes.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The principal of a single-sign-on JWT (see `crate::oidc`): its subject, with the rights of
+/// its highest configured role (a reader when none of its roles is configured here).
+async fn signed_in(oidc: &Arc<Oidc>, token: &str) -> Result<Principal, Response> {
+    let verifier = Arc::clone(oidc);
+    let presented = token.to_owned();
+    let verified = tokio::task::spawn_blocking(move || verifier.verify(&presented))
+        .await
+        .map_err(|_| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response())?;
+    let v = match verified {
+        Ok(v) => v,
+        Err(e @ OidcError::KeySet(_)) => {
+            tracing::error!(reason = %e, "authentication failed: the identity server's keys");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Problem::Unavailable,
+                "the identity server cannot be reached to check this token; try again later",
+            )
+            .into_response());
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e, "authentication failed (single sign-on)");
+            return Err(unauthorized(&e.to_string(), true));
+        }
+    };
+    let Some(grant) = v.grant else {
+        return Ok(Principal {
+            name: v.subject,
+            role: Role::Reader,
+            collections: Some(Vec::new()),
+            scopes: Scopes::new(),
+        });
+    };
+    let scope = grant.scope();
+    let mut scopes = Scopes::new();
+    if !scope.is_empty() {
+        for c in grant.collections.iter().flatten() {
+            scopes.insert(c.clone(), scope.clone());
+        }
+    }
+    Ok(Principal {
+        name: v.subject,
+        role: Role::parse(&grant.role).unwrap_or(Role::Reader),
+        collections: grant.collections,
+        scopes,
+    })
 }
 
 /// The principal, which must exist (401 otherwise).

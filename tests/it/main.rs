@@ -26,6 +26,7 @@ mod hardening;
 mod layering;
 mod limits;
 mod matching;
+mod oidc;
 mod postgis;
 mod presentation;
 mod replicas;
