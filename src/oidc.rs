@@ -83,10 +83,15 @@ pub struct RoleGrant {
     pub role: String,
     /// The collections it may edit (default: all).
     pub collections: Option<Vec<String>>,
+    /// A CQL2 text filter the features it edits must satisfy before and after (needs
+    /// collections).
     #[serde(rename = "where")]
     pub write_where: Option<String>,
+    /// The only properties it may change (`geometry` for the outline).
     pub fields: Option<Vec<String>>,
+    /// A GeoJSON Polygon its geometries must stay within.
     pub area: Option<Json>,
+    /// Refused for now: reads are not filtered per role yet (see `record::scope`).
     pub read_where: Option<String>,
 }
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "config.rs"
+# Settings whose structs live beside the code that uses them.
+MORE_SOURCES = [ROOT / "src" / "oidc.rs"]
 DOC = ROOT / "docs" / "configuration.md"
 BEGIN = "<!-- settings table: written by tools/config_table.py -->"
 END = "<!-- end of settings table -->"
@@ -18,7 +20,8 @@ END = "<!-- end of settings table -->"
 # The structs whose fields are settings, with the TOML path their fields live under.
 STRUCTS = [("FileConfig", ""), ("MapConfig", "map."), ("Contact", "map.contact."),
            ("Basemap", "map.basemaps[]."), ("PostgisTable", "postgis_tables[]."),
-           ("StoreFileConfig", "store.")]
+           ("StoreFileConfig", "store."), ("AuthFileConfig", "auth."),
+           ("OidcConfig", "auth.oidc."), ("RoleGrant", "auth.oidc.roles.NAME.")]
 
 
 def fields(text, struct):
@@ -26,17 +29,21 @@ def fields(text, struct):
     m = re.search(r"pub struct " + struct + r" \{\n(.*?)\n\}", text, re.S)
     if not m:
         sys.exit(f"{SOURCE}: no struct {struct}")
-    out, doc = [], []
+    out, doc, rename = [], [], None
     for line in m.group(1).split("\n"):
         line = line.strip()
         if line.startswith("///"):
             doc.append(line[3:].strip())
         elif line.startswith("pub "):
             name, ty = line[4:].rstrip(",").split(":", 1)
-            out.append((name.strip(), ty.strip(), " ".join(doc)))
-            doc = []
-        elif not line.startswith("#["):
-            doc = []
+            out.append((rename or name.strip(), ty.strip(), " ".join(doc)))
+            doc, rename = [], None
+        elif line.startswith("#["):
+            r = re.search(r'rename = "([^"]+)"', line)
+            if r:
+                rename = r.group(1)
+        else:
+            doc, rename = [], None
     return out
 
 
@@ -46,6 +53,7 @@ def table(text):
     for struct, prefix in STRUCTS:
         for name, ty, doc in fields(text, struct):
             inner = re.sub(r"^(Option|Vec)<(.*)>$", r"\2", ty)
+            inner = re.sub(r"^BTreeMap<String, (.*)>$", r"\1", inner).split("::")[-1]
             if inner in nested:
                 continue  # its own rows follow
             if not doc:
@@ -55,7 +63,7 @@ def table(text):
 
 
 def main():
-    text = SOURCE.read_text(encoding="utf-8")
+    text = "\n".join(p.read_text(encoding="utf-8") for p in [SOURCE, *MORE_SOURCES])
     doc = DOC.read_text(encoding="utf-8")
     if BEGIN not in doc or END not in doc:
         sys.exit(f"{DOC}: the markers of the settings table are missing")

@@ -174,9 +174,6 @@ pub(crate) struct ScopeArgs {
     /// A GeoJSON file with the Polygon or MultiPolygon (CRS84) its geometries must stay within.
     #[arg(long)]
     pub(crate) area: Option<PathBuf>,
-    /// A CQL2 text filter on what it may read, e.g. "status <> 'draft'".
-    #[arg(long)]
-    pub(crate) read_where: Option<String>,
 }
 
 impl ScopeArgs {
@@ -197,7 +194,7 @@ impl ScopeArgs {
             write_where: self.write_where,
             fields: self.fields,
             area,
-            read_where: self.read_where,
+            read_where: None,
         };
         Ok((!scope.is_empty()).then_some(scope))
     }

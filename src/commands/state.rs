@@ -42,28 +42,6 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// An expiry as given: a date, an RFC 3339 instant, or a number of days (`90d`).
-pub fn parse_expiry(s: &str) -> Result<String, String> {
-    if let Some(days) = s.strip_suffix('d') {
-        let n: i64 = days
-            .parse()
-            .map_err(|_| format!("--expires {s:?}: a number of days is written like 90d"))?;
-        return Ok((chrono::Utc::now() + chrono::Duration::days(n))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    }
-    if etown_atlas::model::parse_date(s).is_some() {
-        return Ok(format!("{s}T00:00:00Z"));
-    }
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| {
-            t.to_utc()
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        })
-        .map_err(|_| {
-            format!("--expires {s:?} is not a date, an RFC 3339 instant or a number of days")
-        })
-}
-
 /// Makes a token and prints it (only it, on stdout: the one time it is shown).
 #[allow(clippy::print_stdout)]
 pub fn create_token(
@@ -74,12 +52,14 @@ pub fn create_token(
     expires: Option<&str>,
     scope: Option<Scope>,
 ) -> Result<(), String> {
-    let expires_at = expires.map(parse_expiry).transpose()?;
+    let expires_at = expires
+        .map(|e| tokens::parse_expiry(e).map_err(|e| format!("--expires {e}")))
+        .transpose()?;
     let mut scopes = Scopes::new();
     if let Some(scope) = scope {
         let Some(named) = &collections else {
             return Err(
-                "--where, --fields, --area and --read-where limit a token inside the collections \
+                "--where, --fields and --area limit a token inside the collections \
                  it names: give --collections too"
                     .into(),
             );

@@ -22,8 +22,8 @@ use super::{describe, PgError};
 use crate::record::scope::{scopes_from_text, scopes_text};
 use crate::record::tokens::{self, collections_text, verified, TokenBook};
 use crate::record::{
-    Change, ChangesetRecord, ChangesetStatus, Layers, Ledger, LedgerReads, Operation, RecordError,
-    RequestKey, TokenRecord, PAGE_BYTES,
+    AuditQuery, Change, ChangesetRecord, ChangesetStatus, Layers, Ledger, LedgerReads, Operation,
+    RecordError, RequestKey, TokenRecord, TokenWork, PAGE_BYTES,
 };
 
 /// The channel of change notifications.
@@ -372,6 +372,13 @@ impl Ledger for PgLedger {
         let saved = super::changesets::save(client, record);
         saved.map_err(|e| self.fail(&e))
     }
+
+    fn with_tokens(&mut self, work: TokenWork) {
+        match self.client() {
+            Ok(client) => work(Ok(&mut PgTokens(client))),
+            Err(e) => work(Err(e)),
+        }
+    }
 }
 
 type Pool = r2d2::Pool<r2d2_postgres::PostgresConnectionManager<NoTls>>;
@@ -447,6 +454,46 @@ impl LedgerReads for PgReads {
                 &PAGE_BYTES,
             ],
         )
+    }
+
+    fn audit(&self, q: &AuditQuery) -> Result<Vec<Change>, RecordError> {
+        let mut c = self.conn()?;
+        let mut conditions = vec!["TRUE".to_owned()];
+        let mut values: Vec<Box<dyn postgres::types::ToSql + Sync>> = Vec::new();
+        let mut add = |sql: &str, v: Box<dyn postgres::types::ToSql + Sync>| {
+            values.push(v);
+            conditions.push(sql.replace('?', &format!("${}", values.len())));
+        };
+        if let Some(p) = &q.principal {
+            add("author = ?", Box::new(p.clone()));
+        }
+        if let Some(col) = &q.collection {
+            add("collection = ?", Box::new(col.clone()));
+        }
+        if let Some(t) = &q.since {
+            add("at >= ?::text::timestamptz", Box::new(t.clone()));
+        }
+        if let Some(t) = &q.until {
+            add("at < ?::text::timestamptz", Box::new(t.clone()));
+        }
+        if let Some(b) = q.before {
+            add("version < ?", Box::new(b));
+        }
+        values.push(Box::new(i64::try_from(q.limit).unwrap_or(i64::MAX)));
+        let sql = format!(
+            "SELECT version, collection, feature_id, op, author, \
+             to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), NULL::text, NULL::text, \
+             request_key, request_hash, changeset FROM atlas_changes WHERE {} ORDER BY version DESC LIMIT ${}",
+            conditions.join(" AND "),
+            values.len()
+        );
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            values.iter().map(|v| v.as_ref()).collect();
+        let rows = c.query(&sql, &params).map_err(|e| read_error(&e))?;
+        rows.iter()
+            .map(change)
+            .collect::<Result<_, _>>()
+            .map_err(|e| read_error(&e))
     }
 
     fn token(&self, presented: &str) -> Result<Option<TokenRecord>, RecordError> {

@@ -6,7 +6,7 @@
 //! only records them, tells the writer what other servers recorded first, and reads the change
 //! log back.
 
-use super::{Change, ChangesetRecord, ChangesetStatus, RecordError, TokenRecord};
+use super::{Change, ChangesetRecord, ChangesetStatus, RecordError, TokenBook, TokenRecord};
 use crate::index::Layer;
 
 /// Looks a layer up by collection id, as the writer's next version has it.
@@ -50,6 +50,28 @@ pub trait Ledger: Send {
 
     /// Keeps a change set's preview (in its own transaction, outside any batch).
     fn save_changeset(&mut self, record: &ChangesetRecord) -> Result<(), RecordError>;
+
+    /// Runs `work` on the token rows (outside any batch): tokens made, listed and revoked by
+    /// an administrator over the API go through the writer, the one connection that writes.
+    fn with_tokens(&mut self, work: TokenWork);
+}
+
+/// Work on the token rows, given the book or why it cannot be had.
+pub type TokenWork = Box<dyn FnOnce(Result<&mut dyn TokenBook, RecordError>) + Send>;
+
+/// Which changes an audit lists, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditQuery {
+    /// Who made them (exactly).
+    pub principal: Option<String>,
+    pub collection: Option<String>,
+    /// Made at or after this instant (RFC 3339, UTC, as changes record it).
+    pub since: Option<String>,
+    /// Made before this instant.
+    pub until: Option<String>,
+    /// Numbered below this (the next page).
+    pub before: Option<i64>,
+    pub limit: usize,
 }
 
 /// The reading side: history, the change feed and tokens, read beside the writer.
@@ -80,6 +102,9 @@ pub trait LedgerReads: Send + Sync {
     /// The changes that name change set `id`, oldest first (all of them: a set is bounded
     /// when it is made).
     fn changeset_changes(&self, id: &str) -> Result<Vec<Change>, RecordError>;
+    /// The changes `q` asks for, newest first, without the features' versions (who, when,
+    /// what, which feature, which change set).
+    fn audit(&self, q: &AuditQuery) -> Result<Vec<Change>, RecordError>;
     /// Connections open and idle, where the reads use a pool.
     fn pool(&self) -> Option<(u32, u32)> {
         None

@@ -15,7 +15,7 @@ pub mod tokens;
 use serde_json::Value as Json;
 
 pub use changesets::{Applied, ChangesetRecord, ChangesetStatus};
-pub use ledger::{Layers, Ledger, LedgerReads};
+pub use ledger::{AuditQuery, Layers, Ledger, LedgerReads, TokenWork};
 pub use scope::{Scope, Scopes};
 pub use tokens::{NewToken, TokenBook, TokenRecord};
 

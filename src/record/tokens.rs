@@ -118,6 +118,29 @@ pub fn create(
     Ok((token, record))
 }
 
+/// An expiry as given: a date, an RFC 3339 instant, or a number of days (`90d`, 1 to 3650),
+/// as the RFC 3339 instant it names.
+pub fn parse_expiry(s: &str) -> Result<String, String> {
+    if let Some(days) = s.strip_suffix('d') {
+        let n: i64 = days
+            .parse()
+            .ok()
+            .filter(|n| (1..=3650).contains(n))
+            .ok_or_else(|| format!("{s:?}: a number of days (1 to 3650) is written like 90d"))?;
+        return Ok((chrono::Utc::now() + chrono::Duration::days(n))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    }
+    if crate::model::parse_date(s).is_some() {
+        return Ok(format!("{s}T00:00:00Z"));
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| {
+            t.to_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+        .map_err(|_| format!("{s:?} is not a date, an RFC 3339 instant or a number of days"))
+}
+
 /// SHA-256 of a token.
 pub fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()

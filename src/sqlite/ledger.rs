@@ -6,7 +6,8 @@ use rusqlite::Connection;
 
 use super::Journal;
 use crate::record::{
-    Change, ChangesetRecord, ChangesetStatus, Layers, Ledger, LedgerReads, RecordError, TokenRecord,
+    AuditQuery, Change, ChangesetRecord, ChangesetStatus, Layers, Ledger, LedgerReads, RecordError,
+    TokenRecord, TokenWork,
 };
 
 /// The embedded state store as a ledger: the directory's lock makes its server the only
@@ -48,6 +49,10 @@ impl Ledger for SqliteLedger {
     fn save_changeset(&mut self, record: &ChangesetRecord) -> Result<(), RecordError> {
         super::changesets::save(self.0.db(), record).map_err(RecordError::refusal)
     }
+
+    fn with_tokens(&mut self, work: TokenWork) {
+        work(Ok(&mut self.0));
+    }
 }
 
 /// The embedded state store's reads, on a read-only connection of their own.
@@ -74,6 +79,10 @@ impl LedgerReads for SqliteReads {
 
     fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, RecordError> {
         super::changes_since(&self.db(), since, limit)
+    }
+
+    fn audit(&self, q: &AuditQuery) -> Result<Vec<Change>, RecordError> {
+        super::audit(&self.db(), q)
     }
 
     fn token(&self, presented: &str) -> Result<Option<TokenRecord>, RecordError> {

@@ -388,6 +388,47 @@ pub fn changes_since(
     page(db, "seq > ?1", params![since, limit as i64, PAGE_BYTES])
 }
 
+/// The changes an audit asks for, newest first, without the features' versions.
+pub fn audit(db: &Connection, q: &crate::record::AuditQuery) -> Result<Vec<Change>, RecordError> {
+    let mut conditions = Vec::new();
+    let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    let mut add = |sql: &str, v: Box<dyn rusqlite::ToSql>| {
+        values.push(v);
+        conditions.push(sql.replace('?', &format!("?{}", values.len())));
+    };
+    if let Some(p) = &q.principal {
+        add("principal = ?", Box::new(p.clone()));
+    }
+    if let Some(c) = &q.collection {
+        add("collection = ?", Box::new(c.clone()));
+    }
+    // Instants are stored as RFC 3339 UTC text of one shape, so they compare as text.
+    if let Some(t) = &q.since {
+        add("at >= ?", Box::new(t.clone()));
+    }
+    if let Some(t) = &q.until {
+        add("at < ?", Box::new(t.clone()));
+    }
+    if let Some(b) = q.before {
+        add("seq < ?", Box::new(b));
+    }
+    values.push(Box::new(q.limit as i64));
+    let limit = values.len();
+    let condition = if conditions.is_empty() {
+        "1".to_owned()
+    } else {
+        conditions.join(" AND ")
+    };
+    let sql = format!(
+        "SELECT seq, collection, feature_id, operation, principal, at, NULL, NULL, request_key, request_hash, changeset
+         FROM changes WHERE {condition} ORDER BY seq DESC LIMIT ?{limit}"
+    );
+    let mut stmt = db.prepare(&sql)?;
+    let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+    let rows = stmt.query_map(params.as_slice(), change_from_row)?;
+    rows.map(|r| to_change(r?)).collect()
+}
+
 /// The changes of one feature after `since`, oldest first, bounded as [`changes_since`] is.
 pub fn history(
     db: &Connection,

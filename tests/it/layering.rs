@@ -3,13 +3,14 @@
 //! which names the file and the import.
 //!
 //! ```text
-//! main.rs ─► http ─► {changeset, store, export, tiles, encode, query, ingest, index, config, model, basemap}
+//! main.rs ─► http ─► {changeset, store, export, tiles, encode, query, ingest, index, config, oidc, model, basemap}
 //!            changeset ─► {store, record, export, encode, ingest, index, model}
 //!            store ─► {record, ingest, query, index, model}     export ─► {encode, query, ingest, index, model}
 //!            sqlite, postgis (the backends) ─► {record, store, ingest, index, model}
 //!            record (the system of record's nouns and seam) ─► {index, model}
 //!            tiles ─► {query, index, model}
-//!            encode, query, ingest ─► {index, model}    index, config ─► model
+//!            encode, query, ingest ─► {index, model}    index ─► model
+//!            config ─► {oidc, model}    oidc (single sign-on) ─► {record, model}
 //! ```
 //!
 //! Only `http` (and `main.rs`) may use axum, tower, hyper or tokio: everything below it is
@@ -24,7 +25,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("model", &[]),
         ("basemap", &[]),
         ("synth", &["ingest"]),
-        ("config", &["model"]),
+        ("config", &["oidc", "model"]),
+        ("oidc", &["record", "model"]),
         ("index", &["model"]),
         ("ingest", &["index", "model"]),
         ("query", &["index", "model"]),
@@ -57,6 +59,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "ingest",
                 "index",
                 "config",
+                "oidc",
                 "model",
                 "basemap",
             ],

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod admin;
 mod api_contract;
 mod api_core;
 mod attribute_index;

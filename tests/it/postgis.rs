@@ -116,7 +116,7 @@ fn the_database_holds_what_the_api_serves() {
     let dsn = pg.dsn();
     let (ok, log) = atlas(&["db", "migrate", "--store", &dsn]);
     assert!(
-        ok && log.contains("applied migrations [1, 2, 3, 4, 5]"),
+        ok && log.contains("applied migrations [1, 2, 3, 4, 5, 6]"),
         "{log}"
     );
     let (ok, log) = atlas(&["db", "migrate", "--store", &dsn]);
@@ -137,7 +137,7 @@ fn the_database_holds_what_the_api_serves() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
 
     let catalog = shipped_catalog();
     for layer in catalog.layers() {

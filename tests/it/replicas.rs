@@ -406,6 +406,78 @@ fn two_replicas_share_one_postgresql() {
     assert_eq!(authors, [("replica-test".to_owned(), edits as i64 + 1)]);
     drop(db);
 
+    // Tokens and the audit on PostgreSQL (issue 29): an admin (made by the CLI) makes a scoped
+    // token through A; B, sharing the table, honours its scope; the audit on B lists the
+    // changes of the log by author.
+    let out = atlas(&[
+        "token", "create", "--store", &dsn, "--name", "pg-admin", "--role", "admin",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let admin = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let park_carrier = on_a
+        .values()
+        .find(|f| f["properties"]["park"] == "ic-park")
+        .expect("a carrier of ic-park")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_carrier = on_a
+        .values()
+        .find(|f| f["properties"]["park"].is_string() && f["properties"]["park"] != "ic-park")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let made = http.send(
+        http.client
+            .post(a.url("/admin/tokens"))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(
+                json!({"name": "ic-operator", "collections": ["spatial-carriers"],
+                "scopes": {"spatial-carriers": {"where": "park = 'ic-park'"}}})
+                .to_string(),
+            ),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let scoped = made.json()["token"].as_str().unwrap().to_owned();
+    let listed = http.send(http.client.get(b.url("/admin/tokens")).bearer_auth(&admin));
+    assert!(listed.body.contains("park = 'ic-park'"), "{}", listed.body);
+    for (id, expected) in [(&park_carrier, 200), (&other_carrier, 403)] {
+        let url = b.url(&format!("/collections/spatial-carriers/items/{id}"));
+        let etag = http.get(&url).headers["etag"].clone();
+        let r = http.send(
+            http.client
+                .patch(&url)
+                .bearer_auth(&scoped)
+                .header("if-match", etag)
+                .header("content-type", "application/merge-patch+json")
+                .body(json!({"properties": {"available_floor_area_m2": 42}}).to_string()),
+        );
+        assert_eq!(r.status, expected, "{id}: {}", r.body);
+    }
+    let audit = http
+        .send(
+            http.client
+                .get(b.url("/admin/audit?principal=replica-test&limit=10000"))
+                .bearer_auth(&admin),
+        )
+        .json();
+    assert_eq!(audit["changes"].as_array().unwrap().len(), edits + 1);
+    let audit = http
+        .send(
+            http.client
+                .get(b.url("/admin/audit?principal=ic-operator"))
+                .bearer_auth(&admin),
+        )
+        .json();
+    assert_eq!(audit["changes"][0]["feature_id"], park_carrier.as_str());
+    assert_eq!(audit["changes"].as_array().unwrap().len(), 1);
+
     // PostgreSQL stops: reads go on on both, writes get 503 with Retry-After, health degrades.
     pg.stop();
     let reads_before = carriers(&http, &b);

@@ -179,7 +179,7 @@ fn set_json(base: &BaseUrl, r: &ChangesetRecord, s: &ChangesetStatus) -> Value {
     v
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
+pub(super) fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut res = (status, body.to_string()).into_response();
     let h = res.headers_mut();
     h.insert(

@@ -3,6 +3,7 @@
 //! `conformance` only assemble what the modules say, and `http::app` merges their routers, so a
 //! new route is added, documented and declared in one place.
 
+mod admin;
 pub mod api;
 pub mod changesets;
 pub mod collections;
@@ -68,6 +69,7 @@ pub const CONTRACTS: &[&Contract] = &[
     &vocabularies::CONTRACT,
     &health::CONTRACT,
     &map_config::CONTRACT,
+    &admin::CONTRACT,
 ];
 
 /// Every module's routes, merged.

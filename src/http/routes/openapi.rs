@@ -41,6 +41,7 @@ pub(super) fn problem_schema() -> Value {
             "detail": {"type": "string"},
             "code": {"type": "string", "enum": codes, "description": "stable, for machines; the type URN ends with it"},
             "parameter": {"type": "string"},
+            "rule": {"type": "string", "enum": ["where", "fields", "area"], "description": "for out_of_scope, the rule of the token's scope the request broke"},
             "position": {"type": "integer", "minimum": 0, "description": "for a filter, the 0-based character where the problem is"}
         }
     })

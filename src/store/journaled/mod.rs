@@ -24,7 +24,8 @@ use super::status::StoreStatus;
 use super::{FeatureStore, Snapshot};
 use crate::index::Catalog;
 use crate::record::{
-    Change, ChangesetRecord, ChangesetStatus, Ledger, LedgerReads, RecordError, TokenRecord,
+    AuditQuery, Change, ChangesetRecord, ChangesetStatus, Ledger, LedgerReads, RecordError,
+    TokenBook, TokenRecord, TokenWork,
 };
 
 pub use overlay::overlay;
@@ -53,6 +54,8 @@ enum Job {
         record: Box<ChangesetRecord>,
         reply: SyncSender<Result<(), RecordError>>,
     },
+    /// Work on the token rows (it answers through a channel of its own).
+    Tokens(TokenWork),
 }
 
 /// Why a change set's edits were not applied (none of them was).
@@ -204,6 +207,25 @@ impl JournaledStore {
         })
         .map_err(|_| stopped())?;
         answer.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Runs `work` on the token rows, on the writer (the one connection that writes). Blocking.
+    pub fn with_tokens<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut dyn TokenBook) -> Result<T, RecordError> + Send + 'static,
+    ) -> Result<T, RecordError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let stopped = || RecordError::Invalid("the writer has stopped".into());
+        self.send(Job::Tokens(Box::new(move |book| {
+            let _ = reply.send(book.and_then(work));
+        })))
+        .map_err(|_| stopped())?;
+        answer.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Changes by who, when and collection (see `LedgerReads::audit`).
+    pub fn audit(&self, q: &AuditQuery) -> Result<Vec<Change>, RecordError> {
+        self.reads.audit(q)
     }
 
     fn send(&self, job: Job) -> Result<(), mpsc::SendError<Job>> {

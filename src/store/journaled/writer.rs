@@ -83,6 +83,7 @@ impl Writer {
                 Some(Job::Save { record, reply }) => {
                     let _ = reply.send(self.ledger.save_changeset(&record));
                 }
+                Some(Job::Tokens(work)) => self.ledger.with_tokens(work),
                 _ => {}
             }
         }
