@@ -154,13 +154,19 @@ export async function featureForEdit(collection, id, token) {
 }
 
 /** Changes the properties in `changes` (null removes one), only if the feature is still `etag`. */
-export async function patchFeature(collection, id, changes, etag, token) {
+export const patchFeature = (collection, id, changes, etag, token) => patchWith(collection, id, { properties: changes }, etag, token);
+
+/** Moves or reshapes a feature's outline (a GeoJSON geometry), only if it is still `etag`. */
+export const moveFeature = (collection, id, geometry, etag, token) => patchWith(collection, id, { geometry }, etag, token);
+
+/** A merge patch of the feature, only if it is still `etag`: the stored feature and its ETag. */
+async function patchWith(collection, id, patch, etag, token) {
   let res;
   try {
     res = await fetch(`/collections/${enc(collection)}/items/${enc(id)}`, {
       method: 'PATCH',
       headers: headers({ ...bearer(token), 'Content-Type': 'application/merge-patch+json', 'If-Match': etag }),
-      body: JSON.stringify({ properties: changes }),
+      body: JSON.stringify(patch),
     });
   } catch {
     throw new ApiError(t('networkError'), 0, 'network');
@@ -193,6 +199,22 @@ export const matchRequirement = (collection, requirement, signal) => request(`/c
 export const matchScores = (collection, requirement, signal) => request(`/collections/${enc(collection)}/match/scores`, {
   method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(requirement), signal,
 });
+
+/** Creates a feature (a GeoJSON Feature without an id): the stored feature and its ETag. */
+export async function createFeature(collection, feature, token) {
+  let res;
+  try {
+    res = await fetch(`/collections/${enc(collection)}/items`, {
+      method: 'POST',
+      headers: headers({ ...bearer(token), 'Content-Type': 'application/geo+json' }),
+      body: JSON.stringify(feature),
+    });
+  } catch {
+    throw new ApiError(t('networkError'), 0, 'network');
+  }
+  if (!res.ok) throw await problem(res);
+  return { feature: await res.json(), etag: res.headers.get('etag') };
+}
 
 /** Deletes a feature, only if it is still `etag`. */
 export async function deleteFeature(collection, id, etag, token) {

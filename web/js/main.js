@@ -19,6 +19,8 @@ import { LegendControl, InfoControl, ThinnedControl } from './map/controls.js';
 import { FindPanel } from './panels/find.js';
 import { StatsPanel } from './panels/stats.js';
 import { AreaPanel } from './panels/area.js';
+import { Drawing } from './map/draw.js';
+import { AddFeature } from './panels/add.js';
 import { LayersPanel } from './panels/layers.js';
 import { DetailsPanel } from './panels/details.js';
 import { SearchBox } from './panels/search.js';
@@ -146,7 +148,39 @@ async function main() {
     onError: showError,
   });
   const stats = new StatsPanel({ store, catalog, values, onGroupBy: (g) => store.update({ groupBy: g }) });
-  const area = new AreaPanel({ map, maplibregl, store, catalog, toWgs84: datum.toWgs84, exportArea: areaExporter({ store, query }) });
+  const drawing = new Drawing({ map, maplibregl });
+  if (editing) {
+    Object.assign(editing, {
+      drawing,
+      display: datum.display,
+      toWgs84: datum.toWgs84,
+      // An outline being reshaped is fitted into the part of the map the details leave free.
+      reveal: (polygon) => {
+        const ring = polygon.coordinates[0];
+        const xs = ring.map((p) => p[0]);
+        const ys = ring.map((p) => p[1]);
+        const panel = details.element.getBoundingClientRect();
+        const canvas = map.getCanvas().getBoundingClientRect();
+        const covered = panel.width && panel.right < canvas.right - 200 ? Math.max(0, panel.right - canvas.left) : 0;
+        map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], {
+          padding: { left: covered + 60, right: 60, top: 60, bottom: 60 }, maxZoom: 18, duration: 0,
+        });
+      },
+      onCreated: async (layer, feature) => {
+        await editing.onEdited(layer);
+        store.update({ selected: { collection: layer.id, id: String(feature.id) } });
+      },
+    });
+    const adder = new AddFeature({
+      session,
+      drawing,
+      layer: () => catalog.layers.find((l) => l.id === store.state.subject),
+      onDrawn: (layer, polygon) => details.openNew(layer, datum.toWgs84(polygon)),
+    });
+    document.querySelector('.sheet-update')?.before(adder.element);
+    store.on(['subject'], () => adder.render());
+  }
+  const area = new AreaPanel({ drawing, store, catalog, toWgs84: datum.toWgs84, exportArea: areaExporter({ store, query }) });
   const layersPanel = new LayersPanel({ store, catalog, basemaps });
   const search = new SearchBox({ search: (q) => api.searchNames(q), catalog, nameOf, onPick: (c, id) => openAndFly(c, id), onError: showError });
   document.getElementById('search-slot').append(search.element);

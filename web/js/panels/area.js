@@ -2,15 +2,16 @@
 // statistics, and export that area's features from chosen layers through the server. The drawn
 // shape is kept as an outline only, so it never tints what lies beneath; the click that
 // finishes a shape never also opens a feature.
-import { TerraDraw, TerraDrawPolygonMode, TerraDrawRectangleMode } from '/vendor/terra-draw/terra-draw.module.js';
-import { TerraDrawMapLibreGLAdapter } from '/vendor/terra-draw/terra-draw-maplibre-gl-adapter.module.js';
 import { h, fill } from '../dom.js';
 import { t, local, language, onLanguageChange } from '../i18n/index.js';
 import * as format from '../core/format.js';
 
 export class AreaPanel {
-  /** `toWgs84` turns a drawn (display) geometry into WGS84; `exportArea(options)` downloads. */
-  constructor({ map, maplibregl, store, catalog, toWgs84, exportArea }) {
+  /**
+   * `drawing`: the map's shared terra-draw; `toWgs84` turns a drawn (display) geometry into
+   * WGS84; `exportArea(options)` downloads.
+   */
+  constructor({ drawing, store, catalog, toWgs84, exportArea }) {
     this.store = store;
     this.catalog = catalog;
     this.toWgs84 = toWgs84;
@@ -20,25 +21,11 @@ export class AreaPanel {
     this.clip = false;
     this.filtered = true;
     this.chosen = new Set(catalog.layers.map((l) => l.id));
-    this.finishedAt = 0;
+    this.drawingOn = drawing;
     this.element = h('section', { class: 'panel-section area', 'aria-labelledby': 'area-heading' });
-    this.draw = new TerraDraw({
-      adapter: new TerraDrawMapLibreGLAdapter({ map, lib: maplibregl }),
-      modes: [new TerraDrawPolygonMode(), new TerraDrawRectangleMode()],
-    });
-    this.draw.start();
-    this.draw.on('finish', (id) => {
-      const f = this.draw.getSnapshot().find((x) => x.id === id);
-      if (!f || f.geometry.type !== 'Polygon') return;
-      this.finishedAt = Date.now();
-      // Our own outline replaces terra-draw's filled shape.
-      this.draw.clear();
-      this.draw.setMode('static');
-      this.store.update({ area: this.toWgs84(f.geometry) });
-      this.render();
-    });
+    drawing.onChange(() => this.render());
     document.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && this.drawing()) this.cancel();
+      if (e.key === 'Escape' && drawing.by === 'area') this.cancel();
     });
     // It redraws itself for a new area or language.
     store.on(['area'], () => this.render());
@@ -53,25 +40,27 @@ export class AreaPanel {
 
   /** Whether the map's clicks belong to drawing (while drawing, and just after finishing). */
   drawing() {
-    return this.draw.getMode() !== 'static' || Date.now() - this.finishedAt < 400;
+    return this.drawingOn.active();
   }
 
   start(mode) {
-    this.draw.clear();
-    this.draw.setMode(mode);
+    // Our own outline replaces terra-draw's filled shape once it is finished.
+    this.drawingOn.start(mode, 'area', (polygon) => {
+      this.store.update({ area: this.toWgs84(polygon) });
+      this.render();
+    });
     this.render();
   }
 
   cancel() {
-    this.draw.clear();
-    this.draw.setMode('static');
+    if (this.drawingOn.by === 'area') this.drawingOn.reset();
     this.render();
   }
 
   render() {
     const lang = language();
     const a = this.store.state.area;
-    const mode = this.draw.getMode();
+    const mode = this.drawingOn.by === 'area' ? this.drawingOn.mode() : 'static';
     const subject = this.catalog.layers.find((l) => l.id === this.store.state.subject);
     const status = a ? t('areaSet', { area: format.squareKilometres(format.ringAreaKm2(a.coordinates[0]), lang) }) : t('areaNone');
     const holds = a && subject && this.count !== null && this.count !== undefined

@@ -19,7 +19,8 @@ const APART_NAMES = new Set(['source', 'schematic']);
 export class DetailsPanel {
   /**
    * `editing`: null on a read-only server, else `{ session, vocabularies, staleAfterDays,
-   * onEdited(layer, feature) }`.
+   * onEdited(layer, feature), onCreated(layer, feature), drawing, display, toWgs84 }` (the
+   * map's shared terra-draw and the datum conversions, for outlines).
    */
   constructor({ catalog, values, onClose, editing = null, contact = null, staleAfterDays = 90 }) {
     this.catalog = catalog;
@@ -29,6 +30,7 @@ export class DetailsPanel {
     this.editing = editing;
     this.staleAfterDays = staleAfterDays;
     this.form = null;
+    this.outline = null; // { etag, current(), message } while an outline is reshaped on the map
     this.changedBy = null; // { id, principal } of the open feature, when a token could read it
     this.current = null; // { layer, feature, hidden }
     this.element = h('aside', { id: 'details', class: 'details', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'details-title', hidden: true });
@@ -43,6 +45,7 @@ export class DetailsPanel {
       this.form = null;
       this.changedBy = null;
       this.saved = false;
+      this.endOutline();
     }
     // Where focus goes back to when the details close: what opened them (a list row, a search
     // result), or the map when a click on the map did.
@@ -60,6 +63,7 @@ export class DetailsPanel {
     const hadFocus = this.element.contains(document.activeElement);
     this.current = null;
     this.form = null;
+    this.endOutline();
     this.element.hidden = true;
     document.body.classList.remove('details-open');
     if (hadFocus) {
@@ -73,6 +77,16 @@ export class DetailsPanel {
     if (!this.current) return;
     const { layer, feature, hidden } = this.current;
     const lang = language();
+    if (this.current.isNew) {
+      fill(this.element,
+        h('header', {},
+          h('div', {}, h('p', { class: 'details-layer' }, local(layer.title, layer.id)),
+            h('h2', { id: 'details-title', tabindex: '-1' }, t('newTitle', { layer: local(layer.title, layer.id) }))),
+          h('button', { type: 'button', class: 'close', 'aria-label': t('close'), onclick: () => this.onClose() }, '×')),
+        h('p', { class: 'hint' }, t('newHint')),
+        this.form ? this.form.element : null);
+      return;
+    }
     const p = feature.properties || {};
     const fields = visibleFields(layer, lang).filter((f) => !APART_ROLES.has(f.role) && !APART_NAMES.has(f.name));
     const long = (f) => f.type === 'string' && typeof p[f.name] === 'string' && p[f.name].length > 60;
@@ -140,14 +154,124 @@ export class DetailsPanel {
     } catch { /* the history is a nicety; the details stand without it */ }
   }
 
-  /** The Edit button for a signed-in editor, or the open form. */
+  /** The Edit buttons for a signed-in editor, or the open form, or the outline being reshaped. */
   editArea(layer, feature) {
     if (!this.editing || !layer.editable || !this.editing.session.signedIn) return null;
     if (this.form) return this.form.element;
+    if (this.outline) return this.outlineArea();
+    const polygon = !feature.geometry || feature.geometry.type === 'Polygon';
     return [
-      this.saved ? h('p', { class: 'note saved', role: 'status' }, t('editSaved')) : null,
-      h('button', { type: 'button', class: 'edit-open', onclick: () => this.startEditing() }, t('edit')),
+      this.saved ? h('p', { class: 'note saved', role: 'status' }, this.saved === 'outline' ? t('outlineSaved') : t('editSaved')) : null,
+      h('div', { class: 'edit-buttons' },
+        h('button', { type: 'button', class: 'edit-open', onclick: () => this.startEditing() }, t('edit')),
+        polygon && this.editing.drawing ? h('button', { type: 'button', class: 'outline-open', onclick: () => this.startOutline() }, t('outlineEdit')) : null),
     ];
+  }
+
+  outlineArea() {
+    const o = this.outline;
+    return h('div', { class: 'outline-edit' },
+      h('p', { class: 'hint' }, t('outlineHint')),
+      h('p', { class: 'edit-message', role: 'alert', hidden: !o.message }, o.message),
+      h('div', { class: 'edit-actions' },
+        h('button', { type: 'button', class: 'primary', id: 'outline-save', onclick: () => this.saveOutline() }, t('outlineSave')),
+        h('button', { type: 'button', id: 'outline-cancel', onclick: () => this.cancelOutline() }, t('editCancel'))));
+  }
+
+  /** Puts the open feature's outline on the map to reshape or move (read fresh, with its ETag). */
+  async startOutline() {
+    const { layer, feature } = this.current;
+    const e = this.editing;
+    try {
+      const stored = await api.featureForEdit(layer.id, feature.id, e.session.token);
+      if (stored.feature.geometry?.type !== 'Polygon') throw new Error(t('outlineNotPolygon'));
+      const shown = e.display(stored.feature.geometry);
+      e.reveal?.(shown);
+      this.outline = { etag: stored.etag, message: '', current: e.drawing.edit(shown, 'outline') };
+      this.saved = false;
+      this.render();
+      this.element.querySelector('#outline-save')?.focus();
+    } catch (err) {
+      this.endOutline();
+      e.onError(err);
+    }
+  }
+
+  /** Saves the reshaped outline with the ETag read when editing began; a conflict keeps the
+   * drawn shape, takes the other version's ETag and says so, so a second Save goes over it. */
+  async saveOutline() {
+    const { layer, feature } = this.current;
+    const e = this.editing;
+    const o = this.outline;
+    const drawn = o.current();
+    if (!drawn) return;
+    const say = (message) => {
+      o.message = message;
+      this.render();
+      this.element.querySelector('.outline-edit .edit-message')?.focus?.();
+    };
+    try {
+      const { feature: saved } = await api.moveFeature(layer.id, feature.id, e.toWgs84(drawn), o.etag, e.session.token);
+      this.endOutline();
+      this.current.feature = saved;
+      this.changedBy = null;
+      this.saved = 'outline';
+      this.render();
+      this.loadChangedBy();
+      this.element.querySelector('.outline-open')?.focus();
+      e.onEdited(layer, saved);
+    } catch (err) {
+      if (err.status === 412) {
+        const latest = await api.featureForEdit(layer.id, feature.id, e.session.token).catch(() => null);
+        if (latest) {
+          o.etag = latest.etag;
+          this.current.feature = latest.feature;
+          e.onEdited(layer, latest.feature);
+        }
+        say(t('outlineConflict'));
+      } else if (err.status === 401) {
+        e.session.signOut();
+        this.endOutline();
+        this.render();
+      } else {
+        say(err.message);
+      }
+    }
+  }
+
+  cancelOutline() {
+    this.endOutline();
+    this.render();
+    this.element.querySelector('.outline-open')?.focus();
+  }
+
+  endOutline() {
+    if (this.outline && this.editing?.drawing?.by === 'outline') this.editing.drawing.reset();
+    this.outline = null;
+  }
+
+  /** A new feature of `layer` with the outline `geometry` (WGS 84) just drawn: its form. */
+  openNew(layer, geometry) {
+    const e = this.editing;
+    this.endOutline();
+    this.changedBy = null;
+    this.saved = false;
+    this.current = { layer, feature: { type: 'Feature', id: null, geometry, properties: {} }, hidden: false, isNew: true };
+    this.form = new EditForm({
+      layer, id: null, geometry, session: e.session, vocabularies: e.vocabularies, choicesOf: e.choicesOf,
+      onSaved: (created) => {
+        this.form = null;
+        this.current = null;
+        e.onCreated(layer, created);
+      },
+      onConflict: () => {},
+      onDeleted: () => {},
+      onCancel: () => { this.close(); this.onClose(); },
+    });
+    this.element.hidden = false;
+    document.body.classList.add('details-open');
+    this.render();
+    this.form.open();
   }
 
   async startEditing() {

@@ -23,8 +23,12 @@ export class EditForm {
    * `layer`, `id`: what is edited; `session`: the signed-in token; `values`: labels of terms;
    * `onSaved(feature)`: the stored feature after a save; `onCancel()`.
    */
-  constructor({ layer, id, session, vocabularies, choicesOf, onSaved, onConflict, onCancel, onDeleted }) {
-    Object.assign(this, { layer, id, session, vocabularies, choicesOf, onSaved, onConflict, onCancel, onDeleted });
+  /**
+   * `geometry`: given for a new feature (drawn on the map, in WGS 84): the form is empty and
+   * Save creates it.
+   */
+  constructor({ layer, id, session, vocabularies, choicesOf, onSaved, onConflict, onCancel, onDeleted, geometry = null }) {
+    Object.assign(this, { layer, id, session, vocabularies, choicesOf, onSaved, onConflict, onCancel, onDeleted, geometry });
     this.element = h('form', { class: 'edit-form', novalidate: true });
     this.element.addEventListener('submit', (e) => { e.preventDefault(); this.save(); });
     this.etag = null;
@@ -33,6 +37,11 @@ export class EditForm {
 
   /** Reads the feature as stored now (its values and ETag) and shows the form. */
   async open() {
+    if (this.geometry) {
+      this.render();
+      this.element.querySelector('input, select')?.focus();
+      return null;
+    }
     fill(this.element, h('p', { class: 'status' }, t('loading')));
     const { feature, etag } = await api.featureForEdit(this.layer.id, this.id, this.session.token);
     this.etag = etag;
@@ -79,13 +88,13 @@ export class EditForm {
 
   render() {
     fill(this.element,
-      h('h3', {}, t('editTitle')),
+      this.geometry ? null : h('h3', {}, t('editTitle')),
       editableFields(this.layer).map((f) => this.inputOf(f)),
       h('p', { class: 'edit-message', role: 'alert', hidden: true }),
       h('div', { class: 'edit-actions' },
         h('button', { type: 'submit', class: 'primary' }, t('editSave')),
         h('button', { type: 'button', onclick: () => this.onCancel() }, t('editCancel')),
-        h('button', { type: 'button', class: 'danger', id: 'edit-delete', onclick: (e) => this.remove(e.currentTarget) }, t('editDelete'))));
+        this.geometry ? null : h('button', { type: 'button', class: 'danger', id: 'edit-delete', onclick: (e) => this.remove(e.currentTarget) }, t('editDelete'))));
   }
 
   /** The value a field's control holds, as the API takes it; throws a message for a bad number. */
@@ -138,6 +147,7 @@ export class EditForm {
       if (e instanceof FieldError) { this.say(e.message, e.field); return; }
       throw e;
     }
+    if (this.geometry) { await this.create(changes); return; }
     if (Object.keys(changes).length === 0) { this.say(t('editNothing')); return; }
     // A figure that jumps tenfold (164,300 m² typed as 999) is more often a slip than news: the
     // first Save says so at the field, a second Save of the same values goes through.
@@ -156,6 +166,20 @@ export class EditForm {
       const { feature, etag } = await api.patchFeature(this.layer.id, this.id, changes, this.etag, this.session.token);
       this.etag = etag;
       this.stored = feature.properties || {};
+      this.onSaved(feature);
+    } catch (e) {
+      await this.refused(e);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** Creates the new feature with the drawn outline and what was typed. */
+  async create(properties) {
+    const button = this.element.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      const { feature } = await api.createFeature(this.layer.id, { type: 'Feature', geometry: this.geometry, properties }, this.session.token);
       this.onSaved(feature);
     } catch (e) {
       await this.refused(e);
