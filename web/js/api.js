@@ -5,11 +5,17 @@ import { language, t } from './i18n/index.js';
 
 /** An error the server explained (problem+json), or a network failure. */
 export class ApiError extends Error {
-  constructor(message, status, code, parameter) {
+  constructor(message, status, code, parameter, detailEn = null) {
     super(message);
     this.status = status;
     this.code = code;
     this.parameter = parameter; // the parameter or property at fault, when the server names one
+    this.detailEn = detailEn; // a Chinese answer's technical specifics, in English
+  }
+
+  /** The message with its technical specifics (a Chinese answer's English detail) after it. */
+  get full() {
+    return this.detailEn && this.detailEn !== this.message ? `${this.message}（${this.detailEn}）` : this.message;
   }
 }
 
@@ -17,7 +23,7 @@ const headers = (extra = {}) => ({ Accept: 'application/json', 'Accept-Language'
 
 async function problem(res) {
   const p = await res.json().catch(() => null);
-  return new ApiError(p && p.detail ? p.detail : `${res.status} ${res.statusText}`, res.status, p && p.code, p && p.parameter);
+  return new ApiError(p && p.detail ? p.detail : `${res.status} ${res.statusText}`, res.status, p && p.code, p && p.parameter, p && p.detail_en);
 }
 
 /** Times a busy server (503 with Retry-After) is asked again before its refusal is shown. */
@@ -138,7 +144,36 @@ const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 
 /** Whether `token` is valid here: the change feed answers any valid token. */
 export async function checkToken(token) {
-  await request('/changes?limit=1', { headers: bearer(token), cache: 'no-store' });
+  return request('/auth/me', { headers: bearer(token), cache: 'no-store' });
+}
+
+// Administration: tokens and the audit (administrators only).
+
+export const listTokens = async (token) => (await request('/admin/tokens', { headers: bearer(token), cache: 'no-store' })).tokens;
+export const createToken = (body, token) => request('/admin/tokens', {
+  method: 'POST', headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+});
+export async function revokeToken(name, token) {
+  let res;
+  try {
+    res = await fetch(`/admin/tokens/${enc(name)}`, { method: 'DELETE', headers: headers(bearer(token)) });
+  } catch {
+    throw new ApiError(t('networkError'), 0, 'network');
+  }
+  if (!res.ok) throw await problem(res);
+}
+const auditQuery = (filters) => Object.entries(filters).filter(([, v]) => v).map(([k, v]) => `${k}=${enc(v)}`).join('&');
+export const audit = (filters, token) => request(`/admin/audit?${auditQuery(filters)}`, { headers: bearer(token), cache: 'no-store' });
+/** The audit as a CSV file (a Blob), for the filters. */
+export async function auditCsv(filters, token) {
+  let res;
+  try {
+    res = await fetch(`/admin/audit?${auditQuery({ ...filters, f: 'csv', limit: 10000 })}`, { headers: headers(bearer(token)), cache: 'no-store' });
+  } catch {
+    throw new ApiError(t('networkError'), 0, 'network');
+  }
+  if (!res.ok) throw await problem(res);
+  return res.blob();
 }
 
 /** A feature as stored now, with its ETag (the precondition of an edit). */

@@ -21,6 +21,7 @@ import { StatsPanel } from './panels/stats.js';
 import { AreaPanel } from './panels/area.js';
 import { Drawing } from './map/draw.js';
 import { AddFeature } from './panels/add.js';
+import { Team } from './panels/team.js';
 import { LayersPanel } from './panels/layers.js';
 import { DetailsPanel } from './panels/details.js';
 import { SearchBox } from './panels/search.js';
@@ -119,6 +120,8 @@ async function main() {
       onError: showError,
     });
     signIn.element.before(sheet.element);
+    const team = new Team({ session, layers: catalog.layers, onError: showError });
+    sheet.element.before(team.element);
     store.on(['subject'], () => sheet.render());
   }
   const selection = new Selection({ store, query, data, details, map, maplibregl, display: datum.display });

@@ -34,6 +34,26 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tokens", get(list).post(create))
         .route("/admin/tokens/{name}", delete(revoke))
         .route("/admin/audit", get(audit))
+        .route("/auth/me", get(me))
+}
+
+/// Who the credential names and what it may do: the web map shows an administrator's tools,
+/// and a scoped editor its limits, from this.
+async fn me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(crate::http::extract::NoParams): Query<crate::http::extract::NoParams>,
+) -> Result<Response, Response> {
+    let p = auth::required(&state, &headers).await?;
+    let role = match p.role {
+        Role::Reader => "reader",
+        Role::Editor => "editor",
+        Role::Admin => "admin",
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"name": p.name, "role": role, "collections": p.collections, "scopes": p.scopes}),
+    ))
 }
 
 /// The principal, who must be an administrator (401 without a credential, 403 without the role).
@@ -525,4 +545,17 @@ fn operations(_: &Doc, paths: &mut Paths) {
     get["parameters"] = json!(params);
     get["responses"]["200"]["content"]["text/csv"] = json!({"schema": {"type": "string"}});
     paths.insert("/admin/audit".into(), json!({"get": get}));
+    paths.insert(
+        "/auth/me".into(),
+        json!({"get": {
+            "summary": "who the credential names, its role, collections and scopes", "operationId": "me",
+            "tags": ["Admin"], "security": [{"bearer": []}],
+            "responses": {
+                "200": {"description": "the principal", "content": {"application/json": {"schema": {"type": "object",
+                    "required": ["name", "role"], "properties": {"name": {"type": "string"}, "role": {"type": "string"},
+                    "collections": {"type": "array", "items": {"type": "string"}, "nullable": true}, "scopes": {"type": "object"}}}}}},
+                "400": problem("a parameter (this takes none)"),
+                "401": problem("no token, or one that is not valid"),
+                "503": problem("the store could not be reached")}}}),
+    );
 }

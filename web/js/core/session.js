@@ -7,11 +7,27 @@ const KEY = 'etown-atlas-token';
 export class Session {
   constructor() {
     this.listeners = [];
+    this.me = null; // { name, role, collections, scopes } once the server has said
     try {
       this.token = sessionStorage.getItem(KEY);
     } catch {
       this.token = null; // storage blocked: sign-in lasts until the page reloads
     }
+    if (this.token) this.whoAmI();
+  }
+
+  /** Asks the server who the kept token names (a token gone stale signs out). */
+  async whoAmI() {
+    try {
+      this.me = await api.checkToken(this.token);
+      this.listeners.forEach((fn) => fn(this.signedIn));
+    } catch (e) {
+      if (e.status === 401) this.signOut();
+    }
+  }
+
+  get isAdmin() {
+    return this.me?.role === 'admin';
   }
 
   get signedIn() {
@@ -21,7 +37,7 @@ export class Session {
   /** Keeps `token` if the server accepts it; throws the server's refusal otherwise. */
   async signIn(token) {
     const trimmed = token.trim();
-    await api.checkToken(trimmed);
+    this.me = await api.checkToken(trimmed);
     this.set(trimmed);
   }
 
@@ -31,6 +47,7 @@ export class Session {
 
   set(token) {
     this.token = token;
+    if (!token) this.me = null;
     try {
       if (token) sessionStorage.setItem(KEY, token);
       else sessionStorage.removeItem(KEY);

@@ -234,7 +234,7 @@ export class DetailsPanel {
         this.endOutline();
         this.render();
       } else {
-        say(err.message);
+        say(err.full || err.message);
       }
     }
   }
