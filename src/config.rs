@@ -100,9 +100,17 @@ impl ServerConfig {
         } else {
             format!(" {}", basemap_origins.join(" "))
         };
+        // The web map trades a sign-in's code for a token at the identity server itself.
+        let sso = self
+            .oidc
+            .as_ref()
+            .filter(|o| o.config.client_id.is_some())
+            .and_then(|o| crate::oidc::origin(&o.config.issuer))
+            .map(|o| format!(" {o}"))
+            .unwrap_or_default();
         format!(
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:{extra}; \
-             connect-src 'self'{extra}; worker-src 'self' blob:; child-src 'self' blob:; font-src 'self'; object-src 'none'; \
+             connect-src 'self'{extra}{sso}; worker-src 'self' blob:; child-src 'self' blob:; font-src 'self'; object-src 'none'; \
              base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
         )
     }

@@ -203,6 +203,8 @@ pub struct Oidc {
 #[derive(Default)]
 struct Keys {
     set: Option<JwkSet>,
+    /// The issuer's discovery document, once read.
+    discovery: Option<Json>,
     jwks_url: Option<String>,
     fetched: Option<Instant>,
     fetches: u64,
@@ -364,22 +366,72 @@ impl Oidc {
         DecodingKey::from_jwk(&jwk).map_err(|_| OidcError::Algorithm)
     }
 
+    /// The issuer's discovery document (read once, then kept).
+    fn discovery(&self, keys: &mut Keys) -> Result<Json, OidcError> {
+        if let Some(d) = &keys.discovery {
+            return Ok(d.clone());
+        }
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.config.issuer.trim_end_matches('/')
+        );
+        let doc: Json = serde_json::from_str(&(self.fetch)(&url).map_err(OidcError::KeySet)?)
+            .map_err(|e| OidcError::KeySet(format!("{url}: {e}")))?;
+        if doc["issuer"]
+            .as_str()
+            .is_some_and(|i| i != self.config.issuer)
+        {
+            return Err(OidcError::KeySet(format!(
+                "{url} names another issuer ({})",
+                doc["issuer"]
+            )));
+        }
+        keys.discovery = Some(doc.clone());
+        Ok(doc)
+    }
+
+    /// What the web map needs to sign people in (authorization code with PKCE): the client id
+    /// and the identity server's endpoints; `None` without a client id. Blocking.
+    pub fn sign_in(&self) -> Result<Option<Json>, OidcError> {
+        let Some(client_id) = &self.config.client_id else {
+            return Ok(None);
+        };
+        let mut keys = self
+            .keys
+            .lock()
+            .map_err(|_| OidcError::KeySet("the key cache is poisoned".into()))?;
+        let doc = self.discovery(&mut keys)?;
+        let endpoint = |name: &str| {
+            doc[name]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| OidcError::KeySet(format!("the discovery document has no {name}")))
+        };
+        let display = self.config.display_name.clone().or_else(|| {
+            origin(&self.config.issuer).and_then(|o| o.split("://").nth(1).map(str::to_owned))
+        });
+        Ok(Some(serde_json::json!({
+            "issuer": self.config.issuer,
+            "client_id": client_id,
+            "display_name": display,
+            "authorization_endpoint": endpoint("authorization_endpoint")?,
+            "token_endpoint": endpoint("token_endpoint")?,
+            "scope": "openid",
+        })))
+    }
+
     fn refresh(&self, keys: &mut Keys) -> Result<(), OidcError> {
         keys.fetched = Some(Instant::now());
         keys.fetches += 1;
         let url = match (&self.config.jwks_url, &keys.jwks_url) {
             (Some(u), _) | (None, Some(u)) => u.clone(),
             (None, None) => {
-                let discovery = format!(
-                    "{}/.well-known/openid-configuration",
-                    self.config.issuer.trim_end_matches('/')
-                );
-                let doc: Json =
-                    serde_json::from_str(&(self.fetch)(&discovery).map_err(OidcError::KeySet)?)
-                        .map_err(|e| OidcError::KeySet(format!("{discovery}: {e}")))?;
+                let doc = self.discovery(keys)?;
                 let u = doc["jwks_uri"]
                     .as_str()
-                    .ok_or_else(|| OidcError::KeySet(format!("{discovery} has no jwks_uri")))?
+                    .ok_or_else(|| {
+                        OidcError::KeySet("the discovery document has no jwks_uri".into())
+                    })?
                     .to_owned();
                 keys.jwks_url = Some(u.clone());
                 u
@@ -407,6 +459,13 @@ impl Oidc {
         keys.set = Some(set);
         Ok(())
     }
+}
+
+/// The scheme and host of a URL (`https://sso.example.gov.cn`).
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
 /// The strings at `path` (dotted) in `claims`: an array of strings, or one string.

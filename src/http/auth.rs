@@ -273,6 +273,7 @@ pub async fn reads_need_a_token(
         || path == "/metrics"
         || path == "/"
         || path == "/index.html"
+        || path == "/auth/config"
         || ["/js/", "/css/", "/vendor/"]
             .iter()
             .any(|p| path.starts_with(p));

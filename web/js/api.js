@@ -143,6 +143,9 @@ export const whatsHere = (lon, lat) => request(`/whats-here?lon=${lon}&lat=${lat
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 
 /** Whether `token` is valid here: the change feed answers any valid token. */
+/** How people sign in here: `{ oidc: null }`, or the identity server's endpoints. */
+export const signInConfig = () => request('/auth/config', { cache: 'no-store' });
+
 export async function checkToken(token) {
   return request('/auth/me', { headers: bearer(token), cache: 'no-store' });
 }

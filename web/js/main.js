@@ -22,6 +22,7 @@ import { AreaPanel } from './panels/area.js';
 import { Drawing } from './map/draw.js';
 import { AddFeature } from './panels/add.js';
 import { Team } from './panels/team.js';
+import { finishSignIn } from './core/sso.js';
 import { LayersPanel } from './panels/layers.js';
 import { DetailsPanel } from './panels/details.js';
 import { SearchBox } from './panels/search.js';
@@ -108,7 +109,10 @@ async function main() {
   } : null;
   const details = new DetailsPanel({ catalog, values, editing, contact: config.contact, staleAfterDays: config.staleAfterDays ?? 90, onClose: () => store.update({ selected: null }) });
   if (editing) {
-    const signIn = new SignIn({ session });
+    const sso = (await api.signInConfig().catch(() => ({ oidc: null }))).oidc;
+    const signIn = new SignIn({ session, sso });
+    // Back from the identity server: the code becomes this tab's token.
+    finishSignIn(sso).then((token) => token && session.signIn(token)).catch(showError);
     document.getElementById('lang').before(signIn.element);
     session.onChange(() => { signIn.render(); details.render(); details.loadChangedBy(); });
     onLanguageChange(() => signIn.render());

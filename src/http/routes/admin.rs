@@ -35,6 +35,34 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tokens/{name}", delete(revoke))
         .route("/admin/audit", get(audit))
         .route("/auth/me", get(me))
+        .route("/auth/config", get(sign_in_config))
+}
+
+/// How the web map signs people in: `{"oidc": null}` with tokens only, else the identity
+/// server's endpoints and this map's client id. Open to everyone (the page reads it before
+/// anyone has signed in).
+async fn sign_in_config(
+    State(state): State<AppState>,
+    Query(crate::http::extract::NoParams): Query<crate::http::extract::NoParams>,
+) -> Result<Response, Response> {
+    let Some(oidc) = state.config.oidc.clone() else {
+        return Ok(json_response(StatusCode::OK, &json!({"oidc": null})));
+    };
+    let found = tokio::task::spawn_blocking(move || oidc.sign_in())
+        .await
+        .map_err(|_| ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response())?;
+    match found {
+        Ok(o) => Ok(json_response(StatusCode::OK, &json!({ "oidc": o }))),
+        Err(e) => {
+            tracing::error!(reason = %e, "the identity server's discovery document");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Problem::Unavailable,
+                "the identity server cannot be reached; sign in with an API token meanwhile",
+            )
+            .into_response())
+        }
+    }
 }
 
 /// Who the credential names and what it may do: the web map shows an administrator's tools,
@@ -545,6 +573,17 @@ fn operations(_: &Doc, paths: &mut Paths) {
     get["parameters"] = json!(params);
     get["responses"]["200"]["content"]["text/csv"] = json!({"schema": {"type": "string"}});
     paths.insert("/admin/audit".into(), json!({"get": get}));
+    paths.insert(
+        "/auth/config".into(),
+        json!({"get": {
+            "summary": "how the web map signs people in (single sign-on, when configured)", "operationId": "signInConfig",
+            "tags": ["Admin"],
+            "responses": {
+                "200": {"description": "the identity server's endpoints and the client id, or null", "content": {"application/json": {"schema": {"type": "object",
+                    "required": ["oidc"], "properties": {"oidc": {"type": "object", "nullable": true}}}}}},
+                "400": problem("a parameter (this takes none)"),
+                "503": problem("the identity server cannot be reached")}}}),
+    );
     paths.insert(
         "/auth/me".into(),
         json!({"get": {

@@ -1,11 +1,16 @@
 // Sign-in for editors, in the header: a button that opens a small dialog for an API token
-// (made by `etown-atlas token create`), checked by the server before it is kept for this tab.
+// (made by `etown-atlas token create` or in the Team dialog), checked by the server before it is
+// kept for this tab; and, when the server is set up for single sign-on, "Sign in with …" the
+// organisation's identity server.
 import { h, fill } from '../dom.js';
 import { t } from '../i18n/index.js';
+import { startSignIn } from '../core/sso.js';
 
 export class SignIn {
-  constructor({ session }) {
+  /** `sso`: the identity server as /auth/config describes it, or null. */
+  constructor({ session, sso = null }) {
     this.session = session;
+    this.sso = sso;
     this.element = h('div', { class: 'signin' });
     this.dialog = null;
     this.render();
@@ -24,6 +29,16 @@ export class SignIn {
     const close = () => { this.dialog.close(); this.dialog.remove(); this.dialog = null; this.render(); this.element.querySelector('button')?.focus(); };
     const form = h('form', { method: 'dialog' },
       h('h2', {}, t('signInTitle')),
+      this.sso ? h('div', { class: 'sso' },
+        h('button', { type: 'button', id: 'signin-sso', class: 'primary', onclick: async () => {
+          try {
+            await startSignIn(this.sso);
+          } catch (err) {
+            message.textContent = err.message;
+            message.hidden = false;
+          }
+        } }, t('ssoButton', { name: this.sso.display_name })),
+        h('p', { class: 'muted' }, t('ssoOr'))) : null,
       h('p', { class: 'muted' }, t('signInHint')),
       h('label', { for: 'token' }, t('signInToken')),
       input,
