@@ -3,7 +3,7 @@
 //! token's scope is checked against the collections here, so a filter naming a property the
 //! collection does not have is refused when the token is made, not on its first edit.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -15,7 +15,7 @@ use super::openapi::{json_ok, problem, Doc, Paths};
 use super::Contract;
 use crate::http::auth::{self, Principal, Role};
 use crate::http::error::ApiError;
-use crate::http::extract::{Query, RouteParams};
+use crate::http::extract::{NoParams, Query, RouteParams};
 use crate::http::params::{ParamSpec, Params};
 use crate::http::problem::Problem;
 use crate::http::AppState;
@@ -70,9 +70,10 @@ async fn sign_in_config(
 async fn me(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(crate::http::extract::NoParams): Query<crate::http::extract::NoParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Response> {
     let p = auth::required(&state, &headers).await?;
+    params::<NoParams>(raw.as_deref()).map_err(IntoResponse::into_response)?;
     let role = match p.role {
         Role::Reader => "reader",
         Role::Editor => "editor",
@@ -82,6 +83,12 @@ async fn me(
         StatusCode::OK,
         &json!({"name": p.name, "role": role, "collections": p.collections, "scopes": p.scopes}),
     ))
+}
+
+/// The route's parameters, read after the credential is checked: a request without one is a
+/// 401 whatever its parameters.
+fn params<P: RouteParams>(raw: Option<&str>) -> Result<P, ApiError> {
+    Params::parse(raw).and_then(|p| P::from_params(p, None))
 }
 
 /// The principal, who must be an administrator (401 without a credential, 403 without the role).
@@ -137,9 +144,10 @@ fn record_error(e: &RecordError, retry: u32) -> ApiError {
 async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(crate::http::extract::NoParams): Query<crate::http::extract::NoParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Response> {
     admin(&state, &headers).await?;
+    params::<NoParams>(raw.as_deref()).map_err(IntoResponse::into_response)?;
     let retry = state.retry_after();
     let tokens = with_store(&state, move |s| {
         s.with_tokens(|book| book.list())
@@ -211,10 +219,11 @@ fn check_scope(layer: &Layer, collection: &str, scope: &Scope) -> Result<(), Str
 async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(crate::http::extract::NoParams): Query<crate::http::extract::NoParams>,
+    RawQuery(raw): RawQuery,
     body: axum::body::Bytes,
 ) -> Result<Response, Response> {
     let who = admin(&state, &headers).await?;
+    params::<NoParams>(raw.as_deref()).map_err(IntoResponse::into_response)?;
     crate::http::body::require_json(&headers).map_err(IntoResponse::into_response)?;
     let value = crate::http::body::strict_json(&body).map_err(IntoResponse::into_response)?;
     let asked: TokenBody = serde_json::from_value(value)
@@ -269,9 +278,10 @@ async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(name): Path<String>,
-    Query(crate::http::extract::NoParams): Query<crate::http::extract::NoParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Response> {
     let who = admin(&state, &headers).await?;
+    params::<NoParams>(raw.as_deref()).map_err(IntoResponse::into_response)?;
     let retry = state.retry_after();
     let now = crate::store::now().1;
     let target = name.clone();
@@ -445,9 +455,10 @@ fn audit_row(c: &Change) -> [String; 7] {
 async fn audit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(p): Query<AuditParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Response> {
     admin(&state, &headers).await?;
+    let p: AuditParams = params(raw.as_deref()).map_err(IntoResponse::into_response)?;
     let retry = state.retry_after();
     let q = p.query.clone();
     let changes = with_store(&state, move |s| {
