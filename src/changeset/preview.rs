@@ -108,6 +108,52 @@ pub struct CellError {
     pub reason: Reason,
 }
 
+impl Preview {
+    /// Marks the rows whose edits `refused` names (by their index in what
+    /// [`apply_requests`](super::apply_requests) makes of this preview: changed and new rows in
+    /// file order, then the deletions) as errors with `reason` (at `property`, when one is at
+    /// fault); a refused deletion becomes a problem of the set. The counts follow.
+    pub fn mark_refused(&mut self, refused: &[(usize, Option<String>, Reason)]) {
+        let mut applying: Vec<Option<usize>> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.outcome == "changed" || r.outcome == "new")
+            .map(|(i, _)| Some(i))
+            .collect();
+        applying.extend(std::iter::repeat_n(None, self.missing.deletes.len()));
+        let first_delete = applying.len() - self.missing.deletes.len();
+        for (index, property, reason) in refused {
+            match applying.get(*index) {
+                Some(Some(row)) => {
+                    let r = &mut self.rows[*row];
+                    match r.outcome {
+                        "changed" => self.summary.changed -= 1,
+                        _ => self.summary.new -= 1,
+                    }
+                    self.summary.error += 1;
+                    r.outcome = "error";
+                    r.errors.push(CellError {
+                        column: None,
+                        property: property.clone(),
+                        value: Json::Null,
+                        reason: reason.clone(),
+                    });
+                }
+                Some(None) => {
+                    let id = &self.missing.deletes[index - first_delete].id;
+                    self.problems.push(Reason::new(
+                        format!("deleting missing feature {id}: {}", reason.en),
+                        format!("删除缺失要素 {id}：{}", reason.zh),
+                    ));
+                    self.summary.problems += 1;
+                }
+                None => {}
+            }
+        }
+    }
+}
+
 /// How far apart (in degrees) two positions may be and still be the same: a centimetre, so a
 /// geometry written as text with fewer digits and read back is not a change.
 const SAME_POSITION: f64 = 1e-7;

@@ -31,6 +31,16 @@ fn chinese(code: &str) -> (&'static str, &'static str) {
     (entry.title_zh, entry.lead_zh)
 }
 
+/// What a rule of a token's scope limits, in Chinese (`where`, `fields`, `area`).
+pub fn scope_rule_zh(rule: &str) -> &'static str {
+    match rule {
+        "where" => "可编辑的要素范围",
+        "fields" => "可修改的属性",
+        "area" => "可编辑的地理范围",
+        _ => "",
+    }
+}
+
 /// `body` (a problem) for a Chinese reader; `wait` is its Retry-After, if any.
 pub fn to_chinese(mut body: Value, wait: Option<u64>) -> Value {
     let code = body["code"].as_str().unwrap_or_default().to_owned();
@@ -38,15 +48,9 @@ pub fn to_chinese(mut body: Value, wait: Option<u64>) -> Value {
     let parameter = body["parameter"].as_str().map(|p| format!("“{p}”"));
     let position = body["position"].as_u64().map(|n| (n + 1).to_string());
     let wait = wait.map(|s| s.to_string());
-    let rule = body["rule"].as_str().map(|r| {
-        let what = match r {
-            "where" => "可编辑的要素范围",
-            "fields" => "可修改的属性",
-            "area" => "可编辑的地理范围",
-            _ => "",
-        };
-        format!("{r}：{what}")
-    });
+    let rule = body["rule"]
+        .as_str()
+        .map(|r| format!("{r}：{}", scope_rule_zh(r)));
     // A scope's refusal names the property it may not change, after the rule.
     let parameter = match (&rule, parameter) {
         (Some(_), Some(p)) => Some(format!("：不可修改属性 {p}")),

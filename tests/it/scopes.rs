@@ -529,10 +529,11 @@ async fn tokens_edit_only_inside_their_scope_by_every_method_and_by_change_set()
         "{zh}"
     );
 
-    // Change sets obey the same rules row by row: one row outside refuses the whole set.
-    let post = |csv: String| {
+    // Change sets obey the same rules row by row. Previewed by a scoped token, the rows outside
+    // its rights are errors at once (so the set cannot apply); previewed by anyone and applied
+    // by a scoped token, one row outside refuses the whole set at apply.
+    let preview_by = |token: String, csv: String| {
         let site = &site;
-        let park7 = &park7;
         async move {
             let r = site
                 .http
@@ -540,26 +541,37 @@ async fn tokens_edit_only_inside_their_scope_by_every_method_and_by_change_set()
                     "{}/collections/spatial-carriers/changesets",
                     site.base
                 ))
-                .bearer_auth(park7)
+                .bearer_auth(token)
                 .header("content-type", "text/csv")
                 .body(csv)
                 .send()
                 .await
                 .unwrap();
             assert_eq!(r.status(), 201);
-            let preview: Value = r.json().await.unwrap();
-            let set = preview["id"].as_str().unwrap().to_owned();
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let apply_by = |token: String, set: String| {
+        let site = &site;
+        async move {
             let r = site
                 .http
                 .post(format!(
                     "{}/collections/spatial-carriers/changesets/{set}/apply",
                     site.base
                 ))
-                .bearer_auth(park7)
+                .bearer_auth(token)
                 .send()
                 .await
                 .unwrap();
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let post = |csv: String| {
+        let park7 = park7.clone();
+        async move {
+            let preview = preview_by(park7.clone(), csv).await;
+            apply_by(park7, preview["id"].as_str().unwrap().to_owned()).await
         }
     };
     let snapshot = |ids: Vec<String>| {
@@ -575,10 +587,43 @@ async fn tokens_edit_only_inside_their_scope_by_every_method_and_by_change_set()
     };
     let ids = vec![b.clone(), c.clone(), o.clone()];
     let before = snapshot(ids.clone()).await;
-    let (status, problem) = post(format!(
-        "id,available_floor_area_m2\n{b},111\n{c},222\n{o},333\n"
-    ))
-    .await;
+    let csv = format!("id,available_floor_area_m2\n{b},111\n{c},222\n{o},333\n");
+    let preview = preview_by(park7.clone(), csv.clone()).await;
+    let outcomes: Vec<(&str, &str)> = preview["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{preview}"))
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            (b.as_str(), "changed"),
+            (c.as_str(), "changed"),
+            (o.as_str(), "error")
+        ],
+        "{preview}"
+    );
+    let text = preview.to_string();
+    assert!(
+        text.contains("outside what this token may edit") && text.contains("超出令牌的权限范围"),
+        "{preview}"
+    );
+    let (status, problem) =
+        apply_by(park7.clone(), preview["id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("changeset_has_errors")),
+        "{problem}"
+    );
+    assert_eq!(
+        snapshot(ids.clone()).await,
+        before,
+        "a refused set changed something"
+    );
+    let by_office = preview_by(anyone.clone(), csv).await;
+    let (status, problem) =
+        apply_by(park7.clone(), by_office["id"].as_str().unwrap().to_owned()).await;
     assert_eq!(status, 403, "{problem}");
     assert_eq!(problem["code"], "out_of_scope");
     assert_eq!(problem["rule"], "where");
@@ -596,8 +641,8 @@ async fn tokens_edit_only_inside_their_scope_by_every_method_and_by_change_set()
     );
     let (status, problem) = post(format!("id,floor_area_m2\n{b},1\n")).await;
     assert_eq!(
-        (status, problem["rule"].as_str()),
-        (403, Some("fields")),
+        (status, problem["code"].as_str()),
+        (422, Some("changeset_has_errors")),
         "{problem}"
     );
     let (status, applied) = post(format!("id,available_floor_area_m2\n{b},111\n{c},222\n")).await;

@@ -242,8 +242,28 @@ async fn create(
                 format!("{} / {}", r.en, r.zh),
             )
         })?;
-        let preview =
+        let mut preview =
             changeset::preview(layer, |v| snapshot.vocabulary(v), &upload, p.delete_missing);
+        // A scoped token sees the rows outside its rights now, as errors, not at apply.
+        if let Some(scope) = principal
+            .scope_of(&collection)
+            .filter(|s| s.limits_writes())
+        {
+            let document = serde_json::to_value(&preview).unwrap_or(Value::Null);
+            if let Ok(requests) = changeset::apply_requests(&document, &principal.name, "preview") {
+                let refused: Vec<(usize, Option<String>, changeset::Reason)> = store
+                    .dry_run(&scoped(requests, Some(scope)))
+                    .into_iter()
+                    .filter_map(|(i, e)| match e {
+                        EditError::OutOfScope(o) => {
+                            Some((i, o.property.clone(), out_of_scope_reason(&o)))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                preview.mark_refused(&refused);
+            }
+        }
         let record = ChangesetRecord {
             id: crate::record::changesets::new_id()
                 .map_err(|e| ApiError::from(EditError::Storage(e.to_string())))?,
@@ -328,6 +348,23 @@ async fn show(
     let retry = state.retry_after();
     let (r, s) = with_store(&state, move |store| found(store, &collection, &set, retry)).await?;
     Ok(json_response(StatusCode::OK, &set_json(&base, &r, &s)))
+}
+
+/// Why a row is outside the uploader's rights, in both languages.
+fn out_of_scope_reason(o: &crate::store::OutOfScope) -> changeset::Reason {
+    let what = crate::http::problem_language::scope_rule_zh(o.rule.name());
+    let property = o
+        .property
+        .as_ref()
+        .map(|p| format!("：不可修改属性 “{p}”"))
+        .unwrap_or_default();
+    changeset::Reason::new(
+        o.detail.clone(),
+        format!(
+            "超出令牌的权限范围（规则 {}：{what}）{property}",
+            o.rule.name()
+        ),
+    )
 }
 
 /// `requests` made under `scope` (one shared copy: the writer readies it once).

@@ -197,6 +197,20 @@ impl JournaledStore {
         answer.recv().unwrap_or_else(|_| Err(stopped()))
     }
 
+    /// Checks `requests` as [`apply_set`](Self::apply_set) would, over the current version,
+    /// without applying or recording anything: the refused ones, by their index. A preview
+    /// uses it to mark the rows outside the rights of who uploaded them before anyone applies.
+    pub fn dry_run(&self, requests: &[EditRequest]) -> Vec<(usize, EditError)> {
+        let base = self.snapshot();
+        let stamp = now();
+        let mut working = apply::Working::new(&base);
+        requests
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| working.apply(r, &stamp, None).err().map(|e| (i, e)))
+            .collect()
+    }
+
     /// Keeps a change set's preview durably. Blocking.
     pub fn save_changeset(&self, record: ChangesetRecord) -> Result<(), RecordError> {
         let (reply, answer) = mpsc::sync_channel(1);

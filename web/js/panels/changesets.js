@@ -130,7 +130,7 @@ export class SheetUpdate {
       }
       for (const e of r.errors || []) {
         cells.push(h('li', { class: 'cell-error', dataset: { property: e.property || '' } },
-          h('span', { class: 'prop' }, e.property ? this.fieldTitle(e.property) : (e.column || '')), ': ',
+          e.property || e.column ? [h('span', { class: 'prop' }, e.property ? this.fieldTitle(e.property) : e.column), ': '] : null,
           e.value !== null && e.value !== undefined ? h('code', {}, shown(e.value)) : null, ' ',
           lang === 'zh' ? e.reason.zh : e.reason.en));
       }
