@@ -6,7 +6,9 @@ carriers with a new available floor area each (openpyxl, keys in the first row),
 each REPEAT times on fresh values: the preview (POST …/changesets, upload to answer), an apply
 (POST …/apply) with nothing else running, and a second apply while READERS threads read
 10-feature pages, with how many they read per second during it against the same readers on an
-idle server just before. Prints one line per run and the
+idle server just before; and the same preview and apply by a scoped token (a park operator's:
+a `where` filter every row passes and one editable property, issue 29), so the cost of
+checking every row against its rights is read side by side. Prints one line per run and the
 medians; BENCHMARKS.md records them.
 """
 import argparse
@@ -80,6 +82,10 @@ def main():
         out = subprocess.run([a.bin, "token", "create", "--state", state, "--name", "bench", "--role", "editor"],
                              check=True, capture_output=True, text=True)
         tok = next(w for w in (out.stdout + out.stderr).split() if w.startswith("eta_"))
+        out = subprocess.run([a.bin, "token", "create", "--state", state, "--name", "park-bench", "--role", "editor",
+                              "--collections", COLLECTION, "--where", "available_floor_area_m2 >= 0",
+                              "--fields", "available_floor_area_m2"], check=True, capture_output=True, text=True)
+        scoped_tok = next(w for w in (out.stdout + out.stderr).split() if w.startswith("eta_"))
         ids = []
         with open(os.path.join(data, f"{COLLECTION}.geojson")) as fh:
             for f in json.load(fh)["features"][: a.rows]:
@@ -90,9 +96,9 @@ def main():
         server.start()
         xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         previews, applies, ratios = [], [], []
-        idles = []
+        idles, scoped_previews, scoped_applies = [], [], []
 
-        def preview(values):
+        def preview(values, tok=tok):
             wb = openpyxl.Workbook()
             ws = wb.active
             ws.append(["id", "available_floor_area_m2"])
@@ -106,7 +112,7 @@ def main():
                 sys.exit(f"the preview is not {len(ids)} changed rows: {doc['summary']}")
             return t, doc, len(body)
 
-        def apply(doc):
+        def apply(doc, tok=tok):
             t, applied = post(port, f"/collections/{COLLECTION}/changesets/{doc['id']}/apply", tok)
             if applied["applied"]["changes"] != len(ids):
                 sys.exit(f"applied {applied['applied']}")
@@ -128,16 +134,23 @@ def main():
             stop.set()
             for t in threads:
                 t.join()
+            t_scoped_preview, scoped, _ = preview([base + 150_000 + i for i in range(len(ids))], scoped_tok)
+            t_scoped_apply = apply(scoped, scoped_tok)
+            scoped_previews.append(t_scoped_preview)
+            scoped_applies.append(t_scoped_apply)
             previews.append(t_preview)
             idles.append(t_idle)
             applies.append(t_apply)
             ratios.append(during / idle)
             print(f"run {run + 1}: {size / 1e6:.2f} MB workbook; preview {t_preview:.2f} s, apply {t_idle:.2f} s alone, "
                   f"{t_apply:.2f} s under reads; reads {idle:.0f}/s idle, {during:.0f}/s during the apply "
-                  f"({during / idle:.0%})", flush=True)
+                  f"({during / idle:.0%}); scoped token: preview {t_scoped_preview:.2f} s, apply {t_scoped_apply:.2f} s",
+                  flush=True)
         print(f"median of {a.repeat}: preview {statistics.median(previews):.2f} s, apply {statistics.median(idles):.2f} s "
               f"alone and {statistics.median(applies):.2f} s under reads, "
-              f"reads during an apply {statistics.median(ratios):.0%} of idle ({a.rows:,} rows, {a.carriers:,} carriers)")
+              f"reads during an apply {statistics.median(ratios):.0%} of idle; by a scoped token preview "
+              f"{statistics.median(scoped_previews):.2f} s, apply {statistics.median(scoped_applies):.2f} s "
+              f"({a.rows:,} rows, {a.carriers:,} carriers)")
     finally:
         if server and server.proc:
             server.kill()

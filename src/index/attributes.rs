@@ -157,13 +157,20 @@ impl Found<'_> {
     }
 }
 
+/// Features from which columns are indexed in parallel.
+const PARALLEL_FROM: usize = 4096;
+
 impl AttributeIndex {
     /// Indexes every column over the slots `live` accepts (deleted features get no entry).
     pub fn build(columns: &[Column], len: usize, live: impl Fn(usize) -> bool + Sync) -> Self {
-        let columns = columns
-            .par_iter()
-            .map(|c| ColumnIndex::build(c, len, &live).map(Arc::new))
-            .collect();
+        let one = |c: &Column| ColumnIndex::build(c, len, &live).map(Arc::new);
+        // A few features (the one a scoped edit is checked as) are indexed on the calling
+        // thread: handing each column to the pool and waiting for it costs more than the work.
+        let columns = if len < PARALLEL_FROM {
+            columns.iter().map(one).collect()
+        } else {
+            columns.par_iter().map(one).collect()
+        };
         AttributeIndex { columns, len }
     }
 

@@ -106,6 +106,9 @@ fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
     )
 }
 
+/// Features from which a layer's indexes are built in parallel.
+const PARALLEL_BUILD_FROM: usize = 4096;
+
 impl Layer {
     /// Builds the index: envelopes, a bulk-loaded R-tree and the id lookup.
     ///
@@ -121,30 +124,31 @@ impl Layer {
         } = parts;
         let envelopes: Chunked<Rect<f64>> = geometries.iter().map(rect_of).collect();
         let n = ids.len();
+        let rtree = || {
+            RTree::bulk_load(
+                envelopes
+                    .iter()
+                    .enumerate()
+                    .map(|(slot, r)| entry(slot, r))
+                    .collect(),
+            )
+        };
+        let by_id = || {
+            ids.iter()
+                .enumerate()
+                .map(|(slot, id)| (id.to_string(), slot as u32))
+                .collect::<imbl::HashMap<String, u32>>()
+        };
+        let attributes = || AttributeIndex::build(&columns, n, |_| true);
         // The three indexes are independent: built side by side, they take the time of the
-        // slowest (the R-tree or the attribute indexes, at a million features).
-        let ((rtree, by_id), attributes) = rayon::join(
-            || {
-                rayon::join(
-                    || {
-                        RTree::bulk_load(
-                            envelopes
-                                .iter()
-                                .enumerate()
-                                .map(|(slot, r)| entry(slot, r))
-                                .collect(),
-                        )
-                    },
-                    || {
-                        ids.iter()
-                            .enumerate()
-                            .map(|(slot, id)| (id.to_string(), slot as u32))
-                            .collect::<imbl::HashMap<String, u32>>()
-                    },
-                )
-            },
-            || AttributeIndex::build(&columns, n, |_| true),
-        );
+        // slowest (the R-tree or the attribute indexes, at a million features). A small layer
+        // (the one feature a scoped edit is checked as) is built on the calling thread: handing
+        // work to the pool and waiting for it costs more than the work.
+        let ((rtree, by_id), attributes) = if n < PARALLEL_BUILD_FROM {
+            ((rtree(), by_id()), attributes())
+        } else {
+            rayon::join(|| rayon::join(rtree, by_id), attributes)
+        };
         let extent = envelopes.iter().copied().reduce(union);
         let geometry_types = geometries.iter().map(geometry_type_name).collect();
         Layer {
