@@ -35,6 +35,11 @@ pub struct AppState {
     pub metrics: Arc<super::metrics::HttpMetrics>,
     /// KiB of edit bodies being read or parsed at once (see [`EDIT_BYTES_IN_FLIGHT`]).
     pub edit_bodies: Arc<Semaphore>,
+    /// The last change's number of the newest published version: the live change stream
+    /// waits on it (the store's writer sends it, see `JournaledStore::on_publish`).
+    pub published: tokio::sync::watch::Receiver<i64>,
+    /// Subscribers of the live change stream at once (see [`MAX_CHANGE_STREAMS`]).
+    pub change_streams: Arc<Semaphore>,
     work: Arc<WorkLimits>,
 }
 
@@ -42,6 +47,10 @@ pub struct AppState {
 /// its token is checked, and then only while the total stays under this (16 bodies at the
 /// default 4 MiB limit); the others wait, within the request timeout.
 pub const EDIT_BYTES_IN_FLIGHT: usize = 64 * 1024 * 1024;
+
+/// Subscribers of `/changes/stream` at once: each holds a connection and a little memory (its
+/// cursor and one page of changes); past it a subscriber is refused 503 with Retry-After.
+pub const MAX_CHANGE_STREAMS: usize = 1_024;
 
 /// The bounds on computed work, shared by every request.
 struct WorkLimits {
@@ -131,6 +140,12 @@ impl AppState {
             running: AtomicUsize::new(0),
             hook,
         });
+        let (tell, published) = tokio::sync::watch::channel(store.snapshot().change());
+        if let Some(editor) = store.editor() {
+            editor.on_publish(move |change| {
+                tell.send_replace(change);
+            });
+        }
         AppState {
             store,
             filters: Arc::new(FilterCache::with_capacity(config.filter_cache_bytes)),
@@ -148,6 +163,8 @@ impl AppState {
             )),
             metrics: Arc::default(),
             edit_bodies: Arc::new(Semaphore::new(EDIT_BYTES_IN_FLIGHT / 1024)),
+            published,
+            change_streams: Arc::new(Semaphore::new(MAX_CHANGE_STREAMS)),
             config: Arc::new(config),
             started_at: SystemTime::now(),
             work,

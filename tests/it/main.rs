@@ -36,4 +36,5 @@ mod scopes;
 mod security;
 mod snapshot;
 mod socket;
+mod stream;
 mod tiles;

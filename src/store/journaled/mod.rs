@@ -88,6 +88,7 @@ pub struct JournaledStore {
     reads: Box<dyn LedgerReads>,
     status: Option<Arc<StoreStatus>>,
     catch_up: CatchUp,
+    listeners: writer::Listeners,
     /// Held for the store's life: one server per state directory (two would each keep their
     /// own idea of the data). PostgreSQL needs none: its writers take turns under a lock.
     _lock: Option<std::fs::File>,
@@ -139,7 +140,14 @@ impl JournaledStore {
         let (tx, rx) = mpsc::channel();
         let queued = Arc::new(AtomicBool::new(false));
         let shared = Arc::clone(&current);
-        let writer_state = Writer::new(ledger, shared, status.clone(), Arc::clone(&queued));
+        let listeners = writer::Listeners::default();
+        let writer_state = Writer::new(
+            ledger,
+            shared,
+            status.clone(),
+            Arc::clone(&queued),
+            Arc::clone(&listeners),
+        );
         std::thread::Builder::new()
             .name("edit-writer".into())
             .spawn(move || {
@@ -153,6 +161,7 @@ impl JournaledStore {
             reads,
             status,
             catch_up: CatchUp { jobs: tx, queued },
+            listeners,
             _lock: None,
         })
     }
@@ -209,6 +218,16 @@ impl JournaledStore {
             .enumerate()
             .filter_map(|(i, r)| working.apply(r, &stamp, None).err().map(|e| (i, e)))
             .collect()
+    }
+
+    /// Calls `tell` with the last change's number of every version published from now on (an
+    /// edit here, or changes other servers recorded): the live change stream wakes on it.
+    /// `tell` runs on the writer thread, so it must only hand the number on.
+    pub fn on_publish(&self, tell: impl Fn(i64) + Send + Sync + 'static) {
+        self.listeners
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(tell));
     }
 
     /// Keeps a change set's preview durably. Blocking.

@@ -25,7 +25,12 @@ pub(super) struct Writer {
     current: Arc<RwLock<Arc<Snapshot>>>,
     status: Option<Arc<StoreStatus>>,
     queued: Arc<AtomicBool>,
+    listeners: Listeners,
 }
+
+/// Told the last change's number of every version the writer publishes (see
+/// [`JournaledStore::on_publish`](super::JournaledStore::on_publish)).
+pub(super) type Listeners = Arc<RwLock<Vec<Box<dyn Fn(i64) + Send + Sync>>>>;
 
 impl Writer {
     /// The writer of the versions in `current`, recording through `ledger`; `queued` is the
@@ -35,6 +40,7 @@ impl Writer {
         current: Arc<RwLock<Arc<Snapshot>>>,
         status: Option<Arc<StoreStatus>>,
         queued: Arc<AtomicBool>,
+        listeners: Listeners,
     ) -> Self {
         Writer {
             ledger,
@@ -42,6 +48,7 @@ impl Writer {
             current,
             status,
             queued,
+            listeners,
         }
     }
 
@@ -203,10 +210,19 @@ impl Writer {
     }
 
     fn publish(&self, next: Snapshot) {
+        let change = next.change();
         *self
             .current
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+        for tell in self
+            .listeners
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            tell(change);
+        }
     }
 
     fn failed(&self, e: &RecordError) {

@@ -28,6 +28,15 @@ pub(super) fn operations(doc: &Doc, paths: &mut Paths) {
         "parameters": parameters::<ChangesParams>(None),
         "responses": {"200": {"description": "the changes and a next link", "content": {"application/json": {"schema": {"type": "object"}}}},
                       "400": problem("a malformed parameter"), "401": problem("no valid API token")}}}));
+    paths.insert("/changes/stream".into(), json!({"get": {
+        "summary": "the change log as Server-Sent Events: a `change` event per change (its number as the id), live; resumes after Last-Event-ID or `since`",
+        "operationId": "streamChanges", "tags": ["Edit"],
+        "security": [{"bearer": []}],
+        "parameters": parameters::<super::stream::StreamParams>(None),
+        "responses": {"200": {"description": "the events, until the client leaves", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                      "400": problem("a malformed parameter or Last-Event-ID"), "401": problem("no valid API token"),
+                      "404": problem("the server keeps no change log (no --state)"),
+                      "503": problem("too many subscribers; try again after Retry-After")}}}));
 }
 
 /// The answers every edit may get besides its success.

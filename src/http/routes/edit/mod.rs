@@ -10,6 +10,7 @@ mod answer;
 mod doc;
 mod history;
 mod request;
+mod stream;
 
 use crate::http::routes::Contract;
 use axum::extract::{Path, RawQuery, State};
@@ -70,6 +71,7 @@ pub fn router() -> axum::Router<crate::http::AppState> {
             get(history),
         )
         .route("/changes", get(changes))
+        .route("/changes/stream", get(stream::stream))
 }
 
 pub async fn create(
