@@ -26,6 +26,12 @@ pub trait RouteParams: Sized + Send {
     /// Takes the route's parameters out of `params`; what is left is refused afterwards.
     fn parse(params: &mut Params, collection: Option<&CollectionInfo>) -> Result<Self, ApiError>;
 
+    /// The earlier moment (`asOf`, ms since the epoch) the route is asked to answer for, if
+    /// it takes one and was asked.
+    fn as_of(&self) -> Option<i64> {
+        None
+    }
+
     /// Parses and refuses anything left over.
     fn from_params(
         mut params: Params,
@@ -70,6 +76,26 @@ pub struct InCollection<P> {
     pub params: P,
 }
 
+impl<P: RouteParams> InCollection<P> {
+    /// This request answered from the moment its `asOf` names, for work already on the
+    /// compute boundary (a POST body's parameters are read there).
+    pub fn at_its_moment(
+        mut self,
+        store: &dyn crate::store::FeatureStore,
+        budget: &crate::query::Budget,
+        retry_after_s: u32,
+    ) -> Result<Self, ApiError> {
+        self.snapshot = super::as_of::past(
+            store,
+            self.snapshot,
+            self.params.as_of(),
+            budget,
+            retry_after_s,
+        )?;
+        Ok(self)
+    }
+}
+
 impl<P> InCollection<P> {
     pub fn info(&self) -> &CollectionInfo {
         // Checked when the request was extracted, against this snapshot.
@@ -112,6 +138,7 @@ impl<P: RouteParams> FromRequestParts<AppState> for InCollection<P> {
         let (snapshot, id) = path_collection(parts, state).await?;
         let params = Params::parse(parts.uri.query())?;
         let parsed = P::from_params(params, snapshot.collection(&id))?;
+        let snapshot = super::as_of::snapshot_at(state, snapshot, parsed.as_of()).await?;
         Ok(InCollection {
             snapshot,
             id,

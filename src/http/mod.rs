@@ -1,6 +1,7 @@
 //! The HTTP face of the server: routing, content negotiation, errors and cross-cutting layers.
 //! Only this module knows axum and tower.
 
+mod as_of;
 mod auth;
 mod body;
 mod compression;

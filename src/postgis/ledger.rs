@@ -456,6 +456,20 @@ impl LedgerReads for PgReads {
         )
     }
 
+    fn first_change_from(&self, seq: i64) -> Result<Option<(i64, String)>, RecordError> {
+        let mut c = self.conn()?;
+        let row = c
+            .query_opt(
+                "SELECT version, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') \
+                 FROM atlas_changes WHERE version >= $1 ORDER BY version LIMIT 1",
+                &[&seq],
+            )
+            .map_err(|e| read_error(&e))?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()
+            .map_err(|e: postgres::Error| read_error(&e))
+    }
+
     fn audit(&self, q: &AuditQuery) -> Result<Vec<Change>, RecordError> {
         let mut c = self.conn()?;
         let mut conditions = vec!["TRUE".to_owned()];

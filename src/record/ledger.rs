@@ -87,6 +87,9 @@ pub trait LedgerReads: Send + Sync {
     ) -> Result<Vec<Change>, RecordError>;
     /// Changes after `since`, bounded as `history` is.
     fn changes(&self, since: i64, limit: usize) -> Result<Vec<Change>, RecordError>;
+    /// The number and instant (RFC 3339) of the first change numbered `seq` or more, if any:
+    /// what finding the change at a moment halves the log with.
+    fn first_change_from(&self, seq: i64) -> Result<Option<(i64, String)>, RecordError>;
     fn token(&self, presented: &str) -> Result<Option<TokenRecord>, RecordError>;
     /// A change set with its preview, and what became of it.
     fn changeset(

@@ -81,6 +81,17 @@ impl LedgerReads for SqliteReads {
         super::changes_since(&self.db(), since, limit)
     }
 
+    fn first_change_from(&self, seq: i64) -> Result<Option<(i64, String)>, RecordError> {
+        use rusqlite::OptionalExtension;
+        let db = self.db();
+        let mut stmt = db.prepare_cached(
+            "SELECT seq, at FROM changes WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
     fn audit(&self, q: &AuditQuery) -> Result<Vec<Change>, RecordError> {
         super::audit(&self.db(), q)
     }

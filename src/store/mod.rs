@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 pub use edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited, Ticket};
 pub use journaled::{
-    now, overlay, CatchUp, JournaledStore, OpenReport, OutOfScope, ScopeRule, SetError, BATCH,
+    instant_ms, now, overlay, AsOfError, PAST_KEPT, PAST_VERSIONS, CatchUp, JournaledStore, OpenReport, OutOfScope, ScopeRule, SetError, BATCH,
 };
 pub use memory::MemoryStore;
 pub use snapshot::{CollectionInfo, Snapshot};

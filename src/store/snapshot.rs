@@ -33,6 +33,9 @@ pub struct Snapshot {
     /// Where recent versions changed things: `(version, collection, area)`, oldest first, at
     /// most [`TOUCH_LOG`] entries; for caches that keep answers per area (tiles).
     touched: Arc<std::collections::VecDeque<(u64, String, geo::Rect<f64>)>>,
+    /// Rebuilt from the change log for an earlier moment (`asOf`): never the version edits
+    /// are made to, and kept out of caches that follow the current version by area.
+    past: bool,
 }
 
 /// Changed areas a snapshot remembers; a cache older than the oldest treats everything as
@@ -48,7 +51,19 @@ impl Snapshot {
             version,
             change: 0,
             touched: Arc::default(),
+            past: false,
         }
+    }
+
+    /// This version, marked as rebuilt for an earlier moment (see the field).
+    pub fn in_the_past(mut self) -> Self {
+        self.past = true;
+        self
+    }
+
+    /// Whether this version was rebuilt for an earlier moment.
+    pub fn is_past(&self) -> bool {
+        self.past
     }
 
     /// This version, as reflecting the recorded changes up to `change`.
@@ -99,6 +114,7 @@ impl Snapshot {
             version,
             change: self.change,
             touched: Arc::new(log),
+            past: self.past,
         }
     }
 

@@ -128,14 +128,6 @@ impl Site {
     }
 }
 
-fn tile_of(z: u32, lon: f64, lat: f64) -> (u32, u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = (lon + 180.0) / 360.0;
-    let s = lat.to_radians().sin();
-    let y = 0.5 - ((1.0 + s) / (1.0 - s)).ln() / (4.0 * std::f64::consts::PI);
-    (z, (x * n) as u32, (y * n) as u32)
-}
-
 /// `available_floor_area_m2` of carrier `id` as the vector tile at z15 over its first vertex
 /// carries it.
 async fn tile_value(site: &Site, id: &str, lon: f64, lat: f64) -> Option<f64> {

@@ -6,6 +6,7 @@
 mod common;
 
 mod admin;
+mod as_of;
 mod api_contract;
 mod api_core;
 mod attribute_index;

@@ -34,13 +34,6 @@ fn unworld(x: f64, y: f64) -> (f64, f64) {
     )
 }
 
-/// The tile (z, x, y) holding a position.
-fn tile_of(z: u32, lon: f64, lat: f64) -> (u32, u32, u32) {
-    let n = f64::from(1u32 << z);
-    let (x, y) = world(lon, lat);
-    (z, (x * n) as u32, (y * n) as u32)
-}
-
 /// A position in a tile's units.
 fn in_tile((z, tx, ty): (u32, u32, u32), c: Coord<f64>) -> Coord<f64> {
     let n = f64::from(1u32 << z);

@@ -97,6 +97,7 @@ pub(super) static LANG: ParamSpec = ParamSpec {
 };
 
 pub struct ExportParams {
+    as_of: Option<i64>,
     f: Option<String>,
     /// A workbook's titles: `zh` or `en` (default: from `Accept-Language`).
     lang: Option<&'static str>,
@@ -106,13 +107,16 @@ pub struct ExportParams {
 
 impl RouteParams for ExportParams {
     fn specs() -> Vec<&'static ParamSpec> {
-        [&F_FILE, &CRS, &BOM, &LANG]
+        [&F_FILE, &CRS, &BOM, &LANG, &crate::http::as_of::AS_OF]
             .into_iter()
             .chain(FEATURE_QUERY)
             .collect()
     }
     fn takes_queryables() -> bool {
         true
+    }
+    fn as_of(&self) -> Option<i64> {
+        self.as_of
     }
     fn parse(params: &mut Params, c: Option<&CollectionInfo>) -> Result<Self, ApiError> {
         let f = params.take("f");
@@ -131,6 +135,7 @@ impl RouteParams for ExportParams {
             }
         };
         let crs = output_crs(params)?;
+        let as_of = crate::http::as_of::take_as_of(params)?;
         let csv_bom = params.take_bool("bom")?.unwrap_or(false);
         let explicit_limit = params.has("limit");
         let c = c.ok_or_else(|| ApiError::not_found("no collection"))?;
@@ -139,6 +144,7 @@ impl RouteParams for ExportParams {
             query.limit = usize::MAX;
         }
         Ok(ExportParams {
+            as_of,
             f,
             lang,
             options: ExportOptions { crs, csv_bom },

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::encode::{self, write_feature, PageBody, Properties};
 use crate::export::Format;
 use crate::http::body::require_json;
+use crate::http::as_of::{take_as_of, AS_OF};
 use crate::http::error::ApiError;
 use crate::http::extract::{InCollection, RouteParams};
 use crate::http::links::{link, path_segment, query_string, BaseUrl, GEOJSON, JSON};
@@ -87,17 +88,21 @@ pub struct ItemsParams {
     pub media_type: &'static str,
     pub crs: Crs,
     pub query: FeatureQuery,
+    pub as_of: Option<i64>,
 }
 
 impl RouteParams for ItemsParams {
     fn specs() -> Vec<&'static ParamSpec> {
-        [&F_FEATURES, &CRS, &super::export::LANG]
+        [&F_FEATURES, &CRS, &super::export::LANG, &AS_OF]
             .into_iter()
             .chain(FEATURE_QUERY)
             .collect()
     }
     fn takes_queryables() -> bool {
         true
+    }
+    fn as_of(&self) -> Option<i64> {
+        self.as_of
     }
     fn parse(
         params: &mut Params,
@@ -113,12 +118,14 @@ impl RouteParams for ItemsParams {
             ));
         }
         let crs = output_crs(params)?;
+        let as_of = take_as_of(params)?;
         let c = c.ok_or_else(|| ApiError::not_found("no collection"))?;
         let query = parse_feature_query(params, c, &Self::specs())?;
         Ok(ItemsParams {
             media_type,
             crs,
             query,
+            as_of,
         })
     }
 }
@@ -127,11 +134,15 @@ impl RouteParams for ItemsParams {
 pub struct ItemParams {
     pub media_type: &'static str,
     pub crs: Crs,
+    pub as_of: Option<i64>,
 }
 
 impl RouteParams for ItemParams {
     fn specs() -> Vec<&'static ParamSpec> {
-        vec![&F_FEATURE, &CRS]
+        vec![&F_FEATURE, &CRS, &AS_OF]
+    }
+    fn as_of(&self) -> Option<i64> {
+        self.as_of
     }
     fn parse(
         params: &mut Params,
@@ -140,6 +151,7 @@ impl RouteParams for ItemParams {
         Ok(ItemParams {
             media_type: feature_media_type(params)?,
             crs: output_crs(params)?,
+            as_of: take_as_of(params)?,
         })
     }
 }
@@ -290,6 +302,7 @@ async fn page(
 ) -> Result<(PageBody, &'static str, Crs), ApiError> {
     let filters = std::sync::Arc::clone(&state.filters);
     let counts = std::sync::Arc::clone(&state.counts);
+    let (store, retry) = (std::sync::Arc::clone(&state.store), state.retry_after());
     state
         .compute(move |budget| {
             let (request, paging) = match asked {
@@ -302,7 +315,8 @@ async fn page(
                         snapshot,
                         id,
                         params,
-                    };
+                    }
+                    .at_its_moment(&*store, budget, retry)?;
                     (request, Paging::Post { body: original })
                 }
             };
@@ -317,6 +331,7 @@ async fn page(
                 media_type,
                 crs,
                 query: q,
+                ..
             } = &request.params;
             let plan = compile_cached(&layer, q, &filters)?;
             let key = CountKey::new(&request.id, request.snapshot.version(), q);
@@ -418,11 +433,18 @@ async fn item(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot();
+    snapshot
+        .layer(&collection)
+        .ok_or_else(|| ApiError::no_such_collection(&collection))?;
+    let ItemParams {
+        media_type,
+        crs,
+        as_of,
+    } = ItemParams::from_params(Params::parse(raw.as_deref())?, None)?;
+    let snapshot = crate::http::as_of::snapshot_at(&state, snapshot, as_of).await?;
     let layer = snapshot
         .layer(&collection)
         .ok_or_else(|| ApiError::no_such_collection(&collection))?;
-    let ItemParams { media_type, crs } =
-        ItemParams::from_params(Params::parse(raw.as_deref())?, None)?;
     let slot = layer.slot_of(&id).ok_or_else(|| {
         ApiError::not_found(format!(
             "collection {collection:?} has no feature {:?}",

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::http::body::require_json;
+use crate::http::as_of::{take_as_of, AS_OF};
 use crate::http::error::ApiError;
 use crate::http::extract::{InCollection, RouteParams};
 use crate::http::links::{link, path_segment, BaseUrl, JSON};
@@ -55,17 +56,21 @@ pub struct StatsParams {
     group_by: Option<String>,
     sum: Option<Vec<String>>,
     query: FeatureQuery,
+    as_of: Option<i64>,
 }
 
 impl RouteParams for StatsParams {
     fn specs() -> Vec<&'static ParamSpec> {
-        [&F_JSON, &GROUP_BY, &SUM]
+        [&F_JSON, &GROUP_BY, &SUM, &AS_OF]
             .into_iter()
             .chain(feature_query_except(NOT_FOR_STATS))
             .collect()
     }
     fn takes_queryables() -> bool {
         true
+    }
+    fn as_of(&self) -> Option<i64> {
+        self.as_of
     }
     fn parse(params: &mut Params, c: Option<&CollectionInfo>) -> Result<Self, ApiError> {
         json_only(params.take("f").as_deref(), &["json"])?;
@@ -77,6 +82,7 @@ impl RouteParams for StatsParams {
                 ));
             }
         }
+        let as_of = take_as_of(params)?;
         let group_by = params.take("group-by");
         let sum = params.take("sum").map(|s| names_in(&s));
         let c = c.ok_or_else(|| ApiError::not_found("no collection"))?;
@@ -85,6 +91,7 @@ impl RouteParams for StatsParams {
             group_by,
             sum,
             query,
+            as_of,
         })
     }
 }
@@ -108,16 +115,18 @@ async fn run(
     let request = match asked {
         StatsRequest::Get(request) => *request,
         StatsRequest::Post { snapshot, id, body } => {
+            let (store, retry) = (std::sync::Arc::clone(&state.store), state.retry_after());
             state
-                .compute(move |_| {
+                .compute(move |budget| {
                     let info = AppState::collection(&snapshot, &id)?;
                     let params =
                         StatsParams::from_params(params_from_body(&body, info)?.0, Some(info))?;
-                    Ok(InCollection {
+                    InCollection {
                         snapshot,
                         id,
                         params,
-                    })
+                    }
+                    .at_its_moment(&*store, budget, retry)
                 })
                 .await?
         }

@@ -9,6 +9,7 @@
 //! with an error. Readers take the current snapshot and never wait for the writer.
 
 mod apply;
+mod as_of;
 mod new_id;
 mod overlay;
 mod scope;
@@ -28,6 +29,7 @@ use crate::record::{
     TokenBook, TokenRecord, TokenWork,
 };
 
+pub use as_of::{instant_ms, AsOfError, KEPT as PAST_KEPT, PAST_VERSIONS};
 pub use overlay::overlay;
 pub use scope::{OutOfScope, ScopeRule};
 use writer::Writer;
@@ -89,6 +91,8 @@ pub struct JournaledStore {
     status: Option<Arc<StoreStatus>>,
     catch_up: CatchUp,
     listeners: writer::Listeners,
+    /// Past versions rebuilt for `asOf`, kept for the next request.
+    past: as_of::Past,
     /// Held for the store's life: one server per state directory (two would each keep their
     /// own idea of the data). PostgreSQL needs none: its writers take turns under a lock.
     _lock: Option<std::fs::File>,
@@ -162,6 +166,7 @@ impl JournaledStore {
             status,
             catch_up: CatchUp { jobs: tx, queued },
             listeners,
+            past: as_of::Past::default(),
             _lock: None,
         })
     }

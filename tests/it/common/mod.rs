@@ -327,3 +327,13 @@ pub fn spawn_server(args: &[&std::ffi::OsStr]) -> (std::process::Child, String) 
     child.stderr = Some(stderr);
     (child, addr)
 }
+
+/// The Web Mercator tile `(z, x, y)` holding a longitude and latitude (computed here, from the
+/// projection's formula, not by the server's tile code).
+pub fn tile_of(z: u32, lon: f64, lat: f64) -> (u32, u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = (lon + 180.0) / 360.0;
+    let s = lat.to_radians().sin();
+    let y = 0.5 - ((1.0 + s) / (1.0 - s)).ln() / (4.0 * std::f64::consts::PI);
+    (z, (x * n) as u32, (y * n) as u32)
+}

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::http::as_of::{take_as_of, AS_OF};
 use crate::http::error::ApiError;
 use crate::http::extract::RouteParams;
 use crate::http::params::{always, ParamSpec, Params};
@@ -95,18 +96,25 @@ impl RouteParams for TilesetParams {
     }
 }
 
-/// A collection's tile.
-pub struct CollectionTileParams(pub(super) TileParams);
+/// A collection's tile, and the moment it shows (`asOf`).
+pub struct CollectionTileParams(pub(super) TileParams, pub(super) Option<i64>);
 
 impl RouteParams for CollectionTileParams {
     fn specs() -> Vec<&'static ParamSpec> {
-        TileParams::specs_with(&F_TILE)
+        let mut specs = TileParams::specs_with(&F_TILE);
+        specs.push(&AS_OF);
+        specs
     }
     fn takes_queryables() -> bool {
         true
     }
     fn parse(params: &mut Params, c: Option<&CollectionInfo>) -> Result<Self, ApiError> {
-        TileParams::parse_with(params, c, &Self::specs()).map(CollectionTileParams)
+        let as_of = take_as_of(params)?;
+        let tile = TileParams::parse_with(params, c, &Self::specs())?;
+        Ok(CollectionTileParams(tile, as_of))
+    }
+    fn as_of(&self) -> Option<i64> {
+        self.1
     }
 }
 
@@ -141,13 +149,17 @@ impl RouteParams for DatasetTilesetParams {
     }
 }
 
-pub struct DatasetTileParams(pub(super) DatasetParams);
+pub struct DatasetTileParams(pub(super) DatasetParams, pub(super) Option<i64>);
 
 impl RouteParams for DatasetTileParams {
     fn specs() -> Vec<&'static ParamSpec> {
-        vec![&F_TILE, &COLLECTIONS]
+        vec![&F_TILE, &COLLECTIONS, &AS_OF]
     }
     fn parse(params: &mut Params, _: Option<&CollectionInfo>) -> Result<Self, ApiError> {
-        Ok(DatasetTileParams(DatasetParams::parse_with(params)))
+        let as_of = take_as_of(params)?;
+        Ok(DatasetTileParams(DatasetParams::parse_with(params), as_of))
+    }
+    fn as_of(&self) -> Option<i64> {
+        self.1
     }
 }

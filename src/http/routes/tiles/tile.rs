@@ -62,11 +62,18 @@ pub(super) async fn tile(
     );
     let version = snapshot.version();
     let ids: Vec<String> = layers.iter().map(|(id, _)| id.clone()).collect();
-    let cached = state.tiles.get(&key, version, |since, t| {
-        ids.iter().any(|id| {
-            snapshot.changed_since(id, since, t.lonlat_bounds(crate::tiles::matrix::BUFFER))
+    // A past version's tiles are built for the asking and not kept: the cache follows the
+    // current version, area by area.
+    let past = snapshot.is_past();
+    let cached = if past {
+        None
+    } else {
+        state.tiles.get(&key, version, |since, t| {
+            ids.iter().any(|id| {
+                snapshot.changed_since(id, since, t.lonlat_bounds(crate::tiles::matrix::BUFFER))
+            })
         })
-    });
+    };
     let built = match cached {
         Some(hit) => hit,
         None => {
@@ -95,7 +102,9 @@ pub(super) async fn tile(
                 complete: encoded.complete,
                 version,
             };
-            state.tiles.insert(key, built.clone());
+            if !past {
+                state.tiles.insert(key, built.clone());
+            }
             built
         }
     };
@@ -139,13 +148,14 @@ pub(super) async fn collection_tile(
             "{collection} has tiles at zooms {lo} to {hi}; clients draw deeper zooms from zoom {hi}"
         )));
     }
-    let CollectionTileParams(p) =
+    let CollectionTileParams(p, as_of) =
         CollectionTileParams::from_params(Params::parse(raw.as_deref())?, Some(info))?;
     if p.f.as_deref().is_some_and(|f| f != "mvt") {
         return Err(ApiError::parameter("f", "tiles are mvt"));
     }
     let q = resolve_query(&state, &collection, p.stored.as_deref(), &p.query)?;
     let inm = headers.get(header::IF_NONE_MATCH).cloned();
+    let snapshot = crate::http::as_of::snapshot_at(&state, snapshot, as_of).await?;
     tile(&state, snapshot, vec![(collection, q)], t, inm).await
 }
 
@@ -153,7 +163,7 @@ pub(super) async fn dataset_tile(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((tms, z, y, x)): Path<(String, String, String, String)>,
-    crate::http::extract::Query(DatasetTileParams(p)): crate::http::extract::Query<
+    crate::http::extract::Query(DatasetTileParams(p, as_of)): crate::http::extract::Query<
         DatasetTileParams,
     >,
 ) -> Result<Response, ApiError> {
@@ -176,5 +186,6 @@ pub(super) async fn dataset_tile(
         ));
     }
     let inm = headers.get(header::IF_NONE_MATCH).cloned();
+    let snapshot = crate::http::as_of::snapshot_at(&state, snapshot, as_of).await?;
     tile(&state, snapshot, layers, t, inm).await
 }
