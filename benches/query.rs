@@ -57,7 +57,7 @@ fn text(s: &str) -> FilterSpec {
 
 /// A box around the densest park that holds about 100 carriers.
 fn small_bbox(layer: &Layer) -> Bbox {
-    let g = &layer.geometries[0];
+    let g = &*layer.geometries[0];
     let c = geo::BoundingRect::bounding_rect(g)
         .expect("envelope")
         .center();
@@ -73,7 +73,7 @@ fn small_bbox(layer: &Layer) -> Bbox {
 
 /// A 64-vertex circle (WKT) around the first carrier, of `radius` degrees.
 fn circle_wkt(layer: &Layer, radius: f64) -> String {
-    let c = geo::BoundingRect::bounding_rect(&layer.geometries[0])
+    let c = geo::BoundingRect::bounding_rect(&*layer.geometries[0])
         .expect("envelope")
         .center();
     let ring: Vec<String> = (0..=64)

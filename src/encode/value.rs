@@ -93,7 +93,7 @@ mod tests {
             Column::String(vec![Some("火箭\"大街".into()), None].into()),
             Column::Date(vec![parse_date("2026-09-30"), None].into()),
             Column::Timestamp(vec![Some((0, "1970-01-01T00:00:00Z".into())), None].into()),
-            Column::StringArray(vec![Some(vec!["a".into()].into_boxed_slice()), None].into()),
+            Column::StringArray(vec![Some(vec!["a".into()].into()), None].into()),
             Column::Json(vec![Some(json!({"a": 1})), None].into()),
         ];
         for c in cols {

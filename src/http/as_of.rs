@@ -81,4 +81,3 @@ pub fn past(
         AsOfError::Record(e) => ApiError::store_read(&e, "the change log", retry_after_s),
     })
 }
-

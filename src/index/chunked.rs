@@ -2,15 +2,19 @@
 //!
 //! A layer's columns, geometries and ids are `Chunked`: the next version of a layer after an
 //! edit shares every chunk but the one the edit touched, so editing one carrier of a million
-//! copies a few thousand values per column instead of the whole layer, and readers of the old
+//! copies a few hundred values per column instead of the whole layer, and readers of the old
 //! version keep reading it undisturbed.
 
 use std::ops::Index;
 use std::sync::Arc;
 
-/// Values per chunk: small enough that copying one is cheap (tens of kilobytes), large enough
-/// that a million values are a few hundred chunks.
-pub const CHUNK: usize = 4096;
+/// Values per chunk: small enough that edits spread over a million features copy little (a
+/// version 1,000 random edits away from another copies about a quarter of each column at 256,
+/// all of it at 4,096: rebuilding it for `asOf` took 150 ms against 1.4 s, and 10 change sets
+/// of 1,000 rows applied in 3.5 s against 6.8 s), large enough that the table of chunks stays
+/// small (4,000 pointers per column at a million) and a scan crosses a chunk boundary rarely.
+/// The query benchmarks moved within their noise (-18 % to +22 %) between 4,096 and 256.
+pub const CHUNK: usize = 256;
 
 #[derive(Debug)]
 pub struct Chunked<T> {

@@ -22,8 +22,8 @@ pub enum Column {
     String(Chunked<Option<std::sync::Arc<str>>>),
     Date(Chunked<Option<i32>>),
     /// The instant in milliseconds, plus the text as written so output loses nothing.
-    Timestamp(Chunked<Option<(i64, Box<str>)>>),
-    StringArray(Chunked<Option<Box<[Box<str>]>>>),
+    Timestamp(Chunked<Option<(i64, std::sync::Arc<str>)>>),
+    StringArray(Chunked<Option<std::sync::Arc<[Box<str>]>>>),
     Json(Chunked<Option<Json>>),
 }
 
@@ -130,8 +130,8 @@ impl Column {
             (Column::Number(c), Cell::Integer(v)) => put(c, slot, Some(v as f64)),
             (Column::String(c), Cell::String(v)) => put(c, slot, Some(v)),
             (Column::Date(c), Cell::Date(v)) => put(c, slot, Some(v)),
-            (Column::Timestamp(c), Cell::Timestamp(t, s)) => put(c, slot, Some((t, s))),
-            (Column::StringArray(c), Cell::StringArray(v)) => put(c, slot, Some(v)),
+            (Column::Timestamp(c), Cell::Timestamp(t, s)) => put(c, slot, Some((t, s.into()))),
+            (Column::StringArray(c), Cell::StringArray(v)) => put(c, slot, Some(v.into())),
             (Column::Json(c), Cell::Json(v)) => put(c, slot, Some(v)),
             (_, cell) => {
                 return Err(CellMismatch {
@@ -184,8 +184,10 @@ impl Column {
             Column::Date(v) => v[slot].map_or(Cell::Null, Cell::Date),
             Column::Timestamp(v) => v[slot]
                 .clone()
-                .map_or(Cell::Null, |(t, s)| Cell::Timestamp(t, s)),
-            Column::StringArray(v) => v[slot].clone().map_or(Cell::Null, Cell::StringArray),
+                .map_or(Cell::Null, |(t, s)| Cell::Timestamp(t, Box::from(&*s))),
+            Column::StringArray(v) => v[slot]
+                .as_deref()
+                .map_or(Cell::Null, |v| Cell::StringArray(v.into())),
             Column::Json(v) => v[slot].clone().map_or(Cell::Null, Cell::Json),
         }
     }
@@ -289,7 +291,7 @@ mod tests {
                 json!("1970-01-01T00:00:00Z"),
             ),
             (
-                Column::StringArray(vec![Some(vec!["a".into()].into_boxed_slice()), None].into()),
+                Column::StringArray(vec![Some(vec!["a".into()].into()), None].into()),
                 json!(["a"]),
             ),
             (

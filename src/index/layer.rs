@@ -40,7 +40,8 @@ pub struct Layer {
     pub id: LayerId,
     pub meta: LayerMeta,
     pub ids: Chunked<FeatureId>,
-    pub geometries: Chunked<geo::Geometry<f64>>,
+    /// Shared: copying a chunk on write (an edit, a past version) copies pointers, not outlines.
+    pub geometries: Chunked<Arc<geo::Geometry<f64>>>,
     pub fields: Vec<Field>,
     pub columns: Vec<Column>,
     envelopes: Chunked<Rect<f64>>,
@@ -155,7 +156,7 @@ impl Layer {
             id,
             meta,
             ids: ids.into(),
-            geometries: geometries.into(),
+            geometries: geometries.into_iter().map(Arc::new).collect(),
             fields,
             columns,
             envelopes,
@@ -386,14 +387,14 @@ impl Layer {
                             if edited.contains(&(s as u32)) {
                                 side.remove(&entry(s, &next.envelopes[s]));
                             }
-                            next.geometries.set(s, geometry.clone());
+                            next.geometries.set(s, Arc::new(geometry.clone()));
                             next.envelopes.set(s, r);
                             s
                         }
                         None => {
                             let s = next.len();
                             next.ids.push(id.clone());
-                            next.geometries.push(geometry.clone());
+                            next.geometries.push(Arc::new(geometry.clone()));
                             next.envelopes.push(r);
                             next.dead.push(false);
                             next.live += 1;
@@ -484,7 +485,7 @@ impl Layer {
     pub fn feature(&self, slot: usize, only: Option<&[usize]>) -> Feature {
         Feature {
             id: self.ids[slot].clone(),
-            geometry: self.geometries[slot].clone(),
+            geometry: (*self.geometries[slot]).clone(),
             properties: self.properties_json(slot, only),
         }
     }

@@ -202,7 +202,7 @@ impl Builder {
             Values::Num(v) => (field(FieldType::Number, false), Column::Number(v.into())),
             Values::StrArray(v) => (
                 field(FieldType::StringArray, false),
-                Column::StringArray(v.into()),
+                Column::StringArray(v.into_iter().map(|v| v.map(Into::into)).collect()),
             ),
             Values::Json(v) => (field(FieldType::Json, false), Column::Json(v.into())),
             Values::Str(v) => {
@@ -217,8 +217,9 @@ impl Builder {
                     let ts = v
                         .iter()
                         .map(|s| {
-                            s.as_deref()
-                                .and_then(|s| parse_timestamp(s).map(|t| (t, Box::from(s))))
+                            s.as_deref().and_then(|s| {
+                                parse_timestamp(s).map(|t| (t, std::sync::Arc::from(s)))
+                            })
                         })
                         .collect();
                     (field(FieldType::Timestamp, false), Column::Timestamp(ts))

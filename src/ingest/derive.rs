@@ -90,7 +90,12 @@ fn add_updated(p: &mut LayerParts) {
         derived: true,
         nulls_only: false,
     });
-    p.columns.push(Column::Timestamp(values.into()));
+    p.columns.push(Column::Timestamp(
+        values
+            .into_iter()
+            .map(|v| v.map(|(t, s)| (t, s.into())))
+            .collect(),
+    ));
 }
 
 fn has_field(p: &LayerParts, name: &str) -> bool {
@@ -142,7 +147,9 @@ fn add_zones(p: &mut LayerParts, zones: &[Layer]) {
         derived: true,
         nulls_only: false,
     });
-    p.columns.push(Column::StringArray(values.into()));
+    p.columns.push(Column::StringArray(
+        values.into_iter().map(|v| v.map(Into::into)).collect(),
+    ));
 }
 
 /// The edits that give each of `slots` (live features of `layer`) the zones they lie in now,
@@ -168,7 +175,7 @@ pub fn rezoned(layer: &Layer, slots: &[usize], zones: &ZoneIndex) -> Vec<LayerEd
                     cells[zi] = fresh;
                     LayerEdit::Put {
                         id: layer.ids[slot].clone(),
-                        geometry: layer.geometries[slot].clone(),
+                        geometry: (*layer.geometries[slot]).clone(),
                         cells,
                     }
                 })

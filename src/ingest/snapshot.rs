@@ -229,7 +229,7 @@ impl StoredColumn {
             }
             StoredColumn::Date(v) => Column::Date(v.into()),
             StoredColumn::Timestamp { dictionary, codes } => {
-                let d: Vec<(i64, Box<str>)> =
+                let d: Vec<(i64, std::sync::Arc<str>)> =
                     dictionary.into_iter().map(|(t, s)| (t, s.into())).collect();
                 Column::Timestamp(Chunked::from(decode(&d, &codes)?))
             }
@@ -262,7 +262,7 @@ impl StoredLayer {
                     FeatureId::Str(s) => StoredId::Str(s.clone()),
                 })
                 .collect(),
-            geometries: layer.geometries.iter().cloned().collect(),
+            geometries: layer.geometries.iter().map(|g| (**g).clone()).collect(),
             fields: layer
                 .fields
                 .iter()

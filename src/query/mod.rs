@@ -20,6 +20,7 @@ pub mod names;
 pub mod nearest;
 pub mod plan;
 pub mod stats;
+pub mod trend;
 pub mod whats_here;
 
 pub use budget::{Budget, Exceeded};

@@ -110,6 +110,19 @@ fn keys_of<'a>(col: &'a Column, slot: usize, out: &mut Vec<Key<'a>>) {
     }
 }
 
+/// The groups `slot` falls in, as the keys `/stats` gives them: its value, or each item of a
+/// string array (null when it has none).
+pub fn group_keys(col: &Column, slot: usize) -> Vec<Json> {
+    let mut keys = Vec::new();
+    keys_of(col, slot, &mut keys);
+    keys.into_iter()
+        .map(|k| match k {
+            Key::Str(s) => s.map_or(Json::Null, Json::from),
+            Key::Other(_) => col.json_at(slot),
+        })
+        .collect()
+}
+
 /// Slots per parallel chunk: large enough that splitting costs nothing next to the work, and
 /// fixed, so that sums come out the same on every run.
 const CHUNK: usize = 1 << 16;

@@ -84,9 +84,8 @@ impl LedgerReads for SqliteReads {
     fn first_change_from(&self, seq: i64) -> Result<Option<(i64, String)>, RecordError> {
         use rusqlite::OptionalExtension;
         let db = self.db();
-        let mut stmt = db.prepare_cached(
-            "SELECT seq, at FROM changes WHERE seq >= ?1 ORDER BY seq LIMIT 1",
-        )?;
+        let mut stmt =
+            db.prepare_cached("SELECT seq, at FROM changes WHERE seq >= ?1 ORDER BY seq LIMIT 1")?;
         Ok(stmt
             .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)

@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 pub use edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited, Ticket};
 pub use journaled::{
-    instant_ms, now, overlay, AsOfError, PAST_KEPT, PAST_VERSIONS, CatchUp, JournaledStore, OpenReport, OutOfScope, ScopeRule, SetError, BATCH,
+    instant_ms, now, overlay, AsOfError, CatchUp, JournaledStore, OpenReport, OutOfScope,
+    ScopeRule, SetError, BATCH, PAST_KEPT, PAST_VERSIONS,
 };
 pub use memory::MemoryStore;
 pub use snapshot::{CollectionInfo, Snapshot};

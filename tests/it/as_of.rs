@@ -340,11 +340,7 @@ async fn edits_then_compare(
             .as_ref()
             .is_none_or(|p| f["properties"]["industry"] == p.as_str())
     };
-    let mut ids: Vec<String> = seed
-        .values()
-        .filter(|f| in_focus(f))
-        .map(id_of)
-        .collect();
+    let mut ids: Vec<String> = seed.values().filter(|f| in_focus(f)).map(id_of).collect();
     let first = &seed[&ids[0]];
     let corner = &first["geometry"]["coordinates"][0][0];
     let (z, x, y) = tile_of(
@@ -425,7 +421,10 @@ async fn edits_then_compare(
         for (industry, (n, sum)) in &replayed {
             let (gn, gsum) = stats[industry];
             assert_eq!(gn, *n, "moment {i}: count in {industry}");
-            assert!((gsum - sum).abs() < 1e-6, "moment {i}: available in {industry}");
+            assert!(
+                (gsum - sum).abs() < 1e-6,
+                "moment {i}: available in {industry}"
+            );
         }
         let tile = get(app, &format!("{tile_url}?asOf={}", urlencode(at))).await;
         assert!(tile.status == 200 || tile.status == 204);
@@ -438,7 +437,11 @@ async fn edits_then_compare(
         // existed / after its delete).
         if let Some(c) = log.get(i * log.len() / moments.len()) {
             let id = c["featureId"].as_str().unwrap();
-            let one = get(app, &format!("{CARRIERS}/items/{id}?asOf={}", urlencode(at))).await;
+            let one = get(
+                app,
+                &format!("{CARRIERS}/items/{id}?asOf={}", urlencode(at)),
+            )
+            .await;
             match expected.get(id) {
                 Some(f) => {
                     assert_eq!(one.status, 200);
@@ -451,7 +454,11 @@ async fn edits_then_compare(
         }
     }
     // The present is what asOf=now answers; the future and a bad instant are refused.
-    let now = all_items(app, &format!("{focus_query}&asOf={}", urlencode(&instant()))).await;
+    let now = all_items(
+        app,
+        &format!("{focus_query}&asOf={}", urlencode(&instant())),
+    )
+    .await;
     assert_eq!(now, all_items(app, &focus_query).await);
     let future = chrono::Utc::now() + chrono::Duration::days(1);
     let r = get(
@@ -493,7 +500,11 @@ async fn through_postgresql_as_of_ten_moments_is_the_change_log_replayed() {
         .args(["db", "import", "--store", &dsn])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (store, _) = tokio::task::spawn_blocking(move || {
         etown_atlas::postgis::open_store(&dsn, &Default::default(), &[]).unwrap()
     })
@@ -502,5 +513,7 @@ async fn through_postgresql_as_of_ten_moments_is_the_change_log_replayed() {
     let (app, token) = serve_store(store);
     edits_then_compare(&app, &token, 9, 6, 13, false).await;
     // The pool's connections close as blocking calls: not on the runtime's threads.
-    tokio::task::spawn_blocking(move || drop(app)).await.unwrap();
+    tokio::task::spawn_blocking(move || drop(app))
+        .await
+        .unwrap();
 }

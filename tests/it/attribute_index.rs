@@ -275,7 +275,7 @@ fn edited(layer: &Layer, n: usize) -> Layer {
             let cells: Vec<Cell> = layer.columns.iter().map(|c| c.cell_at(donor)).collect();
             edits.push(LayerEdit::Put {
                 id,
-                geometry: layer.geometries[donor].clone(),
+                geometry: (*layer.geometries[donor]).clone(),
                 cells,
             });
         }
@@ -291,7 +291,7 @@ fn edited(layer: &Layer, n: usize) -> Layer {
         let donor = live[(k * 31) % live.len()];
         edits.push(LayerEdit::Put {
             id: FeatureId::Str(format!("new-{k}")),
-            geometry: layer.geometries[donor].clone(),
+            geometry: (*layer.geometries[donor]).clone(),
             cells: layer.columns.iter().map(|c| c.cell_at(donor)).collect(),
         });
     }
@@ -369,7 +369,7 @@ fn retouched(layer: &Layer, n: usize, columns: &[&str], move_geometry: bool) -> 
             let from = |name: &str| if columns.contains(&name) { donor } else { slot };
             LayerEdit::Put {
                 id: layer.ids[slot].clone(),
-                geometry: layer.geometries[if move_geometry { donor } else { slot }].clone(),
+                geometry: (*layer.geometries[if move_geometry { donor } else { slot }]).clone(),
                 cells: layer
                     .columns
                     .iter()

@@ -147,12 +147,12 @@ fn largest_difference(a: &etown_atlas::index::Catalog, b: &etown_atlas::index::C
                 .unwrap_or_else(|| panic!("{}/{id} is missing", la.id));
             let (mut xa, mut xb) = (Vec::new(), Vec::new());
             numbers(
-                &serde_json::to_value(geojson::Geometry::from(&la.geometries[slot])).unwrap()
+                &serde_json::to_value(geojson::Geometry::from(&*la.geometries[slot])).unwrap()
                     ["coordinates"],
                 &mut xa,
             );
             numbers(
-                &serde_json::to_value(geojson::Geometry::from(&lb.geometries[other])).unwrap()
+                &serde_json::to_value(geojson::Geometry::from(&*lb.geometries[other])).unwrap()
                     ["coordinates"],
                 &mut xb,
             );

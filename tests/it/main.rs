@@ -6,9 +6,9 @@
 mod common;
 
 mod admin;
-mod as_of;
 mod api_contract;
 mod api_core;
+mod as_of;
 mod attribute_index;
 mod basemaps;
 mod changesets;
@@ -39,3 +39,4 @@ mod snapshot;
 mod socket;
 mod stream;
 mod tiles;
+mod trends;

@@ -431,7 +431,7 @@ fn find_zone(snapshot: &Snapshot, zone: &str) -> Result<serde_json::Value, ApiEr
         };
         if let Some(slot) = layer.slot_of(zone) {
             return Ok(
-                serde_json::to_value(geojson::Geometry::from(&layer.geometries[slot]))
+                serde_json::to_value(geojson::Geometry::from(&*layer.geometries[slot]))
                     .unwrap_or_default(),
             );
         }

@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 
 use crate::encode::{self, write_feature, PageBody, Properties};
 use crate::export::Format;
-use crate::http::body::require_json;
 use crate::http::as_of::{take_as_of, AS_OF};
+use crate::http::body::require_json;
 use crate::http::error::ApiError;
 use crate::http::extract::{InCollection, RouteParams};
 use crate::http::links::{link, path_segment, query_string, BaseUrl, GEOJSON, JSON};

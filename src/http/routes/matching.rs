@@ -45,7 +45,7 @@ impl Resolve for InSnapshot<'_> {
     fn feature_geometry(&self, collection: &str, id: &str) -> Option<geo::Geometry<f64>> {
         let layer = self.snapshot.layer(collection)?;
         let slot = layer.slot_of(id)?;
-        Some(layer.geometries[slot].clone())
+        Some((*layer.geometries[slot]).clone())
     }
 
     fn area(&self, layer: &Layer, geometry: &Value) -> Result<Plan, String> {

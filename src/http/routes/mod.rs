@@ -20,6 +20,7 @@ mod openapi;
 pub mod queryables;
 pub mod stats;
 pub mod tiles;
+mod trend;
 pub mod vocabularies;
 pub mod web;
 

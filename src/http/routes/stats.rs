@@ -11,8 +11,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
-use crate::http::body::require_json;
 use crate::http::as_of::{take_as_of, AS_OF};
+use crate::http::body::require_json;
 use crate::http::error::ApiError;
 use crate::http::extract::{InCollection, RouteParams};
 use crate::http::links::{link, path_segment, BaseUrl, JSON};
@@ -57,14 +57,24 @@ pub struct StatsParams {
     sum: Option<Vec<String>>,
     query: FeatureQuery,
     as_of: Option<i64>,
+    /// A series per period instead of one answer.
+    trend: Option<super::trend::TrendParams>,
 }
 
 impl RouteParams for StatsParams {
     fn specs() -> Vec<&'static ParamSpec> {
-        [&F_JSON, &GROUP_BY, &SUM, &AS_OF]
-            .into_iter()
-            .chain(feature_query_except(NOT_FOR_STATS))
-            .collect()
+        [
+            &F_JSON,
+            &GROUP_BY,
+            &SUM,
+            &AS_OF,
+            &super::trend::INTERVAL,
+            &super::trend::FROM,
+            &super::trend::TO,
+        ]
+        .into_iter()
+        .chain(feature_query_except(NOT_FOR_STATS))
+        .collect()
     }
     fn takes_queryables() -> bool {
         true
@@ -83,6 +93,7 @@ impl RouteParams for StatsParams {
             }
         }
         let as_of = take_as_of(params)?;
+        let trend = super::trend::take(params, as_of)?;
         let group_by = params.take("group-by");
         let sum = params.take("sum").map(|s| names_in(&s));
         let c = c.ok_or_else(|| ApiError::not_found("no collection"))?;
@@ -92,6 +103,7 @@ impl RouteParams for StatsParams {
             sum,
             query,
             as_of,
+            trend,
         })
     }
 }
@@ -134,10 +146,41 @@ async fn run(
     let _permit = state.heavy_permit().await?;
     let filters = std::sync::Arc::clone(&state.filters);
     let base = base.clone();
+    let (store, retry) = (std::sync::Arc::clone(&state.store), state.retry_after());
     let doc = state
         .compute(move |budget| {
             let layer = request.layer();
             let p = &request.params;
+            if let Some(trend) = &p.trend {
+                let series = super::trend::series(
+                    &super::trend::SeriesRequest {
+                        store: &*store,
+                        current: std::sync::Arc::clone(&request.snapshot),
+                        collection: &request.id,
+                        query: &p.query,
+                        group_by: p.group_by.as_deref(),
+                        sum: p.sum.as_deref(),
+                        trend,
+                        filters: &filters,
+                        retry_after_s: retry,
+                    },
+                    budget,
+                )?;
+                let (first, last) = (
+                    trend.periods.first().map(|p| p.0.to_string()),
+                    trend.periods.last().map(|p| p.1.to_string()),
+                );
+                return Ok(json!({
+                    "collection": request.id,
+                    "groupBy": p.group_by,
+                    "interval": trend.interval.as_str(),
+                    "from": first,
+                    "to": last,
+                    "timeZone": "+08:00",
+                    "series": series,
+                    "links": [link(base.at(&format!("/collections/{}", path_segment(&request.id))), "collection", JSON, "the collection")],
+                }));
+            }
             let spec = StatsSpec::resolve(
                 &layer,
                 p.group_by.as_deref(),
@@ -239,7 +282,7 @@ fn operations(doc: &Doc, paths: &mut Paths) {
     use serde_json::json;
     for c in doc.collections {
         let base = format!("/collections/{}", c.id);
-        let stats_ok = json!({"description": "counts and sums per group and in total", "content": {"application/json": {"schema": {"type": "object", "required": ["total", "groups"]}}}});
+        let stats_ok = json!({"description": "counts and sums per group and in total; with interval, a series of them per period", "content": {"application/json": {"schema": {"type": "object", "anyOf": [{"required": ["total", "groups"]}, {"required": ["series", "interval"]}]}}}});
         paths.insert(format!("{base}/stats"), json!({
         "get": {"summary": format!("statistics of {}", c.id), "operationId": format!("getStats_{}", c.id), "tags": ["Data"], "parameters": parameters::<StatsParams>(Some(c)),
                 "responses": {"200": stats_ok.clone(), "400": problem("a malformed or unknown parameter"), "404": problem("no such collection"), "503": busy()}},

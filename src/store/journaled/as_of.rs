@@ -52,7 +52,10 @@ impl Past {
     fn keep(&self, snapshot: &Arc<Snapshot>) {
         let tick = self.tick();
         let mut kept = self.lock();
-        if let Some(e) = kept.iter_mut().find(|(s, _)| s.change() == snapshot.change()) {
+        if let Some(e) = kept
+            .iter_mut()
+            .find(|(s, _)| s.change() == snapshot.change())
+        {
             e.1 = tick;
             return;
         }
@@ -114,11 +117,7 @@ impl JournaledStore {
 
     /// The data as it was right after change `change` (before any, the seed), as this server
     /// has it: a number past the current version answers the current version.
-    pub fn as_of_change(
-        &self,
-        change: i64,
-        budget: &Budget,
-    ) -> Result<Arc<Snapshot>, AsOfError> {
+    pub fn as_of_change(&self, change: i64, budget: &Budget) -> Result<Arc<Snapshot>, AsOfError> {
         let current = self.snapshot();
         if change >= current.change() {
             return Ok(current);
@@ -139,7 +138,10 @@ impl JournaledStore {
         let mut since = from;
         'read: loop {
             budget.check().map_err(|_| AsOfError::OutOfTime)?;
-            let page = self.reads.changes(since, READ_PAGE)?;
+            // Numbers rise by one per change (gaps only where a transaction rolled back), so
+            // asking for no more than the distance left reads nothing past `to`.
+            let left = usize::try_from(to - since).unwrap_or(READ_PAGE);
+            let page = self.reads.changes(since, left.clamp(1, READ_PAGE))?;
             if page.is_empty() {
                 break;
             }
@@ -179,6 +181,35 @@ impl JournaledStore {
     pub fn as_of(&self, at_ms: i64, budget: &Budget) -> Result<Arc<Snapshot>, AsOfError> {
         let change = self.change_at(at_ms)?;
         self.as_of_change(change, budget)
+    }
+
+    /// The ids of `collection`'s features that changes `from` (exclusive) to `to` (inclusive)
+    /// changed, each once: what a trend's period looks at one by one.
+    pub fn changed_between(
+        &self,
+        collection: &str,
+        from: i64,
+        to: i64,
+        budget: &Budget,
+    ) -> Result<Vec<String>, AsOfError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let mut since = from;
+        while since < to {
+            budget.check().map_err(|_| AsOfError::OutOfTime)?;
+            let left = usize::try_from(to - since).unwrap_or(READ_PAGE);
+            let page = self.reads.changes(since, left.clamp(1, READ_PAGE))?;
+            let Some(last) = page.last().map(|c| c.seq) else {
+                break;
+            };
+            for c in page.into_iter().filter(|c| c.seq <= to) {
+                if c.collection == collection && seen.insert(c.feature_id.clone()) {
+                    out.push(c.feature_id);
+                }
+            }
+            since = last;
+        }
+        Ok(out)
     }
 
     /// Forgets the past versions kept (benchmarks measure a cold rebuild with it).
