@@ -311,6 +311,9 @@ pub struct FileConfig {
     /// Who may do what beyond API tokens: `[auth.oidc]`, single sign-on.
     #[serde(default)]
     pub auth: AuthFileConfig,
+    /// Where changes are pushed: `[[notify.webhook]]` (default none).
+    #[serde(default)]
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// The `[auth]` section.
@@ -370,6 +373,9 @@ pub struct PostgisTable {
 pub enum ConfigError {
     #[error("{path}: {reason}")]
     Auth { path: String, reason: String },
+    /// A `[[notify.webhook]]` that cannot be used.
+    #[error("{path}: {reason}")]
+    Notify { path: String, reason: String },
     #[error("{path}: cannot read: {source}")]
     Read {
         path: String,
@@ -401,6 +407,12 @@ impl FileConfig {
         })?;
         if let Some(o) = &cfg.auth.oidc {
             o.check().map_err(|reason| ConfigError::Auth {
+                path: p.clone(),
+                reason,
+            })?;
+        }
+        for hook in &cfg.notify.webhook {
+            hook.check().map_err(|reason| ConfigError::Notify {
                 path: p.clone(),
                 reason,
             })?;

@@ -35,6 +35,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod model;
+pub mod notify;
 pub mod oidc;
 pub mod postgis;
 pub mod query;

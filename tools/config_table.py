@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "config.rs"
 # Settings whose structs live beside the code that uses them.
-MORE_SOURCES = [ROOT / "src" / "oidc.rs"]
+MORE_SOURCES = [ROOT / "src" / "oidc.rs", ROOT / "src" / "notify" / "mod.rs"]
 DOC = ROOT / "docs" / "configuration.md"
 BEGIN = "<!-- settings table: written by tools/config_table.py -->"
 END = "<!-- end of settings table -->"
@@ -21,7 +21,8 @@ END = "<!-- end of settings table -->"
 STRUCTS = [("FileConfig", ""), ("MapConfig", "map."), ("Contact", "map.contact."),
            ("Basemap", "map.basemaps[]."), ("PostgisTable", "postgis_tables[]."),
            ("StoreFileConfig", "store."), ("AuthFileConfig", "auth."),
-           ("OidcConfig", "auth.oidc."), ("RoleGrant", "auth.oidc.roles.NAME.")]
+           ("OidcConfig", "auth.oidc."), ("RoleGrant", "auth.oidc.roles.NAME."),
+           ("NotifyConfig", "notify."), ("WebhookConfig", "notify.webhook[].")]
 
 
 def fields(text, struct):

@@ -148,6 +148,15 @@ pub(crate) fn serve_store(
     store: Arc<dyn FeatureStore>,
     started: Instant,
 ) -> ExitCode {
+    let hooks = file.notify.webhook.clone();
+    if !hooks.is_empty() {
+        if let Err(e) =
+            etown_atlas::notify::start(Arc::clone(&store), hooks, etown_atlas::notify::http_post())
+        {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let mut config = file.apply(ServerConfig::default());
     if args.public_url.is_some() {
         config.public_url = args.public_url;

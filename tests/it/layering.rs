@@ -10,7 +10,8 @@
 //!            record (the system of record's nouns and seam) ─► {index, model}
 //!            tiles ─► {query, index, model}
 //!            encode, query, ingest ─► {index, model}    index ─► model
-//!            config ─► {oidc, model}    oidc (single sign-on) ─► {record, model}
+//!            config ─► {oidc, notify, model}    oidc (single sign-on) ─► {record, model}
+//!            notify (webhooks) ─► {store, record, model}
 //! ```
 //!
 //! Only `http` (and `main.rs`) may use axum, tower, hyper or tokio: everything below it is
@@ -25,7 +26,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("model", &[]),
         ("basemap", &[]),
         ("synth", &["ingest"]),
-        ("config", &["oidc", "model"]),
+        ("config", &["oidc", "notify", "model"]),
+        ("notify", &["store", "record", "model"]),
         ("oidc", &["record", "model"]),
         ("index", &["model"]),
         ("ingest", &["index", "model"]),

@@ -40,3 +40,4 @@ mod socket;
 mod stream;
 mod tiles;
 mod trends;
+mod webhooks;
