@@ -192,3 +192,115 @@ async fn edits_stream_live_and_a_reconnect_gets_exactly_what_it_missed() {
         "nothing else came between"
     );
 }
+
+/// The resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// 1,000 subscribers that only listen cost the server a bounded amount of memory (measured in
+/// its own process, with its own resident size), and an edit still reaches the last of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_idle_subscribers_cost_bounded_memory() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let config = dir.path().join("atlas.toml");
+    std::fs::write(
+        &config,
+        "max_connections = 2048\nmax_connections_per_address = 2048\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_etown-atlas"))
+        .args([
+            "token", "create", "--name", "listener", "--role", "editor", "--state",
+        ])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (mut child, addr) = spawn_server(&[
+        "--state".as_ref(),
+        state.as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ]);
+    let pid = child.id();
+    // Warm up the paths a subscriber takes, so what is measured is the subscribers.
+    let http = reqwest::Client::new();
+    let warm = http
+        .get(format!("http://{addr}/changes/stream"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(warm.status(), 200);
+    drop(warm);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = rss_kib(pid);
+
+    let request = format!(
+        "GET /changes/stream HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    let mut subscribers = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut head = vec![0u8; 512];
+        let n = s.read(&mut head).await.unwrap();
+        let head = String::from_utf8_lossy(&head[..n]).to_string();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(
+            head.to_ascii_lowercase().contains("text/event-stream"),
+            "{head}"
+        );
+        subscribers.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib(pid);
+    let per = (after.saturating_sub(before)) as f64 / 1000.0;
+    eprintln!("1,000 idle subscribers: {before} KiB → {after} KiB ({per:.1} KiB each)");
+    assert!(
+        per < 64.0,
+        "an idle subscriber costs {per:.1} KiB; the bound is 64 KiB"
+    );
+
+    // An edit reaches the last subscriber.
+    let url = format!("http://{addr}/collections/spatial-carriers/items/carrier-01");
+    let etag = http.get(&url).send().await.unwrap().headers()["etag"].clone();
+    let r = http
+        .patch(&url)
+        .bearer_auth(&token)
+        .header("if-match", etag)
+        .header("content-type", "application/merge-patch+json")
+        .body(json!({"properties": {"available_floor_area_m2": 4321}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let last = subscribers.last_mut().unwrap();
+    let mut got = String::new();
+    let mut buf = vec![0u8; 4096];
+    while !got.contains("carrier-01") {
+        let n = tokio::time::timeout(Duration::from_secs(10), last.read(&mut buf))
+            .await
+            .expect("the change within 10 s")
+            .unwrap();
+        assert!(n > 0, "the stream stays open");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    drop(subscribers);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

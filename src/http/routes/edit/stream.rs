@@ -89,7 +89,14 @@ impl Cursor {
                 return Some((Ok(event(&c)), self));
             }
             // Marked seen before reading: a version published during the read wakes the wait.
-            published.borrow_and_update();
+            // Nothing newer than what was sent: no read (an idle subscriber costs no thread).
+            let newest = *published.borrow_and_update();
+            if newest <= self.last {
+                if published.changed().await.is_err() {
+                    return None;
+                }
+                continue;
+            }
             let store = std::sync::Arc::clone(&self.state.store);
             let since = self.last;
             let read =
