@@ -50,7 +50,7 @@ pub fn write(
 
 /// Text as a cell a spreadsheet will not evaluate: a leading `'` before a formula's first
 /// character.
-fn inert(s: String) -> String {
+pub fn inert(s: String) -> String {
     match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
         _ => s,

@@ -10,7 +10,8 @@ use super::values::text;
 use super::{ExportError, ExportSource, ID_COLUMN};
 use crate::model::FieldType;
 
-fn escape(s: &str) -> String {
+/// Text as XML (and HTML) character data or an attribute value.
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -17,6 +17,9 @@ mod shp;
 mod values;
 pub mod xlsx;
 
+pub use self::csv::inert as inert_cell;
+pub use kml::escape as escape_markup;
+
 use std::io::Write;
 use std::sync::Arc;
 

@@ -128,7 +128,14 @@ async fn a_monthly_series_matches_figures_worked_out_by_hand() {
         .unwrap()
         .0;
     let site = Site {
-        app: app(AppState::new(Arc::new(store), ServerConfig::default())),
+        // Figures older than a day are stale, so this week's report has some.
+        app: app(AppState::new(
+            Arc::new(store),
+            ServerConfig {
+                stale_after_days: 1,
+                ..ServerConfig::default()
+            },
+        )),
         token,
     };
     let patch = |available: i64| json!({"properties": {"available_floor_area_m2": available}});
@@ -422,6 +429,76 @@ async fn a_monthly_series_matches_figures_worked_out_by_hand() {
         "Q1 absorption",
     );
     close(&q["newSupply"], 4_000.0 + 4_000.0 + 3_800.0, "Q1 supply");
+
+    // The weekly report of 2026-W06 (2 to 8 February): carrier-03 +4,000, nothing else.
+    let report = |q: &str| {
+        request(
+            &site.app,
+            site.send("GET", &format!("/reports/weekly?{q}"), None),
+        )
+    };
+    let html = report("week=2026-W06").await;
+    assert_eq!(html.status, 200);
+    assert!(html.content_type().starts_with("text/html"));
+    let page = String::from_utf8(html.bytes.clone()).unwrap();
+    assert!(
+        page.contains("2026-W06") && page.contains("2026-02-02"),
+        "the week, named"
+    );
+    assert!(page.contains("新增供给 New supply"), "both languages");
+    assert!(page.contains("carrier-03") && page.contains("analyst"));
+    let csv = report("week=2026-W06&f=csv").await;
+    assert_eq!(csv.status, 200);
+    let text = String::from_utf8(csv.bytes.clone()).unwrap();
+    let rows: Vec<Vec<String>> = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    let find = |section: &str, key: &str| {
+        rows.iter()
+            .find(|r| r[0] == section && r[1] == key)
+            .unwrap_or_else(|| panic!("no {section} {key} in {text}"))
+            .clone()
+    };
+    let total = find("total", "2026-W06");
+    assert_eq!(
+        (total[6].as_str(), total[7].as_str()),
+        ("4000", "0"),
+        "new supply, absorption"
+    );
+    // Available at the week's end: January's end plus carrier-03's 4,000.
+    assert_eq!(total[5], (3_307_400 + 4_000).to_string());
+    let changed = find("changed", "carrier-03");
+    assert_eq!(
+        (
+            changed[4].as_str(),
+            changed[5].as_str(),
+            changed[9].as_str(),
+            changed[10].as_str()
+        ),
+        ("21000", "25000", "1", "analyst")
+    );
+    assert_eq!(rows.iter().filter(|r| r[0] == "changed").count(), 1);
+    // This week's: the seed's figures (as of 2026-11-01) are stale, by the seed.
+    let this_week = report("f=csv").await;
+    let text = String::from_utf8(this_week.bytes.clone()).unwrap();
+    let stale_by = |who: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("stale,") && l.split(',').nth(10) == Some(who))
+            .count()
+    };
+    assert!(stale_by("seed") > 40, "{text}");
+    // Refused: no token, a malformed week, a week that has not begun.
+    let anonymous = get(&site.app, "/reports/weekly").await;
+    assert_eq!(anonymous.status, 401);
+    for (q, parameter) in [
+        ("week=2026-49", "week"),
+        ("week=2099-W01", "week"),
+        ("f=pdf", "f"),
+    ] {
+        assert_eq!(report(q).await.problem(400)["parameter"], parameter, "{q}");
+    }
 
     // Refused: an unknown interval, from after to, a series and asOf at once, from without
     // interval, too many periods, and a start in the future.

@@ -471,7 +471,8 @@ async fn audit(
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(AUDIT_COLUMNS).map_err(|e| e.to_string())?;
             for c in &changes {
-                w.write_record(audit_row(c)).map_err(|e| e.to_string())?;
+                let row = audit_row(c).map(crate::export::inert_cell);
+                w.write_record(row).map_err(|e| e.to_string())?;
             }
             w.into_inner().map_err(|e| e.to_string())
         };

@@ -18,6 +18,7 @@ pub mod map_config;
 pub mod matching;
 mod openapi;
 pub mod queryables;
+mod reports;
 pub mod stats;
 pub mod tiles;
 mod trend;
@@ -71,6 +72,7 @@ pub const CONTRACTS: &[&Contract] = &[
     &health::CONTRACT,
     &map_config::CONTRACT,
     &admin::CONTRACT,
+    &reports::CONTRACT,
 ];
 
 /// Every module's routes, merged.

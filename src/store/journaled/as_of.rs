@@ -183,6 +183,33 @@ impl JournaledStore {
         self.as_of_change(change, budget)
     }
 
+    /// The changes numbered after `from` up to `to`, oldest first, without the features'
+    /// versions (who, when, what, which feature).
+    pub fn changes_in(
+        &self,
+        from: i64,
+        to: i64,
+        budget: &Budget,
+    ) -> Result<Vec<Change>, AsOfError> {
+        let mut out = Vec::new();
+        let mut since = from;
+        while since < to {
+            budget.check().map_err(|_| AsOfError::OutOfTime)?;
+            let left = usize::try_from(to - since).unwrap_or(READ_PAGE);
+            let page = self.reads.changes(since, left.clamp(1, READ_PAGE))?;
+            let Some(last) = page.last().map(|c| c.seq) else {
+                break;
+            };
+            out.extend(page.into_iter().filter(|c| c.seq <= to).map(|mut c| {
+                c.before = None;
+                c.after = None;
+                c
+            }));
+            since = last;
+        }
+        Ok(out)
+    }
+
     /// The ids of `collection`'s features that changes `from` (exclusive) to `to` (inclusive)
     /// changed, each once: what a trend's period looks at one by one.
     pub fn changed_between(
@@ -193,23 +220,12 @@ impl JournaledStore {
         budget: &Budget,
     ) -> Result<Vec<String>, AsOfError> {
         let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        let mut since = from;
-        while since < to {
-            budget.check().map_err(|_| AsOfError::OutOfTime)?;
-            let left = usize::try_from(to - since).unwrap_or(READ_PAGE);
-            let page = self.reads.changes(since, left.clamp(1, READ_PAGE))?;
-            let Some(last) = page.last().map(|c| c.seq) else {
-                break;
-            };
-            for c in page.into_iter().filter(|c| c.seq <= to) {
-                if c.collection == collection && seen.insert(c.feature_id.clone()) {
-                    out.push(c.feature_id);
-                }
-            }
-            since = last;
-        }
-        Ok(out)
+        Ok(self
+            .changes_in(from, to, budget)?
+            .into_iter()
+            .filter(|c| c.collection == collection && seen.insert(c.feature_id.clone()))
+            .map(|c| c.feature_id)
+            .collect())
     }
 
     /// Forgets the past versions kept (benchmarks measure a cold rebuild with it).
