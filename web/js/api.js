@@ -55,6 +55,18 @@ async function request(path, options = {}) {
   }
 }
 
+/**
+ * The moment the app shows the data as of (an RFC 3339 instant), or null for now: every read of
+ * features, statistics and tiles carries it as `asOf` (the server rebuilds the data from its
+ * change log).
+ */
+let moment = null;
+export const setMoment = (m) => { moment = m || null; };
+export const getMoment = () => moment;
+const withMoment = (body) => (moment ? { ...body, asOf: moment } : body);
+/** `asOf=…` for a URL, or nothing. */
+export const momentQuery = () => (moment ? `asOf=${encodeURIComponent(moment)}` : '');
+
 const post = (path, body) => request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 const enc = encodeURIComponent;
 
@@ -63,7 +75,7 @@ export const getQueryables = (id) => request(`/collections/${enc(id)}/queryables
 export const getVocabularies = async () => (await request('/vocabularies')).vocabularies;
 export const getVocabulary = (id) => request(`/vocabularies/${enc(id)}`);
 export const getMapConfig = () => request('/map-config');
-export const getFeature = (collection, id) => request(`/collections/${enc(collection)}/items/${enc(id)}`);
+export const getFeature = (collection, id) => request(`/collections/${enc(collection)}/items/${enc(id)}${moment ? `?${momentQuery()}` : ''}`);
 
 /** A same-origin path and query from a link the server wrote (absolute, with its host). */
 const local = (href) => {
@@ -75,7 +87,7 @@ const local = (href) => {
 export async function allFeatures(collection, filter, signal) {
   const features = [];
   let page = await request(`/collections/${enc(collection)}/search`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(filter ? { filter, limit: 10000 } : { limit: 10000 }), signal,
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(withMoment(filter ? { filter, limit: 10000 } : { limit: 10000 })), signal,
   });
   for (;;) {
     features.push(...page.features);
@@ -94,14 +106,64 @@ export function searchItems(collection, { filter, sortby, limit = 100, offset = 
   const body = { limit, offset };
   if (filter) body.filter = filter;
   if (sortby) body.sortby = sortby;
-  return request(`/collections/${enc(collection)}/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal });
+  return request(`/collections/${enc(collection)}/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(withMoment(body)), signal });
 }
 
 export function getStats(collection, { filter, groupBy } = {}, signal) {
   const body = {};
   if (filter) body.filter = filter;
   if (groupBy) body['group-by'] = groupBy;
+  return request(`/collections/${enc(collection)}/stats`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(withMoment(body)), signal });
+}
+
+/** A series per month (or `interval`) from `from` to `to` (days): vacancy, absorption, new supply. */
+export function getTrend(collection, { filter, groupBy, interval = 'month', from, to } = {}, signal) {
+  const body = { interval };
+  if (filter) body.filter = filter;
+  if (groupBy) body['group-by'] = groupBy;
+  if (from) body.from = from;
+  if (to) body.to = to;
   return request(`/collections/${enc(collection)}/stats`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal });
+}
+
+/**
+ * Follows the change stream (GET /changes/stream, Server-Sent Events) with `token`, calling
+ * `onChange` with each change; read with fetch, as EventSource cannot send a token. Reconnects
+ * after a break from the last change seen. Returns a function that stops it.
+ */
+export function followChanges(token, onChange) {
+  const ctrl = new AbortController();
+  let last = null;
+  (async () => {
+    while (!ctrl.signal.aborted) {
+      try {
+        const extra = { Accept: 'text/event-stream', Authorization: `Bearer ${token}` };
+        if (last) extra['Last-Event-ID'] = last;
+        const res = await fetch('/changes/stream', { headers: headers(extra), signal: ctrl.signal });
+        if (!res.ok || !res.body) throw new Error(String(res.status));
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const id = block.match(/^id:\s*(.*)$/m);
+            const data = block.match(/^data:\s*(.*)$/m);
+            if (id) last = id[1];
+            if (data) onChange(JSON.parse(data[1]));
+          }
+        }
+      } catch (e) {
+        if (ctrl.signal.aborted) return;
+      }
+      await pause(3000, ctrl.signal).catch(() => {});
+    }
+  })();
+  return () => ctrl.abort();
 }
 
 /** A tileset of `collection` for `filter`: TileJSON whose tile URLs carry the stored query. */

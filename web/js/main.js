@@ -41,6 +41,7 @@ import { AnswerOnMap } from './app/answer-map.js';
 import { areaExporter } from './app/area-export.js';
 import { whatsHere } from './app/whats-here.js';
 import { tabs } from './app/tabs.js';
+import { timeControls } from './app/history.js';
 
 const store = new Store(fromHash(location.hash));
 setLanguage(store.state.lang || browserLanguage());
@@ -192,10 +193,14 @@ async function main() {
   const search = new SearchBox({ search: (q) => api.searchNames(q), catalog, nameOf, onPick: (c, id) => openAndFly(c, id), onError: showError });
   document.getElementById('search-slot').append(search.element);
   document.getElementById('map').after(details.element);
-  const sections = { find, layers: layersPanel, match, stats, area };
+  // The statistics tab holds the statistics and, below them, the Over-time section.
+  const statsTab = { element: document.createElement('div') };
+  statsTab.element.append(stats.element);
+  const sections = { find, layers: layersPanel, match, stats: statsTab, area };
   document.getElementById('panel-body').append(...Object.values(sections).map((s) => s.element));
   const showTab = tabs(store, sections);
   results = new Results({ store, query, data, map, maplibregl, display: datum.display, find, stats, area, thinned });
+  statsTab.element.append(timeControls({ store, catalog, data, map, query, results, find, stats, values, session }).element);
 
   const areaRole = (layer) => layer.fields.find((f) => f.role === 'area');
   const interaction = new Interaction(map, data, catalog, {

@@ -12,6 +12,7 @@ export class Results {
     Object.assign(this, { store, query, data, map, maplibregl, display, find, stats, area, thinned });
     this.inflight = null;
     this.lastStats = null;
+    this.refreshed = []; // called after each refresh that completed
     find.onMore = () => this.more();
     map.on('idle', () => this.checkThinned());
   }
@@ -39,6 +40,7 @@ export class Results {
       this.lastStats = s;
       if (zoom) this.zoomToResults();
       this.checkThinned();
+      this.refreshed.forEach((fn) => fn());
     } catch (e) {
       if (e.name !== 'AbortError' && !ctrl.signal.aborted) showError(e);
     } finally {
@@ -55,10 +57,16 @@ export class Results {
     });
   }
 
+  /** Calls `fn` after every refresh (and new grouping) that completes. */
+  onRefreshed(fn) {
+    this.refreshed.push(fn);
+  }
+
   /** The statistics alone (a new grouping). */
   async refreshStats() {
     try {
       this.stats.setStats(await api.getStats(this.store.state.subject, { filter: this.query.cql(), groupBy: this.stats.groupBy() }));
+      this.refreshed.forEach((fn) => fn());
     } catch (e) {
       showError(e);
     }

@@ -101,7 +101,7 @@ export class DataLayers {
     const layer = this.catalog.layers.find((l) => l.id === subject);
     if (!layer) return;
     if (this.isTiled(layer)) {
-      const key = JSON.stringify(filter);
+      const key = JSON.stringify([filter, api.getMoment()]);
       if (this.tileFilter[subject] === key) return;
       const base = await api.getTileJson(layer.tileJson);
       let tiles = base.tiles;
@@ -113,6 +113,9 @@ export class DataLayers {
           ? base.tiles.map((t) => `${t}${t.includes('?') ? '&' : '?'}${q}`)
           : (await api.filteredTileJson(subject, filter)).tiles;
       }
+      // The data as of a moment: every tile URL says which.
+      const at = api.momentQuery();
+      if (at) tiles = tiles.map((t) => `${t}${t.includes('?') ? '&' : '?'}${at}`);
       this.tileFilter[subject] = key;
       this.map.getSource(subject)?.setTiles(tiles);
     } else {

@@ -303,7 +303,7 @@ export class FindPanel {
       const colour = colorField ? this.values.vocabularies[colorField.vocabulary]?.terms.find((x) => x.id === p[colorField.name])?.color : layer.style.color;
       return h('li', {}, h('button', { type: 'button', class: 'result', dataset: { id: f.id }, onclick: () => this.onPickRow(f) },
         h('span', { class: 'swatch', style: `background:${colour || layer.style.color};border-color:${colour || layer.style.color}`, 'aria-hidden': 'true' }),
-        h('span', { class: 'result-name' }, this.values.nameOf(layer.id, f.id, lang, p), this.staleMark(p, lang)),
+        h('span', { class: 'result-name' }, this.values.nameOf(layer.id, f.id, lang, p), this.staleMark(p, lang), this.changedMark(p)),
         h('span', { class: 'result-facts' }, facts.map((x) => h('span', { class: 'fact', dataset: { field: x.name } },
           h('span', { class: 'fact-label' }, local(x.title, x.name)), ' ', this.values.format(x, p[x.name], lang))))));
     }));
@@ -320,6 +320,14 @@ export class FindPanel {
     const days = format.daysSince(p.updated_at);
     return days !== null && days > this.staleAfterDays
       ? h('span', { class: 'badge stale' }, t('staleShort', { days: format.number(days, lang) }))
+      : null;
+  }
+
+  /** "Changed" on a row edited since the day the Over-time section names. */
+  changedMark(p) {
+    if (!this.changedSince || typeof p.updated_at !== 'string') return null;
+    return Date.parse(p.updated_at) >= Date.parse(this.changedSince)
+      ? h('span', { class: 'badge changed' }, t('historyChangedMark'))
       : null;
   }
 
