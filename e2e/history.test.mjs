@@ -123,6 +123,15 @@ async function run(lang, words) {
   assert.match(await page.textContent('#status'), words.live);
   await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('#results button.result[data-id="carrier-03"]')?.textContent || ''), words.live03.source);
 
+  // This week's report, printable, in a tab of its own: both languages, the carriers changed.
+  await page.click('[data-tab=stats]');
+  const [tab] = await Promise.all([context.waitForEvent('page'), page.click('#weekly-report')]);
+  await tab.waitForFunction(() => document.body && /Weekly report/.test(document.body.textContent), null, { timeout: 15000 });
+  const report = await tab.textContent('body');
+  assert.match(report, /周报/);
+  assert.match(report, /carrier-03/);
+  await tab.close();
+
   assert.deepEqual(errors, []);
   assert.deepEqual(outside(requests, server.base), []);
   await context.close();

@@ -397,7 +397,7 @@ async fn edits_then_compare(
     assert_eq!(log.len(), made, "every edit is in the log");
     let focus_query = match &focus {
         Some(p) => format!("filter={}", urlencode(&format!("industry = '{p}'"))),
-        None => "f=geojson".to_owned(),
+        None => String::new(),
     };
     for (i, (at, tile_then)) in moments.iter().enumerate() {
         let expected = replay(&seed, &log, at);
@@ -453,6 +453,36 @@ async fn edits_then_compare(
             }
         }
     }
+    // A download as of the first moment is the replayed seed too (ids and properties).
+    let (first_at, _) = &moments[0];
+    let file = get(
+        app,
+        &format!("{CARRIERS}/export?f=geojson&{focus_query}&asOf={}", urlencode(first_at)),
+    )
+    .await;
+    assert_eq!(file.status, 200, "{}", String::from_utf8_lossy(&file.bytes));
+    let exported: BTreeMap<String, Value> = file.json()["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (id_of(f), f["properties"].clone()))
+        .collect();
+    let replayed: BTreeMap<String, Value> = replay(&seed, &log, first_at)
+        .into_iter()
+        .filter(|(_, f)| in_focus(f))
+        .map(|(k, f)| (k, f["properties"].clone()))
+        .collect();
+    assert_eq!(exported, replayed, "the download as of the first moment");
+    // POST …/search takes asOf in its body as well.
+    let mut body = json!({"asOf": first_at, "limit": 10000});
+    if let Some(p) = &focus {
+        body["filter"] = json!(format!("industry = '{p}'"));
+    }
+    let searched = request(app, post_json(&format!("{CARRIERS}/search"), body.to_string())).await;
+    assert_eq!(searched.status, 200, "{}", String::from_utf8_lossy(&searched.bytes));
+    let n = searched.json()["numberMatched"].as_u64().unwrap() as usize;
+    assert_eq!(n, replayed.len(), "a POSTed search as of the first moment");
+
     // The present is what asOf=now answers; the future and a bad instant are refused.
     let now = all_items(
         app,

@@ -241,6 +241,18 @@ export async function auditCsv(filters, token) {
   return res.blob();
 }
 
+/** The weekly report of `collection` for this week (`f`: html or csv), as a Blob. */
+export async function weeklyReport(collection, f, token) {
+  let res;
+  try {
+    res = await fetch(`/reports/weekly?collection=${enc(collection)}&f=${f}`, { headers: headers(bearer(token)), cache: 'no-store' });
+  } catch {
+    throw new ApiError(t('networkError'), 0, 'network');
+  }
+  if (!res.ok) throw await problem(res);
+  return res.blob();
+}
+
 /** A feature as stored now, with its ETag (the precondition of an edit). */
 export async function featureForEdit(collection, id, token) {
   let res;

@@ -5,7 +5,7 @@
 import * as api from '../api.js';
 import { t, language } from '../i18n/index.js';
 import { HistoryPanel, beijingToday, yearBefore } from '../panels/history.js';
-import { showError } from './chrome.js';
+import { showError, saveFile } from './chrome.js';
 
 const OUTLINE = 'changed-since';
 
@@ -73,6 +73,19 @@ export function timeControls({ store, catalog, data, map, query, results, find, 
       countChanged();
       results.refresh();
     },
+    canReport: () => Boolean(session.token),
+    onReport: async (f) => {
+      // The tab opens now, while the click still counts, and shows the report when it comes.
+      const tab = f === 'html' ? window.open('', '_blank') : null;
+      try {
+        const blob = await api.weeklyReport(store.state.subject, f, session.token);
+        if (tab) tab.location.href = URL.createObjectURL(blob);
+        else saveFile(blob, `weekly-report-${store.state.subject}.csv`);
+      } catch (e) {
+        tab?.close();
+        showError(e);
+      }
+    },
     onGroup: (name, key) => {
       const field = query.subject().fields.find((f) => f.name === name);
       return field ? values.item(field, key, language()) : String(key);
@@ -95,7 +108,7 @@ export function timeControls({ store, catalog, data, map, query, results, find, 
       }, 300);
     }) : null;
   };
-  session.onChange(follow);
+  session.onChange(() => { follow(); history.render(); });
   follow();
   banner.addEventListener('click', () => history.now());
   return history;

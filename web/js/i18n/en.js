@@ -352,4 +352,6 @@ export default {
   trendNote: 'Vacancy at each month\'s end; absorption and new supply count each feature\'s net change in the month (Beijing time).',
   pastBanner: 'Data as of {day}',
   liveUpdated: 'Updated by {who}: {id}',
+  weeklyReport: 'This week\'s report (print)',
+  weeklyReportCsv: 'This week\'s report (CSV)',
 };

@@ -345,4 +345,6 @@ export default {
   trendNote: '空置率为各月月末值；去化与新增供给按每个载体当月的净变化计算（北京时间）。',
   pastBanner: '截至 {day} 的数据',
   liveUpdated: '{who} 更新了 {id}',
+  weeklyReport: '本周周报（打印）',
+  weeklyReportCsv: '本周周报（CSV）',
 };

@@ -30,7 +30,9 @@ export function yearBefore(day) {
 }
 
 export class HistoryPanel {
-  constructor({ onMoment, onSince, onGroup }) {
+  constructor({ onMoment, onSince, onGroup, onReport = null, canReport = () => false }) {
+    this.onReport = onReport; // (f) => opens this week's report: 'html' in a tab, 'csv' saved
+    this.canReport = canReport;
     this.onMoment = onMoment;
     this.onSince = onSince;
     this.onGroup = onGroup;
@@ -86,6 +88,11 @@ export class HistoryPanel {
         : null,
     ];
     parts.push(...this.trendParts(lang));
+    if (this.onReport && this.canReport()) {
+      parts.push(h('div', { class: 'actions' },
+        h('button', { type: 'button', id: 'weekly-report', onclick: () => this.onReport('html') }, t('weeklyReport')),
+        h('button', { type: 'button', id: 'weekly-report-csv', onclick: () => this.onReport('csv') }, t('weeklyReportCsv'))));
+    }
     fill(this.element, ...parts);
   }
 
