@@ -21,7 +21,6 @@ use axum::Router;
 use etown_atlas::config::ServerConfig;
 use etown_atlas::http::{app, AppState};
 use etown_atlas::index::Catalog;
-use etown_atlas::record::{tokens, NewToken};
 use etown_atlas::store::JournaledStore;
 use mvt_reader::feature::Value as MvtValue;
 use serde_json::{json, Value};
@@ -49,22 +48,7 @@ impl Rng {
 
 /// A server over `store`, and an editor's token made through it.
 fn serve_store(store: JournaledStore) -> (Router, String) {
-    let token = store
-        .with_tokens(|book| {
-            tokens::create(
-                book,
-                &NewToken {
-                    name: "historian".into(),
-                    role: "editor".into(),
-                    collections: None,
-                    scopes: Default::default(),
-                    expires_at: None,
-                },
-                "2026-12-07T00:00:00Z",
-            )
-        })
-        .unwrap()
-        .0;
+    let token = editor_token(&store, "historian");
     let app = app(AppState::new(Arc::new(store), ServerConfig::default()));
     (app, token)
 }
@@ -457,7 +441,10 @@ async fn edits_then_compare(
     let (first_at, _) = &moments[0];
     let file = get(
         app,
-        &format!("{CARRIERS}/export?f=geojson&{focus_query}&asOf={}", urlencode(first_at)),
+        &format!(
+            "{CARRIERS}/export?f=geojson&{focus_query}&asOf={}",
+            urlencode(first_at)
+        ),
     )
     .await;
     assert_eq!(file.status, 200, "{}", String::from_utf8_lossy(&file.bytes));
@@ -478,8 +465,17 @@ async fn edits_then_compare(
     if let Some(p) = &focus {
         body["filter"] = json!(format!("industry = '{p}'"));
     }
-    let searched = request(app, post_json(&format!("{CARRIERS}/search"), body.to_string())).await;
-    assert_eq!(searched.status, 200, "{}", String::from_utf8_lossy(&searched.bytes));
+    let searched = request(
+        app,
+        post_json(&format!("{CARRIERS}/search"), body.to_string()),
+    )
+    .await;
+    assert_eq!(
+        searched.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&searched.bytes)
+    );
     let n = searched.json()["numberMatched"].as_u64().unwrap() as usize;
     assert_eq!(n, replayed.len(), "a POSTed search as of the first moment");
 

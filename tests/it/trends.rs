@@ -14,7 +14,6 @@ use axum::http::Request;
 use axum::Router;
 use etown_atlas::config::ServerConfig;
 use etown_atlas::http::{app, AppState};
-use etown_atlas::record::{tokens, NewToken};
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -111,22 +110,7 @@ fn close(a: &Value, b: f64, what: &str) {
 async fn a_monthly_series_matches_figures_worked_out_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = etown_atlas::sqlite::open_store(shipped_catalog(), dir.path(), &[]).unwrap();
-    let token = store
-        .with_tokens(|book| {
-            tokens::create(
-                book,
-                &NewToken {
-                    name: "analyst".into(),
-                    role: "editor".into(),
-                    collections: None,
-                    scopes: Default::default(),
-                    expires_at: None,
-                },
-                "2026-12-07T00:00:00Z",
-            )
-        })
-        .unwrap()
-        .0;
+    let token = editor_token(&store, "analyst");
     let site = Site {
         // Figures older than a day are stale, so this week's report has some.
         app: app(AppState::new(

@@ -14,7 +14,6 @@ use axum::Router;
 use etown_atlas::config::ServerConfig;
 use etown_atlas::http::{app, AppState};
 use etown_atlas::notify::{self, WebhookConfig};
-use etown_atlas::record::{tokens, NewToken};
 use etown_atlas::store::FeatureStore;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Value};
@@ -85,22 +84,7 @@ async fn changes_are_posted_signed_retried_after_a_500_and_digested_for_robots()
     let (base, got) = receiver().await;
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = etown_atlas::sqlite::open_store(shipped_catalog(), dir.path(), &[]).unwrap();
-    let token = store
-        .with_tokens(|book| {
-            tokens::create(
-                book,
-                &NewToken {
-                    name: "notifier".into(),
-                    role: "editor".into(),
-                    collections: None,
-                    scopes: Default::default(),
-                    expires_at: None,
-                },
-                "2026-12-07T00:00:00Z",
-            )
-        })
-        .unwrap()
-        .0;
+    let token = editor_token(&store, "notifier");
     let store: Arc<dyn FeatureStore> = Arc::new(store);
     let secret = "a-test-key-not-a-real-one";
     let programs = WebhookConfig {

@@ -337,3 +337,20 @@ pub fn tile_of(z: u32, lon: f64, lat: f64) -> (u32, u32, u32) {
     let y = 0.5 - ((1.0 + s) / (1.0 - s)).ln() / (4.0 * std::f64::consts::PI);
     (z, (x * n) as u32, (y * n) as u32)
 }
+
+/// An editor's token named `name`, made through `store`'s writer (either backend).
+pub fn editor_token(store: &etown_atlas::store::JournaledStore, name: &str) -> String {
+    let new = etown_atlas::record::NewToken {
+        name: name.into(),
+        role: "editor".into(),
+        collections: None,
+        scopes: Default::default(),
+        expires_at: None,
+    };
+    store
+        .with_tokens(move |book| {
+            etown_atlas::record::tokens::create(book, &new, "2026-12-07T00:00:00Z")
+        })
+        .unwrap()
+        .0
+}
