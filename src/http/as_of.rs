@@ -76,8 +76,16 @@ pub fn past(
     let (Some(at_ms), Some(editor)) = (at_ms, store.editor()) else {
         return Ok(current);
     };
-    editor.as_of(at_ms, budget).map_err(|e| match e {
+    editor
+        .as_of(at_ms, budget)
+        .map_err(|e| history_error(e, retry_after_s))
+}
+
+/// The answer when the change log could not be read for a past version, a trend or a report:
+/// a spent budget is the timeout every computation answers, an unreachable store a 503.
+pub fn history_error(e: AsOfError, retry_after_s: u32) -> ApiError {
+    match e {
         AsOfError::OutOfTime => ApiError::from(crate::query::Exceeded),
         AsOfError::Record(e) => ApiError::store_read(&e, "the change log", retry_after_s),
-    })
+    }
 }

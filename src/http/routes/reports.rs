@@ -206,10 +206,9 @@ fn compute(
     };
     let (start_layer, end_layer) = (layer_of(&start)?, layer_of(&end)?);
     let log = |from: i64, to: i64| match store.editor() {
-        Some(e) => e.changes_in(from, to, budget).map_err(|e| match e {
-            crate::store::AsOfError::OutOfTime => ApiError::from(crate::query::Exceeded),
-            crate::store::AsOfError::Record(e) => ApiError::store_read(&e, "the change log", retry),
-        }),
+        Some(e) => e
+            .changes_in(from, to, budget)
+            .map_err(|e| crate::http::as_of::history_error(e, retry)),
         None => Ok(Vec::new()),
     };
     // Who last changed each feature, up to the week's end.

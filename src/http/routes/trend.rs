@@ -183,12 +183,7 @@ pub fn series(r: &SeriesRequest<'_>, budget: &Budget) -> Result<Value, ApiError>
         let changed = match r.store.editor() {
             Some(e) if end.change() > start.change() => e
                 .changed_between(r.collection, start.change(), end.change(), budget)
-                .map_err(|e| match e {
-                    crate::store::AsOfError::OutOfTime => ApiError::from(crate::query::Exceeded),
-                    crate::store::AsOfError::Record(e) => {
-                        ApiError::store_read(&e, "the change log", r.retry_after_s)
-                    }
-                })?,
+                .map_err(|e| crate::http::as_of::history_error(e, r.retry_after_s))?,
             _ => Vec::new(),
         };
         let p = trend::period(
