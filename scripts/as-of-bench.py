@@ -17,7 +17,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ import urllib.request
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(__file__))
-from crash import Server, free_port  # noqa: E402
+from crash import Server, free_port, synth_with_editor  # noqa: E402
 
 import openpyxl  # noqa: E402
 
@@ -76,11 +75,7 @@ def main():
     work = tempfile.mkdtemp(prefix="as-of-bench-")
     server = None
     try:
-        data, state = os.path.join(work, "data"), os.path.join(work, "state")
-        subprocess.run([a.bin, "synth", "--count", str(a.carriers), "--out", data], check=True, capture_output=True)
-        out = subprocess.run([a.bin, "token", "create", "--state", state, "--name", "bench", "--role", "editor"],
-                             check=True, capture_output=True, text=True)
-        tok = next(w for w in (out.stdout + out.stderr).split() if w.startswith("eta_"))
+        data, state, tok = synth_with_editor(a.bin, work, a.carriers)
         os.environ["ETOWN_ATLAS_DATA"] = data
         port = free_port()
         server = Server(a.bin, state, port)

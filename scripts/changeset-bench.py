@@ -25,7 +25,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from crash import Server, free_port  # noqa: E402
+from crash import Server, free_port, synth_with_editor  # noqa: E402
 
 import openpyxl  # noqa: E402
 
@@ -77,11 +77,7 @@ def main():
     work = tempfile.mkdtemp(prefix="changeset-bench-")
     server = None
     try:
-        data, state = os.path.join(work, "data"), os.path.join(work, "state")
-        subprocess.run([a.bin, "synth", "--count", str(a.carriers), "--out", data], check=True, capture_output=True)
-        out = subprocess.run([a.bin, "token", "create", "--state", state, "--name", "bench", "--role", "editor"],
-                             check=True, capture_output=True, text=True)
-        tok = next(w for w in (out.stdout + out.stderr).split() if w.startswith("eta_"))
+        data, state, tok = synth_with_editor(a.bin, work, a.carriers)
         out = subprocess.run([a.bin, "token", "create", "--state", state, "--name", "park-bench", "--role", "editor",
                               "--collections", COLLECTION, "--where", "available_floor_area_m2 >= 0",
                               "--fields", "available_floor_area_m2"], check=True, capture_output=True, text=True)

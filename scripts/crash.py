@@ -60,6 +60,18 @@ def coherent(props):
     return v is not None and props.get("floor_area_m2") == v + 20000 and props.get("name_en") == f"crash {v}"
 
 
+def synth_with_editor(binary, work, carriers):
+    """`synth --count CARRIERS` into WORK/data and an editor's token in WORK/state, for the
+    benchmarks: (data, state, token)."""
+    data, state = os.path.join(work, "data"), os.path.join(work, "state")
+    subprocess.run([binary, "synth", "--count", str(carriers), "--out", data], check=True,
+                   capture_output=True)
+    out = subprocess.run([binary, "token", "create", "--state", state, "--name", "bench",
+                          "--role", "editor"], check=True, capture_output=True, text=True)
+    tok = next(w for w in (out.stdout + out.stderr).split() if w.startswith("eta_"))
+    return data, state, tok
+
+
 class Server:
     def __init__(self, binary, state, port):
         self.binary, self.state, self.port = binary, state, port

@@ -157,6 +157,14 @@ pub(crate) fn serve_store(
             return ExitCode::FAILURE;
         }
     }
+    // The name indexes are built in the background from the start, so that the first person
+    // to search does not wait for them (3 s at a million carriers).
+    let loaded = store.snapshot();
+    std::thread::spawn(move || {
+        for layer in loaded.catalog().layers() {
+            etown_atlas::query::names::prepare(layer);
+        }
+    });
     let mut config = file.apply(ServerConfig::default());
     if args.public_url.is_some() {
         config.public_url = args.public_url;

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::model::Feature;
 
-use super::{AttributeIndex, Cell, CellMismatch, Chunked, Column};
+use super::{AttributeIndex, Base, Cell, CellMismatch, Chunked, Column};
 use crate::model::{Bbox, FeatureId, Field, LayerId, LayerMeta};
 
 /// An R-tree entry: a feature's envelope and its slot in the layer's vectors.
@@ -16,6 +16,12 @@ pub type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
 /// Edited slots past which an edit rebuilds the main R-tree instead of growing the side one.
 const MERGE_AT: usize = 8_192;
+
+/// Slots whose text changed past which the next version starts a new text base (its name index
+/// is then built again, in the background). Each changed slot costs every name search a few
+/// microseconds (its names folded and compared); a new index costs about 2 s of one core at a
+/// million carriers.
+const TEXT_MERGE_AT: usize = 2_048;
 
 /// What ingest hands over to build a layer; every vector is indexed by slot.
 pub struct LayerParts {
@@ -56,6 +62,12 @@ pub struct Layer {
     side: Arc<RTree<Entry>>,
     /// Built with `rtree`, over the same slots: entries of `edited` slots are out of date.
     attributes: Arc<AttributeIndex>,
+    /// The text columns and live slots as they were when `text_stale` was last emptied, for
+    /// the indexes of text built on first use (names). Kept apart from `edited`, which every
+    /// edit grows: most edits change figures, not names, and should not cost a name index.
+    text_base: Arc<Base>,
+    /// Slots whose text changed, or that were created or deleted, since `text_base`.
+    text_stale: Arc<imbl::HashSet<u32>>,
     by_id: imbl::HashMap<String, u32>,
     /// The union of every envelope; `None` for an empty layer. After deletes it may be larger
     /// than the data until the next merge.
@@ -98,6 +110,23 @@ fn rect_of(g: &geo::Geometry<f64>) -> Rect<f64> {
 fn entry(slot: usize, r: &Rect<f64>) -> Entry {
     let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
     GeomWithData::new(rect, slot as u32)
+}
+
+/// Whether `cells` would change the text of `slot` in any string column.
+fn text_changes(columns: &[Column], slot: usize, cells: &[Cell]) -> bool {
+    columns
+        .iter()
+        .zip(cells)
+        .any(|(column, cell)| match column {
+            Column::String(_) => {
+                let new = match cell {
+                    Cell::String(s) => Some(&**s),
+                    _ => None,
+                };
+                column.str_at(slot) != new
+            }
+            _ => false,
+        })
 }
 
 fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
@@ -152,7 +181,10 @@ impl Layer {
         };
         let extent = envelopes.iter().copied().reduce(union);
         let geometry_types = geometries.iter().map(geometry_type_name).collect();
+        let dead: Chunked<bool> = std::iter::repeat_n(false, n).collect();
         Layer {
+            text_base: Arc::new(Base::new(&columns, &dead)),
+            text_stale: Arc::new(imbl::HashSet::new()),
             id,
             meta,
             ids: ids.into(),
@@ -160,7 +192,7 @@ impl Layer {
             fields,
             columns,
             envelopes,
-            dead: std::iter::repeat_n(false, n).collect(),
+            dead,
             live: n,
             rtree: Arc::new(rtree),
             edited: Arc::new(imbl::HashSet::new()),
@@ -210,6 +242,23 @@ impl Layer {
     /// know nothing (or something out of date) of them, so a query tests them one by one.
     pub fn stale_slots(&self) -> impl Iterator<Item = u32> + '_ {
         self.edited.iter().copied()
+    }
+
+    /// The text columns and live slots as an index of text may be built from: it holds for
+    /// every slot but the [`Layer::text_stale_slots`].
+    pub fn text_base(&self) -> &Base {
+        &self.text_base
+    }
+
+    /// Slots whose text (any string column) changed, or that were created or deleted, since
+    /// the [`Layer::text_base`].
+    pub fn text_stale_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.text_stale.iter().copied()
+    }
+
+    /// Whether `slot` is one of the [`Layer::text_stale_slots`].
+    pub fn is_text_stale(&self, slot: usize) -> bool {
+        self.text_stale.contains(&(slot as u32))
     }
 
     /// How many [`Layer::stale_slots`] there are.
@@ -366,6 +415,7 @@ impl Layer {
         let next = &mut self;
         let mut edited = std::mem::take(Arc::make_mut(&mut next.edited));
         let mut side = std::mem::take(Arc::make_mut(&mut next.side));
+        let mut text_stale = std::mem::take(Arc::make_mut(&mut next.text_stale));
         for edit in edits {
             match edit {
                 LayerEdit::Put {
@@ -384,6 +434,9 @@ impl Layer {
                     let slot = match next.by_id.get(&key) {
                         Some(s) => {
                             let s = *s as usize;
+                            if text_changes(&next.columns, s, cells) {
+                                text_stale.insert(s as u32);
+                            }
                             if edited.contains(&(s as u32)) {
                                 side.remove(&entry(s, &next.envelopes[s]));
                             }
@@ -399,6 +452,7 @@ impl Layer {
                             next.dead.push(false);
                             next.live += 1;
                             next.by_id.insert(key, s as u32);
+                            text_stale.insert(s as u32);
                             s
                         }
                     };
@@ -435,11 +489,13 @@ impl Layer {
                     next.dead.set(slot, true);
                     next.live -= 1;
                     edited.insert(slot as u32);
+                    text_stale.insert(slot as u32);
                 }
             }
         }
         next.side = Arc::new(side);
         next.edited = Arc::new(edited);
+        next.text_stale = Arc::new(text_stale);
         Ok(self)
     }
 
@@ -448,6 +504,10 @@ impl Layer {
     pub fn settled(mut self) -> Layer {
         if self.edited.len() >= MERGE_AT {
             self.merge();
+        }
+        if self.text_stale.len() >= TEXT_MERGE_AT {
+            self.text_base = Arc::new(Base::new(&self.columns, &self.dead));
+            self.text_stale = Arc::new(imbl::HashSet::new());
         }
         self
     }

@@ -4,12 +4,14 @@
 //! share every version freely.
 
 mod attributes;
+mod base;
 mod catalog;
 mod chunked;
 mod columns;
 mod layer;
 
 pub use attributes::{AttributeIndex, Found, Key, KeyRange, MAX_DISTINCT};
+pub use base::Base;
 pub use catalog::Catalog;
 pub use chunked::{Chunked, CHUNK};
 pub use columns::{Cell, CellMismatch, Column};

@@ -2,6 +2,7 @@
 //! state), and replaying one another server recorded.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo::BoundingRect;
 use serde_json::{Map, Value as Json};
@@ -11,6 +12,7 @@ use crate::encode::{feature_bytes, feature_etag};
 use crate::index::{Cell, Layer, LayerEdit};
 use crate::ingest::{check_feature, derive_cells, rezoned, BodyError, ZoneIndex, UPDATED_FIELD};
 use crate::model::FeatureId;
+use crate::query::names;
 use crate::record::{Change, Operation, RequestKey, Stored};
 use crate::store::edit::{merge_patch, Condition, EditAction, EditError, EditRequest, Edited};
 use crate::store::Snapshot;
@@ -91,8 +93,29 @@ impl<'a> Working<'a> {
     /// The version after the batch: `base` with the layers it changed (their indexes
     /// rebuilt if enough slots were edited, see [`Layer::settled`]).
     pub(super) fn finish(self) -> Snapshot {
-        let layers = self.layers.into_values().map(Layer::settled).collect();
-        self.base.next(layers, self.touched, &self.written)
+        let layers: Vec<Layer> = self.layers.into_values().map(Layer::settled).collect();
+        // A layer whose names changed enough starts a new name index; built in the background
+        // now, the next person to search does not wait for it (a second or more at a million).
+        let renamed: Vec<String> = layers
+            .iter()
+            .filter(|l| {
+                !l.text_base().is_built()
+                    && self
+                        .base
+                        .layer(l.id.as_str())
+                        .is_some_and(|old| old.text_base().is_built())
+            })
+            .map(|l| l.id.as_str().to_owned())
+            .collect();
+        let next = self.base.next(layers, self.touched, &self.written);
+        let rebuild: Vec<Arc<Layer>> = renamed
+            .iter()
+            .filter_map(|id| next.layer(id).cloned())
+            .collect();
+        if !rebuild.is_empty() {
+            std::thread::spawn(move || rebuild.iter().for_each(|l| names::prepare(l)));
+        }
+        next
     }
 
     /// Whether a zone layer was edited in this batch (the base's zones are then stale).
