@@ -256,11 +256,6 @@ impl Layer {
         self.text_stale.iter().copied()
     }
 
-    /// Whether `slot` is one of the [`Layer::text_stale_slots`].
-    pub fn is_text_stale(&self, slot: usize) -> bool {
-        self.text_stale.contains(&(slot as u32))
-    }
-
     /// How many [`Layer::stale_slots`] there are.
     pub fn stale_count(&self) -> usize {
         self.edited.len()

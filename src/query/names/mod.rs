@@ -139,10 +139,9 @@ impl Hit {
 /// feature (the first name column with it), in slot order. Reads the layer's name index (built
 /// on the first search after a load or a merge) and tests only the slots edited since.
 pub fn search(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<NameMatch>, Exceeded> {
-    Ok(hits(layer, query, budget)?
-        .into_iter()
-        .map(|h| h.named(layer))
-        .collect())
+    let mut found = hits(layer, query, budget)?;
+    found.sort_unstable_by_key(|h| h.slot);
+    Ok(found.into_iter().map(|h| h.named(layer)).collect())
 }
 
 /// The same as [`search`] by reading and comparing every name: what the index must agree
@@ -207,6 +206,7 @@ fn index_of(layer: &Layer, columns: &[usize]) -> Option<std::sync::Arc<NameIndex
         .filter(|index| index.columns() == columns)
 }
 
+/// Every feature whose name matches `query`, best match per feature, in no particular order.
 fn hits(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<Hit>, Exceeded> {
     let columns = name_columns(layer);
     if columns.is_empty() {
@@ -222,10 +222,12 @@ fn hits(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<Hit>, Exceede
         return Ok(out);
     };
     budget.check()?;
+    // A bitmap tests a million hits against the changed slots faster than the layer's set.
+    let stale: roaring::RoaringBitmap = layer.text_stale_slots().collect();
     let found: Vec<IndexHit> = index
         .find(query)
         .into_iter()
-        .filter(|h| layer.is_live(h.slot as usize) && !layer.is_text_stale(h.slot as usize))
+        .filter(|h| !stale.contains(h.slot) && layer.is_live(h.slot as usize))
         .collect();
     budget.check()?;
     let mut out: Vec<Hit> = best_per_slot(found, layer.len())
@@ -237,14 +239,9 @@ fn hits(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<Hit>, Exceede
             chars: h.chars as usize,
         })
         .collect();
-    let indexed = out.len();
     for (i, slot) in layer.text_stale_slots().enumerate() {
         budget.check_every(i)?;
         out.extend(best_of_slot(layer, &columns, slot as usize, query));
-    }
-    if out.len() > indexed {
-        // Two sorted runs: the stable sort merges them in one pass.
-        out.sort_by_key(|h| h.slot);
     }
     Ok(out)
 }
