@@ -58,7 +58,7 @@ const FOLD: Fold = Fold {
 pub fn normalize(s: &str) -> String {
     if s.is_ascii() {
         // Compatibility forms, accents and marks are all beyond ASCII: only case and spaces
-        // remain (a million names fold in a fifth of the time).
+        // remain (the NFKC and accent passes were most of building a name index).
         return s
             .to_ascii_lowercase()
             .split_whitespace()
@@ -137,7 +137,8 @@ impl Hit {
 
 /// Every feature of `layer` with a name matching `query` (already normalised), best match per
 /// feature (the first name column with it), in slot order. Reads the layer's name index (built
-/// on the first search after a load or a merge) and tests only the slots edited since.
+/// in the background at start, else on first use) and compares one by one only the features
+/// whose text changed since its base (see `Layer::text_stale_slots`).
 pub fn search(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<NameMatch>, Exceeded> {
     let mut found = hits(layer, query, budget)?;
     found.sort_unstable_by_key(|h| h.slot);
