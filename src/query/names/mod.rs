@@ -149,10 +149,23 @@ pub fn search(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<NameMat
 /// with, and how a stale slot is tested.
 pub fn scan(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<NameMatch>, Exceeded> {
     let columns = name_columns(layer);
+    Ok(scan_hits(layer, &columns, query, budget)?
+        .into_iter()
+        .map(|h| h.named(layer))
+        .collect())
+}
+
+/// Every slot's best match by comparing its names, in slot order.
+fn scan_hits(
+    layer: &Layer,
+    columns: &[usize],
+    query: &str,
+    budget: &Budget,
+) -> Result<Vec<Hit>, Exceeded> {
     let mut out = Vec::new();
     for slot in 0..layer.len() {
         budget.check_every(slot)?;
-        out.extend(best_of_slot(layer, &columns, slot, query).map(|h| h.named(layer)));
+        out.extend(best_of_slot(layer, columns, slot, query));
     }
     Ok(out)
 }
@@ -215,12 +228,7 @@ fn hits(layer: &Layer, query: &str, budget: &Budget) -> Result<Vec<Hit>, Exceede
     }
     let Some(index) = index_of(layer, &columns) else {
         // Only if a layer's name columns changed since its base, which edits do not do.
-        let mut out = Vec::new();
-        for slot in 0..layer.len() {
-            budget.check_every(slot)?;
-            out.extend(best_of_slot(layer, &columns, slot, query));
-        }
-        return Ok(out);
+        return scan_hits(layer, &columns, query, budget);
     };
     budget.check()?;
     // A bitmap tests a million hits against the changed slots faster than the layer's set.
