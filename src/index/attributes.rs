@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
@@ -32,6 +32,11 @@ const BIN: usize = 8192;
 
 /// String columns with more distinct values than this get no bitmap index.
 pub const MAX_DISTINCT: usize = 4096;
+
+/// String columns with more distinct values than this get no per-bin totals (see
+/// [`AttributeIndex::count_value_in_range`]): at 1M features they would take
+/// `bins × values × 4` bytes (half a megabyte at this bound) per pair of columns.
+const MAX_TOTALLED: usize = 1024;
 
 /// A typed value to look up, of the kind the column holds (an integer column is searched with
 /// numbers, as filters compare it).
@@ -67,7 +72,51 @@ pub struct AttributeIndex {
     columns: Vec<Option<Arc<ColumnIndex>>>,
     /// The slots `0..len` were indexed.
     len: usize,
+    /// Per-bin totals by (string column, sorted column), made when a query first asks for
+    /// the pair (a few milliseconds at 1M features) and dropped with this version.
+    totals: Mutex<HashMap<(usize, usize), Arc<BinTotals>>>,
+    /// Counts and sums per value by (string column, summed columns), made when statistics
+    /// first ask for them and dropped with this version.
+    value_totals: Mutex<HashMap<TotalsKey, Arc<ValueTotals>>>,
 }
+
+/// A string column and the number columns summed per its values.
+type TotalsKey = (usize, Vec<usize>);
+
+/// Per value of a few-valued string column: how many indexed slots hold it and the sums of
+/// number columns over them, as the index was built. Statistics grouped by the column over
+/// every feature read these and correct them for the slots edited since, instead of a pass
+/// over a million features.
+#[derive(Debug)]
+pub struct ValueTotals {
+    /// Per value: the value, how many slots hold it, the sums in the order asked.
+    pub values: Vec<(Arc<str>, u64, Vec<f64>)>,
+    /// The slots where the column is null: how many, and the sums.
+    pub nulls: (u64, Vec<f64>),
+}
+
+/// How many slots of each value of a few-valued string column lie in the bins of a sorted
+/// column's order, as running totals: `running[b * values + code]` counts the value's slots
+/// in bins `0..b`. So `industry = 'x' AND area >= 3000` is counted from two totals and the
+/// slots of the range's two partly covered bins, instead of listing the range's 900,000
+/// slots to intersect them.
+#[derive(Debug)]
+struct BinTotals {
+    values: usize,
+    running: Vec<u32>,
+}
+
+/// The values of a few-valued string column as small numbers, per indexed slot.
+#[derive(Debug)]
+struct Codes {
+    of: HashMap<Arc<str>, u16>,
+    /// The value of each code.
+    names: Vec<Arc<str>>,
+    /// Per slot: its value's code, or `NO_CODE` (null, or not indexed).
+    at: Vec<u16>,
+}
+
+const NO_CODE: u16 = u16::MAX;
 
 #[derive(Debug)]
 enum ColumnIndex {
@@ -75,6 +124,8 @@ enum ColumnIndex {
     Values {
         values: HashMap<Arc<str>, RoaringBitmap>,
         nulls: RoaringBitmap,
+        /// Made when per-bin totals first need them.
+        codes: OnceLock<Codes>,
     },
     /// The non-null slots in the order of their values (ties in slot order); NaN is left out,
     /// as it compares with nothing.
@@ -100,6 +151,8 @@ pub enum Found<'a> {
         bins: &'a [RoaringBitmap],
         start: usize,
         end: usize,
+        /// The column `order` is sorted by (see `ColumnIndex::Sorted`).
+        values: &'a Column,
     },
     /// A value the index has never seen.
     Nothing,
@@ -131,6 +184,32 @@ impl Found<'_> {
         self.len() == 0
     }
 
+    /// Whether the index found `slot`: for a slot edited since, whether it did under the
+    /// value it was indexed with.
+    pub fn contains(&self, slot: u32) -> bool {
+        match self {
+            Found::Bitmap(b) => b.contains(slot),
+            Found::Range {
+                order,
+                start,
+                end,
+                values,
+                ..
+            } => {
+                // `order` is sorted by (value, slot): the slot is inside when its pair lies
+                // between the pairs of the range's first and last positions.
+                let pair = |s: u32| values.order_key(s as usize).map(|k| (k, s));
+                let (Some(at), Some(first), Some(last)) =
+                    (pair(slot), pair(order[*start]), pair(order[*end - 1]))
+                else {
+                    return false;
+                };
+                first <= at && at <= last
+            }
+            Found::Nothing => false,
+        }
+    }
+
     /// The slots as a bitmap: free for a bitmap, a sort for slots read in value order.
     pub fn to_bitmap(&self) -> Cow<'_, RoaringBitmap> {
         match self {
@@ -140,6 +219,7 @@ impl Found<'_> {
                 bins,
                 start,
                 end,
+                ..
             } => {
                 let sorted = |from: usize, to: usize| {
                     let mut slots = order[from..to].to_vec();
@@ -171,7 +251,12 @@ impl AttributeIndex {
         } else {
             columns.par_iter().map(one).collect()
         };
-        AttributeIndex { columns, len }
+        AttributeIndex {
+            columns,
+            len,
+            totals: Mutex::default(),
+            value_totals: Mutex::default(),
+        }
     }
 
     /// The index of `columns` after the slots `edited` changed, built again only for the
@@ -207,7 +292,12 @@ impl AttributeIndex {
                 None => ColumnIndex::build(column, len, &live).map(Arc::new),
             })
             .collect();
-        AttributeIndex { columns, len }
+        AttributeIndex {
+            columns,
+            len,
+            totals: Mutex::default(),
+            value_totals: Mutex::default(),
+        }
     }
 
     /// Whether `column` has an index.
@@ -260,12 +350,151 @@ impl AttributeIndex {
                         bins,
                         start,
                         end,
+                        values: col,
                     }
                 } else {
                     Found::Nothing
                 })
             }
         }
+    }
+
+    /// How many indexed slots hold `value` in the string column `column` and have their
+    /// value of `sorted` at `found`'s positions (what [`AttributeIndex::range`] answered
+    /// for `sorted`), read from per-bin totals without listing the slots; `None` when
+    /// `column` has no bitmaps per value or too many values, or `found` is not a range.
+    pub fn count_value_in_range(
+        &self,
+        column: usize,
+        value: &str,
+        sorted: usize,
+        found: &Found,
+    ) -> Option<u64> {
+        let ColumnIndex::Values { values, codes, .. } = &**self.columns.get(column)?.as_ref()?
+        else {
+            return None;
+        };
+        let Found::Range {
+            order, start, end, ..
+        } = found
+        else {
+            return None;
+        };
+        if values.len() > MAX_TOTALLED {
+            return None;
+        }
+        let codes = codes.get_or_init(|| Codes::of(values, self.len));
+        let Some(&code) = codes.of.get(value) else {
+            return Some(0);
+        };
+        let totals = self.totals_of(column, sorted, codes, order)?;
+        let (full, (before, after)) = full_bins(*start, *end);
+        let at = |bin: usize| totals.running[bin * totals.values + usize::from(code)];
+        let whole = if full.is_empty() {
+            0
+        } else {
+            at(full.end) - at(full.start)
+        };
+        let ends = order[*start..before]
+            .iter()
+            .chain(&order[after..*end])
+            .filter(|&&s| codes.at.get(s as usize) == Some(&code))
+            .count();
+        Some(u64::from(whole) + ends as u64)
+    }
+
+    /// The per-bin totals of a string column's codes over a sorted column's order.
+    fn totals_of(
+        &self,
+        column: usize,
+        sorted: usize,
+        codes: &Codes,
+        order: &[u32],
+    ) -> Option<Arc<BinTotals>> {
+        let mut cache = self.totals.lock().ok()?;
+        if let Some(t) = cache.get(&(column, sorted)) {
+            return Some(Arc::clone(t));
+        }
+        let t = Arc::new(BinTotals::of(codes, order));
+        cache.insert((column, sorted), Arc::clone(&t));
+        Some(t)
+    }
+
+    /// The counts and sums of `sums` per value of the string column `column` over the indexed
+    /// slots; `None` when `column` has no bitmaps per value or too many values, or a summed
+    /// column has no value order (which keeps the values it was indexed with).
+    pub fn value_totals(&self, column: usize, sums: &[usize]) -> Option<Arc<ValueTotals>> {
+        let key = (column, sums.to_vec());
+        if let Some(t) = self.value_totals.lock().ok()?.get(&key) {
+            return Some(Arc::clone(t));
+        }
+        let ColumnIndex::Values { values, nulls, .. } = &**self.columns.get(column)?.as_ref()?
+        else {
+            return None;
+        };
+        if values.len() > MAX_TOTALLED {
+            return None;
+        }
+        let summed: Vec<&Column> = sums
+            .iter()
+            .map(|&c| self.indexed_column(c))
+            .collect::<Option<_>>()?;
+        let tally = |slots: &RoaringBitmap| {
+            let sums = summed
+                .iter()
+                .map(|c| slots.iter().filter_map(|s| c.number_at(s as usize)).sum())
+                .collect();
+            (slots.len(), sums)
+        };
+        let mut per_value: Vec<(Arc<str>, u64, Vec<f64>)> = values
+            .par_iter()
+            .map(|(v, slots)| {
+                let (n, sums) = tally(slots);
+                (Arc::clone(v), n, sums)
+            })
+            .collect();
+        per_value.sort_by(|a, b| a.0.cmp(&b.0));
+        let totals = Arc::new(ValueTotals {
+            values: per_value,
+            nulls: tally(nulls),
+        });
+        self.value_totals
+            .lock()
+            .ok()?
+            .insert(key, Arc::clone(&totals));
+        Some(totals)
+    }
+
+    /// The value order's copy of a number, date or boolean column: its values as indexed.
+    fn indexed_column(&self, column: usize) -> Option<&Column> {
+        match &**self.columns.get(column)?.as_ref()? {
+            ColumnIndex::Sorted { values, .. } => Some(values),
+            ColumnIndex::Values { .. } => None,
+        }
+    }
+
+    /// The value `slot` was indexed with in the string column `column`: `Some(None)` for
+    /// null, `None` when the slot was not indexed (created, or deleted, before the build) or
+    /// the column has no bitmaps per value.
+    pub fn indexed_text(&self, column: usize, slot: usize) -> Option<Option<Arc<str>>> {
+        let ColumnIndex::Values {
+            values,
+            nulls,
+            codes,
+        } = &**self.columns.get(column)?.as_ref()?
+        else {
+            return None;
+        };
+        let codes = codes.get_or_init(|| Codes::of(values, self.len));
+        match codes.at.get(slot) {
+            Some(&NO_CODE) | None => nulls.contains(slot as u32).then_some(None),
+            Some(&code) => Some(Some(Arc::clone(codes.names.get(usize::from(code))?))),
+        }
+    }
+
+    /// The number `slot` was indexed with in `column` (null, or no value order: `None`).
+    pub fn indexed_number(&self, column: usize, slot: usize) -> Option<f64> {
+        self.indexed_column(column)?.number_at(slot)
     }
 
     /// The indexed slots where `column` is null.
@@ -281,7 +510,7 @@ impl AttributeIndex {
             .iter()
             .flatten()
             .map(|c| match &**c {
-                ColumnIndex::Values { values, nulls } => {
+                ColumnIndex::Values { values, nulls, .. } => {
                     nulls.serialized_size()
                         + values
                             .iter()
@@ -315,6 +544,51 @@ fn full_bins(start: usize, end: usize) -> (std::ops::Range<usize>, (usize, usize
     }
 }
 
+impl Codes {
+    fn of(values: &HashMap<Arc<str>, RoaringBitmap>, len: usize) -> Self {
+        let mut at = vec![NO_CODE; len];
+        let mut of = HashMap::with_capacity(values.len());
+        let mut names = Vec::with_capacity(values.len());
+        for (code, (value, slots)) in values.iter().enumerate() {
+            // `MAX_TOTALLED` keeps codes below `NO_CODE`.
+            let code = code as u16;
+            of.insert(Arc::clone(value), code);
+            names.push(Arc::clone(value));
+            for s in slots {
+                if let Some(c) = at.get_mut(s as usize) {
+                    *c = code;
+                }
+            }
+        }
+        Codes { of, names, at }
+    }
+}
+
+impl BinTotals {
+    fn of(codes: &Codes, order: &[u32]) -> Self {
+        let values = codes.of.len();
+        let per_bin: Vec<Vec<u32>> = order
+            .par_chunks(BIN)
+            .map(|chunk| {
+                let mut counts = vec![0u32; values];
+                for &s in chunk {
+                    if let Some(c) = codes.at.get(s as usize).filter(|&&c| c != NO_CODE) {
+                        counts[usize::from(*c)] += 1;
+                    }
+                }
+                counts
+            })
+            .collect();
+        let mut running = vec![0u32; (per_bin.len() + 1) * values];
+        for (b, counts) in per_bin.iter().enumerate() {
+            for (v, n) in counts.iter().enumerate() {
+                running[(b + 1) * values + v] = running[b * values + v] + n;
+            }
+        }
+        BinTotals { values, running }
+    }
+}
+
 /// The slots of each run of `BIN` positions of a value order, as bitmaps.
 fn bins_of(order: &[u32]) -> Vec<RoaringBitmap> {
     order
@@ -342,7 +616,7 @@ impl ColumnIndex {
             (ColumnIndex::Sorted { order, nulls, .. }, _) => {
                 Some(Self::resorted(order, nulls, column, &moved))
             }
-            (ColumnIndex::Values { values, nulls }, Column::String(c)) => {
+            (ColumnIndex::Values { values, nulls, .. }, Column::String(c)) => {
                 let mut values: HashMap<Arc<str>, RoaringBitmap> = values
                     .iter()
                     .map(|(k, b)| (Arc::clone(k), b - &moved))
@@ -362,7 +636,11 @@ impl ColumnIndex {
                         }
                     }
                 }
-                Some(ColumnIndex::Values { values, nulls })
+                Some(ColumnIndex::Values {
+                    values,
+                    nulls,
+                    codes: OnceLock::new(),
+                })
             }
             _ => None,
         }
@@ -409,7 +687,7 @@ impl ColumnIndex {
     /// holds the value it was indexed under.
     fn holds(&self, column: &Column, slots: &[usize]) -> bool {
         match (self, column) {
-            (ColumnIndex::Values { values, nulls }, Column::String(c)) => {
+            (ColumnIndex::Values { values, nulls, .. }, Column::String(c)) => {
                 slots.iter().all(|&s| match &c[s] {
                     Some(v) => values.get(&**v).is_some_and(|b| b.contains(s as u32)),
                     None => nulls.contains(s as u32),
@@ -446,6 +724,7 @@ impl ColumnIndex {
                 Some(ColumnIndex::Values {
                     values,
                     nulls: nulls(&|s| c[s].is_none()),
+                    codes: OnceLock::new(),
                 })
             }
             Column::Boolean(_)

@@ -72,6 +72,10 @@ pub struct Layer {
     /// The union of every envelope; `None` for an empty layer. After deletes it may be larger
     /// than the data until the next merge.
     pub extent: Option<Rect<f64>>,
+    /// The union of the live envelopes per block of `EXTENT_BLOCK` slots (`None`: no live
+    /// slot), kept for the blocks each edit touches: the exact extent of every live feature
+    /// is then a union of a few hundred rectangles, not a pass over a million.
+    block_extents: Arc<Vec<Option<Rect<f64>>>>,
     /// The GeoJSON geometry types present, for the collection description.
     pub geometry_types: BTreeSet<&'static str>,
 }
@@ -129,6 +133,9 @@ fn text_changes(columns: &[Column], slot: usize, cells: &[Cell]) -> bool {
         })
 }
 
+/// Slots per block of `Layer::block_extents`.
+const EXTENT_BLOCK: usize = 4096;
+
 fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
     Rect::new(
         (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
@@ -182,7 +189,15 @@ impl Layer {
         let extent = envelopes.iter().copied().reduce(union);
         let geometry_types = geometries.iter().map(geometry_type_name).collect();
         let dead: Chunked<bool> = std::iter::repeat_n(false, n).collect();
+        let block_extents = (0..n.div_ceil(EXTENT_BLOCK))
+            .map(|b| {
+                (b * EXTENT_BLOCK..((b + 1) * EXTENT_BLOCK).min(n))
+                    .map(|s| envelopes[s])
+                    .reduce(union)
+            })
+            .collect();
         Layer {
+            block_extents: Arc::new(block_extents),
             text_base: Arc::new(Base::new(&columns, &dead)),
             text_stale: Arc::new(imbl::HashSet::new()),
             id,
@@ -216,6 +231,12 @@ impl Layer {
     /// Features that exist (slots minus deleted ones).
     pub fn live_count(&self) -> usize {
         self.live
+    }
+
+    /// The union of the envelopes of every live feature (exact, unlike [`Layer::extent`]
+    /// after deletes); `None` when there is none.
+    pub fn live_extent(&self) -> Option<Rect<f64>> {
+        self.block_extents.iter().flatten().copied().reduce(union)
     }
 
     /// Whether the feature in `slot` exists (was not deleted).
@@ -411,6 +432,7 @@ impl Layer {
         let mut edited = std::mem::take(Arc::make_mut(&mut next.edited));
         let mut side = std::mem::take(Arc::make_mut(&mut next.side));
         let mut text_stale = std::mem::take(Arc::make_mut(&mut next.text_stale));
+        let mut touched = BTreeSet::new();
         for edit in edits {
             match edit {
                 LayerEdit::Put {
@@ -466,6 +488,7 @@ impl Layer {
                             field.nulls_only = false;
                         }
                     }
+                    touched.insert(slot / EXTENT_BLOCK);
                     side.insert(entry(slot, &r));
                     next.geometry_types.insert(geometry_type_name(geometry));
                     next.extent = Some(next.extent.map_or(r, |e| union(e, r)));
@@ -482,6 +505,7 @@ impl Layer {
                         side.remove(&entry(slot, &next.envelopes[slot]));
                     }
                     next.dead.set(slot, true);
+                    touched.insert(slot / EXTENT_BLOCK);
                     next.live -= 1;
                     edited.insert(slot as u32);
                     text_stale.insert(slot as u32);
@@ -489,6 +513,15 @@ impl Layer {
             }
         }
         next.side = Arc::new(side);
+        let mut blocks = std::mem::take(Arc::make_mut(&mut next.block_extents));
+        blocks.resize(next.len().div_ceil(EXTENT_BLOCK), None);
+        for b in touched {
+            blocks[b] = (b * EXTENT_BLOCK..((b + 1) * EXTENT_BLOCK).min(next.len()))
+                .filter(|&s| next.is_live(s))
+                .map(|s| next.envelopes[s])
+                .reduce(union);
+        }
+        next.block_extents = Arc::new(blocks);
         next.edited = Arc::new(edited);
         next.text_stale = Arc::new(text_stale);
         Ok(self)

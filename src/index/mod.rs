@@ -10,7 +10,7 @@ mod chunked;
 mod columns;
 mod layer;
 
-pub use attributes::{AttributeIndex, Found, Key, KeyRange, MAX_DISTINCT};
+pub use attributes::{AttributeIndex, Found, Key, KeyRange, ValueTotals, MAX_DISTINCT};
 pub use base::Base;
 pub use catalog::Catalog;
 pub use chunked::{Chunked, CHUNK};

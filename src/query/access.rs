@@ -53,13 +53,54 @@ pub struct Terms {
 }
 
 /// Where a plan's candidates come from.
-#[derive(Debug)]
-pub enum Access {
+pub enum Access<'a> {
     /// No index helps: test every slot (or the R-tree's candidates, by the plan's box).
     Scan,
     /// The slots of the attribute indexes (excluding stale slots, which are tested one by one).
     /// `exact`: every one of them matches, and no other indexed slot does.
     Index { slots: RoaringBitmap, exact: bool },
+    /// Two terms that are the whole of the plan's conditions, counted without listing their
+    /// slots (see [`Pair`]).
+    Pair(Pair<'a>),
+}
+
+/// A plan of exactly two indexed terms, one of them a bitmap the index holds
+/// (`industry = 'future_health' AND available_floor_area_m2 >= 3000`): their common slots are
+/// counted from the indexes (a bitmap intersection's length, or per-bin totals for a range),
+/// and a page walks the bitmap in slot order testing the other term until it has its
+/// features. Listing the range's 900,000 slots to intersect them took most of such a page.
+pub struct Pair<'a> {
+    /// The bitmap term's slots (the smaller of two bitmaps).
+    pub driver: &'a RoaringBitmap,
+    /// The other term as the index answered it.
+    other: Found<'a>,
+    /// The other term's test on the layer's values now.
+    test: Test<'a>,
+    /// How many indexed slots hold both terms.
+    pub indexed: u64,
+}
+
+impl Pair<'_> {
+    /// Whether the slot holds the other term: for a slot that is not stale, as the index says.
+    pub fn test(&self, slot: usize) -> bool {
+        (self.test)(slot)
+    }
+
+    /// Whether `indexed` counted the slot (under the values it was indexed with).
+    pub fn counted(&self, slot: u32) -> bool {
+        self.driver.contains(slot) && self.other.contains(slot)
+    }
+
+    /// The indexed slots holding both terms.
+    pub fn to_bitmap(&self) -> RoaringBitmap {
+        match &self.other {
+            Found::Bitmap(b) => self.driver & *b,
+            _ => RoaringBitmap::from_sorted_iter(
+                self.driver.iter().filter(|&s| self.test(s as usize)),
+            )
+            .unwrap_or_default(),
+        }
+    }
 }
 
 /// A term's test for one slot, read from the layer's columns.
@@ -190,11 +231,65 @@ impl<'a> Probe<'a> {
     }
 }
 
+/// The column and text of an equality on a string (`industry = 'x'`).
+fn text_equality(term: &Term) -> Option<(usize, &str)> {
+    match term {
+        Term::Range {
+            column,
+            lo: Bound::Included(Lit::Text(a)),
+            hi: Bound::Included(Lit::Text(b)),
+        } if a == b => Some((*column, a)),
+        _ => None,
+    }
+}
+
+/// The two terms as a [`Pair`], when one is a bitmap the index holds and the other is a
+/// bitmap too or a range wider than it (a narrower range costs little to list).
+fn pair<'a>(layer: &'a Layer, a: &'a Term, b: &'a Term) -> Option<Pair<'a>> {
+    let found = |t: &Term| match Probe::of(layer, t)? {
+        Probe::Found(f) => Some(f),
+        Probe::Null(b) => Some(Found::Bitmap(b)),
+        _ => None,
+    };
+    let (fa, fb) = (found(a)?, found(b)?);
+    // The bitmap first; of two bitmaps, the smaller.
+    let ((driver, term), (other, other_term)) = match (&fa, &fb) {
+        (Found::Bitmap(x), Found::Bitmap(y)) if y.len() < x.len() => ((fb, b), (fa, a)),
+        (Found::Bitmap(_), _) => ((fa, a), (fb, b)),
+        (_, Found::Bitmap(_)) => ((fb, b), (fa, a)),
+        _ => return None,
+    };
+    let Found::Bitmap(driver) = driver else {
+        return None;
+    };
+    let indexed = match (&other, other_term) {
+        (Found::Bitmap(o), _) => driver.intersection_len(o),
+        (Found::Range { .. }, Term::Range { column: sorted, .. }) if other.len() > driver.len() => {
+            let (column, value) = text_equality(term)?;
+            layer
+                .attributes()
+                .count_value_in_range(column, value, *sorted, &other)?
+        }
+        _ => return None,
+    };
+    Some(Pair {
+        driver,
+        test: other_term.test(layer)?,
+        other,
+        indexed,
+    })
+}
+
 /// Chooses how to reach the matches of `terms` on `layer`.
 ///
 /// `other_candidates` is about how many slots the plan's other access path (its box through the
 /// R-tree, or every slot) would test: the index is used only when it selects fewer.
-pub fn choose(layer: &Layer, terms: &Terms, other_candidates: u64) -> Access {
+pub fn choose<'a>(layer: &'a Layer, terms: &'a Terms, other_candidates: u64) -> Access<'a> {
+    if let ([a, b], true) = (&terms.conjuncts[..], terms.complete) {
+        if let Some(p) = pair(layer, a, b) {
+            return Access::Pair(p);
+        }
+    }
     let mut probes: Vec<(Probe, &Term)> = Vec::new();
     let mut complete = terms.complete;
     for t in &terms.conjuncts {
@@ -216,7 +311,9 @@ pub fn choose(layer: &Layer, terms: &Terms, other_candidates: u64) -> Access {
     let mut slots = first.bitmap();
     let mut used = 1;
     for p in &probes[1..] {
-        // Intersecting is worth it while it reads fewer slots than testing the candidates.
+        // Intersecting is worth it while it reads fewer slots than testing the candidates
+        // (a range's bitmap is a union of bins, measured faster than testing 50,000
+        // candidates against three ranges).
         if p.cost() > slots.len() {
             break;
         }

@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use roaring::RoaringBitmap;
 
-use super::access::{self, Access};
+use super::access::{self, Access, Pair, Terms};
 use super::budget::{Budget, Exceeded};
 use super::plan::{Candidates, Plan};
 use crate::index::Layer;
@@ -181,20 +181,22 @@ fn scan_candidates(
 }
 
 /// How to reach the plan's matches: through the attribute indexes when they select fewer slots
-/// than the box or a scan would (see [`access::choose`]).
-fn access_of(layer: &Layer, plan: &Plan) -> Access {
-    let terms = plan.index_terms();
+/// than the box or a scan would (see [`access::choose`]). `terms` are the plan's
+/// [`Plan::index_terms`].
+fn access_of<'a>(layer: &'a Layer, plan: &Plan, terms: &'a Terms) -> Access<'a> {
     if terms.conjuncts.is_empty() {
         return Access::Scan;
     }
-    access::choose(layer, &terms, scan_estimate(layer, plan))
+    access::choose(layer, terms, scan_estimate(layer, plan))
 }
 
 /// Every match, in layer order, reached by `access`.
 fn find(layer: &Layer, plan: &Plan, access: Access, budget: &Budget) -> Result<Found, Exceeded> {
     budget.check()?;
-    if let Access::Index { slots, exact } = access {
-        return through_index(layer, plan, slots, exact, budget);
+    match access {
+        Access::Index { slots, exact } => return through_index(layer, plan, slots, exact, budget),
+        Access::Pair(pair) => return through_index(layer, plan, pair.to_bitmap(), true, budget),
+        Access::Scan => {}
     }
     // Deleted features keep their slots (see `Layer`); a scan of every slot skips them.
     let keep = |slot: usize| layer.is_live(slot) && plan.matches(layer, slot);
@@ -212,7 +214,9 @@ fn find(layer: &Layer, plan: &Plan, access: Access, budget: &Budget) -> Result<F
 ///    allows it and there are many, unless an index answered every condition;
 /// 3. the survivors are sorted, stably, when the query asks for an order.
 pub fn matching(layer: &Layer, plan: &Plan, budget: &Budget) -> Result<Vec<usize>, Exceeded> {
-    let mut matched = find(layer, plan, access_of(layer, plan), budget)?.into_vec();
+    let terms = plan.index_terms();
+    let access = access_of(layer, plan, &terms);
+    let mut matched = find(layer, plan, access, budget)?.into_vec();
     if !plan.sort.is_empty() {
         budget.check()?;
         matched.sort_by(|a, b| plan.compare(layer, *a, *b));
@@ -255,7 +259,11 @@ pub fn page_counted(
             slots: (offset.min(end)..end).collect(),
         });
     }
-    let access = access_of(layer, plan);
+    let terms = plan.index_terms();
+    let access = access_of(layer, plan, &terms);
+    if let (Access::Pair(pair), true) = (&access, plan.sort.is_empty()) {
+        return pair_page(layer, plan, pair, offset, limit, budget);
+    }
     if let (Some(number_matched), true, Access::Scan) = (known, plan.sort.is_empty(), &access) {
         let slots = first_matches(layer, plan, offset.saturating_add(limit), budget)?;
         return Ok(Page {
@@ -276,6 +284,44 @@ pub fn page_counted(
     Ok(Page {
         number_matched,
         slots,
+    })
+}
+
+/// The page of a [`Pair`] plan in layer order: the count from the indexes, corrected for the
+/// slots edited since; the page from walking the pair's bitmap until it has its features.
+fn pair_page(
+    layer: &Layer,
+    plan: &Plan,
+    pair: &Pair,
+    offset: usize,
+    limit: usize,
+    budget: &Budget,
+) -> Result<Page, Exceeded> {
+    let mut stale: Vec<usize> = layer.stale_slots().map(|s| s as usize).collect();
+    stale.sort_unstable();
+    let counted = stale.iter().filter(|&&s| pair.counted(s as u32)).count();
+    let keep = |slot: usize| layer.is_live(slot) && plan.matches(layer, slot);
+    let stale_matched = filter_candidates(stale.len(), |i| stale[i], keep, budget)?;
+    let number_matched = (pair.indexed as usize).saturating_sub(counted) + stale_matched.len();
+    let want = offset.saturating_add(limit).min(number_matched);
+    let mut walked = Vec::with_capacity(want);
+    for (i, slot) in pair.driver.iter().map(|s| s as usize).enumerate() {
+        if walked.len() == want {
+            break;
+        }
+        if i % CHUNK == 0 {
+            budget.check()?;
+        }
+        if stale.binary_search(&slot).is_err() && pair.test(slot) {
+            walked.push(slot);
+        }
+    }
+    Ok(Page {
+        number_matched,
+        slots: merge_sorted(walked.into_iter(), stale_matched.into_iter())
+            .skip(offset)
+            .take(limit)
+            .collect(),
     })
 }
 
@@ -300,7 +346,17 @@ pub fn page_by_scan(
 /// Whether the plan reaches its matches through an attribute index on this layer (for tests
 /// and benchmarks that must know which path they measure).
 pub fn uses_index(layer: &Layer, plan: &Plan) -> bool {
-    matches!(access_of(layer, plan), Access::Index { .. })
+    let terms = plan.index_terms();
+    let access = access_of(layer, plan, &terms);
+    matches!(access, Access::Index { .. } | Access::Pair(_))
+}
+
+/// Whether the plan's matches are counted from the indexes without being listed (a
+/// [`Pair`]), for tests that must know which path they measure.
+pub fn counts_from_indexes(layer: &Layer, plan: &Plan) -> bool {
+    let terms = plan.index_terms();
+    let access = access_of(layer, plan, &terms);
+    matches!(access, Access::Pair(_))
 }
 
 /// The first `want` matches in layer order, testing candidates (the box's, or every slot) only

@@ -261,11 +261,15 @@ impl Plan {
     /// Whether every feature matches, in the layer's own order: no box, condition, filter or
     /// sort. Such a page is a slice of slots, with no scan.
     pub fn is_everything_in_order(&self) -> bool {
+        self.matches_everything() && self.sort.is_empty()
+    }
+
+    /// Whether every live feature matches: no box, area, filter or condition.
+    pub fn matches_everything(&self) -> bool {
         self.bbox.is_none()
             && self.conditions.is_empty()
             && self.filter.is_none()
             && self.area.is_none()
-            && self.sort.is_empty()
     }
 
     /// The plan's conditions an attribute index can answer (see [`super::access`]).

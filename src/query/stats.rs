@@ -243,12 +243,110 @@ pub fn tally(
         .into_iter()
         .reduce(Partial::merge)
         .unwrap_or_else(|| Partial::new(sum_cols.len()));
-    let total = merged.total;
-    let mut groups: Vec<(Json, Acc)> = merged
+    let groups = merged
         .groups
         .into_iter()
         .map(|(_, json, acc)| (json, acc))
         .collect();
+    Ok(finish(
+        layer,
+        merged.total,
+        groups,
+        group_by,
+        sum_cols,
+        order,
+    ))
+}
+
+/// [`tally`] of every live feature grouped by a few-valued string column, from the counts and
+/// sums the attribute index keeps per value (see [`crate::index::ValueTotals`]) corrected for
+/// the features edited since: no pass over the features. `None` when the index keeps no such
+/// totals for these columns, or they are not finite (the caller then tallies the features).
+/// Sums may differ from a pass in the last bits (floating-point additions in another order).
+pub fn tally_everything(
+    layer: &Layer,
+    group_by: usize,
+    sum_cols: &[usize],
+    order: Option<&[String]>,
+    budget: &Budget,
+) -> Option<Result<Stats, Exceeded>> {
+    let index = layer.attributes();
+    let totals = index.value_totals(group_by, sum_cols)?;
+    let column = &layer.columns[group_by];
+    let mut groups: Vec<(Option<std::sync::Arc<str>>, Acc)> = totals
+        .values
+        .iter()
+        .map(|(v, n, sums)| (Some(std::sync::Arc::clone(v)), acc_of(*n, sums)))
+        .chain([(None, acc_of(totals.nulls.0, &totals.nulls.1))])
+        .collect();
+    let mut at: FxHashMap<Option<std::sync::Arc<str>>, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.clone(), i))
+        .collect();
+    let mut stale: Vec<u32> = layer.stale_slots().collect();
+    stale.sort_unstable();
+    for (i, &s) in stale.iter().enumerate() {
+        if let Err(e) = budget.check_every(i) {
+            return Some(Err(e));
+        }
+        let slot = s as usize;
+        if let Some(old) = index.indexed_text(group_by, slot) {
+            let acc = &mut groups[*at.get(&old)?].1;
+            acc.count = acc.count.checked_sub(1)?;
+            for (sum, &c) in acc.sums.iter_mut().zip(sum_cols) {
+                if let Some(v) = index.indexed_number(c, slot) {
+                    *sum -= v;
+                }
+            }
+        }
+        if layer.is_live(slot) {
+            let now: Option<std::sync::Arc<str>> = column.str_at(slot).map(Into::into);
+            let g = *at.entry(now.clone()).or_insert_with(|| {
+                groups.push((now, Acc::new(sum_cols.len())));
+                groups.len() - 1
+            });
+            groups[g].1.add(layer, slot, sum_cols);
+        }
+    }
+    let mut total = Acc::new(sum_cols.len());
+    groups.retain(|(_, acc)| acc.count > 0);
+    for (_, acc) in &groups {
+        total.merge(acc);
+    }
+    if total.sums.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let groups = groups
+        .into_iter()
+        .map(|(k, acc)| (k.map_or(Json::Null, |v| Json::from(&*v)), acc))
+        .collect();
+    Some(Ok(finish(
+        layer,
+        total,
+        groups,
+        Some(group_by),
+        sum_cols,
+        order,
+    )))
+}
+
+fn acc_of(count: u64, sums: &[f64]) -> Acc {
+    Acc {
+        count: count as usize,
+        sums: sums.to_vec(),
+    }
+}
+
+/// The groups in the order `/stats` gives them (see [`tally`]), with their totals.
+fn finish(
+    layer: &Layer,
+    total: Acc,
+    mut groups: Vec<(Json, Acc)>,
+    group_by: Option<usize>,
+    sum_cols: &[usize],
+    order: Option<&[String]>,
+) -> Stats {
     let rank = |k: &Json| -> (usize, usize) {
         match (order, k) {
             (_, Json::Null) => (2, 0),
@@ -268,7 +366,7 @@ pub fn tally(
             }
         })
     });
-    Ok(Stats {
+    Stats {
         groups: groups
             .into_iter()
             .map(|(key, acc)| Group {
@@ -277,7 +375,7 @@ pub fn tally(
             })
             .collect(),
         total: total.finish(layer, sum_cols),
-    })
+    }
 }
 
 /// Which input of a statistics request is at fault.
@@ -346,6 +444,24 @@ impl StatsSpec {
         })
     }
 
+    /// The groups' order: the vocabulary's terms, when there is one.
+    fn order(&self) -> Option<Vec<String>> {
+        self.vocabulary
+            .as_ref()
+            .map(|v| v.terms.iter().map(|t| t.id.clone()).collect())
+    }
+
+    /// [`tally_everything`] for this spec: `None` without a group-by property the attribute
+    /// index keeps totals for.
+    pub fn tally_everything(
+        &self,
+        layer: &Layer,
+        budget: &Budget,
+    ) -> Option<Result<Stats, Exceeded>> {
+        let order = self.order();
+        tally_everything(layer, self.group_by?, &self.sum, order.as_deref(), budget)
+    }
+
     /// Counts and sums of `slots`, groups in the vocabulary's order when there is one.
     pub fn tally(
         &self,
@@ -353,10 +469,7 @@ impl StatsSpec {
         slots: &[usize],
         budget: &Budget,
     ) -> Result<Stats, Exceeded> {
-        let order: Option<Vec<String>> = self
-            .vocabulary
-            .as_ref()
-            .map(|v| v.terms.iter().map(|t| t.id.clone()).collect());
+        let order = self.order();
         tally(
             layer,
             slots,
@@ -368,6 +481,29 @@ impl StatsSpec {
     }
 }
 
+/// A feature's envelope as `[west, south, east, north]`.
+fn corners(layer: &Layer, slot: usize) -> [f64; 4] {
+    let e = layer.envelope(slot);
+    [e.min().x, e.min().y, e.max().x, e.max().y]
+}
+
+/// The `[west, south, east, north]` of the envelopes of every live feature; `None` if there
+/// are none.
+pub fn extent_of_live(layer: &Layer) -> Option<[f64; 4]> {
+    layer
+        .live_extent()
+        .map(|e| [e.min().x, e.min().y, e.max().x, e.max().y])
+}
+
+fn union4(a: [f64; 4], b: [f64; 4]) -> [f64; 4] {
+    [
+        a[0].min(b[0]),
+        a[1].min(b[1]),
+        a[2].max(b[2]),
+        a[3].max(b[3]),
+    ]
+}
+
 /// The `[west, south, east, north]` of the envelopes of `slots`; `None` if there are none.
 pub fn extent(
     layer: &Layer,
@@ -377,12 +513,8 @@ pub fn extent(
     let mut out: Option<[f64; 4]> = None;
     for (i, &slot) in slots.iter().enumerate() {
         budget.check_every(i)?;
-        let e = layer.envelope(slot);
-        let (lo, hi) = (e.min(), e.max());
-        out = Some(match out {
-            None => [lo.x, lo.y, hi.x, hi.y],
-            Some([w, s, e, n]) => [w.min(lo.x), s.min(lo.y), e.max(hi.x), n.max(hi.y)],
-        });
+        let e = corners(layer, slot);
+        out = Some(out.map_or(e, |o| union4(o, e)));
     }
     Ok(out)
 }

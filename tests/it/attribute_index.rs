@@ -430,3 +430,259 @@ fn a_known_count_gives_the_same_pages_without_counting() {
         assert_eq!(told.slots, first.slots, "{filter}");
     }
 }
+
+/// Two terms that are the whole filter, one a value of a few-valued column: the count comes
+/// from the indexes (a bitmap intersection, or per-bin totals for a range) and the page from
+/// walking the value's slots. Random pairs with values from the data, random offsets and
+/// limits, on 100,000 carriers before and after edits that leave index entries stale: the
+/// same `numberMatched` and ids as a scan.
+#[test]
+fn two_term_filters_counted_from_the_indexes_agree_with_a_scan() {
+    let layer = carriers(synth_100k());
+    let after = edited(&layer, 3_000);
+    assert!(after.stale_count() >= 2_000);
+    for (layer, seed) in [(&*layer, 8u8), (&after, 9)] {
+        let values = values_of(layer);
+        let texts = values.texts.clone();
+        let other = prop_oneof![
+            (
+                prop::sample::select(values.numbers.clone()),
+                prop::sample::select(vec!["<", "<=", "=", ">", ">=", "<>"]),
+            )
+                .prop_flat_map(|((c, vs), op)| {
+                    prop::sample::select(vs).prop_map(move |x| T::Num(c.clone(), op, x))
+                }),
+            prop::sample::select(values.numbers.clone()).prop_flat_map(|(c, vs)| {
+                (prop::sample::select(vs.clone()), prop::sample::select(vs))
+                    .prop_map(move |(a, b)| T::Between(c.clone(), a.min(b), a.max(b)))
+            }),
+            prop::sample::select(values.texts.clone()).prop_flat_map(|(c, vs)| {
+                prop::sample::select(vs).prop_map(move |x| T::Text(c.clone(), x))
+            }),
+            prop::sample::select(values.numbers.clone()).prop_map(|(c, _)| T::IsNull(c)),
+        ];
+        // Few-valued columns (industry, status), which have bitmaps per value; not names.
+        let few: Vec<_> = texts.into_iter().filter(|(_, vs)| vs.len() <= 50).collect();
+        let value = prop::sample::select(few)
+            .prop_flat_map(|(c, vs)| prop::sample::select(vs).prop_map(move |x| (c.clone(), x)));
+        let strategy = (value, other, 0usize..3, 1usize..300, any::<bool>());
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: 80,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            proptest::test_runner::TestRng::from_seed(
+                proptest::test_runner::RngAlgorithm::ChaCha,
+                &[seed; 32],
+            ),
+        );
+        let counted = std::cell::Cell::new(0);
+        runner
+            .run(&strategy, |((c, v), other, at, limit, flip)| {
+                let pair = [T::Text(c, v), other];
+                let (a, b) = if flip {
+                    (&pair[1], &pair[0])
+                } else {
+                    (&pair[0], &pair[1])
+                };
+                let filter = format!("{} AND {}", text(a), text(b));
+                let q = FeatureQuery {
+                    filter: Some(FilterSpec {
+                        text: filter.clone(),
+                        lang: FilterLang::Cql2Text,
+                    }),
+                    ..FeatureQuery::default()
+                };
+                let plan = compile(layer, &q).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+                if etown_atlas::query::exec::counts_from_indexes(layer, &plan) {
+                    counted.set(counted.get() + 1);
+                }
+                let budget = Budget::unlimited();
+                let all = page_by_scan(layer, &plan, 0, 0, &budget).expect("no budget");
+                // The first page, one in the middle, and one across the end.
+                let offset = [
+                    0,
+                    all.number_matched / 2,
+                    all.number_matched.saturating_sub(limit / 2),
+                ][at];
+                let got = page(layer, &plan, offset, limit, &budget).expect("no budget");
+                let want = page_by_scan(layer, &plan, offset, limit, &budget).expect("no budget");
+                prop_assert_eq!(got.number_matched, want.number_matched, "{}", filter);
+                prop_assert_eq!(got.slots, want.slots, "{} at {}", filter, offset);
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            counted.get() > 25,
+            "only {} of 80 pairs were counted from the indexes",
+            counted.get()
+        );
+    }
+}
+
+/// Statistics grouped over every feature come from the counts and sums the index keeps per
+/// value, corrected for the features edited since, and the extent kept per block of slots. After random edits (deletes, new features,
+/// values the index never saw, nulls, changed areas; before and past an index merge) they
+/// equal a pass over the live features: the same groups, counts and extent, sums within
+/// rounding.
+#[test]
+fn kept_group_totals_equal_a_pass_after_random_edits() {
+    use etown_atlas::query::stats::{default_sum_columns, StatsSpec};
+    let base = carriers(synth_100k());
+    let groups: Vec<usize> = ["industry", "status", "building_type"]
+        .iter()
+        .map(|n| base.field_index(n).expect("a synthetic column"))
+        .collect();
+    let sums = default_sum_columns(&base);
+    assert!(sums.len() >= 2, "{sums:?}");
+    // Deleting the features that reach furthest west and north shrinks the extent.
+    let budget = Budget::unlimited();
+    let all: Vec<usize> = base.live_slots().collect();
+    let reach = |pick: fn(&geo::Rect<f64>) -> f64| {
+        all.iter()
+            .copied()
+            .max_by(|&a, &b| pick(&base.envelope(a)).total_cmp(&pick(&base.envelope(b))))
+            .expect("features")
+    };
+    let edges = [reach(|r| -r.min().x), reach(|r| r.max().y)];
+    let before = etown_atlas::query::stats::extent_of_live(&base);
+    let trimmed = base
+        .apply(&edges.map(|s| LayerEdit::Delete {
+            id: base.ids[s].clone(),
+        }))
+        .expect("deletes");
+    let left: Vec<usize> = trimmed.live_slots().collect();
+    let after = etown_atlas::query::stats::extent_of_live(&trimmed);
+    assert_ne!(after, before);
+    assert_eq!(
+        after,
+        etown_atlas::query::stats::extent(&trimmed, &left, &budget).expect("no budget")
+    );
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 5,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        proptest::test_runner::TestRng::from_seed(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+            &[10; 32],
+        ),
+    );
+    let kept_used = std::cell::Cell::new(0);
+    runner
+        .run(
+            &(prop::collection::vec((0usize..12_000, any::<u64>()), 1..3)),
+            |batches| {
+                let mut layer = (*base).clone();
+                for (n, seed) in batches {
+                    layer = randomly_edited(&layer, n, seed);
+                }
+                let budget = Budget::unlimited();
+                let live: Vec<usize> = layer.live_slots().collect();
+                // The extent kept per block of slots is the envelopes' union.
+                prop_assert_eq!(
+                    etown_atlas::query::stats::extent_of_live(&layer),
+                    etown_atlas::query::stats::extent(&layer, &live, &budget).expect("no budget")
+                );
+                for &g in &groups {
+                    let spec = StatsSpec {
+                        group_by: Some(g),
+                        sum: sums.clone(),
+                        vocabulary: None,
+                    };
+                    let Some(kept) = spec.tally_everything(&layer, &budget) else {
+                        continue;
+                    };
+                    kept_used.set(kept_used.get() + 1);
+                    let kept = kept.expect("no budget");
+                    let pass = spec.tally(&layer, &live, &budget).expect("no budget");
+                    let shape = |s: &etown_atlas::query::stats::Stats| -> Vec<(String, usize)> {
+                        s.groups
+                            .iter()
+                            .map(|g| (g.key.to_string(), g.tally.count))
+                            .collect()
+                    };
+                    prop_assert_eq!(shape(&kept), shape(&pass));
+                    prop_assert_eq!(kept.total.count, pass.total.count);
+                    let pairs = kept
+                        .groups
+                        .iter()
+                        .map(|g| &g.tally)
+                        .zip(pass.groups.iter().map(|g| &g.tally))
+                        .chain([(&kept.total, &pass.total)]);
+                    for (k, p) in pairs {
+                        for (name, v) in &p.sums {
+                            let got = k.sums[name];
+                            prop_assert!(
+                                (got - v).abs() <= 1e-9 * v.abs().max(1.0),
+                                "{} {} against {}",
+                                name,
+                                got,
+                                v
+                            );
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(kept_used.get() >= 10, "{} kept tallies", kept_used.get());
+}
+
+/// `n` random edits from `seed`: a quarter deletes, some new features, the rest put with
+/// another feature's values, now and then a new industry, a null status or a changed area.
+fn randomly_edited(layer: &Layer, n: usize, seed: u64) -> Layer {
+    let mut state = seed | 1;
+    let mut next = move |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    };
+    let live: Vec<usize> = layer.live_slots().collect();
+    let field = |name: &str| layer.field_index(name).expect("a synthetic column");
+    let (industry, status, area) = (
+        field("industry"),
+        field("status"),
+        field("available_floor_area_m2"),
+    );
+    let mut seen = std::collections::HashSet::new();
+    let mut edits = Vec::new();
+    for k in 0..n {
+        let slot = live[next(live.len())];
+        let donor = live[next(live.len())];
+        let mut cells: Vec<Cell> = layer.columns.iter().map(|c| c.cell_at(donor)).collect();
+        match next(8) {
+            0 => cells[industry] = Cell::String(format!("new_industry_{}", next(3)).into()),
+            1 => cells[status] = Cell::Null,
+            2 => cells[area] = Cell::Integer(next(100_000) as i64),
+            _ => {}
+        }
+        let geometry = (*layer.geometries[donor]).clone();
+        if k % 10 == 0 {
+            edits.push(LayerEdit::Put {
+                id: FeatureId::Str(format!("new-{seed}-{k}")),
+                geometry,
+                cells,
+            });
+            continue;
+        }
+        let id = layer.ids[slot].clone();
+        if !seen.insert(id.to_string()) {
+            continue;
+        }
+        edits.push(if k % 4 == 0 {
+            LayerEdit::Delete { id }
+        } else {
+            LayerEdit::Put {
+                id,
+                geometry,
+                cells,
+            }
+        });
+    }
+    layer.apply(&edits).expect("edits that fit the layer")
+}

@@ -188,9 +188,19 @@ async fn run(
                 request.snapshot.vocabularies(),
             )?;
             let plan = compile_cached(&layer, &p.query, &filters)?;
-            let slots = exec::matching(&layer, &plan, budget)?;
-            let stats = spec.tally(&layer, &slots, budget)?;
-            let bbox = crate::query::stats::extent(&layer, &slots, budget)?;
+            // Grouped over every feature: from the totals the index keeps, without a pass.
+            let kept = plan
+                .matches_everything()
+                .then(|| spec.tally_everything(&layer, budget))
+                .flatten();
+            let (stats, bbox) = match kept {
+                Some(stats) => (stats?, crate::query::stats::extent_of_live(&layer)),
+                None => {
+                    let slots = exec::matching(&layer, &plan, budget)?;
+                    let stats = spec.tally(&layer, &slots, budget)?;
+                    (stats, crate::query::stats::extent(&layer, &slots, budget)?)
+                }
+            };
             Ok(document(
                 &stats,
                 bbox,
