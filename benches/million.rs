@@ -7,26 +7,17 @@
 
 use std::hint::black_box;
 
+mod common;
+use common::{catalog, ATTRIBUTE};
+
 /// The server's allocator (see `main.rs`), so these figures are the server's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use etown_atlas::index::Catalog;
-use etown_atlas::ingest::{self, LoadOptions, SourceFile};
 use etown_atlas::query::{compile, exec, Budget, FeatureQuery, FilterLang, FilterSpec};
 
-const ATTRIBUTE: &str = "industry = 'future_health' AND available_floor_area_m2 >= 3000";
 const FIVE: &str = "industry = 'future_health' AND status = 'planned' AND available_floor_area_m2 >= 3000 AND clear_height_m >= 8 AND power_kva >= 2000";
-
-fn catalog(n: usize) -> Catalog {
-    let file = SourceFile {
-        name: "carriers.geojson".into(),
-        bytes: etown_atlas::synth::carriers_geojson(n, 1).into(),
-        path: None,
-    };
-    ingest::load(vec![file], "synthetic", LoadOptions::default()).expect("synthetic data loads")
-}
 
 fn query(filter: &str, limit: usize) -> FeatureQuery {
     FeatureQuery {

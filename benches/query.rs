@@ -8,6 +8,9 @@
 
 use std::hint::black_box;
 
+mod common;
+use common::{catalog, ATTRIBUTE};
+
 /// The server's allocator (see `main.rs`), so these figures are the server's: with glibc's,
 /// ingest across threads measured a third slower.
 #[global_allocator]
@@ -15,7 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use etown_atlas::encode;
-use etown_atlas::index::{Catalog, Layer};
+use etown_atlas::index::Layer;
 use etown_atlas::ingest::{self, LoadOptions, SourceFile};
 use etown_atlas::model::{Bbox, Crs};
 use etown_atlas::query::filter::compile;
@@ -23,17 +26,7 @@ use etown_atlas::query::stats::StatsSpec;
 use etown_atlas::query::{exec, matching, Budget, FeatureQuery, FilterLang, FilterSpec};
 
 const N: usize = 100_000;
-const ATTRIBUTE: &str = "industry = 'future_health' AND available_floor_area_m2 >= 3000";
 const HEADLINE: &str = "industry = 'future_health' AND available_floor_area_m2 >= 3000 AND clear_height_m >= 8 AND delivery_date <= DATE('2027-12-31')";
-
-fn catalog(n: usize) -> Catalog {
-    let file = SourceFile {
-        name: "carriers.geojson".into(),
-        bytes: etown_atlas::synth::carriers_geojson(n, 1).into(),
-        path: None,
-    };
-    ingest::load(vec![file], "synthetic", LoadOptions::default()).expect("synthetic data loads")
-}
 
 /// A query's page, as the server finds it.
 fn run(layer: &Layer, q: &FeatureQuery) -> exec::Page {

@@ -184,17 +184,7 @@ fn agree(layer: &Layer, cases: u32, seed: u8) -> usize {
         prop::option::weighted(0.2, prop::sample::select(values.numbers.clone())),
         0usize..3,
     );
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        proptest::test_runner::TestRng::from_seed(
-            proptest::test_runner::RngAlgorithm::ChaCha,
-            &[seed; 32],
-        ),
-    );
+    let mut runner = runner(cases, seed);
     let through_index = std::cell::Cell::new(0);
     runner
         .run(&strategy, |(t, corner, sort, offset_pages)| {
@@ -242,6 +232,21 @@ fn agree(layer: &Layer, cases: u32, seed: u8) -> usize {
         })
         .unwrap_or_else(|e| panic!("{e}"));
     through_index.get()
+}
+
+/// A proptest runner of `cases` cases from a fixed seed: the same cases on every run.
+fn runner(cases: u32, seed: u8) -> TestRunner {
+    TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        proptest::test_runner::TestRng::from_seed(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+            &[seed; 32],
+        ),
+    )
 }
 
 fn carriers(catalog: &Catalog) -> Arc<Layer> {
@@ -466,17 +471,7 @@ fn two_term_filters_counted_from_the_indexes_agree_with_a_scan() {
         let value = prop::sample::select(few)
             .prop_flat_map(|(c, vs)| prop::sample::select(vs).prop_map(move |x| (c.clone(), x)));
         let strategy = (value, other, 0usize..3, 1usize..300, any::<bool>());
-        let mut runner = TestRunner::new_with_rng(
-            Config {
-                cases: 80,
-                failure_persistence: None,
-                ..Config::default()
-            },
-            proptest::test_runner::TestRng::from_seed(
-                proptest::test_runner::RngAlgorithm::ChaCha,
-                &[seed; 32],
-            ),
-        );
+        let mut runner = runner(80, seed);
         let counted = std::cell::Cell::new(0);
         runner
             .run(&strategy, |((c, v), other, at, limit, flip)| {
@@ -559,17 +554,7 @@ fn kept_group_totals_equal_a_pass_after_random_edits() {
         after,
         etown_atlas::query::stats::extent(&trimmed, &left, &budget).expect("no budget")
     );
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases: 5,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        proptest::test_runner::TestRng::from_seed(
-            proptest::test_runner::RngAlgorithm::ChaCha,
-            &[10; 32],
-        ),
-    );
+    let mut runner = runner(5, 10);
     let kept_used = std::cell::Cell::new(0);
     runner
         .run(
